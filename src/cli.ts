@@ -1,0 +1,38 @@
+/**
+ * The `magento-async` command line. Each area registers its own commands so this file stays an
+ * index: codegen (routes, codegen), database (setup:upgrade), stores, tokens, server, consumers, bulk.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { registerCommands } from './commands.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+export function buildProgram(): Command {
+  const program = new Command('magento-async')
+    .description('Magento-compatible asynchronous and bulk endpoints for any OpenAPI-described REST API')
+    .version(pkg.version)
+    .showHelpAfterError()
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code instead of exiting, so tests can drive it. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit through here with code 0.
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`magento-async: ${message}\n`);
+    return 1;
+  }
+}

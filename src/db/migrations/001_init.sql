@@ -1,0 +1,138 @@
+-- magento-async schema. `{{schema}}` is replaced by the configured schema name (tests use one each).
+
+CREATE TABLE {{schema}}.store (
+  store_id    integer PRIMARY KEY,
+  code        text NOT NULL UNIQUE,
+  name        text NOT NULL,
+  website_id  integer NOT NULL DEFAULT 1,
+  is_active   boolean NOT NULL DEFAULT true,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+-- Magento's two fixed scopes: the admin scope (`all` in URLs) and the default store view.
+INSERT INTO {{schema}}.store (store_id, code, name, website_id) VALUES
+  (0, 'admin', 'Admin', 0),
+  (1, 'default', 'Default Store View', 1);
+
+CREATE TABLE {{schema}}.setting (
+  key    text PRIMARY KEY,
+  value  text NOT NULL
+);
+
+CREATE TABLE {{schema}}.integration_token (
+  id          bigserial PRIMARY KEY,
+  name        text NOT NULL,
+  -- sha256 of the token: a leaked table does not leak usable tokens.
+  token_hash  bytea NOT NULL UNIQUE,
+  -- ACL resources granted; `{all}` grants every resource (Magento's Magento_Backend::all).
+  resources   text[] NOT NULL,
+  user_type   smallint NOT NULL DEFAULT 1,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  revoked_at  timestamptz
+);
+
+CREATE TABLE {{schema}}.bulk (
+  id               bigserial PRIMARY KEY,
+  uuid             uuid NOT NULL UNIQUE,
+  user_id          integer,
+  user_type        smallint,
+  description      text,
+  operation_count  integer NOT NULL,
+  start_time       timestamp(0) NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+  store_id         integer NOT NULL,
+  -- Store code as the URL gave it, NULL when it named none: the fallback rules tell them apart.
+  store_code       text,
+  request_id       text
+);
+CREATE INDEX bulk_start_time_idx ON {{schema}}.bulk (start_time);
+CREATE INDEX bulk_user_idx ON {{schema}}.bulk (user_type, user_id);
+
+CREATE TABLE {{schema}}.operation (
+  bulk_uuid               uuid NOT NULL REFERENCES {{schema}}.bulk (uuid) ON DELETE CASCADE,
+  operation_key           integer NOT NULL,
+  topic_name              text NOT NULL,
+  -- The route's operationId: what the consumer dispatches on (topics can be shared, ids cannot).
+  operation_id            text NOT NULL,
+  serialized_data         text,
+  result_serialized_data  text,
+  status                  smallint NOT NULL DEFAULT 4 CHECK (status BETWEEN 1 AND 5),
+  error_code              integer,
+  result_message          text,
+  started_at              timestamp(0),
+  finished_at             timestamp(0),
+  attempts                integer NOT NULL DEFAULT 0,
+  PRIMARY KEY (bulk_uuid, operation_key)
+);
+CREATE INDEX operation_status_idx ON {{schema}}.operation (bulk_uuid, status);
+
+-- Per-bulk counters by status, kept by statement-level triggers so a status read is O(1) in the
+-- size of the bulk. Sharded by backend pid: concurrent workers finishing operations of the same
+-- bulk update different rows instead of queueing on one row lock. A read sums at most 8 rows.
+CREATE TABLE {{schema}}.bulk_counter (
+  bulk_uuid  uuid NOT NULL REFERENCES {{schema}}.bulk (uuid) ON DELETE CASCADE,
+  shard      smallint NOT NULL,
+  complete   integer NOT NULL DEFAULT 0,
+  retriable  integer NOT NULL DEFAULT 0,
+  failed     integer NOT NULL DEFAULT 0,
+  open       integer NOT NULL DEFAULT 0,
+  rejected   integer NOT NULL DEFAULT 0,
+  PRIMARY KEY (bulk_uuid, shard)
+);
+
+-- Deletes need no trigger: counters go with their bulk by cascade, and operations are never
+-- deleted on their own.
+CREATE FUNCTION {{schema}}.count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO {{schema}}.bulk_counter AS c (bulk_uuid, shard, complete, retriable, failed, open, rejected)
+  SELECT bulk_uuid, pg_backend_pid() % 8,
+         count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 2),
+         count(*) FILTER (WHERE status = 3), count(*) FILTER (WHERE status = 4),
+         count(*) FILTER (WHERE status = 5)
+  FROM new_rows GROUP BY bulk_uuid
+  ON CONFLICT (bulk_uuid, shard) DO UPDATE SET
+    complete = c.complete + excluded.complete, retriable = c.retriable + excluded.retriable,
+    failed = c.failed + excluded.failed, open = c.open + excluded.open,
+    rejected = c.rejected + excluded.rejected;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION {{schema}}.count_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO {{schema}}.bulk_counter AS c (bulk_uuid, shard, complete, retriable, failed, open, rejected)
+  SELECT bulk_uuid, pg_backend_pid() % 8,
+         sum(d1), sum(d2), sum(d3), sum(d4), sum(d5)
+  FROM (
+    SELECT n.bulk_uuid,
+           (n.status = 1)::int - (o.status = 1)::int AS d1,
+           (n.status = 2)::int - (o.status = 2)::int AS d2,
+           (n.status = 3)::int - (o.status = 3)::int AS d3,
+           (n.status = 4)::int - (o.status = 4)::int AS d4,
+           (n.status = 5)::int - (o.status = 5)::int AS d5
+    FROM new_rows n JOIN old_rows o USING (bulk_uuid, operation_key)
+    WHERE n.status IS DISTINCT FROM o.status
+  ) d
+  GROUP BY bulk_uuid
+  ON CONFLICT (bulk_uuid, shard) DO UPDATE SET
+    complete = c.complete + excluded.complete, retriable = c.retriable + excluded.retriable,
+    failed = c.failed + excluded.failed, open = c.open + excluded.open,
+    rejected = c.rejected + excluded.rejected;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER operation_count_insert AFTER INSERT ON {{schema}}.operation
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.count_inserted();
+CREATE TRIGGER operation_count_update AFTER UPDATE ON {{schema}}.operation
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.count_updated();
+
+CREATE TABLE {{schema}}.idempotency_key (
+  user_type      smallint NOT NULL,
+  user_id        integer NOT NULL,
+  key            text NOT NULL,
+  request_hash   bytea NOT NULL,
+  response_status integer NOT NULL,
+  response_body  text NOT NULL,
+  bulk_uuid      uuid REFERENCES {{schema}}.bulk (uuid) ON DELETE CASCADE,
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (user_type, user_id, key)
+);
+CREATE INDEX idempotency_key_created_idx ON {{schema}}.idempotency_key (created_at);

@@ -1,0 +1,52 @@
+import pg from 'pg';
+
+/** Default for development and CI machines; `DATABASE_URL` overrides. */
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+export function databaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DATABASE_URL || DEFAULT_DATABASE_URL;
+}
+
+export interface PoolOptions {
+  connectionString?: string;
+  max?: number;
+  applicationName?: string;
+}
+
+export function createPool(options: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString ?? databaseUrl(),
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'magento-async',
+  });
+  // An idle client's connection dropping must not crash the process; the next checkout reconnects.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+/** Runs `fn` in a transaction on its own client; rolls back on any error. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Quotes an identifier (schema names come from configuration, never from requests). */
+export function ident(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) {
+    throw new Error(`Invalid database identifier: ${JSON.stringify(name)}`);
+  }
+  return `"${name}"`;
+}

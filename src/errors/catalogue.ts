@@ -1,0 +1,133 @@
+/**
+ * The one catalogue of coded errors (Fastify's lesson): every error a client can see is declared
+ * here with its HTTP status and Magento's message template, so wording lives in one place and tests
+ * can table-drive over it. Messages are Magento's own where Magento has one (source notes §3.4, §10).
+ */
+
+export interface ErrorDefinition {
+  /** Our stable code, for logs and docs (`MA_ROUTE_NOT_FOUND`). */
+  code: string;
+  status: number;
+  /** Magento's template: `%name` placeholders take `parameters` by name, `%1` by position. */
+  template: string;
+  /**
+   * Magento renders `Webapi\Exception`s (405, 500, …) as final text with no `parameters`, while
+   * `LocalizedException`s keep the raw template and send the values as `parameters`.
+   */
+  rendered?: boolean;
+}
+
+function def(code: string, status: number, template: string, rendered = false): ErrorDefinition {
+  return { code, status, template, rendered };
+}
+
+export const E = {
+  // Routing (CONTRACT §1)
+  NOT_PROCESSABLE: def('MA_NOT_PROCESSABLE', 400, 'Specified request cannot be processed.'),
+  METHOD_NOT_SUPPORTED: def('MA_METHOD_NOT_SUPPORTED', 405, 'The %1 HTTP method is not supported.', true),
+  ROUTE_NOT_FOUND: def('MA_ROUTE_NOT_FOUND', 404, 'Request does not match any route.'),
+  // Authorization (CONTRACT §7)
+  UNAUTHORIZED: def('MA_UNAUTHORIZED', 401, "The consumer isn't authorized to access %resources."),
+  // Request decoding (source notes §3.4)
+  CONTENT_TYPE_EMPTY: def('MA_CONTENT_TYPE_EMPTY', 400, 'Content-Type header is empty.'),
+  CONTENT_TYPE_INVALID: def('MA_CONTENT_TYPE_INVALID', 400, 'Content-Type header is invalid.'),
+  CHARSET_UNSUPPORTED: def('MA_CHARSET_UNSUPPORTED', 400, 'UTF-8 is the only supported charset.'),
+  DECODING_ERROR: def('MA_DECODING_ERROR', 400, 'Decoding error.'),
+  BODY_TOO_LARGE: def('MA_BODY_TOO_LARGE', 413, 'The request body is larger than the allowed %max bytes.'),
+  NESTING_TOO_DEEP: def('MA_NESTING_TOO_DEEP', 400, 'The request data is nested deeper than the allowed %max levels.'),
+  BULK_BODY_NOT_ARRAY: def('MA_BULK_BODY_NOT_ARRAY', 400, 'Request body must be an array'),
+  TOO_MANY_ITEMS: def('MA_TOO_MANY_ITEMS', 400, 'Maximum items of type "%type" is %max'),
+  // Validation (ServiceInputProcessor's messages)
+  FIELD_REQUIRED: def('MA_FIELD_REQUIRED', 400, '"%fieldName" is required. Enter and try again.'),
+  FIELD_NOT_SUPPORTED: def(
+    'MA_FIELD_NOT_SUPPORTED',
+    400,
+    '"%fieldName" is not supported. Correct the field name and try again.',
+  ),
+  FIELD_TYPE_INVALID: def(
+    'MA_FIELD_TYPE_INVALID',
+    400,
+    'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.',
+  ),
+  FIELD_VALUE_INVALID: def('MA_FIELD_VALUE_INVALID', 400, 'Invalid value of "%value" provided for the %fieldName field.'),
+  // Idempotency (beyond Magento)
+  IDEMPOTENCY_KEY_REUSED: def(
+    'MA_IDEMPOTENCY_KEY_REUSED',
+    422,
+    'The Idempotency-Key "%key" was already used with a different request.',
+  ),
+  IDEMPOTENCY_KEY_INVALID: def('MA_IDEMPOTENCY_KEY_INVALID', 400, 'The Idempotency-Key header is invalid: %reason'),
+  // Status API (source notes §6)
+  BULK_NOT_FOUND: def('MA_BULK_NOT_FOUND', 404, 'Bulk uuid %bulkUuid not exist'),
+  INVALID_OPERATION_STATUS: def('MA_INVALID_OPERATION_STATUS', 400, 'Invalid Operation Status.'),
+  PAGE_SIZE_TOO_LARGE: def('MA_PAGE_SIZE_TOO_LARGE', 400, 'Maximum SearchCriteria pageSize is %max'),
+  SEARCH_FIELD_UNKNOWN: def('MA_SEARCH_FIELD_UNKNOWN', 400, 'Cannot filter or sort by "%field": unknown field.'),
+  SEARCH_CONDITION_INVALID: def('MA_SEARCH_CONDITION_INVALID', 400, 'Invalid condition type "%conditionType".'),
+  INVALID_STATUS_LIST: def('MA_INVALID_STATUS_LIST', 400, 'Only failed operations (statuses 2 and 3) can be retried.'),
+  // Anything unexpected: details go to the log under the report id, never to the client.
+  INTERNAL: def(
+    'MA_INTERNAL',
+    500,
+    'Internal Error. Details are available in the log file. Report ID: webapi-%1',
+    true,
+  ),
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorParameters = Record<string, unknown> | unknown[];
+
+/** An error meant for the client, rendered in Magento's format by the HTTP error middleware. */
+export class WebapiError extends Error {
+  readonly definition: ErrorDefinition;
+  readonly parameters: ErrorParameters | undefined;
+  /** Magento's numeric `code` key, sent only when non-zero. */
+  readonly magentoCode: number;
+  /** Several errors at once (Magento's `errors` key). */
+  readonly errors: WebapiError[] | undefined;
+
+  constructor(
+    definition: ErrorDefinition,
+    parameters?: ErrorParameters,
+    options: { magentoCode?: number; errors?: WebapiError[]; cause?: unknown } = {},
+  ) {
+    super(renderTemplate(definition.template, parameters), { cause: options.cause });
+    this.name = 'WebapiError';
+    this.definition = definition;
+    this.parameters = parameters;
+    this.magentoCode = options.magentoCode ?? 0;
+    this.errors = options.errors;
+  }
+
+  get status(): number {
+    return this.definition.status;
+  }
+
+  get code(): string {
+    return this.definition.code;
+  }
+}
+
+/** Fills `%name` / `%1` placeholders, as Magento's Phrase renderer does. */
+export function renderTemplate(template: string, parameters?: ErrorParameters): string {
+  if (!parameters) return template;
+  return template.replace(/%(\w+)/g, (whole, key: string) => {
+    const value = Array.isArray(parameters)
+      ? /^\d+$/.test(key)
+        ? parameters[Number(key) - 1]
+        : undefined
+      : parameters[key];
+    return value === undefined ? whole : String(value);
+  });
+}
+
+/** The JSON body Magento sends for an error, keys in Magento's order (source notes §10). */
+export function errorBody(error: WebapiError): Record<string, unknown> {
+  const { definition, parameters } = error;
+  const body: Record<string, unknown> = {
+    message: definition.rendered ? error.message : definition.template,
+  };
+  if (error.errors && error.errors.length > 1) body.errors = error.errors.map((e) => errorBody(e));
+  if (error.magentoCode !== 0) body.code = error.magentoCode;
+  const hasParameters = Array.isArray(parameters) ? parameters.length > 0 : parameters && Object.keys(parameters).length > 0;
+  if (!definition.rendered && hasParameters) body.parameters = parameters;
+  return body;
+}

@@ -1,0 +1,103 @@
+/**
+ * The plugin API: what an extension author imports. Kept small on purpose (Koa's lesson): a plugin
+ * is a plain object of handlers keyed by operationId plus Magento-style interceptors.
+ */
+import type { QueryResultRow } from 'pg';
+
+/** A query runner bound to the operation's transaction (the same one that records its status). */
+export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+/** The store view an operation was accepted in, with the fallback rules of CONTRACT §6. */
+export interface StoreScope {
+  /** Store id as Magento stores it: 0 for `all` (admin scope), 1 for the default store view. */
+  id: number;
+  /** Store code from the URL (`default`, `all`, a custom code) or null when the URL had none. */
+  code: string | null;
+  /** Whether the URL named a store (`/rest/<code>/...`); the fallback rules depend on it. */
+  explicit: boolean;
+}
+
+export interface OperationInfo {
+  bulkUuid: string;
+  /** Index of the operation in its bulk (Magento's `operation_key`). */
+  key: number;
+  topic: string;
+  operationId: string;
+  /** 1 for the first run, 2 for the first retry, … */
+  attempt: number;
+}
+
+export interface Logger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+}
+
+export interface HandlerContext {
+  store: StoreScope;
+  tx: Queryable;
+  operation: OperationInfo;
+  log: Logger;
+}
+
+// Handler arguments are `any` by default so untyped plugins compile; generated stubs pass the
+// generated `OperationArgs` map to `definePlugin` and get each handler's arguments typed.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyArgs = any;
+
+export type Handler<A = AnyArgs, R = unknown> = (args: A, ctx: HandlerContext) => R | Promise<R>;
+
+export interface Interceptor<A = AnyArgs, R = unknown> {
+  /** Unique within the plugin; `<plugin>::<name>` is how other plugins refer to it. */
+  name: string;
+  /** operationId this interceptor wraps, or `*` for every operation. */
+  target: string;
+  sortOrder?: number;
+  /** Switch off this interceptor, or (with `<Plugin>::<name>`) another plugin's one. */
+  disabled?: boolean;
+  before?: (args: A, ctx: HandlerContext) => A | void | Promise<A | void>;
+  around?: (next: (args: A) => Promise<R>, args: A, ctx: HandlerContext) => R | Promise<R>;
+  after?: (result: R, args: A, ctx: HandlerContext) => R | Promise<R>;
+}
+
+export interface PluginDefinition<Args extends Record<string, unknown> = Record<string, AnyArgs>> {
+  /** Magento-style `Vendor_Module`. */
+  name: string;
+  /** semver range the plugin works with, checked against the framework version at load. */
+  compatibility: string;
+  handlers?: { [K in keyof Args]?: Handler<Args[K]> };
+  interceptors?: Interceptor[];
+  /** Names of plugins whose handlers this one replaces on purpose. */
+  replaces?: string[];
+}
+
+/** Identity function that gives plugin objects their type. */
+export function definePlugin<Args extends Record<string, unknown> = Record<string, AnyArgs>>(
+  plugin: PluginDefinition<Args>,
+): PluginDefinition<Args> {
+  return plugin;
+}
+
+/** Marks handlers that are generated stubs: a real handler elsewhere always wins over one. */
+export const NOT_IMPLEMENTED: unique symbol = Symbol.for('magento-async.notImplemented');
+
+export type StubHandler = Handler & { [NOT_IMPLEMENTED]: string };
+
+/** What a generated stub calls: fails its operation with a message naming itself. */
+export function notImplemented<A = AnyArgs>(where: string): Handler<A, never> {
+  const handler = (() => {
+    throw new Error(`Handler ${where} is not implemented yet: edit ${where.split('#')[0]}`);
+  }) as unknown as StubHandler;
+  handler[NOT_IMPLEMENTED] = where;
+  return handler as unknown as Handler<A, never>;
+}
+
+export function isStub(handler: unknown): handler is StubHandler {
+  return typeof handler === 'function' && NOT_IMPLEMENTED in handler;
+}

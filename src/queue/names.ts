@@ -1,0 +1,32 @@
+/**
+ * How operations map onto pg-boss queues. Magento binds every `async.#` topic to one queue,
+ * `async.operations.all`; pg-boss fetches per queue, so we keep one queue per entity instead
+ * (`async.products`): a consumer for one entity reads only its queue, and the all-consumer works
+ * every entity queue of the route table.
+ */
+import { createHash } from 'node:crypto';
+
+export const ALL_OPERATIONS_CONSUMER = 'async.operations.all';
+
+export function queueForEntity(entity: string): string {
+  return `async.${entity}`;
+}
+
+/** Job payload: just the operation's address; everything else is read from the operation row. */
+export interface OperationJob {
+  bulk: string;
+  key: number;
+}
+
+/**
+ * Deterministic job id from the bulk uuid and the operation's index (a name-based, version-5
+ * style uuid): a replayed accept can never enqueue the same operation twice, because pg-boss's
+ * insert ignores ids it already has.
+ */
+export function jobIdFor(bulkUuid: string, key: number): string {
+  const h = createHash('sha1').update(`${bulkUuid}:${key}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const hex = h.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
