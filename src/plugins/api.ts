@@ -101,3 +101,29 @@ export function notImplemented<A = AnyArgs>(where: string): Handler<A, never> {
 export function isStub(handler: unknown): handler is StubHandler {
   return typeof handler === 'function' && NOT_IMPLEMENTED in handler;
 }
+
+/**
+ * Thrown by a handler when trying again later may succeed (a lock, an upstream timeout): the
+ * operation becomes status 2 and is retried with backoff up to the configured limit.
+ */
+export class RetriableError extends Error {
+  readonly errorCode: number;
+  constructor(message: string, options: { code?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'RetriableError';
+    this.errorCode = options.code ?? 0;
+  }
+}
+
+/**
+ * A failure that retrying cannot fix (status 3), with Magento's numeric `error_code`. Any other
+ * thrown error is status 3 with code 0.
+ */
+export class OperationError extends Error {
+  readonly errorCode: number;
+  constructor(message: string, options: { code?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'OperationError';
+    this.errorCode = options.code ?? 0;
+  }
+}
