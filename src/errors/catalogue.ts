@@ -32,6 +32,11 @@ export const E = {
   CONTENT_TYPE_EMPTY: def('MA_CONTENT_TYPE_EMPTY', 400, 'Content-Type header is empty.'),
   CONTENT_TYPE_INVALID: def('MA_CONTENT_TYPE_INVALID', 400, 'Content-Type header is invalid.'),
   CHARSET_UNSUPPORTED: def('MA_CHARSET_UNSUPPORTED', 400, 'UTF-8 is the only supported charset.'),
+  CONTENT_TYPE_UNSUPPORTED: def(
+    'MA_CONTENT_TYPE_UNSUPPORTED',
+    400,
+    'Server cannot understand Content-Type HTTP header media type %1',
+  ),
   DECODING_ERROR: def('MA_DECODING_ERROR', 400, 'Decoding error.'),
   BODY_TOO_LARGE: def('MA_BODY_TOO_LARGE', 413, 'The request body is larger than the allowed %max bytes.'),
   NESTING_TOO_DEEP: def('MA_NESTING_TOO_DEEP', 400, 'The request data is nested deeper than the allowed %max levels.'),
@@ -49,7 +54,11 @@ export const E = {
     400,
     'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.',
   ),
-  FIELD_VALUE_INVALID: def('MA_FIELD_VALUE_INVALID', 400, 'Invalid value of "%value" provided for the %fieldName field.'),
+  FIELD_VALUE_INVALID: def(
+    'MA_FIELD_VALUE_INVALID',
+    400,
+    'Invalid value of "%value" provided for the %fieldName field.',
+  ),
   // Idempotency (beyond Magento)
   IDEMPOTENCY_KEY_REUSED: def(
     'MA_IDEMPOTENCY_KEY_REUSED',
@@ -127,7 +136,9 @@ export function errorBody(error: WebapiError): Record<string, unknown> {
   };
   if (error.errors && error.errors.length > 1) body.errors = error.errors.map((e) => errorBody(e));
   if (error.magentoCode !== 0) body.code = error.magentoCode;
-  const hasParameters = Array.isArray(parameters) ? parameters.length > 0 : parameters && Object.keys(parameters).length > 0;
+  const hasParameters = Array.isArray(parameters)
+    ? parameters.length > 0
+    : parameters && Object.keys(parameters).length > 0;
   if (!definition.rendered && hasParameters) body.parameters = parameters;
   return body;
 }

@@ -1,0 +1,108 @@
+/**
+ * Turns one HTTP request into the operations to store: builds each operation's input exactly as
+ * Magento does (CONTRACT §2), validates it against the generated validator, and computes its
+ * serialized_data and data_hash. Pure apart from the crypt key: nothing is written here.
+ */
+import type { Route } from '../routes/types.ts';
+import type { StoreScope } from '../plugins/api.ts';
+import { E, WebapiError } from '../errors/catalogue.ts';
+import { phpJsonDecode, toJs, type PhpValue } from './php-json.ts';
+import { buildAsyncInput, buildBulkInputs } from './input.ts';
+import { serializedData, dataHash } from './data-hash.ts';
+import { validationError } from './validation-errors.ts';
+
+/** The shape of an ajv standalone validate function. */
+export interface InputValidator {
+  (data: unknown): boolean;
+  errors?: unknown[] | null;
+}
+
+export interface AcceptedItem {
+  index: number;
+  serialized: string;
+  hash: string;
+}
+
+export interface RejectedItem {
+  index: number;
+  message: string;
+  code: number;
+}
+
+export interface PreparedRequest {
+  route: Route;
+  accepted: AcceptedItem[];
+  rejected: RejectedItem[];
+}
+
+export interface PrepareOptions {
+  kind: 'async' | 'bulk';
+  route: Route;
+  pathParams: Record<string, string>;
+  query: Record<string, string>;
+  body: string | null;
+  store: StoreScope;
+  validator: InputValidator | undefined;
+  cryptKey: Buffer;
+  partialAccept: boolean;
+  maxBulkItems: number;
+  maxJsonDepth: number;
+}
+
+export function decodeBody(body: string | null, maxDepth: number): PhpValue | undefined {
+  if (body === null) return undefined;
+  try {
+    return phpJsonDecode(body, { maxDepth });
+  } catch (error) {
+    if (error instanceof Error && error.name === 'DepthError') {
+      throw new WebapiError(E.NESTING_TOO_DEEP, { max: maxDepth }, { cause: error });
+    }
+    throw new WebapiError(E.DECODING_ERROR, undefined, { cause: error });
+  }
+}
+
+export function prepareRequest(options: PrepareOptions): PreparedRequest {
+  const { route, kind } = options;
+  const body = decodeBody(options.body, options.maxJsonDepth);
+  const inputs =
+    kind === 'async'
+      ? [{ index: 0, input: buildAsyncInput(route, body, options.pathParams, options.query) }]
+      : buildBulkInputs(route, body);
+  if (inputs.length > options.maxBulkItems) {
+    throw new WebapiError(E.TOO_MANY_ITEMS, { type: route.operationId, max: options.maxBulkItems });
+  }
+  const storeId = String(options.store.id);
+  const accepted: AcceptedItem[] = [];
+  const rejected: RejectedItem[] = [];
+  for (const { index, input } of inputs) {
+    const validator = options.validator;
+    if (validator) {
+      const data = toJs(input);
+      if (!validator(data)) {
+        const error = validationError(validator.errors ?? [], { index: kind === 'bulk' ? index : undefined, data });
+        if (!options.partialAccept) throw error;
+        rejected.push({ index, message: error.message, code: 0 });
+        continue;
+      }
+    }
+    const serialized = serializedData(input, storeId);
+    accepted.push({ index, serialized, hash: dataHash(serialized, options.cryptKey) });
+  }
+  return { route, accepted, rejected };
+}
+
+/** Magento's AsyncResponseInterface, keys and item keys in Magento's order (source notes §3.5). */
+export function asyncResponse(bulkUuid: string, prepared: PreparedRequest): Record<string, unknown> {
+  const items: { index: number; item: Record<string, unknown> }[] = [
+    ...prepared.accepted.map((a) => ({ index: a.index, item: { id: a.index, data_hash: a.hash, status: 'accepted' } })),
+    ...prepared.rejected.map((r) => ({
+      index: r.index,
+      item: { id: r.index, data_hash: null, status: 'rejected', error_message: r.message, error_code: r.code },
+    })),
+  ].sort((a, b) => a.index - b.index);
+  return {
+    bulk_uuid: bulkUuid,
+    request_items: items.map((i) => i.item),
+    errors: prepared.rejected.length > 0,
+  };
+}
