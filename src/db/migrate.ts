@@ -27,7 +27,8 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
 }
 
 export function renderMigration(sql: string, schema: string): string {
-  return sql.replaceAll('{{schema}}', ident(schema));
+  ident(schema);
+  return sql.replaceAll('{{schema}}', ident(schema)).replaceAll('{{schema_name}}', schema);
 }
 
 /** Returns the names of the migrations it applied (empty when the schema was current). */

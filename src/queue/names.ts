@@ -23,10 +23,19 @@ export interface OperationJob {
  * style uuid): a replayed accept can never enqueue the same operation twice, because pg-boss's
  * insert ignores ids it already has.
  */
-export function jobIdFor(bulkUuid: string, key: number): string {
-  const h = createHash('sha1').update(`${bulkUuid}:${key}`).digest();
+export function jobIdFor(bulkUuid: string, key: number, reopened = 0): string {
+  // `reopened` (how often the retry API reopened the operation) gives a reopened operation a new
+  // job while keeping replays of the same reopening idempotent.
+  const h = createHash('sha1')
+    .update(reopened === 0 ? `${bulkUuid}:${key}` : `${bulkUuid}:${key}:${reopened}`)
+    .digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const hex = h.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Channel on which the database announces bulks that have nothing left to run (long-poll wake-up). */
+export function bulkFinishedChannel(schema: string): string {
+  return `${schema}_bulk_finished`;
 }

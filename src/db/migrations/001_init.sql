@@ -60,6 +60,10 @@ CREATE TABLE {{schema}}.operation (
   started_at              timestamp(0),
   finished_at             timestamp(0),
   attempts                integer NOT NULL DEFAULT 0,
+  -- True while a status-2 operation still has an automatic retry coming: the bulk is not finished.
+  will_retry              boolean NOT NULL DEFAULT false,
+  -- How often the retry API reopened it; part of the job id so a reopened operation gets a new job.
+  reopened                integer NOT NULL DEFAULT 0,
   PRIMARY KEY (bulk_uuid, operation_key)
 );
 CREATE INDEX operation_status_idx ON {{schema}}.operation (bulk_uuid, status);
@@ -75,6 +79,8 @@ CREATE TABLE {{schema}}.bulk_counter (
   failed     integer NOT NULL DEFAULT 0,
   open       integer NOT NULL DEFAULT 0,
   rejected   integer NOT NULL DEFAULT 0,
+  -- status-2 operations with an automatic retry still to come (will_retry)
+  retrying   integer NOT NULL DEFAULT 0,
   PRIMARY KEY (bulk_uuid, shard)
 );
 
@@ -82,39 +88,51 @@ CREATE TABLE {{schema}}.bulk_counter (
 -- deleted on their own.
 CREATE FUNCTION {{schema}}.count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO {{schema}}.bulk_counter AS c (bulk_uuid, shard, complete, retriable, failed, open, rejected)
+  INSERT INTO {{schema}}.bulk_counter AS c (bulk_uuid, shard, complete, retriable, failed, open, rejected, retrying)
   SELECT bulk_uuid, pg_backend_pid() % 8,
          count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 2),
          count(*) FILTER (WHERE status = 3), count(*) FILTER (WHERE status = 4),
-         count(*) FILTER (WHERE status = 5)
+         count(*) FILTER (WHERE status = 5), count(*) FILTER (WHERE status = 2 AND will_retry)
   FROM new_rows GROUP BY bulk_uuid
   ON CONFLICT (bulk_uuid, shard) DO UPDATE SET
     complete = c.complete + excluded.complete, retriable = c.retriable + excluded.retriable,
     failed = c.failed + excluded.failed, open = c.open + excluded.open,
-    rejected = c.rejected + excluded.rejected;
+    rejected = c.rejected + excluded.rejected, retrying = c.retrying + excluded.retrying;
   RETURN NULL;
 END $$;
 
 CREATE FUNCTION {{schema}}.count_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  finished uuid;
 BEGIN
-  INSERT INTO {{schema}}.bulk_counter AS c (bulk_uuid, shard, complete, retriable, failed, open, rejected)
+  INSERT INTO {{schema}}.bulk_counter AS c (bulk_uuid, shard, complete, retriable, failed, open, rejected, retrying)
   SELECT bulk_uuid, pg_backend_pid() % 8,
-         sum(d1), sum(d2), sum(d3), sum(d4), sum(d5)
+         sum(d1), sum(d2), sum(d3), sum(d4), sum(d5), sum(d6)
   FROM (
     SELECT n.bulk_uuid,
            (n.status = 1)::int - (o.status = 1)::int AS d1,
            (n.status = 2)::int - (o.status = 2)::int AS d2,
            (n.status = 3)::int - (o.status = 3)::int AS d3,
            (n.status = 4)::int - (o.status = 4)::int AS d4,
-           (n.status = 5)::int - (o.status = 5)::int AS d5
+           (n.status = 5)::int - (o.status = 5)::int AS d5,
+           (n.status = 2 AND n.will_retry)::int - (o.status = 2 AND o.will_retry)::int AS d6
     FROM new_rows n JOIN old_rows o USING (bulk_uuid, operation_key)
-    WHERE n.status IS DISTINCT FROM o.status
+    WHERE n.status IS DISTINCT FROM o.status OR n.will_retry IS DISTINCT FROM o.will_retry
   ) d
   GROUP BY bulk_uuid
   ON CONFLICT (bulk_uuid, shard) DO UPDATE SET
     complete = c.complete + excluded.complete, retriable = c.retriable + excluded.retriable,
     failed = c.failed + excluded.failed, open = c.open + excluded.open,
-    rejected = c.rejected + excluded.rejected;
+    rejected = c.rejected + excluded.rejected, retrying = c.retrying + excluded.retrying;
+  -- Wake long-polling status readers (GET .../status?waitSeconds=N) when a bulk has nothing left
+  -- to run; delivered at commit, so a reader never sees the notice before the statuses.
+  FOR finished IN
+    SELECT c.bulk_uuid FROM {{schema}}.bulk_counter c
+    WHERE c.bulk_uuid IN (SELECT DISTINCT bulk_uuid FROM new_rows)
+    GROUP BY c.bulk_uuid HAVING sum(c.open) = 0 AND sum(c.retrying) = 0
+  LOOP
+    PERFORM pg_notify('{{schema_name}}_bulk_finished', finished::text);
+  END LOOP;
   RETURN NULL;
 END $$;
 
