@@ -1,0 +1,124 @@
+/**
+ * Codegen entry: load → route table → emitters → files. Generated files are rewritten only when
+ * their bytes change (so mtimes and watchers stay quiet); stubs are written only when absent.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Route } from '../src/routes/types.ts';
+import { emitAsyncSchema } from './emit/async-schema.ts';
+import { emitHandlers } from './emit/handlers.ts';
+import { importPath } from './emit/header.ts';
+import { emitRoutes, type SpecInfo } from './emit/routes.ts';
+import { emitStub } from './emit/stubs.ts';
+import { emitTypes } from './emit/types.ts';
+import { emitValidators } from './emit/validators.ts';
+import { closeMagentoObjects, isMagentoStyle } from './input-schema.ts';
+import { loadSpec, type LoadedSpec } from './load-spec.ts';
+import { buildRouteTable } from './route-table.ts';
+import { formatDiagnostic, isObject, type Diagnostic } from './types.ts';
+
+/** The project root: where `src/routes/types.ts` and `src/plugins/api.ts` live. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface CodegenOptions {
+  spec: string;
+  /** Output folder of the *.gen.* files (default `src/generated`), relative to the working directory. */
+  out?: string;
+  /** Folder of the per-entity plugin stubs (default `plugins`); `false` writes none. */
+  plugins?: string | false;
+  token?: string | undefined;
+  /** Where diagnostics go; default stderr. Pass `null` to stay quiet. */
+  warn?: ((line: string) => void) | null;
+}
+
+export interface WrittenFile {
+  path: string;
+  status: 'written' | 'unchanged' | 'created' | 'kept';
+}
+
+export interface CodegenResult {
+  spec: LoadedSpec;
+  routes: Route[];
+  diagnostics: Diagnostic[];
+  files: WrittenFile[];
+}
+
+export async function runCodegen(options: CodegenOptions): Promise<CodegenResult> {
+  const out = resolve(options.out ?? 'src/generated');
+  const pluginsDir = options.plugins === false ? null : resolve(options.plugins ?? 'plugins');
+  const spec = await loadSpec(options.spec, { token: options.token });
+  const generated = await generate(spec, out);
+  const files: WrittenFile[] = [];
+  for (const [name, content] of generated.files) files.push(await writeIfChanged(join(out, name), content));
+
+  if (pluginsDir) {
+    const byEntity = new Map<string, Route[]>();
+    for (const route of generated.routes) byEntity.set(route.entity, [...(byEntity.get(route.entity) ?? []), route]);
+    for (const entity of [...byEntity.keys()].sort()) {
+      const dir = join(pluginsDir, entity);
+      const file = join(dir, 'index.ts');
+      if (existsSync(file)) {
+        files.push({ path: file, status: 'kept' });
+        continue;
+      }
+      const where = relative(process.cwd(), file).split(sep).join('/');
+      const imports = {
+        api: importPath(dir, join(PROJECT_ROOT, 'src/plugins/api.ts')),
+        handlers: importPath(dir, join(out, 'handlers.gen.ts')),
+      };
+      await mkdir(dir, { recursive: true });
+      await writeFile(file, emitStub(entity, byEntity.get(entity)!, imports, where, spec), { flag: 'wx' });
+      files.push({ path: file, status: 'created' });
+    }
+  }
+
+  const warn = options.warn === undefined ? (line: string) => process.stderr.write(`warning: ${line}\n`) : options.warn;
+  if (warn) for (const d of generated.diagnostics) warn(formatDiagnostic(d));
+  return { spec, routes: generated.routes, diagnostics: generated.diagnostics, files };
+}
+
+export interface Generated {
+  routes: Route[];
+  diagnostics: Diagnostic[];
+  /** File name in the out folder → content. */
+  files: Map<string, string>;
+}
+
+/** Everything except disk writes: the generated files of one spec for one output folder. */
+export async function generate(spec: LoadedSpec, out: string): Promise<Generated> {
+  const doc = spec.doc;
+  const diagnostics = [...spec.diagnostics];
+  if (isMagentoStyle(spec)) closeMagentoObjects(doc);
+  const table = buildRouteTable(doc);
+  diagnostics.push(...table.diagnostics);
+  const info = isObject(doc.info) ? doc.info : {};
+  const specInfo: SpecInfo = {
+    file: spec.file,
+    sha256: spec.sha256,
+    title: typeof info.title === 'string' ? info.title : '',
+    version: typeof info.version === 'string' ? info.version : '',
+  };
+  const files = new Map<string, string>();
+  files.set(
+    'routes.gen.ts',
+    emitRoutes(table.routes, specInfo, importPath(out, join(PROJECT_ROOT, 'src/routes/types.ts'))),
+  );
+  files.set('types.gen.ts', await emitTypes(doc, table.routes, spec));
+  files.set('handlers.gen.ts', emitHandlers(table.details, spec));
+  const validators = emitValidators(doc, table.details, spec);
+  diagnostics.push(...validators.diagnostics);
+  files.set('validators.gen.ts', validators.code);
+  files.set('async-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'async'));
+  files.set('bulk-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'bulk'));
+  return { routes: table.routes, diagnostics, files };
+}
+
+async function writeIfChanged(path: string, content: string): Promise<WrittenFile> {
+  const current = await readFile(path, 'utf8').catch(() => null);
+  if (current === content) return { path, status: 'unchanged' };
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content);
+  return { path, status: 'written' };
+}

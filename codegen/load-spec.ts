@@ -1,0 +1,156 @@
+/**
+ * Reads a spec from a file or URL and turns it into one OpenAPI 3.x document, whatever its
+ * original form (Swagger 2.0 JSON/YAML, OAS 3.0, OAS 3.1). The sha256 is of the raw bytes so the
+ * generated headers change exactly when the input does.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { createRequire } from 'node:module';
+import { parse as parseYaml } from 'yaml';
+import { isObject, type Diagnostic, type Json } from './types.ts';
+
+const require = createRequire(import.meta.url);
+
+export interface LoadedSpec {
+  /** Base name of the file or last URL segment: what the DO NOT EDIT headers name. */
+  file: string;
+  sha256: string;
+  /** The spec as an OpenAPI 3.x document (converted when it was Swagger 2.0). */
+  doc: Json;
+  /** The version the input declared (`2.0`, `3.0.2`, `3.1.0`). */
+  sourceVersion: string;
+  /** Swagger 2.0 `basePath` (Magento: `/rest/default`); null for OAS 3. */
+  basePath: string | null;
+  diagnostics: Diagnostic[];
+}
+
+export class SpecLoadError extends Error {}
+
+export interface LoadOptions {
+  token?: string | undefined;
+}
+
+export async function loadSpec(source: string, options: LoadOptions = {}): Promise<LoadedSpec> {
+  const raw = await readSource(source, options.token);
+  const sha256 = createHash('sha256').update(raw).digest('hex');
+  const parsed = parseText(raw.toString('utf8'), source);
+  return normaliseSpec(parsed, { file: specFileName(source), sha256 });
+}
+
+/** Pure part of loading, usable from tests with inline specs. */
+export async function normaliseSpec(parsed: unknown, meta: { file: string; sha256: string }): Promise<LoadedSpec> {
+  if (!isObject(parsed)) throw new SpecLoadError(`${meta.file}: not an OpenAPI document (top level is not an object)`);
+  const diagnostics: Diagnostic[] = [];
+  const swagger = typeof parsed.swagger === 'string' ? parsed.swagger : null;
+  const openapi = typeof parsed.openapi === 'string' ? parsed.openapi : null;
+  if (!swagger && !openapi) {
+    throw new SpecLoadError(`${meta.file}: not an OpenAPI document (no "swagger" or "openapi" version field)`);
+  }
+  if (!isObject(parsed.paths)) throw new SpecLoadError(`${meta.file}: the document has no "paths" object`);
+  replaceExternalRefs(parsed, '#', diagnostics);
+  let doc: Json = parsed;
+  let basePath: string | null = null;
+  if (swagger) {
+    if (!swagger.startsWith('2.')) throw new SpecLoadError(`${meta.file}: unsupported swagger version ${swagger}`);
+    basePath = typeof parsed.basePath === 'string' ? parsed.basePath : null;
+    doc = await convertSwagger2(parsed, meta.file);
+  } else if (!/^3\.[01]\./.test(openapi!)) {
+    throw new SpecLoadError(`${meta.file}: unsupported openapi version ${openapi}`);
+  }
+  return { file: meta.file, sha256: meta.sha256, doc, sourceVersion: (swagger ?? openapi)!, basePath, diagnostics };
+}
+
+function specFileName(source: string): string {
+  if (/^https?:\/\//i.test(source)) {
+    const url = new URL(source);
+    const last = url.pathname.split('/').filter(Boolean).pop();
+    return `${url.host}${last ? `-${last}` : ''}`;
+  }
+  return basename(source);
+}
+
+async function readSource(source: string, token: string | undefined): Promise<Buffer> {
+  if (/^https?:\/\//i.test(source)) {
+    const headers: Record<string, string> = { accept: 'application/json, application/yaml;q=0.9, */*;q=0.5' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let response: Response;
+    try {
+      response = await fetch(source, { headers });
+    } catch (error) {
+      throw new SpecLoadError(`cannot fetch ${source}: ${(error as Error).message}`);
+    }
+    if (!response.ok) throw new SpecLoadError(`cannot fetch ${source}: HTTP ${response.status} ${response.statusText}`);
+    return Buffer.from(await response.arrayBuffer());
+  }
+  try {
+    return await readFile(source);
+  } catch (error) {
+    throw new SpecLoadError(
+      `cannot read spec file ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+}
+
+/** Content decides, not the extension: a store's schema URL has none. */
+function parseText(text: string, source: string): unknown {
+  const trimmed = text.replace(/^\uFEFF/, '').trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return JSON.parse(trimmed);
+    } catch (error) {
+      throw new SpecLoadError(`${source}: invalid JSON: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return parseYaml(trimmed, { maxAliasCount: -1 });
+  } catch (error) {
+    throw new SpecLoadError(`${source}: neither JSON nor valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+/**
+ * Codegen never follows references outside the document (a store's schema has no siblings to
+ * follow), so each one is replaced by a placeholder the rest of the pipeline understands.
+ */
+function replaceExternalRefs(node: unknown, pointer: string, diagnostics: Diagnostic[]): void {
+  if (Array.isArray(node)) {
+    node.forEach((item, i) => replaceExternalRefs(item, `${pointer}/${i}`, diagnostics));
+    return;
+  }
+  if (!isObject(node)) return;
+  for (const [key, value] of Object.entries(node)) {
+    if (isObject(value) && typeof value.$ref === 'string' && !value.$ref.startsWith('#')) {
+      const where = `${pointer}/${key}`;
+      diagnostics.push({
+        code: 'external-ref',
+        message: `external $ref "${value.$ref}" at ${where} is not followed; replaced by a placeholder`,
+      });
+      // A description or summary must stay a string for converters and type generators.
+      node[key] =
+        key === 'description' || key === 'summary'
+          ? `(see ${value.$ref})`
+          : { description: `unresolved $ref ${value.$ref}` };
+      continue;
+    }
+    replaceExternalRefs(value, `${pointer}/${key}`, diagnostics);
+  }
+}
+
+async function convertSwagger2(doc: Json, file: string): Promise<Json> {
+  const converter = require('swagger2openapi') as {
+    convertObj(spec: unknown, options: Record<string, unknown>): Promise<{ openapi: Json }>;
+  };
+  try {
+    // The converter mutates its input; the clone keeps the caller's object (and its sha) intact.
+    const result = await converter.convertObj(structuredClone(doc), {
+      patch: true,
+      warnOnly: true,
+      resolve: false,
+      direct: false,
+    });
+    return result.openapi;
+  } catch (error) {
+    throw new SpecLoadError(`${file}: Swagger 2.0 conversion failed: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The shared real specs (../shared/specs, not part of the repository): the generator must handle
+ * them as they are, and what it generates must typecheck. Skipped when the folder is absent.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT, runCodegen, type CodegenResult } from '../../codegen/index.ts';
+import { loadSpec } from '../../codegen/load-spec.ts';
+import { buildRouteTable } from '../../codegen/route-table.ts';
+
+const SPECS = join(PROJECT_ROOT, '../shared/specs');
+const skip = existsSync(SPECS) ? false : `real specs not found at ${SPECS} (only present in the shared workspace)`;
+const CACHE = join(PROJECT_ROOT, '.cache');
+
+const SPEC_FILES = {
+  admin: 'adobedocs-admin-schema-2.4.8.json',
+  customer: 'adobedocs-customer-schema-2.4.8.json',
+  guest: 'adobedocs-guest-schema-2.4.8.json',
+  box: 'box-openapi.json',
+  adyen: 'adyen-ManagementService-v3.json',
+} as const;
+
+describe('Magento 2.4.8 admin spec', { skip }, () => {
+  test('exactly 347 async and 347 bulk routes, none for GET, with Magento bulk path names', async () => {
+    const spec = await loadSpec(join(SPECS, SPEC_FILES.admin));
+    const { routes } = buildRouteTable(spec.doc);
+    assert.equal(routes.length, 347);
+    assert.equal(new Set(routes.map((r) => `${r.method} ${r.asyncPath}`)).size, 347);
+    assert.equal(new Set(routes.map((r) => `${r.method} ${r.bulkPath}`)).size, 347);
+    assert.equal(routes.filter((r) => !['POST', 'PUT', 'DELETE'].includes(r.method)).length, 0);
+    const bulk = new Set(routes.map((r) => r.bulkPath));
+    for (const path of [
+      '/async/bulk/V1/products/bySku/media/byEntryId',
+      '/async/bulk/V1/carts/byQuoteId/items',
+      '/async/bulk/V1/orders/byParent_id',
+    ]) {
+      assert.ok(bulk.has(path), path);
+    }
+    const put = routes.find((r) => r.method === 'PUT' && r.path === '/V1/products/{sku}')!;
+    assert.equal(put.operationId, 'PutV1ProductsSku');
+    assert.equal(put.topic, 'async.V1.products.sku.PUT');
+    assert.deepEqual(put.lastParamTargets, ['product']);
+    assert.deepEqual(put.acl, ['Magento_Catalog::products']);
+    const mine = routes.findIndex((r) => r.template === '/V1/carts/mine/items');
+    const byId = routes.findIndex((r) => r.template === '/V1/carts/:quoteId/items');
+    assert.ok(mine >= 0 && byId >= 0 && mine < byId, 'literal /mine before /:quoteId');
+  });
+});
+
+describe('Box and Adyen (OpenAPI 3.0 / 3.1)', { skip }, () => {
+  test('Box: `#` path keys collapse onto their route with a diagnostic; odd ids become identifiers', async () => {
+    const spec = await loadSpec(join(SPECS, SPEC_FILES.box));
+    const { routes, diagnostics } = buildRouteTable(spec.doc);
+    assert.ok(routes.every((r) => !r.template.includes('#') && /^[A-Za-z_$][\w$]*$/.test(r.operationId)));
+    assert.ok(routes.some((r) => r.method === 'PATCH'));
+    const dup = diagnostics.find((d) => d.code === 'duplicate-route' && d.path === '/files/{file_id}#add_shared_link');
+    assert.ok(dup && dup.method === 'PUT' && dup.message.includes('PUT /files/{file_id}'));
+    assert.equal(
+      routes.find((r) => r.method === 'PUT' && r.template === '/files/:file_id')!.bulkPath,
+      '/async/bulk/files/byFile_id',
+    );
+  });
+
+  test('Adyen: PATCH routes and `get-companies-companyId`-style ids', async () => {
+    const spec = await loadSpec(join(SPECS, SPEC_FILES.adyen));
+    const { routes } = buildRouteTable(spec.doc);
+    assert.equal(routes.filter((r) => r.method === 'PATCH').length, 26);
+    const patch = routes.find((r) => r.specOperationId === 'patch-companies-companyId-androidApps-id')!;
+    assert.equal(patch.operationId, 'patch_companies_companyId_androidApps_id');
+    assert.equal(patch.bulkPath, '/async/bulk/companies/byCompanyId/androidApps/byId');
+  });
+});
+
+describe('generated code of all five shared specs', { skip }, () => {
+  test('typechecks (one tsc run over every output) and re-running changes nothing', { timeout: 240_000 }, async () => {
+    const results: Record<string, CodegenResult> = {};
+    for (const [name, file] of Object.entries(SPEC_FILES)) {
+      const dir = join(CACHE, `test-${name}`);
+      await rm(dir, { recursive: true, force: true });
+      results[name] = await runCodegen({
+        spec: join(SPECS, file),
+        out: join(dir, 'generated'),
+        plugins: join(dir, 'plugins'),
+        warn: null,
+      });
+    }
+    assert.equal(results.admin!.routes.length, 347);
+
+    const again = await runCodegen({
+      spec: join(SPECS, SPEC_FILES.guest),
+      out: join(CACHE, 'test-guest/generated'),
+      plugins: join(CACHE, 'test-guest/plugins'),
+      warn: null,
+    });
+    assert.deepEqual([...new Set(again.files.map((f) => f.status))].sort(), ['kept', 'unchanged']);
+
+    const tsconfig = join(CACHE, 'tsconfig.test-specs.json');
+    await writeFile(
+      tsconfig,
+      JSON.stringify({ extends: '../tsconfig.json', include: Object.keys(SPEC_FILES).map((n) => `test-${n}/**/*.ts`) }),
+    );
+    const tsc = join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc');
+    const result = await promisify(execFile)(process.execPath, [tsc, '--noEmit', '-p', tsconfig], {
+      maxBuffer: 64 << 20,
+    }).catch((error: { stdout: string; code: number }) => error);
+    assert.equal(result.stdout.split('\n').slice(0, 30).join('\n'), '');
+  });
+});
