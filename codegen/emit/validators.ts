@@ -28,6 +28,10 @@ export function emitValidators(doc: Json, details: RouteDetail[], meta: SpecMeta
   const options: Options = {
     strict: false,
     logger: false,
+    // Magento's ServiceInputProcessor converts scalars to the declared type ("5" for an int, 5 for
+    // a string) and so do path parameters, which always arrive as strings: validate the same way.
+    // Coercion rewrites the validated copy only; the stored input keeps the client's values.
+    coerceTypes: true,
     allErrors: false,
     inlineRefs: false,
     validateSchema: false,
