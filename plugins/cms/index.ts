@@ -1,0 +1,33 @@
+/** Magento_Cms: PageRepository::save and ::deleteById for CMS pages. */
+import { readFileSync } from 'node:fs';
+import { definePlugin, OperationError } from '../../src/plugins/api.ts';
+import { deletePage, savePage, type PageInput } from './sql.ts';
+
+export const migrations: string[] = [readFileSync(new URL('./schema.sql', import.meta.url), 'utf8')];
+
+const noSuchPage = (id: unknown) => new OperationError(`The CMS page with the "${String(id)}" ID doesn't exist.`);
+
+export default definePlugin({
+  name: 'Magento_Cms',
+  compatibility: '^1.0.0',
+  handlers: {
+    PostV1CmsPage: async (args: { page?: Partial<PageInput> }, ctx) => {
+      const page = args.page;
+      for (const field of ['identifier', 'title'] as const) {
+        if (typeof page?.[field] !== 'string' || !page[field]) {
+          throw new OperationError(`"${field}" is required. Enter and try again.`);
+        }
+      }
+      const saved = await savePage(ctx.tx, page as PageInput);
+      if (!saved) throw noSuchPage(page!.id);
+      return saved;
+    },
+    DeleteV1CmsPagePageId: async (args: { pageId?: number | string }, ctx) => {
+      const id = Number(args.pageId);
+      // Outside int4 no page can exist, and asking Postgres would abort the operation's transaction.
+      if (!Number.isInteger(id) || id < 1 || id > 2147483647 || !(await deletePage(ctx.tx, id)))
+        throw noSuchPage(args.pageId);
+      return true;
+    },
+  },
+});

@@ -1,0 +1,56 @@
+/**
+ * Every statement of the CMS plugin. Tables are unqualified: the consumer runs each operation with
+ * `search_path` set to the magento-async schema, where `migrations` created them.
+ */
+import type { Queryable } from '../../src/plugins/api.ts';
+
+export interface PageInput {
+  id?: number;
+  identifier: string;
+  title: string;
+  page_layout?: string;
+  meta_title?: string;
+  content_heading?: string;
+  content?: string;
+  sort_order?: string;
+  active?: boolean;
+}
+
+const COLUMNS = `page_id AS id, identifier, title, page_layout, meta_title, content_heading, content, sort_order,
+  to_char(creation_time, 'YYYY-MM-DD HH24:MI:SS') AS creation_time,
+  to_char(update_time, 'YYYY-MM-DD HH24:MI:SS') AS update_time, is_active AS active`;
+
+/** Inserts, or updates the page with `id`; null when `id` names no page. */
+export async function savePage(tx: Queryable, p: PageInput): Promise<Record<string, unknown> | null> {
+  const values = [
+    p.identifier,
+    p.title,
+    p.page_layout ?? null,
+    p.meta_title ?? null,
+    p.content_heading ?? null,
+    p.content ?? null,
+    p.sort_order ?? null,
+    p.active ?? null,
+  ];
+  const { rows } =
+    p.id === undefined
+      ? await tx.query(
+          `INSERT INTO cms_page (identifier, title, page_layout, meta_title, content_heading, content, sort_order, is_active)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, true)) RETURNING ${COLUMNS}`,
+          values,
+        )
+      : await tx.query(
+          `UPDATE cms_page SET identifier = $1, title = $2, page_layout = coalesce($3, page_layout),
+             meta_title = coalesce($4, meta_title), content_heading = coalesce($5, content_heading),
+             content = coalesce($6, content), sort_order = coalesce($7, sort_order),
+             is_active = coalesce($8, is_active), update_time = now() AT TIME ZONE 'UTC'
+           WHERE page_id = $9 RETURNING ${COLUMNS}`,
+          [...values, p.id],
+        );
+  return rows[0] ?? null;
+}
+
+export async function deletePage(tx: Queryable, pageId: number): Promise<boolean> {
+  const { rowCount } = await tx.query('DELETE FROM cms_page WHERE page_id = $1', [pageId]);
+  return (rowCount ?? 0) > 0;
+}

@@ -1,0 +1,211 @@
+/**
+ * Which code runs an operation. The consumer asks `invoke(operationId, args, ctx)` and gets the
+ * result plus the handler's name for `Service execution success <handler>`.
+ *
+ * Resolution, in order: a real handler (exactly one plugin claims it, or the claimants are settled
+ * by `replaces`); the fallback (http-forward, only when an upstream is configured); the generated
+ * stub, which fails with its own message naming the file to edit; else NoHandlerError. Stubs lose to
+ * everything because codegen writes one for every operation, so a stub says nothing about intent.
+ */
+import { isStub, type Handler, type HandlerContext, type Interceptor } from './api.ts';
+import { compileChain, type Invoke, type OwnedInterceptor } from './pipeline.ts';
+import type { Route } from '../routes/types.ts';
+
+export interface Invocation {
+  result: unknown;
+  /** `<PluginName>::<operationId>`, e.g. `Magento_Catalog::PutV1ProductsSku`. */
+  handler: string;
+}
+
+export class NoHandlerError extends Error {
+  readonly operationId: string;
+  constructor(operationId: string, route?: Route) {
+    const topic = route ? ` (topic ${route.topic})` : '';
+    const file = route ? `plugins/${route.entity}/index.ts` : 'plugins/<entity>/index.ts';
+    super(
+      `No handler is implemented for operation "${operationId}"${topic}: implement it in ${file} or configure an upstream for http-forward.`,
+    );
+    this.name = 'NoHandlerError';
+    this.operationId = operationId;
+  }
+}
+
+/** A handler together with the plugin that provides it. */
+export interface ResolvedHandler {
+  plugin: string;
+  handler: Handler;
+}
+
+/** Given an operationId, a fallback returns a handler for it or undefined. */
+export type Fallback = (operationId: string) => Handler | undefined;
+
+export interface Install {
+  plugin: string;
+  /** Idempotent SQL with unqualified table names, run with `search_path` set to our schema. */
+  sql: string;
+}
+
+export interface RegistryTables {
+  routes: readonly Route[];
+  /** Winning real handler per operationId. */
+  handlers: ReadonlyMap<string, ResolvedHandler>;
+  /** Generated stub per operationId (used only when nothing else can run the operation). */
+  stubs: ReadonlyMap<string, ResolvedHandler>;
+  /** Enabled interceptors with their plugin; `target` `*` applies to every operation. */
+  interceptors: readonly OwnedInterceptor[];
+  fallback?: { plugin: string; resolve: Fallback } | undefined;
+  installs?: readonly Install[];
+}
+
+interface Compiled {
+  plugin: string;
+  run: Invoke;
+}
+
+export class PluginRegistry {
+  /** Each plugin's migrations, in load order; the server runs them once at start (loader.ts: runInstalls). */
+  readonly installs: readonly Install[];
+  private readonly tables: RegistryTables;
+  private readonly routes: Map<string, Route>;
+  private readonly compiled = new Map<string, Compiled | null>();
+
+  constructor(tables: RegistryTables) {
+    this.tables = tables;
+    this.installs = tables.installs ?? [];
+    this.routes = new Map(tables.routes.map((r) => [r.operationId, r]));
+  }
+
+  /** True when invoke can run something for the operation (a real handler, the fallback or a stub). */
+  has(operationId: string): boolean {
+    return this.compile(operationId) !== null;
+  }
+
+  /** Name of the handler that would run, or null: lets tools list what is still a stub. */
+  describe(operationId: string): { handler: string; kind: 'handler' | 'fallback' | 'stub' } | null {
+    const resolved = this.resolve(operationId);
+    return resolved && { handler: `${resolved.plugin}::${operationId}`, kind: resolved.kind };
+  }
+
+  async invoke(operationId: string, args: unknown, ctx: HandlerContext): Promise<Invocation> {
+    const compiled = this.compile(operationId);
+    if (!compiled) throw new NoHandlerError(operationId, this.routes.get(operationId));
+    const result = await compiled.run(args, ctx);
+    return { result, handler: `${compiled.plugin}::${operationId}` };
+  }
+
+  private resolve(operationId: string): (ResolvedHandler & { kind: 'handler' | 'fallback' | 'stub' }) | null {
+    const real = this.tables.handlers.get(operationId);
+    if (real) return { ...real, kind: 'handler' };
+    const forwarded = this.tables.fallback?.resolve(operationId);
+    if (forwarded) return { plugin: this.tables.fallback!.plugin, handler: forwarded, kind: 'fallback' };
+    const stub = this.tables.stubs.get(operationId);
+    return stub ? { ...stub, kind: 'stub' } : null;
+  }
+
+  private compile(operationId: string): Compiled | null {
+    let compiled = this.compiled.get(operationId);
+    if (compiled === undefined) {
+      const resolved = this.resolve(operationId);
+      compiled = resolved && {
+        plugin: resolved.plugin,
+        run: compileChain(
+          this.tables.interceptors.filter(
+            (o) =>
+              (o.interceptor.target === operationId || o.interceptor.target === '*') &&
+              !o.except?.includes(operationId),
+          ),
+          async (args, ctx) => resolved.handler(args, ctx),
+        ),
+      };
+      this.compiled.set(operationId, compiled);
+    }
+    return compiled;
+  }
+}
+
+/** What `resolveClaims` needs of a loaded plugin. */
+export interface ClaimingPlugin {
+  name: string;
+  source: string;
+  handlers: Record<string, Handler | undefined>;
+  replaces: readonly string[];
+}
+
+/**
+ * Settles which plugin's handler runs each operation. Two real handlers for one operation are a
+ * load error unless `replaces` makes exactly one of them the winner (a plugin replaced by another
+ * claimant drops out). Problems are returned, not thrown, so the loader can list them all at once.
+ */
+export function resolveClaims(plugins: readonly ClaimingPlugin[]): {
+  handlers: Map<string, ResolvedHandler>;
+  stubs: Map<string, ResolvedHandler>;
+  problems: string[];
+} {
+  const claims = new Map<string, ClaimingPlugin[]>();
+  const stubs = new Map<string, ResolvedHandler>();
+  for (const plugin of plugins) {
+    for (const [operationId, handler] of Object.entries(plugin.handlers)) {
+      if (!handler) continue;
+      if (isStub(handler)) {
+        if (!stubs.has(operationId)) stubs.set(operationId, { plugin: plugin.name, handler });
+        continue;
+      }
+      claims.set(operationId, [...(claims.get(operationId) ?? []), plugin]);
+    }
+  }
+  const handlers = new Map<string, ResolvedHandler>();
+  const problems: string[] = [];
+  for (const [operationId, claimants] of claims) {
+    const winners = claimants.filter((p) => !claimants.some((q) => q !== p && q.replaces.includes(p.name)));
+    if (winners.length === 1) {
+      const w = winners[0]!;
+      handlers.set(operationId, { plugin: w.name, handler: w.handlers[operationId]! });
+      continue;
+    }
+    const who = claimants.map((p) => `${p.name} (${p.source})`).join(', ');
+    problems.push(
+      `${who}: each implements handler "${operationId}"; only one may, unless one plugin lists the other in "replaces".`,
+    );
+  }
+  return { handlers, stubs, problems };
+}
+
+/** A `disabled` entry naming `<Plugin>::<name>` switches off that plugin's interceptor. */
+export function parseReference(name: string): { plugin: string; name: string } | null {
+  const at = name.indexOf('::');
+  return at < 0 ? null : { plugin: name.slice(0, at), name: name.slice(at + 2) };
+}
+
+/**
+ * The interceptors that stay in chains. Own entries with `disabled: true` are off; a disabled
+ * entry `<Plugin>::<name>` switches that interceptor off for its target (`*`: everywhere), which
+ * lets a plugin silence another's `*` interceptor for one operation only, as Magento's
+ * `<plugin name="…" disabled="true"/>` does per type.
+ */
+export function activeInterceptors(
+  plugins: readonly { name: string; interceptors: readonly Interceptor[] }[],
+): OwnedInterceptor[] {
+  const off: { plugin: string; name: string; target: string }[] = [];
+  for (const p of plugins) {
+    for (const i of p.interceptors) {
+      const ref = parseReference(i.name);
+      if (ref && i.disabled) off.push({ ...ref, target: i.target });
+    }
+  }
+  const result: OwnedInterceptor[] = [];
+  for (const p of plugins) {
+    for (const i of p.interceptors) {
+      if (i.disabled || parseReference(i.name)) continue;
+      const switchedOff = off.filter((o) => o.plugin === p.name && o.name === i.name);
+      if (switchedOff.some((o) => o.target === '*' || o.target === i.target)) continue;
+      const narrowed = switchedOff.map((o) => o.target);
+      if (narrowed.length && i.target === '*') {
+        // A `*` interceptor switched off for some operations: keep it, but not on those.
+        result.push({ plugin: p.name, interceptor: i, except: narrowed });
+        continue;
+      }
+      result.push({ plugin: p.name, interceptor: i });
+    }
+  }
+  return result;
+}

@@ -1,0 +1,166 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadPlugins, PluginLoadError, runInstalls } from '../../src/plugins/loader.ts';
+import { createTestDatabase } from '../support/db.ts';
+import { route } from './fixtures.ts';
+
+const API = pathToFileURL(join(import.meta.dirname, '../../src/plugins/api.ts')).href;
+const routes = [
+  route('POST', '/V1/products', 'PostV1Products'),
+  route('DELETE', '/V1/cmsPage/{pageId}', 'DeleteV1CmsPagePageId'),
+];
+
+function pluginDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'plugins-'));
+  for (const [name, body] of Object.entries(files)) {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'index.ts'), body.replaceAll('API', API));
+  }
+  return dir;
+}
+
+test('loads every <dir>/index.ts in name order, with migrations collected as installs', async (t) => {
+  const dir = pluginDir({
+    beta: `import { definePlugin } from 'API';
+      export const migrations = ['CREATE TABLE IF NOT EXISTS beta_t (id int)'];
+      export default definePlugin({ name: 'Acme_Beta', compatibility: '^1.0.0', handlers: { PostV1Products: async () => 'beta' } });`,
+    alpha: `import { definePlugin } from 'API';
+      export const migrations = ['CREATE TABLE IF NOT EXISTS alpha_t (id int)'];
+      export default definePlugin({ name: 'Acme_Alpha', compatibility: '>=1.0.0 <2' });`,
+  });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const registry = await loadPlugins({ routes, pluginsDir: dir, frameworkVersion: '1.2.0' });
+  assert.deepEqual(
+    registry.installs.map((i) => i.plugin),
+    ['Acme_Alpha', 'Acme_Beta'],
+  );
+  assert.equal(registry.describe('PostV1Products')?.handler, 'Acme_Beta::PostV1Products');
+
+  const db = await createTestDatabase('plugin_installs');
+  t.after(() => db.drop());
+  await runInstalls(db.pool, db.schema, registry.installs);
+  await runInstalls(db.pool, db.schema, registry.installs); // idempotent: runs at every start
+  const { rows } = await db.pool.query(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE '%\\_t' ORDER BY 1`,
+    [db.schema],
+  );
+  assert.deepEqual(
+    rows.map((r) => r.table_name),
+    ['alpha_t', 'beta_t'],
+  );
+});
+
+test('every problem of every plugin is reported at once, naming plugin, file and reason', async (t) => {
+  const dir = pluginDir({
+    broken: `import { nothing } from './missing.ts'; export default nothing;`,
+    nodefault: `export const x = 1;`,
+    bad: `import { definePlugin } from 'API';
+      export default definePlugin({
+        name: 'not-a-module-name',
+        compatibility: 'soon',
+        handlers: { PutV1Nothing: async () => 1, PostV1Products: 'nope' },
+        interceptors: [
+          { name: 'x', target: 'PostV1Nowhere', before: () => {} },
+          { name: 'x', target: '*', sortOrder: 1.5 },
+          { name: 'Acme_Good::missing', target: '*', disabled: true },
+          { name: 'Acme_Good::g', target: '*', before: () => {} },
+        ],
+        replaces: 'Acme_Good',
+      });
+      export const migrations = 'CREATE TABLE x ()';`,
+    good: `import { definePlugin } from 'API';
+      export default definePlugin({ name: 'Acme_Good', compatibility: '^1.0.0', interceptors: [{ name: 'g', target: '*', after: (r) => r }] });`,
+    newer: `import { definePlugin } from 'API';
+      export default definePlugin({ name: 'Acme_Newer', compatibility: '^2.0.0' });`,
+    twin: `import { definePlugin } from 'API';
+      export default definePlugin({ name: 'Acme_Good', compatibility: '^1.0.0' });`,
+  });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const error = await loadPlugins({ routes, pluginsDir: dir, frameworkVersion: '1.0.0' }).then(
+    () => assert.fail('expected a PluginLoadError'),
+    (e: unknown) => e as PluginLoadError,
+  );
+  assert.ok(error instanceof PluginLoadError);
+  const expected: RegExp[] = [
+    /broken\/index.ts: cannot be imported: /,
+    /nodefault\/index.ts: has no default export/,
+    /not-a-module-name \(.*bad\/index.ts\): name "not-a-module-name" is not a Magento-style "Vendor_Module" name/,
+    /bad\/index.ts\): compatibility "soon" is not a semver range/,
+    /bad\/index.ts\): handler "PutV1Nothing" names no operation of the route table/,
+    /bad\/index.ts\): handler "PostV1Products" is not a function/,
+    /bad\/index.ts\): interceptor "x" targets "PostV1Nowhere", which is neither "\*" nor an operation/,
+    /bad\/index.ts\): interceptor "x" is declared twice/,
+    /bad\/index.ts\): interceptor "x" has a sortOrder that is not an integer/,
+    /bad\/index.ts\): interceptor "x" has none of before, around, after/,
+    /bad\/index.ts\): interceptor "Acme_Good::g" names another plugin's interceptor; that is only allowed with disabled: true/,
+    /bad\/index.ts\): replaces must be an array/,
+    /bad\/index.ts\): export "migrations" must be an array/,
+    /Acme_Newer \(.*newer\/index.ts\): requires framework \^2.0.0, but this is magento-async 1.0.0/,
+    /Acme_Good \(.*twin\/index.ts\): a plugin with this name is already loaded from .*good\/index.ts/,
+  ];
+  for (const re of expected) assert.match(error.message, re);
+  assert.equal(error.problems.length, expected.length, error.message);
+});
+
+test('a disabled reference to an interceptor its loaded plugin lacks is reported; to an absent plugin it is not', async () => {
+  const mods = (ref: string) => [
+    {
+      source: 'a',
+      module: {
+        default: {
+          name: 'Acme_A',
+          compatibility: '*',
+          interceptors: [{ name: 'real', target: '*', before: () => {} }],
+        },
+      },
+    },
+    {
+      source: 'b',
+      module: {
+        default: { name: 'Acme_B', compatibility: '*', interceptors: [{ name: ref, target: '*', disabled: true }] },
+      },
+    },
+  ];
+  await assert.rejects(
+    loadPlugins({ routes, pluginsDir: null, modules: mods('Acme_A::typo'), frameworkVersion: '1.0.0' }),
+    /Acme_B \(b\): disables "Acme_A::typo", but Acme_A has no interceptor "typo"/,
+  );
+  await loadPlugins({ routes, pluginsDir: null, modules: mods('Optional_Module::x'), frameworkVersion: '1.0.0' });
+});
+
+test('an upstream without a forwarding plugin is a load error; packages load by path', async (t) => {
+  const dir = pluginDir({
+    p: `import { definePlugin } from 'API'; export default definePlugin({ name: 'Acme_P', compatibility: '^1' });`,
+  });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await assert.rejects(
+    loadPlugins({
+      routes,
+      pluginsDir: null,
+      packages: [join(dir, 'p/index.ts')],
+      upstream: { baseUrl: 'http://up' },
+      frameworkVersion: '1.0.0',
+    }),
+    /an upstream \(http:\/\/up\) is configured, but no loaded plugin forwards to it/,
+  );
+  const registry = await loadPlugins({
+    routes,
+    pluginsDir: null,
+    packages: [join(dir, 'p/index.ts')],
+    frameworkVersion: '1.0.0',
+  });
+  assert.equal(registry.has('PostV1Products'), false);
+});
+
+test('the framework version defaults to package.json', async () => {
+  const registry = await loadPlugins({
+    routes,
+    pluginsDir: null,
+    modules: [{ source: 'm', module: { default: { name: 'Acme_M', compatibility: '^1.0.0' } } }],
+  });
+  assert.equal(registry.installs.length, 0);
+});
