@@ -1,0 +1,393 @@
+/**
+ * The one configuration object of the whole application. Every component reads its settings from
+ * the `Config` that `loadConfig` returns; nothing else reads `process.env` or a config file.
+ *
+ * Sources, lowest to highest precedence:
+ *   1. the defaults documented on each key below;
+ *   2. a JSON config file: `MAGENTO_ASYNC_CONFIG`, else `magento-async.config.json` in the working
+ *      directory when it exists (a missing default file is fine, a missing named file is an error);
+ *   3. environment variables, for the keys that have one (deployment platforms set env, not files);
+ *   4. `overrides`, which CLI flags such as `serve --port` pass in.
+ *
+ * Every value is checked for type and range, and an error names the key and where the value came
+ * from, so a typo in a config file fails at start instead of silently using a default. Unknown keys
+ * in the file are errors for the same reason.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type Mode = 'production' | 'developer';
+
+/** Upstream Magento (or any REST API) that the `http-forward` plugin replays operations against. */
+export interface UpstreamConfig {
+  /**
+   * Base URL of the synchronous REST API, e.g. `https://shop.example.com/rest`. The operation's
+   * store code and sync path are appended. `null` (default): no upstream, so an operation without
+   * a handler fails with status 3 naming the missing handler.
+   */
+  baseUrl: string | null;
+  /** Bearer token sent upstream (an integration token of the real store). Default `null`: none. */
+  token: string | null;
+  /** Timeout of one upstream call in milliseconds; a timeout is a retriable failure. Default 30000. */
+  timeoutMs: number;
+}
+
+/** Worker settings for `queue:consumers:start` (pg-boss `work()` and queue policy options). */
+export interface ConsumerConfig {
+  /** Jobs fetched per poll (pg-boss `batchSize`); Magento's `--batch-size`. Default 100. */
+  batchSize: number;
+  /** Batches processed at once per worker process (pg-boss `localConcurrency`). Default 4. */
+  concurrency: number;
+  /** Retries of a retriably failed operation (status 2) before it stays failed. Default 5. */
+  retryLimit: number;
+  /** Delay before the first retry, in seconds (pg-boss `retryDelay`). Default 2. */
+  retryDelaySeconds: number;
+  /** Double the delay on each retry, with jitter (pg-boss `retryBackoff`). Default true. */
+  retryBackoff: boolean;
+  /**
+   * Seconds an operation may run before its job counts as lost and is picked up again (pg-boss
+   * `expireInSeconds`): this is how a crashed worker's operations are never stranded. Default 60.
+   */
+  expireInSeconds: number;
+  /**
+   * pg-boss heartbeat interval in seconds (at least 10), or `null` (default) for none. pg-boss
+   * refuses heartbeats on transactional workers, which is how handlers writing to our database get
+   * exactly-once effects, so leave it off unless handlers are long-running and non-transactional.
+   */
+  heartbeatSeconds: number | null;
+}
+
+export interface Config {
+  /**
+   * PostgreSQL connection string. Env `DATABASE_URL`. Unset (default): the runtime's default
+   * server (`postgres://postgres@127.0.0.1:5432/test` on development machines).
+   */
+  databaseUrl: string | undefined;
+  /** HTTP port of `serve`. Env `PORT`. Default 8080. */
+  port: number;
+  /**
+   * Magento's `crypt/key`, the key of `data_hash` (HMAC-SHA256), in Magento's format (2.4.7+:
+   * `base64` + base64 of 32 bytes). Env `CRYPT_KEY`. Unset (default): read from the database, or
+   * generated and stored there at first start so every server of a deployment agrees.
+   */
+  cryptKey: string | undefined;
+  /** Database schema of our tables. Env `MAGENTO_ASYNC_SCHEMA`. Default `magento_async`. */
+  schema: string;
+  /** Database schema of pg-boss's tables. Default `<schema>_boss`. */
+  bossSchema: string;
+  /** Log level (pino). Env `LOG_LEVEL`. Default `info`. */
+  logLevel: LogLevel;
+  /**
+   * `production` (default) or `developer`. Env `MAGENTO_ASYNC_MODE`. Developer mode adds `trace`
+   * to error responses and detailed decoding errors, as Magento's developer mode does; never use
+   * it where clients are untrusted.
+   */
+  mode: Mode;
+  /** Most elements one bulk request may carry (Magento's input limit). Default 5000. */
+  maxBulkItems: number;
+  /** Largest accepted request body in bytes; larger ones get 413. Default 20 MiB (20971520). */
+  maxBodyBytes: number;
+  /** Deepest nesting of arrays/objects accepted in a request body. Default 64. */
+  maxJsonDepth: number;
+  /**
+   * Accept the valid elements of a bulk and reject the invalid ones (202 with `errors: true`)
+   * instead of failing the whole request with 400 as Magento does. Per request:
+   * `?partialAccept=true`. Default false.
+   */
+  partialAccept: boolean;
+  /** How long an `Idempotency-Key` is remembered, in seconds. Default 86400 (24 h). */
+  idempotencyTtlSeconds: number;
+  /**
+   * How long an accepted single-item request waits for others to share its commit, in
+   * milliseconds (group commit). 0 commits each request on its own. Default 2.
+   */
+  groupCommitWindowMs: number;
+  /** OpenAPI spec (file path or URL) the routes are generated from. Default `openapi/magento-sample.yaml`. */
+  spec: string;
+  /** Where codegen writes its output. Default `src/generated`. */
+  generatedDir: string;
+  /** Folder of local plugins (`<pluginsDir>/<entity>/`). Default `plugins`. */
+  pluginsDir: string;
+  /** npm packages to load as plugins, in addition to `pluginsDir`. Default `[]`. */
+  pluginPackages: string[];
+  /** Upstream for the `http-forward` plugin. */
+  upstream: UpstreamConfig;
+  /** Consumer (worker) settings. */
+  consumer: ConsumerConfig;
+  /** Largest `searchCriteria[pageSize]` of the bulk list API. Default 300. */
+  statusPageSizeMax: number;
+  /** The config file that was read, or null when none was. Informational. */
+  configFile: string | null;
+}
+
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
+export type ConfigOverrides = DeepPartial<Omit<Config, 'configFile'>>;
+
+export interface LoadConfigOptions {
+  /** Environment to read; pass `process.env` in the CLI, a literal object in tests. */
+  env: Record<string, string | undefined>;
+  /** Config file path; wins over `MAGENTO_ASYNC_CONFIG`. It must exist when given. */
+  file?: string;
+  /** Highest-precedence values (CLI flags). */
+  overrides?: ConfigOverrides;
+  /** Directory relative paths are resolved against. Default `process.cwd()`. */
+  cwd?: string;
+}
+
+export const DEFAULT_CONFIG_FILE = 'magento-async.config.json';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MODES: readonly Mode[] = ['production', 'developer'];
+// Postgres identifiers are at most 63 bytes; `ident()` rejects anything else at query time, which
+// would be far from the config that caused it.
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Where a raw value came from, for error messages. */
+interface Raw {
+  value: unknown;
+  source: string;
+}
+
+type Checker = (key: string, raw: Raw) => unknown;
+
+function fail(key: string, raw: Raw, expected: string): never {
+  throw new ConfigError(
+    `Invalid configuration "${key}" (from ${raw.source}): expected ${expected}, got ${JSON.stringify(raw.value)}`,
+  );
+}
+
+function int(min: number, max: number): Checker {
+  return (key, raw) => {
+    let v = raw.value;
+    if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) v = Number(v.trim());
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      fail(key, raw, `an integer from ${min} to ${max}`);
+    }
+    return v;
+  };
+}
+
+function nullableInt(min: number, max: number): Checker {
+  const check = int(min, max);
+  return (key, raw) => (raw.value === null ? null : check(key, raw));
+}
+
+const bool: Checker = (key, raw) => {
+  const v = raw.value;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  return fail(key, raw, 'true or false');
+};
+
+function str(options: { nullable?: boolean; pattern?: RegExp; patternText?: string } = {}): Checker {
+  return (key, raw) => {
+    const v = raw.value;
+    if (v === null && options.nullable) return null;
+    if (typeof v !== 'string' || v === '')
+      fail(key, raw, options.nullable ? 'a non-empty string or null' : 'a non-empty string');
+    if (options.pattern && !options.pattern.test(v))
+      fail(key, raw, options.patternText ?? `a string matching ${options.pattern}`);
+    return v;
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]): Checker {
+  return (key, raw) => {
+    if (typeof raw.value !== 'string' || !values.includes(raw.value as T))
+      fail(key, raw, `one of ${values.join(', ')}`);
+    return raw.value;
+  };
+}
+
+const stringList: Checker = (key, raw) => {
+  const v = raw.value;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === ''))
+    fail(key, raw, 'an array of non-empty strings');
+  return [...v];
+};
+
+const url: Checker = (key, raw) => {
+  const v = raw.value;
+  if (v === null) return null;
+  if (typeof v !== 'string') return fail(key, raw, 'an http(s) URL or null');
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(key, raw, 'an http(s) URL or null');
+  } catch {
+    fail(key, raw, 'an http(s) URL or null');
+  }
+  return v.replace(/\/+$/, '');
+};
+
+interface KeySpec {
+  check: Checker;
+  default: unknown;
+  env?: string;
+}
+
+const MIB = 1024 * 1024;
+
+// The table the validation walks; defaults here must match the JSDoc on `Config` above.
+const TOP: Record<string, KeySpec> = {
+  databaseUrl: { check: str(), default: undefined, env: 'DATABASE_URL' },
+  port: { check: int(0, 65535), default: 8080, env: 'PORT' },
+  cryptKey: { check: str(), default: undefined, env: 'CRYPT_KEY' },
+  schema: {
+    check: str({
+      pattern: SCHEMA_NAME,
+      patternText: 'a database identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters)',
+    }),
+    default: 'magento_async',
+    env: 'MAGENTO_ASYNC_SCHEMA',
+  },
+  bossSchema: {
+    check: str({
+      pattern: SCHEMA_NAME,
+      patternText: 'a database identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters)',
+    }),
+    default: undefined, // derived from `schema` below
+  },
+  logLevel: { check: oneOf(LOG_LEVELS), default: 'info', env: 'LOG_LEVEL' },
+  mode: { check: oneOf(MODES), default: 'production', env: 'MAGENTO_ASYNC_MODE' },
+  maxBulkItems: { check: int(1, 1_000_000), default: 5000 },
+  maxBodyBytes: { check: int(1024, 1024 * MIB), default: 20 * MIB },
+  maxJsonDepth: { check: int(2, 10_000), default: 64 },
+  partialAccept: { check: bool, default: false },
+  idempotencyTtlSeconds: { check: int(1, 365 * 86400), default: 86400 },
+  groupCommitWindowMs: { check: int(0, 1000), default: 2 },
+  spec: { check: str(), default: 'openapi/magento-sample.yaml' },
+  generatedDir: { check: str(), default: 'src/generated' },
+  pluginsDir: { check: str(), default: 'plugins' },
+  pluginPackages: { check: stringList, default: [] },
+  statusPageSizeMax: { check: int(1, 100_000), default: 300 },
+};
+
+const UPSTREAM: Record<string, KeySpec> = {
+  baseUrl: { check: url, default: null },
+  token: { check: str({ nullable: true }), default: null },
+  timeoutMs: { check: int(1, 3_600_000), default: 30_000 },
+};
+
+const CONSUMER: Record<string, KeySpec> = {
+  batchSize: { check: int(1, 10_000), default: 100 },
+  concurrency: { check: int(1, 1000), default: 4 },
+  retryLimit: { check: int(0, 1000), default: 5 },
+  retryDelaySeconds: { check: int(0, 86400), default: 2 },
+  retryBackoff: { check: bool, default: true },
+  expireInSeconds: { check: int(1, 86400), default: 60 },
+  // pg-boss's own minimum.
+  heartbeatSeconds: { check: nullableInt(10, 86400), default: null },
+};
+
+const NESTED: Record<string, Record<string, KeySpec>> = { upstream: UPSTREAM, consumer: CONSUMER };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`Config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isPlainObject(parsed)) throw new ConfigError(`Config file ${path} must contain a JSON object`);
+  return parsed;
+}
+
+function rejectUnknownKeys(obj: Record<string, unknown>, where: string): void {
+  for (const key of Object.keys(obj)) {
+    if (key === '$schema') continue; // editors' JSON-schema hint in a config file
+    if (Object.hasOwn(NESTED, key)) {
+      const nested = obj[key];
+      if (nested === undefined) continue;
+      if (!isPlainObject(nested))
+        throw new ConfigError(`Invalid configuration "${key}" (from ${where}): expected an object`);
+      for (const k of Object.keys(nested)) {
+        if (!Object.hasOwn(NESTED[key]!, k))
+          throw new ConfigError(`Unknown configuration key "${key}.${k}" in ${where}`);
+      }
+    } else if (!Object.hasOwn(TOP, key)) {
+      throw new ConfigError(`Unknown configuration key "${key}" in ${where}`);
+    }
+  }
+}
+
+/** Reads, merges and validates the configuration. Throws `ConfigError` naming the offending key. */
+export function loadConfig(options: LoadConfigOptions): Config {
+  const { env } = options;
+  const cwd = options.cwd ?? process.cwd();
+
+  let configFile: string | null = null;
+  let file: Record<string, unknown> = {};
+  const named = options.file ?? (env.MAGENTO_ASYNC_CONFIG || undefined);
+  if (named !== undefined) {
+    configFile = resolve(cwd, named);
+    file = readConfigFile(configFile);
+  } else if (existsSync(resolve(cwd, DEFAULT_CONFIG_FILE))) {
+    configFile = resolve(cwd, DEFAULT_CONFIG_FILE);
+    file = readConfigFile(configFile);
+  }
+  const fileSource = `config file ${configFile ?? ''}`.trim();
+  rejectUnknownKeys(file, fileSource);
+  const overrides = (options.overrides ?? {}) as Record<string, unknown>;
+  rejectUnknownKeys(overrides, 'overrides');
+
+  // Picks the highest-precedence raw value of one key; undefined means "not set anywhere".
+  const pick = (spec: KeySpec, fromFile: unknown, fromOverride: unknown): Raw | undefined => {
+    if (fromOverride !== undefined) return { value: fromOverride, source: 'overrides' };
+    if (spec.env !== undefined && env[spec.env] !== undefined && env[spec.env] !== '') {
+      return { value: env[spec.env], source: `env ${spec.env}` };
+    }
+    if (fromFile !== undefined) return { value: fromFile, source: fileSource };
+    return undefined;
+  };
+
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(TOP)) {
+    const raw = pick(spec, file[key], overrides[key]);
+    out[key] = raw === undefined ? spec.default : spec.check(key, raw);
+  }
+  for (const [group, specs] of Object.entries(NESTED)) {
+    const fromFile = (file[group] ?? {}) as Record<string, unknown>;
+    const fromOverride = (overrides[group] ?? {}) as Record<string, unknown>;
+    const values: Record<string, unknown> = {};
+    for (const [key, spec] of Object.entries(specs)) {
+      const raw = pick(spec, fromFile[key], fromOverride[key]);
+      values[key] = raw === undefined ? spec.default : spec.check(`${group}.${key}`, raw);
+    }
+    out[group] = values;
+  }
+
+  if (out.bossSchema === undefined) {
+    out.bossSchema = `${out.schema as string}_boss`;
+    if (!SCHEMA_NAME.test(out.bossSchema as string)) {
+      throw new ConfigError(
+        `Invalid configuration "bossSchema": the default "<schema>_boss" is longer than 63 characters; set "bossSchema" or a shorter "schema"`,
+      );
+    }
+  }
+  if (out.bossSchema === out.schema) {
+    throw new ConfigError(`Invalid configuration "bossSchema": must differ from "schema" (pg-boss owns its schema)`);
+  }
+  out.configFile = configFile;
+  return out as unknown as Config;
+}
