@@ -19,13 +19,9 @@ import { asyncResponse, prepareRequest, type InputValidator } from '../accept/pr
 import type { AcceptCommitter } from '../accept/committer.ts';
 import { parseIdempotencyKey, replayStoredResponse, requestFingerprint } from '../accept/idempotency.ts';
 import { phpJsonEncode } from '../accept/php-json.ts';
+import type { Caller } from '../auth/tokens.ts';
 
-export interface Caller {
-  /** Magento's user types: 1 integration, 2 admin, 3 customer, 4 guest. */
-  userType: number;
-  /** 0 for guests. */
-  userId: number;
-}
+export type { Caller };
 
 export interface AppDependencies {
   pool: pg.Pool;

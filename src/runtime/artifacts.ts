@@ -1,0 +1,67 @@
+/**
+ * Loads what codegen produced: the route table, the compiled validators and the async/bulk OpenAPI
+ * documents. By default from the committed `src/generated/`; with a spec (file or URL) the code is
+ * generated at start into a cache folder keyed by the spec's hash, so an integrator can point the
+ * server at their store's schema without a code change.
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Route } from '../routes/types.ts';
+import type { InputValidator } from '../accept/prepare.ts';
+
+export interface Artifacts {
+  routes: readonly Route[];
+  validators: Readonly<Record<string, InputValidator>>;
+  schemas: { async: unknown; bulk: unknown };
+  specInfo: { file: string; sha256: string };
+  dir: string;
+}
+
+export interface LoadArtifactsOptions {
+  /** Generate from this spec (file or http(s) URL) instead of using `generatedDir`. */
+  spec?: string;
+  token?: string;
+  generatedDir?: string;
+  cacheDir?: string;
+}
+
+export async function loadArtifacts(options: LoadArtifactsOptions = {}): Promise<Artifacts> {
+  let dir = resolve(options.generatedDir ?? 'src/generated');
+  if (options.spec) {
+    const { loadSpec } = await import('../../codegen/load-spec.ts');
+    const { runCodegen } = await import('../../codegen/index.ts');
+    const loaded = await loadSpec(options.spec, { token: options.token });
+    dir = resolve(options.cacheDir ?? 'var/cache', loaded.sha256.slice(0, 16));
+    if (!existsSync(join(dir, 'routes.gen.ts'))) {
+      await runCodegen({ spec: options.spec, out: dir, plugins: false, token: options.token });
+    }
+  }
+  return importArtifacts(dir);
+}
+
+export async function importArtifacts(dir: string): Promise<Artifacts> {
+  const file = (name: string) => join(dir, name);
+  if (!existsSync(file('routes.gen.ts'))) {
+    throw new Error(`No generated routes in ${dir}: run \`magento-async codegen --spec <spec> --out ${dir}\` first`);
+  }
+  const routesModule = (await import(pathToFileURL(file('routes.gen.ts')).href)) as {
+    routes: readonly Route[];
+    specInfo: { file: string; sha256: string };
+  };
+  const validatorsModule = (await import(pathToFileURL(file('validators.gen.ts')).href)) as {
+    validators: Record<string, InputValidator>;
+  };
+  const [asyncSchema, bulkSchema] = await Promise.all([
+    readFile(file('async-schema.gen.json'), 'utf8').then(JSON.parse),
+    readFile(file('bulk-schema.gen.json'), 'utf8').then(JSON.parse),
+  ]);
+  return {
+    routes: routesModule.routes,
+    validators: validatorsModule.validators,
+    schemas: { async: asyncSchema, bulk: bulkSchema },
+    specInfo: routesModule.specInfo,
+    dir,
+  };
+}

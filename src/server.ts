@@ -1,0 +1,138 @@
+/**
+ * `serve`: wires configuration, database, queue and generated artifacts into the Koa app and
+ * listens. Also used by tests and `npm start`, which is why it returns a handle instead of blocking.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import pino from 'pino';
+import type { PgBoss } from 'pg-boss';
+import type { Config } from './config.ts';
+import { createPool, databaseUrl, type Pool } from './db/pool.ts';
+import { migrate } from './db/migrate.ts';
+import { createApp } from './http/app.ts';
+import { createRouteMatcher } from './http/route-matcher.ts';
+import { AcceptCommitter } from './accept/committer.ts';
+import { parseCryptKey } from './accept/crypt-key.ts';
+import { storeResolver } from './store/index.ts';
+import { authorize, createAuthenticator, getOrCreateCryptKey, isAllowed } from './auth/index.ts';
+import { createBoss, ensureQueues } from './queue/boss.ts';
+import { enqueueOperations } from './queue/enqueue.ts';
+import { loadArtifacts, type Artifacts } from './runtime/artifacts.ts';
+import type { Logger } from './plugins/api.ts';
+import type { Caller } from './auth/tokens.ts';
+import { createStatusHandler } from './status/handler.ts';
+
+export interface ServerOptions {
+  config: Config;
+  /** Serve another spec's routes (generated at start into var/cache). */
+  spec?: string;
+  token?: string;
+  /** Already loaded artifacts (tests); otherwise loaded from config/spec. */
+  artifacts?: Artifacts;
+  log?: Logger;
+  /** Test hook forwarded to the accept transaction (fault injection). */
+  afterOperationInsert?: ConstructorParameters<typeof AcceptCommitter>[0]['afterOperationInsert'];
+  host?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  pool: Pool;
+  boss: PgBoss;
+  artifacts: Artifacts;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2)) as unknown as Logger;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { config } = options;
+  const log = options.log ?? createLogger(config);
+  const url = config.databaseUrl ?? databaseUrl();
+  const pool = createPool({ connectionString: url, max: 20, applicationName: 'magento-async:serve' });
+  try {
+    await migrate(pool, config.schema);
+    const artifacts =
+      options.artifacts ??
+      (await loadArtifacts({ spec: options.spec, token: options.token, generatedDir: config.generatedDir }));
+    const cryptKey = parseCryptKey(await getOrCreateCryptKey(pool, config.schema, config.cryptKey));
+    const boss = await createBoss({ connectionString: url, schema: config.bossSchema, supervise: false, log });
+    await ensureQueues(boss, new Set(artifacts.routes.map((r) => r.entity)), {
+      retryLimit: config.consumer.retryLimit,
+      retryDelay: config.consumer.retryDelaySeconds,
+      retryBackoff: config.consumer.retryBackoff,
+      expireInSeconds: config.consumer.expireInSeconds,
+    });
+    const stores = storeResolver(pool, config.schema);
+    const authenticator = createAuthenticator(pool, config.schema);
+    const entityOf = new Map(artifacts.routes.map((r) => [r.operationId, r.entity]));
+    const committer = new AcceptCommitter({
+      pool,
+      schema: config.schema,
+      enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
+      idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      windowMs: config.groupCommitWindowMs,
+      afterOperationInsert: options.afterOperationInsert,
+    });
+    const status = createStatusHandler({
+      pool,
+      schema: config.schema,
+      log,
+      isAllowed: (caller: Caller, resource: string) => isAllowed(caller, [resource]),
+      enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
+      entityOf: (operationId) => entityOf.get(operationId) ?? 'unknown',
+      limits: { maxPageSize: config.statusPageSizeMax },
+    });
+    const app = createApp({
+      pool,
+      schema: config.schema,
+      log,
+      routes: artifacts.routes,
+      matcher: createRouteMatcher(artifacts.routes),
+      validators: artifacts.validators,
+      committer,
+      cryptKey,
+      resolveStore: (path) => stores.resolve(path),
+      authenticate: (header) => authenticator.authenticate(header),
+      authorize,
+      schemas: artifacts.schemas,
+      sync: status,
+      limits: {
+        maxBodyBytes: config.maxBodyBytes,
+        maxBulkItems: config.maxBulkItems,
+        maxJsonDepth: config.maxJsonDepth,
+        partialAccept: config.partialAccept,
+        idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      },
+      developerMode: config.mode === 'developer',
+    });
+    const server = app.listen(config.port, options.host ?? '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    const address = server.address() as AddressInfo;
+    const serverUrl = `http://${address.address}:${address.port}`;
+    log.info({ url: serverUrl, routes: artifacts.routes.length, spec: artifacts.specInfo.file }, 'serving');
+    return {
+      url: serverUrl,
+      server,
+      pool,
+      boss,
+      artifacts,
+      async close() {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await committer.drain();
+        await status.close();
+        await boss.stop({ graceful: true });
+        await pool.end();
+      },
+    };
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+}

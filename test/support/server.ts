@@ -1,0 +1,77 @@
+/**
+ * Starts the real server (the same wiring as `serve`) on a random port against a test schema of
+ * the real database, with Magento's worked-example crypt key so data_hash values are known.
+ */
+import { loadConfig, type ConfigOverrides } from '../../src/config.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
+import { createIntegrationToken } from '../../src/auth/index.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+
+export const TEST_CRYPT_KEY = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+
+export interface TestServer extends RunningServer {
+  db: TestDatabase;
+  /** A token granted every resource. */
+  token: string;
+  tokenId: number;
+  request(method: string, path: string, init?: { body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<TestResponse>;
+  stop(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  text: string;
+  json: any;
+  headers: Headers;
+}
+
+export async function startTestServer(
+  name: string,
+  overrides: ConfigOverrides = {},
+  extra: Partial<ServerOptions> = {},
+): Promise<TestServer> {
+  const db = await createTestDatabase(name);
+  const config = loadConfig({
+    env: { DATABASE_URL: db.url },
+    overrides: {
+      schema: db.schema,
+      bossSchema: db.bossSchema,
+      port: 0,
+      cryptKey: TEST_CRYPT_KEY,
+      logLevel: 'silent',
+      ...overrides,
+    },
+  });
+  const server = await startServer({ config, ...extra });
+  const issued = await createIntegrationToken(db.pool, db.schema, { name: 'test', resources: 'all' });
+  const request: TestServer['request'] = async (method, path, init = {}) => {
+    const headers: Record<string, string> = { ...init.headers };
+    const token = init.token === undefined ? issued.token : init.token;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+      headers['Content-Type'] ??= 'application/json';
+    }
+    const response = await fetch(server.url + path, { method, headers, body });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, text, json, headers: response.headers };
+  };
+  return {
+    ...server,
+    db,
+    token: issued.token,
+    tokenId: issued.id,
+    request,
+    async stop() {
+      await server.close();
+      await db.drop();
+    },
+  };
+}
