@@ -2,8 +2,12 @@
 import type { Command } from 'commander';
 import { registerCodegenCommands } from '../codegen/command.ts';
 import { registerInfraCommands } from './commands/infra.ts';
+import { registerConsumerCommands } from './commands/consumers.ts';
+import { registerBulkCommands } from './commands/bulk.ts';
 
 export function registerCommands(program: Command): void {
   registerCodegenCommands(program);
   registerInfraCommands(program);
+  registerConsumerCommands(program);
+  registerBulkCommands(program);
 }

@@ -72,6 +72,12 @@ export const E = {
   PAGE_SIZE_TOO_LARGE: def('MA_PAGE_SIZE_TOO_LARGE', 400, 'Maximum SearchCriteria pageSize is %max'),
   SEARCH_FIELD_UNKNOWN: def('MA_SEARCH_FIELD_UNKNOWN', 400, 'Cannot filter or sort by "%field": unknown field.'),
   SEARCH_CONDITION_INVALID: def('MA_SEARCH_CONDITION_INVALID', 400, 'Invalid condition type "%conditionType".'),
+  SORT_DIRECTION_INVALID: def(
+    'MA_SORT_DIRECTION_INVALID',
+    400,
+    'The sort order has to be specified as %1 for ascending order or %2 for descending order.',
+  ),
+  SEARCH_TOO_COMPLEX: def('MA_SEARCH_TOO_COMPLEX', 400, 'The search criteria are too complex: at most %max %what are allowed.'),
   INVALID_STATUS_LIST: def('MA_INVALID_STATUS_LIST', 400, 'Only failed operations (statuses 2 and 3) can be retried.'),
   // Anything unexpected: details go to the log under the report id, never to the client.
   INTERNAL: def(

@@ -67,6 +67,8 @@ CREATE TABLE {{schema}}.operation (
   PRIMARY KEY (bulk_uuid, operation_key)
 );
 CREATE INDEX operation_status_idx ON {{schema}}.operation (bulk_uuid, status);
+-- "Not started" vs "in progress" for a bulk none of whose operations finished yet: one probe.
+CREATE INDEX operation_started_open_idx ON {{schema}}.operation (bulk_uuid) WHERE status = 4 AND started_at IS NOT NULL;
 
 -- Per-bulk counters by status, kept by statement-level triggers so a status read is O(1) in the
 -- size of the bulk. Sharded by backend pid: concurrent workers finishing operations of the same

@@ -1,0 +1,144 @@
+/**
+ * SQL of the bulk status API (source notes §6), as pure functions of the schema name. Every value
+ * that comes from a request is a bind parameter; only the schema (configuration) and the column
+ * expressions of a whitelist (src/status/search-criteria.ts) are ever part of the text.
+ */
+import { ident } from '../pool.ts';
+
+/** Columns of {@link selectBulkSummary}. */
+export interface BulkSummaryRow {
+  bulk_id: string;
+  user_type: number | null;
+  user_id: number | null;
+  description: string | null;
+  start_time: string;
+  operation_count: number;
+  complete: number;
+  retriable: number;
+  failed: number;
+  open: number;
+  rejected: number;
+  retrying: number;
+  /** An open operation has been picked up by a worker (only looked for when nothing finished yet). */
+  running: boolean;
+}
+
+/**
+ * The bulk and its counters, O(1) in the size of the bulk: the counters are the SUM of at most 8
+ * shard rows of `bulk_counter`. `running` separates "not started" from "in progress" while no
+ * operation has finished yet; the CASE makes Postgres skip the EXISTS as soon as any operation
+ * finished, and the EXISTS stops at the first open operation with `started_at`. With the partial
+ * index `operation (bulk_uuid) WHERE status = 4 AND started_at IS NOT NULL` (asked of the lead) it
+ * is one index probe; without it, a bulk in which nothing has finished yet scans its open rows.
+ * $1 uuid.
+ */
+export function selectBulkSummary(schema: string): string {
+  const s = ident(schema);
+  return `SELECT b.uuid::text AS bulk_id, b.user_type, b.user_id, b.description,
+      to_char(b.start_time, 'YYYY-MM-DD HH24:MI:SS') AS start_time, b.operation_count,
+      c.complete, c.retriable, c.failed, c.open, c.rejected, c.retrying,
+      CASE WHEN c.complete + c.retriable + c.failed > 0 THEN true
+        ELSE EXISTS (SELECT 1 FROM ${s}.operation o
+                     WHERE o.bulk_uuid = b.uuid AND o.status = 4 AND o.started_at IS NOT NULL)
+      END AS running
+    FROM ${s}.bulk b
+    CROSS JOIN LATERAL (
+      SELECT coalesce(sum(k.complete), 0)::int AS complete, coalesce(sum(k.retriable), 0)::int AS retriable,
+        coalesce(sum(k.failed), 0)::int AS failed, coalesce(sum(k.open), 0)::int AS open,
+        coalesce(sum(k.rejected), 0)::int AS rejected, coalesce(sum(k.retrying), 0)::int AS retrying
+      FROM ${s}.bulk_counter k WHERE k.bulk_uuid = b.uuid) c
+    WHERE b.uuid = $1`;
+}
+
+/** Owner of a bulk, for the ownership rule. $1 uuid. */
+export function selectBulkOwner(schema: string): string {
+  return `SELECT user_type, user_id FROM ${ident(schema)}.bulk WHERE uuid = $1`;
+}
+
+/** Short-status items, in index order (Magento: DB order). $1 uuid. */
+export function selectShortOperations(schema: string): string {
+  return `SELECT operation_key AS id, status, result_message, error_code
+    FROM ${ident(schema)}.operation WHERE bulk_uuid = $1 ORDER BY operation_key`;
+}
+
+/** Detailed-status items, in index order. $1 uuid. */
+export function selectDetailedOperations(schema: string): string {
+  return `SELECT operation_key AS id, bulk_uuid::text AS bulk_uuid, topic_name, serialized_data,
+      result_serialized_data, status, result_message, error_code
+    FROM ${ident(schema)}.operation WHERE bulk_uuid = $1 ORDER BY operation_key`;
+}
+
+/** Magento's plain COUNT(*) by bulk and status (uses the (bulk_uuid, status) index). $1 uuid, $2 status. */
+export function countOperationsByStatus(schema: string): string {
+  return `SELECT count(*)::int AS n FROM ${ident(schema)}.operation WHERE bulk_uuid = $1 AND status = $2`;
+}
+
+/**
+ * One batch of results.ndjson by keyset on the primary key (bulk_uuid, operation_key): each batch
+ * is an index range scan, so memory and per-batch time stay bounded however big the bulk is.
+ * $1 uuid, $2 last key seen (-1 to start), $3 batch size.
+ */
+export function selectResultsBatch(schema: string): string {
+  return `SELECT operation_key AS id, status, result_serialized_data, result_message, error_code
+    FROM ${ident(schema)}.operation
+    WHERE bulk_uuid = $1 AND operation_key > $2 ORDER BY operation_key LIMIT $3`;
+}
+
+/**
+ * Reopens failed operations for the retry API. `will_retry` ones are skipped: their automatic retry
+ * (an existing job) is still coming, and a second job would run them twice. `serialized_data` is
+ * kept (a failure never cleared it), so the input is still there.
+ * $1 uuid, $2 smallint[] statuses, $3 int[] error codes or NULL for any.
+ */
+export function reopenOperations(schema: string): string {
+  return `UPDATE ${ident(schema)}.operation
+    SET status = 4, will_retry = false, result_message = NULL, error_code = NULL,
+      result_serialized_data = NULL, started_at = NULL, finished_at = NULL, reopened = reopened + 1
+    WHERE bulk_uuid = $1 AND status = ANY($2::smallint[]) AND NOT will_retry
+      AND ($3::int[] IS NULL OR error_code = ANY($3::int[]))
+    RETURNING operation_key, operation_id, reopened`;
+}
+
+/**
+ * Cancels open operations no worker has picked up. A concurrent claim that stamped `started_at`
+ * first wins (the WHERE is re-checked on the updated row), and a claim after this commit skips the
+ * row (`status IN (2, 4)`), so an operation is either canceled or runs, never both.
+ * $1 uuid, $2 message.
+ */
+export function cancelOperations(schema: string): string {
+  return `UPDATE ${ident(schema)}.operation
+    SET status = 3, result_message = $2, finished_at = (now() AT TIME ZONE 'UTC')
+    WHERE bulk_uuid = $1 AND status = 4 AND started_at IS NULL`;
+}
+
+/** Locks the bulk row so concurrent retry/cancel calls of one bulk run one after the other. $1 uuid. */
+export function lockBulk(schema: string): string {
+  return `SELECT user_type, user_id FROM ${ident(schema)}.bulk WHERE uuid = $1 FOR UPDATE`;
+}
+
+/**
+ * GET /V1/bulk items. `where` and `orderBy` are built from a whitelist of column expressions with
+ * `$n` placeholders only; `$limit`/`$offset` are the two parameters after the filters'.
+ */
+export function searchOperations(
+  schema: string,
+  where: string,
+  orderBy: string,
+  limitParam: number,
+  offsetParam: number,
+): string {
+  const s = ident(schema);
+  return `SELECT o.operation_key AS id, o.bulk_uuid::text AS bulk_uuid, o.topic_name, o.serialized_data,
+      o.result_serialized_data, o.status, o.result_message, o.error_code,
+      to_char(b.start_time, 'YYYY-MM-DD HH24:MI:SS') AS start_time
+    FROM ${s}.operation o JOIN ${s}.bulk b ON b.uuid = o.bulk_uuid
+    WHERE ${where}
+    ORDER BY ${orderBy}
+    LIMIT $${limitParam} OFFSET $${offsetParam}`;
+}
+
+/** total_count of a search (same WHERE as {@link searchOperations}). */
+export function countSearchOperations(schema: string, where: string): string {
+  const s = ident(schema);
+  return `SELECT count(*)::int AS n FROM ${s}.operation o JOIN ${s}.bulk b ON b.uuid = o.bulk_uuid WHERE ${where}`;
+}

@@ -1,0 +1,83 @@
+/** `bulk:status` against the real database (in-process through `main`, output captured). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDatabase } from '../support/db.ts';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ident } from '../../src/db/pool.ts';
+import { formatDuration, progressLine } from '../../src/commands/bulk.ts';
+import { insertBulk } from './helpers.ts';
+
+const db = await createTestDatabase('status_cli');
+test.after(() => db.drop());
+
+/**
+ * Runs the real CLI in a child process: capturing this process's stdout would also swallow the
+ * test runner's own reports.
+ */
+function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [fileURLToPath(new URL('../../bin/magento-async.js', import.meta.url)), ...args],
+      { env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_SCHEMA: db.schema } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, out: stdout, err: stderr });
+      },
+    );
+  });
+}
+
+const OK = '00000000-0000-4000-8000-000000000101';
+const BAD = '00000000-0000-4000-8000-000000000102';
+const OPEN = '00000000-0000-4000-8000-000000000103';
+await insertBulk(db.pool, db.schema, { uuid: OK, userType: 1, userId: 1, operationCount: 2 }, [
+  { key: 0, status: 1 },
+  { key: 1, status: 1 },
+]);
+await insertBulk(db.pool, db.schema, { uuid: BAD, userType: 1, userId: 1, operationCount: 2 }, [
+  { key: 0, status: 1 },
+  { key: 1, status: 3 },
+]);
+await insertBulk(db.pool, db.schema, { uuid: OPEN, userType: 1, userId: 1, operationCount: 2 }, [
+  { key: 0, status: 1 },
+  { key: 1, status: 4 },
+]);
+
+test('exit codes and summary', async () => {
+  const cases: [string[], number, RegExp][] = [
+    [['bulk:status', OK], 0, /Finished Successfully/],
+    [['bulk:status', BAD, '--json'], 1, /"bulk_status":3/],
+    [['bulk:status', OPEN], 1, /In Progress/],
+    [['bulk:status', '00000000-0000-4000-8000-00000000dead'], 1, /^$/],
+    [['bulk:status', 'nope'], 1, /^$/],
+  ];
+  for (const [args, code, out] of cases) {
+    const r = await run(args);
+    assert.equal(r.code, code, args.join(' '));
+    assert.match(r.out, out, args.join(' '));
+  }
+  const help = await run(['bulk:status', '--help']);
+  assert.equal(help.code, 0);
+});
+
+test('--watch follows the bulk until it finishes', async () => {
+  const pending = run(['bulk:status', OPEN, '--watch', '--interval', '100']);
+  setTimeout(() => {
+    void db.pool.query(`UPDATE ${ident(db.schema)}.operation SET status = 1 WHERE bulk_uuid = $1`, [OPEN]);
+  }, 300);
+  const r = await pending;
+  assert.equal(r.code, 0);
+  assert.match(r.err, /100\.0%\s+done 2\s+failed 0\s+open 0/);
+  assert.match(r.out, /Finished Successfully/);
+});
+
+test('progress line and durations', () => {
+  assert.equal(
+    progressLine({ done: 45, failed: 5, open: 50, total: 100 }, 10, 10),
+    '[#####-----]  50.0%  done 45  failed 5  open 50  10/s  ETA 5s',
+  );
+  assert.equal(formatDuration(75), '1m15s');
+  assert.equal(formatDuration(7300), '2h01m');
+});
