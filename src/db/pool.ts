@@ -19,8 +19,11 @@ export function createPool(options: PoolOptions = {}): pg.Pool {
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'magento-async',
   });
-  // An idle client's connection dropping must not crash the process; the next checkout reconnects.
+  // A connection dropping (server restart, pg_terminate_backend) must not crash the process: an idle
+  // client's error comes here, a checked-out client's comes through the query in flight as well as
+  // an 'error' event, which would be fatal without a listener. pg-pool discards the broken client.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

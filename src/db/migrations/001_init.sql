@@ -151,7 +151,8 @@ CREATE TABLE {{schema}}.idempotency_key (
   request_hash   bytea NOT NULL,
   response_status integer NOT NULL,
   response_body  text NOT NULL,
-  bulk_uuid      uuid REFERENCES {{schema}}.bulk (uuid) ON DELETE CASCADE,
+  -- Deferred: keys are claimed before the bulk row of the same transaction is written.
+  bulk_uuid      uuid REFERENCES {{schema}}.bulk (uuid) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
   created_at     timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (user_type, user_id, key)
 );
