@@ -8,6 +8,13 @@ import { createHash } from 'node:crypto';
 
 export const ALL_OPERATIONS_CONSUMER = 'async.operations.all';
 
+/**
+ * Where pg-boss copies a job whose retries are exhausted (retriable failures past the limit, or a
+ * worker that died on every attempt). A consumer closes the operation if it is still open, so none
+ * stays status 4 with no job behind it.
+ */
+export const DEAD_LETTER_QUEUE = 'async.__dead_letter';
+
 export function queueForEntity(entity: string): string {
   return `async.${entity}`;
 }

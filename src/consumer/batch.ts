@@ -1,0 +1,226 @@
+/**
+ * One fetched batch of one queue: load the operations set-based, run each through its handler,
+ * record the outcomes. pg-boss completes whatever jobs are still active when this resolves, and
+ * fails them when it throws, so this settles (or deliberately leaves for retry) only what pg-boss's
+ * default would get wrong: retriable failures, and operations whose handler used a transaction.
+ */
+import type { Job, JobAttempt, PgBoss } from 'pg-boss';
+import type { Pool } from '../db/pool.ts';
+import { loadOperations, recordOutcomes, type OperationRow } from '../db/sql/consumer.ts';
+import type { HandlerContext, Logger } from '../plugins/api.ts';
+import { bossDb } from '../queue/adapter.ts';
+import type { OperationJob } from '../queue/names.ts';
+import { classifyFailure, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from './classify.ts';
+import type { OperationInvoker } from './invoker.ts';
+import { LazyTransaction } from './transaction.ts';
+
+export interface BatchContext {
+  pool: Pool;
+  boss: PgBoss;
+  schema: string;
+  invoker: OperationInvoker;
+  log: Logger;
+  /** Outcomes of handlers without a transaction wait at most this long to be written. */
+  flushAfterMs: number;
+}
+
+interface Outcome {
+  status: number;
+  errorCode: number | null;
+  message: string;
+  result: string | null;
+}
+
+interface Pending {
+  job: JobAttempt;
+  row: OperationRow;
+  outcome: Outcome;
+}
+
+const addressOf = (bulk: string, key: number) => `${bulk.toLowerCase()}:${key}`;
+
+export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<void> {
+  const startedAt = new Date();
+  const { rows } = await ctx.pool.query<OperationRow>(loadOperations(ctx.schema), [
+    jobs.map((j) => j.data.bulk),
+    jobs.map((j) => j.data.key),
+  ]);
+  const byAddress = new Map(rows.map((r) => [addressOf(r.bulk_uuid, r.operation_key), r]));
+  const pending: Pending[] = [];
+  let pendingSince = 0;
+  // A job whose outcome could not be written stays active; throwing at the end makes pg-boss fail
+  // it (so it is retried) instead of completing it over an operation that is still open.
+  let unsettled = 0;
+
+  for (const job of jobs) {
+    const row = byAddress.get(addressOf(job.data.bulk, job.data.key));
+    // Finished already (a retried job whose earlier attempt committed) or gone with its bulk:
+    // nothing to run; pg-boss completes the job.
+    if (!row) continue;
+    const attempt: JobAttempt = { id: job.id, retryCount: job.retryCount };
+    const tx = new LazyTransaction(ctx.pool);
+    const outcome = await runHandler(ctx, row, job, tx);
+    if (tx.started) {
+      const fallback = await recordInTransaction(ctx, queue, attempt, row, outcome, tx, startedAt);
+      if (fallback) {
+        if (!pending.length) pendingSince = Date.now();
+        pending.push({ job: attempt, row, outcome: fallback });
+      }
+    } else {
+      if (!pending.length) pendingSince = Date.now();
+      pending.push({ job: attempt, row, outcome });
+    }
+    if (pending.length && Date.now() - pendingSince >= ctx.flushAfterMs) {
+      unsettled += await flush(ctx, queue, pending.splice(0), false, startedAt);
+    }
+  }
+  unsettled += await flush(ctx, queue, pending, true, startedAt);
+  if (unsettled) throw new Error(`${unsettled} operation outcome(s) could not be recorded; their jobs are retried`);
+}
+
+async function runHandler(ctx: BatchContext, row: OperationRow, job: Job<OperationJob>, tx: LazyTransaction): Promise<Outcome> {
+  const log = child(ctx.log, { bulk: row.bulk_uuid, key: row.operation_key, operationId: row.operation_id });
+  try {
+    const args = parseArgs(row.serialized_data);
+    const handlerCtx: HandlerContext = {
+      store: {
+        id: row.store_code === 'all' ? 0 : row.store_id,
+        code: row.store_code,
+        explicit: row.store_code !== null,
+      },
+      tx,
+      operation: {
+        bulkUuid: row.bulk_uuid,
+        key: row.operation_key,
+        topic: row.topic_name,
+        operationId: row.operation_id,
+        attempt: job.retryCount + 1,
+      },
+      log,
+    };
+    const invocation = await ctx.invoker.invoke(row.operation_id, args, handlerCtx);
+    return {
+      status: STATUS_COMPLETE,
+      errorCode: null,
+      message: `Service execution success ${invocation.handler}`,
+      // Magento stores the JSON of the service output, `null` for a void method.
+      result: JSON.stringify(invocation.result ?? null),
+    };
+  } catch (error) {
+    const failure = classifyFailure(error);
+    const level = failure.status === STATUS_RETRIABLY_FAILED ? 'warn' : 'info';
+    log[level]({ err: error, status: failure.status }, 'operation failed');
+    return { status: failure.status, errorCode: failure.errorCode, message: failure.message, result: null };
+  }
+}
+
+/** The handler's arguments: `serialized_data.meta_information` is itself a JSON string (Magento). */
+function parseArgs(serialized: string | null): unknown {
+  if (serialized === null) throw new Error('The operation has no serialized data to run with.');
+  const data = JSON.parse(serialized) as { meta_information?: unknown };
+  if (typeof data.meta_information !== 'string') throw new Error('The operation has no meta_information.');
+  return JSON.parse(data.meta_information);
+}
+
+/**
+ * Records the outcome, and settles the job, in the handler's own transaction. Returns null when
+ * that is done (or nothing is left to do), or the outcome to record without a transaction when the
+ * transaction could not be committed.
+ */
+async function recordInTransaction(
+  ctx: BatchContext,
+  queue: string,
+  job: JobAttempt,
+  row: OperationRow,
+  outcome: Outcome,
+  tx: LazyTransaction,
+  startedAt: Date,
+): Promise<Outcome | null> {
+  let client;
+  try {
+    client = await tx.client();
+  } catch (error) {
+    // The transaction never opened, so the handler's writes never happened either.
+    return outcome.status === STATUS_COMPLETE ? asFailure(error) : outcome;
+  }
+  try {
+    if (outcome.status !== STATUS_COMPLETE) await client.query('ROLLBACK TO SAVEPOINT handler');
+    const recorded = await client.query(recordOutcomes(ctx.schema), outcomeArrays([{ row, outcome }], startedAt));
+    if (recorded.rowCount !== 1) {
+      // Another attempt finished this operation first; ours must leave no trace.
+      await client.query('ROLLBACK');
+      client.release();
+      return null;
+    }
+    const db = bossDb(client);
+    const settled =
+      outcome.status === STATUS_RETRIABLY_FAILED
+        ? await ctx.boss.fail(queue, [job], { message: outcome.message }, { db })
+        : await ctx.boss.complete(queue, [job], null, { db });
+    if ((settled as { affected?: number }).affected !== 1) {
+      // The claim lapsed (expired, heartbeat lost) and the job is another worker's now: committing
+      // would duplicate the effect it is about to produce.
+      await client.query('ROLLBACK');
+      client.release();
+      ctx.log.warn({ bulk: row.bulk_uuid, key: row.operation_key }, 'job claim lapsed; operation rolled back');
+      return null;
+    }
+    await client.query('COMMIT');
+    client.release();
+    return null;
+  } catch (error) {
+    // The connection is suspect: drop it rather than return it to the pool.
+    client.release(error as Error);
+    ctx.log.warn({ err: error, bulk: row.bulk_uuid, key: row.operation_key }, 'operation transaction failed');
+    return asFailure(error);
+  }
+}
+
+function asFailure(error: unknown): Outcome {
+  const failure = classifyFailure(error);
+  return { status: failure.status, errorCode: failure.errorCode, message: failure.message, result: null };
+}
+
+function outcomeArrays(items: { row: OperationRow; outcome: Outcome }[], startedAt: Date): unknown[] {
+  return [
+    items.map((i) => i.row.bulk_uuid),
+    items.map((i) => i.row.operation_key),
+    items.map((i) => i.outcome.status),
+    items.map((i) => i.outcome.errorCode),
+    items.map((i) => i.outcome.message),
+    items.map((i) => i.outcome.result),
+    startedAt,
+  ];
+}
+
+/**
+ * Writes outcomes of handlers that had no transaction in one statement, then settles their jobs.
+ * Status first, job second: a crash between the two leaves an active job over a finished operation,
+ * which the retry then skips; the other order could leave an open operation with no job. On the
+ * final flush successes are left to pg-boss, which completes every job still active (one statement
+ * fewer per batch). Returns how many jobs were left unsettled.
+ */
+async function flush(ctx: BatchContext, queue: string, items: Pending[], final: boolean, startedAt: Date): Promise<number> {
+  if (!items.length) return 0;
+  try {
+    await ctx.pool.query(recordOutcomes(ctx.schema, { asyncCommit: true }), outcomeArrays(items, startedAt));
+  } catch (error) {
+    ctx.log.error({ err: error, count: items.length }, 'could not record operation outcomes');
+    return items.length;
+  }
+  const retry = items.filter((i) => i.outcome.status === STATUS_RETRIABLY_FAILED);
+  if (retry.length) {
+    await ctx.boss.fail(queue, retry.map((i) => i.job), { message: retry[0]!.outcome.message, operations: retry.length });
+  }
+  if (!final) {
+    const done = items.filter((i) => i.outcome.status !== STATUS_RETRIABLY_FAILED);
+    if (done.length) await ctx.boss.complete(queue, done.map((i) => i.job));
+  }
+  return 0;
+}
+
+type ChildLogger = Logger & { child?: (bindings: object) => Logger };
+
+function child(log: ChildLogger, bindings: object): Logger {
+  return typeof log.child === 'function' ? log.child(bindings) : log;
+}

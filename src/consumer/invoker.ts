@@ -1,0 +1,15 @@
+/**
+ * What the consumer needs from the plugin registry (`PluginRegistry` in src/plugins/registry.ts
+ * satisfies it): run an operation's handler with its interceptors.
+ */
+import type { HandlerContext } from '../plugins/api.ts';
+
+export interface Invocation {
+  result: unknown;
+  /** `<PluginName>::<operationId>`, for `Service execution success <handler>`. */
+  handler: string;
+}
+
+export interface OperationInvoker {
+  invoke(operationId: string, args: unknown, ctx: HandlerContext): Promise<Invocation>;
+}

@@ -1,0 +1,50 @@
+/**
+ * The handler's `ctx.tx`: a transaction opened on first use. A handler that never touches the
+ * database costs no transaction of its own, and its outcome is recorded with its batch's others in
+ * one statement; a handler that does gets a transaction that also records its status and completes
+ * its job, so its writes happen exactly once.
+ */
+import type { QueryResultRow } from 'pg';
+import type { Pool, PoolClient } from '../db/pool.ts';
+import type { Queryable } from '../plugins/api.ts';
+
+export const HANDLER_SAVEPOINT = 'handler';
+
+export class LazyTransaction implements Queryable {
+  #pool: Pool;
+  #opening: Promise<PoolClient> | null = null;
+
+  constructor(pool: Pool) {
+    this.#pool = pool;
+  }
+
+  get started(): boolean {
+    return this.#opening !== null;
+  }
+
+  /** The open transaction's client; only valid once `started`. */
+  client(): Promise<PoolClient> {
+    if (!this.#opening) throw new Error('transaction not started');
+    return this.#opening;
+  }
+
+  async query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) {
+    this.#opening ??= this.#open();
+    const client = await this.#opening;
+    const result = await client.query<R>(text, values);
+    return { rows: result.rows, rowCount: result.rowCount };
+  }
+
+  async #open(): Promise<PoolClient> {
+    const client = await this.#pool.connect();
+    try {
+      // The savepoint lets a throwing handler's writes be undone while its failure status and job
+      // settlement still go through this same transaction.
+      await client.query(`BEGIN; SAVEPOINT ${HANDLER_SAVEPOINT}`);
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
+    }
+    return client;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * pg-boss setup: one instance per process, one queue per entity, and the dead-letter queue that
+ * catches jobs whose retries ran out so no operation is left open with no job behind it.
+ */
+import { PgBoss } from 'pg-boss';
+import type { QueueResult } from 'pg-boss';
+import type { Logger } from '../plugins/api.ts';
+import { DEAD_LETTER_QUEUE, queueForEntity } from './names.ts';
+import { analyzeJobTable } from '../db/sql/queue.ts';
+
+export interface BossOptions {
+  connectionString: string;
+  /** pg-boss's own schema (kept apart from ours so it can be dropped or upgraded on its own). */
+  schema: string;
+  /**
+   * Whether this process runs pg-boss maintenance: expiring jobs of dead workers, deleting old jobs.
+   * Consumers do; the HTTP server does not, so request latency never queues behind a sweep.
+   */
+  supervise?: boolean;
+  /**
+   * How often a supervising process looks for jobs whose worker died (expired or silent heartbeat).
+   * pg-boss defaults to 60 s, which alone would put a crashed operation a minute or more away from
+   * its retry; the claim is taken per queue in the database, so many consumers still sweep once.
+   */
+  superviseIntervalSeconds?: number;
+  /** Size of pg-boss's own pool. */
+  max?: number;
+  applicationName?: string;
+  log?: Logger;
+}
+
+export async function createBoss(options: BossOptions): Promise<PgBoss> {
+  const supervise = options.supervise ?? false;
+  const interval = options.superviseIntervalSeconds ?? 10;
+  const boss = new PgBoss({
+    connectionString: options.connectionString,
+    schema: options.schema,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'magento-async:queue',
+    supervise,
+    ...(supervise ? { superviseIntervalSeconds: interval, monitorIntervalSeconds: interval } : {}),
+    // We keep no cron schedules; the timekeeper would only poll for nothing.
+    schedule: false,
+    // Workers wake on insert (queues are created with `notify`) instead of waiting out a poll.
+    useListenNotify: true,
+    openTelemetry: { enabled: false },
+  });
+  // An EventEmitter with no 'error' listener throws: a dropped connection must not kill the process.
+  boss.on('error', (error) => options.log?.error({ err: error }, 'pg-boss error'));
+  await boss.start();
+  return boss;
+}
+
+/** Retry and expiry policy of the entity queues (configuration `queue.*`). */
+export interface QueuePolicyConfig {
+  /** Retries after the first attempt for retriable failures (status 2). */
+  retryLimit?: number;
+  /** Seconds before the first retry; doubled per retry (with jitter) when `retryBackoff`. */
+  retryDelay?: number;
+  retryBackoff?: boolean;
+  /** Cap of the backoff, seconds. */
+  retryDelayMax?: number;
+  /**
+   * Longest a fetched batch may take, seconds: after it the job is taken back and retried. It also
+   * bounds how long a worker that died silently holds its jobs when there is no heartbeat.
+   */
+  expireInSeconds?: number;
+  /**
+   * Heartbeat interval (pg-boss needs ≥ 10, or null for none): a worker that stops beating loses
+   * its jobs after this many seconds, well before `expireInSeconds`.
+   */
+  heartbeatSeconds?: number | null;
+}
+
+export const DEFAULT_QUEUE_POLICY = {
+  retryLimit: 5,
+  retryDelay: 2,
+  retryBackoff: true,
+  retryDelayMax: 300,
+  expireInSeconds: 60,
+  heartbeatSeconds: 10,
+} as const satisfies Required<QueuePolicyConfig>;
+
+function queueOptions(policy: QueuePolicyConfig) {
+  const p = { ...DEFAULT_QUEUE_POLICY, ...policy };
+  return {
+    retryLimit: p.retryLimit,
+    retryDelay: p.retryDelay,
+    retryBackoff: p.retryBackoff,
+    // pg-boss rejects a cap without backoff.
+    retryDelayMax: p.retryBackoff ? p.retryDelayMax : undefined,
+    expireInSeconds: p.expireInSeconds,
+    heartbeatSeconds: p.heartbeatSeconds,
+    notify: true,
+    deadLetter: DEAD_LETTER_QUEUE,
+  };
+}
+
+/**
+ * Creates the queue of every entity (and the dead-letter queue) when missing; an existing queue gets
+ * the configured policy through `updateQueue`, so a changed retry limit applies to jobs inserted from
+ * now on (a job copies its queue's policy when it is inserted). Safe to call from every process.
+ */
+export async function ensureQueues(boss: PgBoss, entities: Iterable<string>, policy: QueuePolicyConfig = {}): Promise<string[]> {
+  const names = [...new Set([...entities].map(queueForEntity))].sort();
+  const existing = new Map<string, QueueResult>(
+    (await boss.getQueues([DEAD_LETTER_QUEUE, ...names])).map((q) => [q.name, q]),
+  );
+  if (!existing.has(DEAD_LETTER_QUEUE)) {
+    // Its jobs only ask "is this operation still open?", which cannot fail for long: no retry delay.
+    // No `notify`: dead-lettering happens inside pg-boss's fail statement, which sends none, and a
+    // notify queue's workers poll at their slow backstop interval.
+    await boss.createQueue(DEAD_LETTER_QUEUE, { retryLimit: 10, expireInSeconds: 60 });
+  }
+  const options = queueOptions(policy);
+  for (const name of names) {
+    const current = existing.get(name);
+    if (!current) {
+      // createQueue is a no-op for a queue another process created meanwhile; update below covers it.
+      // pg-boss validates a present `heartbeatSeconds` key even when it is undefined.
+      const { heartbeatSeconds, retryDelayMax, ...rest } = options;
+      await boss.createQueue(name, {
+        ...rest,
+        ...(heartbeatSeconds === null ? {} : { heartbeatSeconds }),
+        ...(retryDelayMax === undefined ? {} : { retryDelayMax }),
+      });
+    } else if (!samePolicy(current, options)) {
+      await boss.updateQueue(name, { ...options, retryDelayMax: options.retryDelayMax ?? null });
+    }
+  }
+  return names;
+}
+
+function samePolicy(q: QueueResult, o: ReturnType<typeof queueOptions>): boolean {
+  return (
+    q.retryLimit === o.retryLimit &&
+    q.retryDelay === o.retryDelay &&
+    q.retryBackoff === o.retryBackoff &&
+    (q.retryDelayMax ?? null) === (o.retryDelayMax ?? null) &&
+    q.expireInSeconds === o.expireInSeconds &&
+    (q.heartbeatSeconds ?? null) === (o.heartbeatSeconds ?? null) &&
+    q.notify === o.notify &&
+    q.deadLetter === o.deadLetter
+  );
+}
+
+/**
+ * Refreshes the planner's statistics of the job table. After a large insert into a fresh queue the
+ * stale estimates make each fetch take hundreds of milliseconds until autovacuum catches up.
+ */
+export async function analyzeJobs(db: { query(text: string): Promise<unknown> }, bossSchema: string): Promise<void> {
+  await db.query(analyzeJobTable(bossSchema));
+}

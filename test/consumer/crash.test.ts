@@ -1,0 +1,125 @@
+/**
+ * Consumers as separate processes: killed with SIGKILL mid-bulk, several at once on one bulk, and
+ * stopped with SIGTERM. Effects are rows in an `effect` table written through ctx.tx, so an
+ * operation that ran twice would leave two rows.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { PgBoss } from 'pg-boss';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
+import { ident } from '../../src/db/pool.ts';
+import { seedBulk, statusCounts, waitFor } from './seed.ts';
+
+const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
+
+interface Worker {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+async function startWorker(db: TestDatabase, sleepMs: number, batchSize = 20, concurrency = 2): Promise<Worker> {
+  const child = spawn(process.execPath, [WORKER, db.schema, db.bossSchema, String(sleepMs), String(batchSize), String(concurrency)], {
+    env: { ...process.env, DATABASE_URL: db.url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
+  });
+  return { child, exited };
+}
+
+describe('consumer processes', () => {
+  let db: TestDatabase;
+  let boss: PgBoss;
+  let s: string;
+  const children: Worker[] = [];
+
+  before(async () => {
+    db = await createTestDatabase('crash');
+    s = ident(db.schema);
+    await db.pool.query(`CREATE TABLE ${s}.effect (sku text NOT NULL, pid int NOT NULL)`);
+    boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    // A short expiry so a killed worker's jobs come back within seconds (heartbeats need ≥ 10 s).
+    await ensureQueues(boss, ['products'], { expireInSeconds: 4, heartbeatSeconds: null, retryLimit: 5, retryDelay: 1, retryBackoff: false });
+  });
+  after(async () => {
+    for (const w of children) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await boss.stop({ graceful: false });
+    await db.drop();
+  });
+
+  const effects = async (prefix: string) =>
+    (
+      await db.pool.query<{ total: number; distinct: number }>(
+        `SELECT count(*)::int AS total, count(DISTINCT sku)::int AS distinct FROM ${s}.effect WHERE sku LIKE $1`,
+        [`${prefix}-%`],
+      )
+    ).rows[0]!;
+
+  const allComplete = (bulk: string, n: number) => async () => (await statusCounts(db.pool, db.schema, bulk))[1] === n;
+
+  it('a worker killed with SIGKILL mid-bulk: every operation completes, every effect exactly once', async () => {
+    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1000, args: (k) => ({ sku: `kill-${k}` }) });
+    const first = await startWorker(db, 5);
+    children.push(first);
+    await waitFor(async () => (await effects('kill')).total >= 150, 30_000, 'the first worker to get going');
+    first.child.kill('SIGKILL');
+    assert.equal((await first.exited).signal, 'SIGKILL');
+    const before = await statusCounts(db.pool, db.schema, bulk);
+    assert.ok((before[4] ?? 0) > 0, 'the kill must land mid-bulk');
+
+    const second = await startWorker(db, 5);
+    children.push(second);
+    await waitFor(allComplete(bulk, 1000), 90_000, 'every operation to complete');
+    const e = await effects('kill');
+    assert.deepEqual(e, { total: 1000, distinct: 1000 });
+    const active = await boss.findJobs('async.products', { data: { bulk }, queued: true });
+    assert.equal(active.length, 0);
+
+    second.child.kill('SIGTERM');
+    assert.equal((await second.exited).code, 0);
+  });
+
+  for (const n of [2, 4]) {
+    it(`${n} consumer processes on one bulk: each operation runs once`, async () => {
+      const prefix = `multi${n}`;
+      const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1000, args: (k) => ({ sku: `${prefix}-${k}` }) });
+      const workers = await Promise.all(Array.from({ length: n }, () => startWorker(db, 2, 10, 2)));
+      children.push(...workers);
+      await waitFor(allComplete(bulk, 1000), 90_000, 'every operation to complete');
+      assert.deepEqual(await effects(prefix), { total: 1000, distinct: 1000 });
+      const { rows } = await db.pool.query(`SELECT count(DISTINCT pid)::int AS n FROM ${s}.effect WHERE sku LIKE $1`, [`${prefix}-%`]);
+      assert.ok(rows[0].n >= 2, 'the work is shared between processes');
+      for (const w of workers) w.child.kill('SIGTERM');
+      for (const w of workers) assert.equal((await w.exited).code, 0);
+    });
+  }
+
+  it('SIGTERM finishes the operations in hand, then exits 0', async () => {
+    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 40, args: (k) => ({ sku: `term-${k}` }) });
+    const worker = await startWorker(db, 150, 5, 1);
+    children.push(worker);
+    await waitFor(async () => (await effects('term')).total >= 1, 20_000, 'the worker to start a batch');
+    worker.child.kill('SIGTERM');
+    assert.equal((await worker.exited).code, 0);
+    const counts = await statusCounts(db.pool, db.schema, bulk);
+    const e = await effects('term');
+    // Everything it started was finished and recorded: one complete operation per effect, and the
+    // batch it held when told to stop (5 operations) was not abandoned.
+    assert.equal(counts[1], e.total);
+    assert.equal(e.total, e.distinct);
+    assert.ok(e.total >= 5 && e.total < 40, `processed ${e.total}`);
+    assert.equal(e.total % 5, 0);
+    const active = (await boss.findJobs('async.products', { data: { bulk }, queued: true })).filter((j) => j.state === 'active');
+    assert.equal(active.length, 0);
+  });
+});
