@@ -73,8 +73,12 @@ try {
   );
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
   const quarter = Math.max(1, Math.floor(rss.length / 4));
-  console.log(`raw pg-boss fetch/complete: ${rawDone} jobs in ${rawSeconds.toFixed(2)} s = ${rawRate.toFixed(0)} jobs/s`);
-  console.log(`consumer end-to-end:        ${consumer.handled()} operations in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} ops/s`);
+  console.log(
+    `raw pg-boss fetch/complete: ${rawDone} jobs in ${rawSeconds.toFixed(2)} s = ${rawRate.toFixed(0)} jobs/s`,
+  );
+  console.log(
+    `consumer end-to-end:        ${consumer.handled()} operations in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} ops/s`,
+  );
   console.log(`ratio: ${(rate / rawRate).toFixed(2)}x (goal >= 0.8x); statuses ${JSON.stringify(rows)}`);
   console.log(
     `worker RSS MiB over the run (${rss.length} samples): first ${mb(rss[0] ?? 0)}, max ${mb(Math.max(...rss))}, ` +

@@ -51,9 +51,9 @@ export interface ConsumerConfig {
    */
   expireInSeconds: number;
   /**
-   * pg-boss heartbeat interval in seconds (at least 10), or `null` (default) for none. pg-boss
-   * refuses heartbeats on transactional workers, which is how handlers writing to our database get
-   * exactly-once effects, so leave it off unless handlers are long-running and non-transactional.
+   * pg-boss heartbeat interval in seconds (at least 10), or `null` for none. A worker that dies
+   * stops its heartbeat, and its operations run again within about twice this interval instead of
+   * waiting out `expireInSeconds`. Default 10.
    */
   heartbeatSeconds: number | null;
 }
@@ -287,7 +287,7 @@ const CONSUMER: Record<string, KeySpec> = {
   retryBackoff: { check: bool, default: true },
   expireInSeconds: { check: int(1, 86400), default: 60 },
   // pg-boss's own minimum.
-  heartbeatSeconds: { check: nullableInt(10, 86400), default: null },
+  heartbeatSeconds: { check: nullableInt(10, 86400), default: 10 },
 };
 
 const NESTED: Record<string, Record<string, KeySpec>> = { upstream: UPSTREAM, consumer: CONSUMER };

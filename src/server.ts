@@ -15,7 +15,7 @@ import { AcceptCommitter } from './accept/committer.ts';
 import { parseCryptKey } from './accept/crypt-key.ts';
 import { storeResolver } from './store/index.ts';
 import { authorize, createAuthenticator, getOrCreateCryptKey, isAllowed } from './auth/index.ts';
-import { createBoss, ensureQueues } from './queue/boss.ts';
+import { createBoss, ensureQueues, queuePolicyFromConfig } from './queue/boss.ts';
 import { enqueueOperations } from './queue/enqueue.ts';
 import { loadArtifacts, type Artifacts } from './runtime/artifacts.ts';
 import type { Logger } from './plugins/api.ts';
@@ -60,12 +60,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (await loadArtifacts({ spec: options.spec, token: options.token, generatedDir: config.generatedDir }));
     const cryptKey = parseCryptKey(await getOrCreateCryptKey(pool, config.schema, config.cryptKey));
     const boss = await createBoss({ connectionString: url, schema: config.bossSchema, supervise: false, log });
-    await ensureQueues(boss, new Set(artifacts.routes.map((r) => r.entity)), {
-      retryLimit: config.consumer.retryLimit,
-      retryDelay: config.consumer.retryDelaySeconds,
-      retryBackoff: config.consumer.retryBackoff,
-      expireInSeconds: config.consumer.expireInSeconds,
-    });
+    await ensureQueues(boss, new Set(artifacts.routes.map((r) => r.entity)), queuePolicyFromConfig(config.consumer));
     const stores = storeResolver(pool, config.schema);
     const authenticator = createAuthenticator(pool, config.schema);
     const entityOf = new Map(artifacts.routes.map((r) => [r.operationId, r.entity]));

@@ -39,7 +39,7 @@ test('defaults, with no env and no config file', (t) => {
     retryDelaySeconds: 2,
     retryBackoff: true,
     expireInSeconds: 60,
-    heartbeatSeconds: null,
+    heartbeatSeconds: 10,
   });
   assert.equal(c.statusPageSizeMax, 300);
   assert.equal(c.configFile, null);

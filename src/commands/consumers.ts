@@ -11,7 +11,7 @@ import { createPool, databaseUrl } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Route } from '../routes/types.ts';
 import type { Logger } from '../plugins/api.ts';
-import { createBoss, ensureQueues } from '../queue/boss.ts';
+import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.ts';
 import { startConsumer } from '../consumer/consumer.ts';
 import type { OperationInvoker } from '../consumer/invoker.ts';
 import { listConsumers, selectConsumer } from '../consumer/select.ts';
@@ -34,9 +34,18 @@ async function loadRoutes(config: Config): Promise<readonly Route[]> {
 async function loadRegistry(config: Config, routes: readonly Route[]) {
   const loader = await import('../plugins/loader.ts');
   const upstream = config.upstream.baseUrl
-    ? { baseUrl: config.upstream.baseUrl, token: config.upstream.token ?? undefined, timeoutMs: config.upstream.timeoutMs }
+    ? {
+        baseUrl: config.upstream.baseUrl,
+        token: config.upstream.token ?? undefined,
+        timeoutMs: config.upstream.timeoutMs,
+      }
     : undefined;
-  const registry = await loader.loadPlugins({ routes, pluginsDir: config.pluginsDir, packages: config.pluginPackages, upstream });
+  const registry = await loader.loadPlugins({
+    routes,
+    pluginsDir: config.pluginsDir,
+    packages: config.pluginPackages,
+    upstream,
+  });
   return { registry, installs: registry.installs, runInstalls: loader.runInstalls };
 }
 
@@ -46,7 +55,11 @@ export interface StartOptions {
   concurrency?: number;
 }
 
-export async function runConsumer(name: string, opts: StartOptions, config: Config = loadConfig({ env: process.env })): Promise<void> {
+export async function runConsumer(
+  name: string,
+  opts: StartOptions,
+  config: Config = loadConfig({ env: process.env }),
+): Promise<void> {
   const log = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2)) as unknown as Logger;
   const routes = await loadRoutes(config);
   const selection = selectConsumer(name, routes);
@@ -54,20 +67,30 @@ export async function runConsumer(name: string, opts: StartOptions, config: Conf
   const concurrency = opts.concurrency ?? config.consumer.concurrency;
   const url = config.databaseUrl ?? databaseUrl();
   // A batch holds at most one client at a time (its operation's transaction or a set-based write).
-  const pool = createPool({ connectionString: url, max: concurrency * selection.queues.length + 4, applicationName: `magento-async:consumer` });
+  // Batches of every queue share this pool; capped so `async.operations.all` over dozens of entity
+  // queues stays within a managed Postgres' connection limit (batches wait for a client instead).
+  const pool = createPool({
+    connectionString: url,
+    max: Math.min(concurrency * selection.queues.length + 4, 24),
+    applicationName: `magento-async:consumer`,
+  });
   let boss: Awaited<ReturnType<typeof createBoss>> | undefined;
   try {
     await migrate(pool, config.schema);
     const { registry, installs, runInstalls } = await loadRegistry(config, routes);
     await runInstalls(pool, config.schema, installs);
-    boss = await createBoss({ connectionString: url, schema: config.bossSchema, supervise: true, log, applicationName: 'magento-async:consumer' });
-    await ensureQueues(boss, routes.map((r) => r.entity), {
-      retryLimit: config.consumer.retryLimit,
-      retryDelay: config.consumer.retryDelaySeconds,
-      retryBackoff: config.consumer.retryBackoff,
-      expireInSeconds: config.consumer.expireInSeconds,
-      heartbeatSeconds: config.consumer.heartbeatSeconds,
+    boss = await createBoss({
+      connectionString: url,
+      schema: config.bossSchema,
+      supervise: true,
+      log,
+      applicationName: 'magento-async:consumer',
     });
+    await ensureQueues(
+      boss,
+      routes.map((r) => r.entity),
+      queuePolicyFromConfig(config.consumer),
+    );
     const consumer = await startConsumer({
       pool,
       boss,

@@ -58,7 +58,7 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
     // nothing to run; pg-boss completes the job.
     if (!row) continue;
     const attempt: JobAttempt = { id: job.id, retryCount: job.retryCount };
-    const tx = new LazyTransaction(ctx.pool);
+    const tx = new LazyTransaction(ctx.pool, ctx.schema);
     const outcome = await runHandler(ctx, row, job, tx);
     if (tx.started) {
       const fallback = await recordInTransaction(ctx, queue, attempt, row, outcome, tx, startedAt);
@@ -78,7 +78,12 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
   if (unsettled) throw new Error(`${unsettled} operation outcome(s) could not be recorded; their jobs are retried`);
 }
 
-async function runHandler(ctx: BatchContext, row: OperationRow, job: Job<OperationJob>, tx: LazyTransaction): Promise<Outcome> {
+async function runHandler(
+  ctx: BatchContext,
+  row: OperationRow,
+  job: Job<OperationJob>,
+  tx: LazyTransaction,
+): Promise<Outcome> {
   const log = child(ctx.log, { bulk: row.bulk_uuid, key: row.operation_key, operationId: row.operation_id });
   try {
     const args = parseArgs(row.serialized_data);
@@ -200,7 +205,13 @@ function outcomeArrays(items: { row: OperationRow; outcome: Outcome }[], started
  * final flush successes are left to pg-boss, which completes every job still active (one statement
  * fewer per batch). Returns how many jobs were left unsettled.
  */
-async function flush(ctx: BatchContext, queue: string, items: Pending[], final: boolean, startedAt: Date): Promise<number> {
+async function flush(
+  ctx: BatchContext,
+  queue: string,
+  items: Pending[],
+  final: boolean,
+  startedAt: Date,
+): Promise<number> {
   if (!items.length) return 0;
   try {
     await ctx.pool.query(recordOutcomes(ctx.schema, { asyncCommit: true }), outcomeArrays(items, startedAt));
@@ -210,11 +221,19 @@ async function flush(ctx: BatchContext, queue: string, items: Pending[], final: 
   }
   const retry = items.filter((i) => i.outcome.status === STATUS_RETRIABLY_FAILED);
   if (retry.length) {
-    await ctx.boss.fail(queue, retry.map((i) => i.job), { message: retry[0]!.outcome.message, operations: retry.length });
+    await ctx.boss.fail(
+      queue,
+      retry.map((i) => i.job),
+      { message: retry[0]!.outcome.message, operations: retry.length },
+    );
   }
   if (!final) {
     const done = items.filter((i) => i.outcome.status !== STATUS_RETRIABLY_FAILED);
-    if (done.length) await ctx.boss.complete(queue, done.map((i) => i.job));
+    if (done.length)
+      await ctx.boss.complete(
+        queue,
+        done.map((i) => i.job),
+      );
   }
   return 0;
 }

@@ -93,14 +93,18 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   }
 
   if (options.deadLetter !== false) {
-    await boss.work<OperationJob>(DEAD_LETTER_QUEUE, { batchSize: 100, pollingIntervalSeconds: 5, notifyPollingIntervalSeconds: 5 }, async (jobs) => {
-      const result = await pool.query(closeAbandonedOperations(schema), [
-        jobs.map((j) => j.data.bulk),
-        jobs.map((j) => j.data.key),
-        ABANDONED_MESSAGE,
-      ]);
-      if (result.rowCount) log.warn({ count: result.rowCount }, 'closed operations whose attempts were exhausted');
-    });
+    await boss.work<OperationJob>(
+      DEAD_LETTER_QUEUE,
+      { batchSize: 100, pollingIntervalSeconds: 5, notifyPollingIntervalSeconds: 5 },
+      async (jobs) => {
+        const result = await pool.query(closeAbandonedOperations(schema), [
+          jobs.map((j) => j.data.bulk),
+          jobs.map((j) => j.data.key),
+          ABANDONED_MESSAGE,
+        ]);
+        if (result.rowCount) log.warn({ count: result.rowCount }, 'closed operations whose attempts were exhausted');
+      },
+    );
   }
 
   log.info({ queues, batchSize, concurrency }, 'consumer started');

@@ -38,7 +38,9 @@ export function selectConsumer(name: string, routes: readonly Route[]): Consumer
   if (entity) return { queues: [queueForEntity(entity)] };
   const route = routes.find((r) => r.topic === name);
   if (route) {
-    const siblings = [...new Set(routes.filter((r) => r.entity === route.entity && r.topic !== name).map((r) => r.topic))].sort();
+    const siblings = [
+      ...new Set(routes.filter((r) => r.entity === route.entity && r.topic !== name).map((r) => r.topic)),
+    ].sort();
     return {
       queues: [queueForEntity(route.entity)],
       note:

@@ -5,17 +5,19 @@
  * its job, so its writes happen exactly once.
  */
 import type { QueryResultRow } from 'pg';
-import type { Pool, PoolClient } from '../db/pool.ts';
+import { ident, type Pool, type PoolClient } from '../db/pool.ts';
 import type { Queryable } from '../plugins/api.ts';
 
 export const HANDLER_SAVEPOINT = 'handler';
 
 export class LazyTransaction implements Queryable {
   #pool: Pool;
+  #schema: string;
   #opening: Promise<PoolClient> | null = null;
 
-  constructor(pool: Pool) {
+  constructor(pool: Pool, schema: string) {
     this.#pool = pool;
+    this.#schema = schema;
   }
 
   get started(): boolean {
@@ -40,7 +42,11 @@ export class LazyTransaction implements Queryable {
     try {
       // The savepoint lets a throwing handler's writes be undone while its failure status and job
       // settlement still go through this same transaction.
-      await client.query(`BEGIN; SAVEPOINT ${HANDLER_SAVEPOINT}`);
+      // Plugins name their tables unqualified: the search path puts them (and our `store`) in the
+      // deployment's schema for this transaction only.
+      await client.query(
+        `BEGIN; SET LOCAL search_path TO ${ident(this.#schema)}, public; SAVEPOINT ${HANDLER_SAVEPOINT}`,
+      );
     } catch (error) {
       client.release(error as Error);
       throw error;

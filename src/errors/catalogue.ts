@@ -77,7 +77,11 @@ export const E = {
     400,
     'The sort order has to be specified as %1 for ascending order or %2 for descending order.',
   ),
-  SEARCH_TOO_COMPLEX: def('MA_SEARCH_TOO_COMPLEX', 400, 'The search criteria are too complex: at most %max %what are allowed.'),
+  SEARCH_TOO_COMPLEX: def(
+    'MA_SEARCH_TOO_COMPLEX',
+    400,
+    'The search criteria are too complex: at most %max %what are allowed.',
+  ),
   INVALID_STATUS_LIST: def('MA_INVALID_STATUS_LIST', 400, 'Only failed operations (statuses 2 and 3) can be retried.'),
   // Anything unexpected: details go to the log under the report id, never to the client.
   INTERNAL: def(

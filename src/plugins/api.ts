@@ -48,7 +48,7 @@ export interface HandlerContext {
 
 // Handler arguments are `any` by default so untyped plugins compile; generated stubs pass the
 // generated `OperationArgs` map to `definePlugin` and get each handler's arguments typed.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export type AnyArgs = any;
 
 export type Handler<A = AnyArgs, R = unknown> = (args: A, ctx: HandlerContext) => R | Promise<R>;

@@ -101,7 +101,11 @@ function queueOptions(policy: QueuePolicyConfig) {
  * the configured policy through `updateQueue`, so a changed retry limit applies to jobs inserted from
  * now on (a job copies its queue's policy when it is inserted). Safe to call from every process.
  */
-export async function ensureQueues(boss: PgBoss, entities: Iterable<string>, policy: QueuePolicyConfig = {}): Promise<string[]> {
+export async function ensureQueues(
+  boss: PgBoss,
+  entities: Iterable<string>,
+  policy: QueuePolicyConfig = {},
+): Promise<string[]> {
   const names = [...new Set([...entities].map(queueForEntity))].sort();
   const existing = new Map<string, QueueResult>(
     (await boss.getQueues([DEAD_LETTER_QUEUE, ...names])).map((q) => [q.name, q]),
@@ -150,4 +154,21 @@ function samePolicy(q: QueueResult, o: ReturnType<typeof queueOptions>): boolean
  */
 export async function analyzeJobs(db: { query(text: string): Promise<unknown> }, bossSchema: string): Promise<void> {
   await db.query(analyzeJobTable(bossSchema));
+}
+
+/** The queue policy of a deployment, built in one place so server and consumers never disagree. */
+export function queuePolicyFromConfig(consumer: {
+  retryLimit: number;
+  retryDelaySeconds: number;
+  retryBackoff: boolean;
+  expireInSeconds: number;
+  heartbeatSeconds: number | null;
+}): QueuePolicyConfig {
+  return {
+    retryLimit: consumer.retryLimit,
+    retryDelay: consumer.retryDelaySeconds,
+    retryBackoff: consumer.retryBackoff,
+    expireInSeconds: consumer.expireInSeconds,
+    heartbeatSeconds: consumer.heartbeatSeconds,
+  };
 }

@@ -44,7 +44,10 @@ test('a fault between the operation insert and the job insert leaves no bulk, no
     body: [{ product: { sku: 'a' } }, { product: { sku: 'b' } }],
   });
   assert.equal(res.status, 500);
-  assert.match(res.json.message, /^Internal Error\. Details are available in the log file\. Report ID: webapi-[0-9a-f]{16}$/);
+  assert.match(
+    res.json.message,
+    /^Internal Error\. Details are available in the log file\. Report ID: webapi-[0-9a-f]{16}$/,
+  );
   assert.doesNotMatch(res.text, /injected|connection|Error:|at /, 'no cause, stack or SQL reaches the client');
   assert.deepEqual(await counts(), before);
 });

@@ -28,11 +28,15 @@ describe('queue:consumers:start', () => {
       const dir = mkdtempSync(join(tmpdir(), 'consumer-cmd-'));
       const configFile = join(dir, 'config.json');
       writeFileSync(configFile, JSON.stringify({ schema: db.schema, bossSchema: db.bossSchema, logLevel: 'warn' }));
-      const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'async.V1.products.sku.PUT', '--max-messages', '2'], {
-        cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'queue:consumers:start', 'async.V1.products.sku.PUT', '--max-messages', '2'],
+        {
+          cwd: ROOT,
+          env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

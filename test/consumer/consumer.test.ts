@@ -15,7 +15,8 @@ describe('consumer', () => {
   let boss: PgBoss;
   let consumer: ConsumerHandle;
   let s: string;
-  const seen: { args: unknown; store: HandlerContext['store']; operation: HandlerContext['operation']; at: number }[] = [];
+  const seen: { args: unknown; store: HandlerContext['store']; operation: HandlerContext['operation']; at: number }[] =
+    [];
   const calls = new Map<string, number>();
   const count = (id: string) => calls.set(id, (calls.get(id) ?? 0) + 1).get(id)!;
 
@@ -67,7 +68,13 @@ describe('consumer', () => {
       supervise: true,
       superviseIntervalSeconds: 1,
     });
-    await ensureQueues(boss, ['products'], { retryLimit: 2, retryDelay: 1, retryBackoff: true, heartbeatSeconds: null, expireInSeconds: 10 });
+    await ensureQueues(boss, ['products'], {
+      retryLimit: 2,
+      retryDelay: 1,
+      retryBackoff: true,
+      heartbeatSeconds: null,
+      expireInSeconds: 10,
+    });
     consumer = await startConsumer({
       pool: db.pool,
       boss,
@@ -88,10 +95,14 @@ describe('consumer', () => {
   });
 
   const settled = (bulk: string, n: number, timeout = 10_000) =>
-    waitFor(async () => {
-      const c = await statusCounts(db.pool, db.schema, bulk);
-      return (c[4] ?? 0) === 0 && Object.values(c).reduce((a, b) => a + b, 0) === n;
-    }, timeout, `bulk ${bulk} to settle`);
+    waitFor(
+      async () => {
+        const c = await statusCounts(db.pool, db.schema, bulk);
+        return (c[4] ?? 0) === 0 && Object.values(c).reduce((a, b) => a + b, 0) === n;
+      },
+      timeout,
+      `bulk ${bulk} to settle`,
+    );
 
   const operations = async (bulk: string) =>
     (
@@ -107,7 +118,12 @@ describe('consumer', () => {
     (await boss.findJobs('async.products', { id: jobIdFor(bulk, key) }))[0]?.state;
 
   it('runs each operation in its store scope and records success as Magento does', async () => {
-    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 3, operationId: 'Echo', storeId: 2, storeCode: 'fr' });
+    const bulk = await seedBulk(db.pool, boss, db.schema, {
+      count: 3,
+      operationId: 'Echo',
+      storeId: 2,
+      storeCode: 'fr',
+    });
     await settled(bulk, 3);
     const ops = await operations(bulk);
     for (const op of ops) {
@@ -128,8 +144,18 @@ describe('consumer', () => {
   });
 
   it('maps `all` to the admin scope and no store code to a non-explicit scope', async () => {
-    const all = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Echo', storeId: 1, storeCode: 'all' });
-    const none = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Echo', storeId: 1, storeCode: null });
+    const all = await seedBulk(db.pool, boss, db.schema, {
+      count: 1,
+      operationId: 'Echo',
+      storeId: 1,
+      storeCode: 'all',
+    });
+    const none = await seedBulk(db.pool, boss, db.schema, {
+      count: 1,
+      operationId: 'Echo',
+      storeId: 1,
+      storeCode: null,
+    });
     await settled(all, 1);
     await settled(none, 1);
     assert.deepEqual(seen.find((c) => c.operation.bulkUuid === all)!.store, { id: 0, code: 'all', explicit: true });
@@ -166,23 +192,46 @@ describe('consumer', () => {
   });
 
   it('rolls back the writes of a handler that throws, and commits those of one that succeeds', async () => {
-    const thrown = await seedBulk(db.pool, boss, db.schema, { count: 2, operationId: 'WriteThenThrow', args: (k) => ({ sku: `throw-${k}` }) });
-    const ok = await seedBulk(db.pool, boss, db.schema, { count: 2, operationId: 'WriteThenSucceed', args: (k) => ({ sku: `ok-${k}` }) });
+    const thrown = await seedBulk(db.pool, boss, db.schema, {
+      count: 2,
+      operationId: 'WriteThenThrow',
+      args: (k) => ({ sku: `throw-${k}` }),
+    });
+    const ok = await seedBulk(db.pool, boss, db.schema, {
+      count: 2,
+      operationId: 'WriteThenSucceed',
+      args: (k) => ({ sku: `ok-${k}` }),
+    });
     await settled(thrown, 2);
     await settled(ok, 2);
-    const { rows } = await db.pool.query(`SELECT sku FROM ${s}.effect WHERE sku LIKE 'throw-%' OR sku LIKE 'ok-%' ORDER BY sku`);
-    assert.deepEqual(rows.map((r) => r.sku), ['ok-0', 'ok-1']);
-    assert.deepEqual((await operations(thrown)).map((o) => [o.status, o.result_message]), [
-      [3, 'changed my mind'],
-      [3, 'changed my mind'],
-    ]);
-    assert.deepEqual((await operations(ok)).map((o) => o.status), [1, 1]);
+    const { rows } = await db.pool.query(
+      `SELECT sku FROM ${s}.effect WHERE sku LIKE 'throw-%' OR sku LIKE 'ok-%' ORDER BY sku`,
+    );
+    assert.deepEqual(
+      rows.map((r) => r.sku),
+      ['ok-0', 'ok-1'],
+    );
+    assert.deepEqual(
+      (await operations(thrown)).map((o) => [o.status, o.result_message]),
+      [
+        [3, 'changed my mind'],
+        [3, 'changed my mind'],
+      ],
+    );
+    assert.deepEqual(
+      (await operations(ok)).map((o) => o.status),
+      [1, 1],
+    );
     assert.equal(await jobState(ok, 0), 'completed');
     assert.equal(await jobState(thrown, 0), 'completed');
   });
 
   it('retries a serialization failure and commits the effect of the successful attempt only', async () => {
-    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'SerializationOnce', args: () => ({ sku: 'ser-0' }) });
+    const bulk = await seedBulk(db.pool, boss, db.schema, {
+      count: 1,
+      operationId: 'SerializationOnce',
+      args: () => ({ sku: 'ser-0' }),
+    });
     await waitFor(async () => (await statusCounts(db.pool, db.schema, bulk))[1] === 1, 15_000, 'the retry to succeed');
     const [op] = await operations(bulk);
     assert.equal(op.attempts, 2);
@@ -195,7 +244,10 @@ describe('consumer', () => {
     const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'AlwaysLocked' });
     await waitFor(async () => (await jobState(bulk, 0)) === 'failed', 30_000, 'the retries to run out');
     const attempts = seen.filter((c) => c.operation.bulkUuid === bulk);
-    assert.deepEqual(attempts.map((a) => a.operation.attempt), [1, 2, 3]);
+    assert.deepEqual(
+      attempts.map((a) => a.operation.attempt),
+      [1, 2, 3],
+    );
     const gaps = [attempts[1]!.at - attempts[0]!.at, attempts[2]!.at - attempts[1]!.at];
     // retryDelay 1 s with backoff: the first retry waits 1–2 s, the second 2–4 s.
     assert.ok(gaps[0]! >= 900, `first gap ${gaps[0]}`);
@@ -203,15 +255,25 @@ describe('consumer', () => {
     // The dead-letter copy must not reopen or relabel an operation that already says why it failed.
     await new Promise((r) => setTimeout(r, 1500));
     const [op] = await operations(bulk);
-    assert.deepEqual([op.status, op.error_code, op.result_message, op.attempts], [2, 1205, 'Lock wait timeout exceeded', 3]);
+    assert.deepEqual(
+      [op.status, op.error_code, op.result_message, op.attempts],
+      [2, 1205, 'Lock wait timeout exceeded', 3],
+    );
     assert.ok(op.serialized_data);
   });
 
   it('never runs an operation that is already finished; completes its job', async () => {
-    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 2, operationId: 'Counted', args: (k) => ({ sku: `done-${k}` }) });
+    const bulk = await seedBulk(db.pool, boss, db.schema, {
+      count: 2,
+      operationId: 'Counted',
+      args: (k) => ({ sku: `done-${k}` }),
+    });
     // Simulates a retried job whose earlier attempt committed; the consumer may race the update,
     // so only the count of handler calls for key 0 is asserted when the update won.
-    const upd = await db.pool.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 0 AND status = 4`, [bulk]);
+    const upd = await db.pool.query(
+      `UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 0 AND status = 4`,
+      [bulk],
+    );
     await settled(bulk, 2);
     await waitFor(async () => (await jobState(bulk, 0)) === 'completed', 5000, 'job completion');
     if (upd.rowCount === 1) assert.equal(calls.get('counted:done-0') ?? 0, 0);
@@ -227,8 +289,15 @@ describe('consumer --max-messages', () => {
       await ensureQueues(boss, ['products']);
       const bulk = await seedBulk(db.pool, boss, db.schema, { count: 25, operationId: 'Void' });
       const consumer = await startConsumer({
-        pool: db.pool, boss, schema: db.schema, registry: mapInvoker({ Void: () => null }),
-        queues: ['async.products'], batchSize: 10, concurrency: 1, maxMessages: 10, log: silentLog,
+        pool: db.pool,
+        boss,
+        schema: db.schema,
+        registry: mapInvoker({ Void: () => null }),
+        queues: ['async.products'],
+        batchSize: 10,
+        concurrency: 1,
+        maxMessages: 10,
+        log: silentLog,
       });
       await consumer.done;
       assert.equal(consumer.handled(), 10);
@@ -244,7 +313,12 @@ describe('consumer --max-messages', () => {
 describe('consumer dead letters', () => {
   it('closes an operation whose job ran out of attempts while it was open (status 2, never stranded)', async () => {
     const db = await createTestDatabase('deadletter');
-    const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema, supervise: true, superviseIntervalSeconds: 1 });
+    const boss = await createBoss({
+      connectionString: db.url,
+      schema: db.bossSchema,
+      supervise: true,
+      superviseIntervalSeconds: 1,
+    });
     try {
       await ensureQueues(boss, ['products'], { retryLimit: 0, expireInSeconds: 1, heartbeatSeconds: null });
       const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Void' });
@@ -252,10 +326,22 @@ describe('consumer dead letters', () => {
       const [job] = await boss.fetch('async.products');
       assert.ok(job);
       const consumer = await startConsumer({
-        pool: db.pool, boss, schema: db.schema, registry: mapInvoker({}), queues: [], log: silentLog,
+        pool: db.pool,
+        boss,
+        schema: db.schema,
+        registry: mapInvoker({}),
+        queues: [],
+        log: silentLog,
       });
-      await waitFor(async () => (await statusCounts(db.pool, db.schema, bulk))[2] === 1, 20_000, 'the dead letter to close the operation');
-      const { rows } = await db.pool.query(`SELECT error_code, result_message FROM ${ident(db.schema)}.operation WHERE bulk_uuid = $1`, [bulk]);
+      await waitFor(
+        async () => (await statusCounts(db.pool, db.schema, bulk))[2] === 1,
+        20_000,
+        'the dead letter to close the operation',
+      );
+      const { rows } = await db.pool.query(
+        `SELECT error_code, result_message FROM ${ident(db.schema)}.operation WHERE bulk_uuid = $1`,
+        [bulk],
+      );
       assert.equal(rows[0].error_code, 0);
       assert.match(rows[0].result_message, /did not finish/);
       await consumer.stop();

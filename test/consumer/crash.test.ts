@@ -21,10 +21,14 @@ interface Worker {
 }
 
 async function startWorker(db: TestDatabase, sleepMs: number, batchSize = 20, concurrency = 2): Promise<Worker> {
-  const child = spawn(process.execPath, [WORKER, db.schema, db.bossSchema, String(sleepMs), String(batchSize), String(concurrency)], {
-    env: { ...process.env, DATABASE_URL: db.url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [WORKER, db.schema, db.bossSchema, String(sleepMs), String(batchSize), String(concurrency)],
+    {
+      env: { ...process.env, DATABASE_URL: db.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -49,7 +53,13 @@ describe('consumer processes', () => {
     await db.pool.query(`CREATE TABLE ${s}.effect (sku text NOT NULL, pid int NOT NULL)`);
     boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
     // A short expiry so a killed worker's jobs come back within seconds (heartbeats need ≥ 10 s).
-    await ensureQueues(boss, ['products'], { expireInSeconds: 4, heartbeatSeconds: null, retryLimit: 5, retryDelay: 1, retryBackoff: false });
+    await ensureQueues(boss, ['products'], {
+      expireInSeconds: 4,
+      heartbeatSeconds: null,
+      retryLimit: 5,
+      retryDelay: 1,
+      retryBackoff: false,
+    });
   });
   after(async () => {
     for (const w of children) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
@@ -97,7 +107,9 @@ describe('consumer processes', () => {
       children.push(...workers);
       await waitFor(allComplete(bulk, 1000), 90_000, 'every operation to complete');
       assert.deepEqual(await effects(prefix), { total: 1000, distinct: 1000 });
-      const { rows } = await db.pool.query(`SELECT count(DISTINCT pid)::int AS n FROM ${s}.effect WHERE sku LIKE $1`, [`${prefix}-%`]);
+      const { rows } = await db.pool.query(`SELECT count(DISTINCT pid)::int AS n FROM ${s}.effect WHERE sku LIKE $1`, [
+        `${prefix}-%`,
+      ]);
       assert.ok(rows[0].n >= 2, 'the work is shared between processes');
       for (const w of workers) w.child.kill('SIGTERM');
       for (const w of workers) assert.equal((await w.exited).code, 0);
@@ -119,7 +131,9 @@ describe('consumer processes', () => {
     assert.equal(e.total, e.distinct);
     assert.ok(e.total >= 5 && e.total < 40, `processed ${e.total}`);
     assert.equal(e.total % 5, 0);
-    const active = (await boss.findJobs('async.products', { data: { bulk }, queued: true })).filter((j) => j.state === 'active');
+    const active = (await boss.findJobs('async.products', { data: { bulk }, queued: true })).filter(
+      (j) => j.state === 'active',
+    );
     assert.equal(active.length, 0);
   });
 });

@@ -30,7 +30,12 @@ export async function seedBulk(pool: Pool, boss: PgBoss, schema: string, options
   const args = options.args ?? ((key: number) => ({ sku: `sku-${key}` }));
   const keys = Array.from({ length: options.count }, (_, i) => i);
   const data = keys.map((k) =>
-    JSON.stringify({ entity_id: null, entity_link: '', meta_information: JSON.stringify(args(k)), store_id: String(storeId) }),
+    JSON.stringify({
+      entity_id: null,
+      entity_link: '',
+      meta_information: JSON.stringify(args(k)),
+      store_id: String(storeId),
+    }),
   );
   await withTransaction(pool, async (client) => {
     await client.query(
@@ -45,7 +50,11 @@ export async function seedBulk(pool: Pool, boss: PgBoss, schema: string, options
     );
     const chunk = options.chunk ?? 10_000;
     for (let i = 0; i < keys.length; i += chunk) {
-      await enqueueOperations(client, boss, keys.slice(i, i + chunk).map((key) => ({ entity, bulkUuid, key })));
+      await enqueueOperations(
+        client,
+        boss,
+        keys.slice(i, i + chunk).map((key) => ({ entity, bulkUuid, key })),
+      );
     }
   });
   return bulkUuid;

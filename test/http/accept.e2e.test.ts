@@ -33,7 +33,9 @@ async function jobCount(bulkUuid: string): Promise<number> {
 }
 
 test('PUT price of 24-MB01 in default: 202, Magento body, stored input and data_hash of the worked example', async () => {
-  const res = await server.request('PUT', '/rest/default/async/V1/products/24-MB01', { body: '{"product":{"price":29}}' });
+  const res = await server.request('PUT', '/rest/default/async/V1/products/24-MB01', {
+    body: '{"product":{"price":29}}',
+  });
   assert.equal(res.status, 202);
   assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
   const uuid = res.json.bulk_uuid as string;
@@ -79,7 +81,10 @@ test('store scopes: `all` stores store_id "0", a custom code its id, no code the
 });
 
 test('the four-customer bulk with a duplicate is accepted whole (the duplicate fails later, in the consumer)', async () => {
-  const customer = (email: string) => ({ customer: { email, firstname: 'John', lastname: 'Doe' }, password: 'J!Do&007x' });
+  const customer = (email: string) => ({
+    customer: { email, firstname: 'John', lastname: 'Doe' },
+    password: 'J!Do&007x',
+  });
   const res = await server.request('POST', '/rest/default/async/bulk/V1/customers', {
     body: [customer('a@example.com'), customer('b@example.com'), customer('a@example.com'), customer('c@example.com')],
   });
@@ -251,7 +256,8 @@ const failures: {
     body: '<product/>',
     headers: { 'Content-Type': 'application/xml' },
     status: 400,
-    expected: '{"message":"Server cannot understand Content-Type HTTP header media type %1","parameters":["application\\/xml"]}',
+    expected:
+      '{"message":"Server cannot understand Content-Type HTTP header media type %1","parameters":["application\\/xml"]}',
   },
   {
     name: 'invalid JSON',
@@ -342,7 +348,9 @@ test('partialAccept: valid elements accepted, invalid ones rejected with the rea
     error_code: 0,
   });
   assert.equal(await count('operation', 'bulk_uuid = $1', [res.json.bulk_uuid]), 2);
-  const { rows } = await server.db.pool.query(`SELECT operation_count FROM ${s}.bulk WHERE uuid = $1`, [res.json.bulk_uuid]);
+  const { rows } = await server.db.pool.query(`SELECT operation_count FROM ${s}.bulk WHERE uuid = $1`, [
+    res.json.bulk_uuid,
+  ]);
   assert.equal(rows[0].operation_count, 2, 'rejected elements are not counted, as in Magento');
   // The switch is a request option, never part of the stored input.
   const { rows: ops } = await server.db.pool.query(`SELECT serialized_data FROM ${s}.operation WHERE bulk_uuid = $1`, [
@@ -366,7 +374,11 @@ test('__proto__ and constructor keys in input are data, not prototypes', async (
 });
 
 test('the async and bulk schema endpoints answer the generated OpenAPI documents', async () => {
-  for (const path of ['/rest/default/async/schema?services=all', '/rest/all/async/schema?services=all', '/rest/async/bulk/schema']) {
+  for (const path of [
+    '/rest/default/async/schema?services=all',
+    '/rest/all/async/schema?services=all',
+    '/rest/async/bulk/schema',
+  ]) {
     const res = await server.request('GET', path, { token: null });
     assert.equal(res.status, 200, path);
     const ops = Object.values(res.json.paths as Record<string, Record<string, { responses: object }>>).flatMap((p) =>

@@ -57,7 +57,10 @@ describe('enqueueOperations', () => {
       ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     );
     const customers = await boss.fetch('async.customers', { batchSize: 10 });
-    assert.deepEqual(customers.map((j) => j.id), [jobIdFor(bulk, 1)]);
+    assert.deepEqual(
+      customers.map((j) => j.id),
+      [jobIdFor(bulk, 1)],
+    );
     // A queue copies its policy into each job at insert.
     const [job] = await boss.findJobs('async.customers', { id: jobIdFor(bulk, 1) });
     assert.equal(job?.retryLimit, 5);

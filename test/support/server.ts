@@ -14,7 +14,11 @@ export interface TestServer extends RunningServer {
   /** A token granted every resource. */
   token: string;
   tokenId: number;
-  request(method: string, path: string, init?: { body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<TestResponse>;
+  request(
+    method: string,
+    path: string,
+    init?: { body?: unknown; token?: string | null; headers?: Record<string, string> },
+  ): Promise<TestResponse>;
   stop(): Promise<void>;
 }
 

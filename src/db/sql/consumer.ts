@@ -48,7 +48,9 @@ export function recordOutcomes(schema: string, options: { asyncCommit?: boolean 
   // wait for the WAL flush: the completion's own (synchronous) commit flushes the WAL up to and
   // including this one, so a completed job never outlives its status, and if the server loses both,
   // the job is retried. One fsync per batch instead of two.
-  const durability = options.asyncCommit ? `, (SELECT set_config('synchronous_commit', 'off', true)) AS durability` : '';
+  const durability = options.asyncCommit
+    ? `, (SELECT set_config('synchronous_commit', 'off', true)) AS durability`
+    : '';
   return `UPDATE ${s}.operation o
     SET status = r.status, error_code = r.error_code, result_message = r.message,
       result_serialized_data = r.result,

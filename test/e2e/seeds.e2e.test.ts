@@ -1,0 +1,153 @@
+/**
+ * Accept → consume → effect → status, end to end with the shipped plugins: the seeds' examples
+ * run to completion with the documented statuses, effects land in the plugin tables, and the store
+ * scope of the URL reaches the handler.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { ident } from '../../src/db/pool.ts';
+import { createStore } from '../../src/store/index.ts';
+import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
+import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../../src/consumer/index.ts';
+import { queueForEntity } from '../../src/queue/names.ts';
+
+let server: TestServer;
+let consumer: ConsumerHandle;
+
+before(async () => {
+  server = await startTestServer('seeds-e2e');
+  await createStore(server.db.pool, server.db.schema, { code: 'fixturestore', name: 'Fixture', websiteId: 1 });
+  const routes = server.artifacts.routes;
+  const registry = await loadPlugins({ routes, pluginsDir: 'plugins' });
+  await runInstalls(server.db.pool, server.db.schema, registry.installs);
+  consumer = await startConsumer({
+    pool: server.db.pool,
+    boss: server.boss,
+    schema: server.db.schema,
+    registry: registry as unknown as OperationInvoker,
+    queues: [...new Set(routes.map((r) => queueForEntity(r.entity)))],
+    batchSize: 10,
+    concurrency: 2,
+    pollingIntervalSeconds: 0.5,
+    notifyPollingIntervalSeconds: 0.5,
+    log: { info() {}, warn() {}, error() {}, debug() {} },
+  });
+});
+after(async () => {
+  await consumer?.stop();
+  await server?.stop();
+});
+
+/** Accepts a request, then long-polls the status API until the bulk finished. */
+async function run(method: string, path: string, body: unknown): Promise<any> {
+  const accepted = await server.request(method, path, { body });
+  assert.equal(accepted.status, 202, accepted.text);
+  const uuid = accepted.json.bulk_uuid;
+  for (let i = 0; i < 10; i++) {
+    const res = await server.request('GET', `/rest/V1/bulk/${uuid}/status?waitSeconds=10`);
+    assert.equal(res.status, 200, res.text);
+    if (res.json.bulk_status >= 2) return res.json;
+  }
+  assert.fail(`bulk ${uuid} did not finish`);
+}
+
+async function productValue(sku: string, storeId: number, attribute: string): Promise<unknown> {
+  const { rows } = await server.db.pool.query(
+    `SELECT value FROM ${ident(server.db.schema)}.catalog_product_value WHERE sku = $1 AND store_id = $2 AND attribute = $3`,
+    [sku, storeId, attribute],
+  );
+  return rows[0]?.value;
+}
+
+test('PUT price of 24-MB01 in default: status 1, Magento result message, price set in the default view only', async () => {
+  const created = await run('POST', '/rest/async/V1/products', {
+    product: { sku: '24-MB01', name: 'Joust Duffle Bag', price: 34, type_id: 'simple', attribute_set_id: 4 },
+  });
+  assert.equal(created.operations_list[0].status, 1);
+  const updated = await run('PUT', '/rest/default/async/V1/products/24-MB01', { product: { price: 29 } });
+  assert.deepEqual(updated.operations_list, [
+    {
+      id: 0,
+      status: 1,
+      result_message: 'Service execution success Magento_Catalog::PutV1ProductsSku',
+      error_code: null,
+    },
+  ]);
+  assert.equal(updated.bulk_status, 2);
+  assert.equal(await productValue('24-MB01', 0, 'price'), 34, 'the global value is untouched');
+  assert.equal(await productValue('24-MB01', 1, 'price'), 29, 'the default store view got the new price');
+  const detailed = await server.request('GET', `/rest/V1/bulk/${updated.bulk_id}/detailed-status`);
+  assert.equal(detailed.json.operations_list[0].serialized_data, null, 'serialized_data is cleared on success');
+  assert.equal(JSON.parse(detailed.json.operations_list[0].result_serialized_data).sku, '24-MB01');
+});
+
+test('store scope fallback over HTTP: `all` fills views without their own value, a code changes only its view', async () => {
+  await run('POST', '/rest/async/V1/products', { product: { sku: 'multistore-sku-test-1', name: 'Test Name ' } });
+  await run('PUT', '/rest/fixturestore/async/V1/products/multistore-sku-test-1', {
+    product: { name: 'Test Name fixturestore' },
+  });
+  assert.equal(await productValue('multistore-sku-test-1', 2, 'name'), 'Test Name fixturestore');
+  assert.equal(await productValue('multistore-sku-test-1', 1, 'name'), undefined, 'default view keeps falling back');
+  await run('PUT', '/rest/all/async/V1/products/multistore-sku-test-1', { product: { name: 'Test Name all' } });
+  assert.equal(await productValue('multistore-sku-test-1', 0, 'name'), 'Test Name all');
+  assert.equal(await productValue('multistore-sku-test-1', 2, 'name'), 'Test Name fixturestore', 'own value kept');
+});
+
+test("the four-customer bulk with a duplicate: the duplicate fails with status 3 and Magento's message, siblings complete", async () => {
+  const customer = (email: string) => ({
+    customer: { email, firstname: 'John', lastname: 'Doe', website_id: 1 },
+    password: 'J!Do&007x',
+  });
+  const status = await run('POST', '/rest/default/async/bulk/V1/customers', [
+    customer('john.doe1@example.com'),
+    customer('john.doe2@example.com'),
+    customer('john.doe1@example.com'),
+    customer('john.doe3@example.com'),
+  ]);
+  const byId = new Map(status.operations_list.map((o: { id: number }) => [o.id, o]));
+  const statuses = [0, 1, 2, 3].map((id) => (byId.get(id) as { status: number }).status);
+  // Which of the two identical emails wins depends on which worker commits first.
+  assert.deepEqual(statuses.filter((s) => s === 1).length, 3);
+  const failed = status.operations_list.find((o: { status: number }) => o.status === 3);
+  assert.ok([0, 2].includes(failed.id));
+  assert.equal(
+    failed.result_message,
+    'A customer with the same email address already exists in an associated website.',
+  );
+  assert.equal(status.bulk_status, 3, 'finished with failure');
+  const { rows } = await server.db.pool.query(
+    `SELECT count(*)::int AS n FROM ${ident(server.db.schema)}.customer_entity`,
+  );
+  assert.equal(rows[0].n, 3);
+});
+
+test('the two-page CMS DELETE bulk deletes both pages', async () => {
+  const s = ident(server.db.schema);
+  const { rows } = await server.db.pool.query(
+    `INSERT INTO ${s}.cms_page (identifier, title) VALUES ('a', 'A'), ('b', 'B') RETURNING page_id`,
+  );
+  const ids = rows.map((r) => String(r.page_id));
+  const status = await run(
+    'DELETE',
+    '/rest/default/async/bulk/V1/cmsPage/byPageId',
+    ids.map((pageId) => ({ pageId })),
+  );
+  assert.deepEqual(
+    status.operations_list.map((o: { status: number }) => o.status),
+    [1, 1],
+  );
+  const left = await server.db.pool.query(
+    `SELECT count(*)::int AS n FROM ${s}.cms_page WHERE page_id = ANY($1::int[])`,
+    [ids],
+  );
+  assert.equal(left.rows[0].n, 0);
+});
+
+test('an operation with only a generated stub fails with status 3 naming the stub', async () => {
+  const status = await run('POST', '/rest/default/async/V1/carts/mine/items', {
+    cartItem: { qty: 1, quote_id: '5', sku: 'x' },
+  });
+  assert.equal(status.operations_list[0].status, 3);
+  assert.match(status.operations_list[0].result_message, /plugins\/carts\/index\.ts/);
+});
