@@ -4,10 +4,12 @@ import { registerCodegenCommands } from '../codegen/command.ts';
 import { registerInfraCommands } from './commands/infra.ts';
 import { registerConsumerCommands } from './commands/consumers.ts';
 import { registerBulkCommands } from './commands/bulk.ts';
+import { registerServeCommands } from './commands/serve.ts';
 
 export function registerCommands(program: Command): void {
   registerCodegenCommands(program);
   registerInfraCommands(program);
   registerConsumerCommands(program);
   registerBulkCommands(program);
+  registerServeCommands(program);
 }
