@@ -6,7 +6,7 @@
 import type { Route } from '../routes/types.ts';
 import type { StoreScope } from '../plugins/api.ts';
 import { E, WebapiError } from '../errors/catalogue.ts';
-import { phpJsonDecode, toJs, type PhpValue } from './php-json.ts';
+import { PhpJsonDepthError, phpJsonDecode, toJs, type PhpValue } from './php-json.ts';
 import { buildAsyncInput, buildBulkInputs } from './input.ts';
 import { serializedData, dataHash } from './data-hash.ts';
 import { validationError } from './validation-errors.ts';
@@ -52,9 +52,10 @@ export interface PrepareOptions {
 export function decodeBody(body: string | null, maxDepth: number): PhpValue | undefined {
   if (body === null) return undefined;
   try {
-    return phpJsonDecode(body, { maxDepth });
+    // PHP's depth counts the value itself: N nested levels need a limit of N + 1.
+    return phpJsonDecode(body, { maxDepth: maxDepth + 1 });
   } catch (error) {
-    if (error instanceof Error && error.name === 'DepthError') {
+    if (error instanceof PhpJsonDepthError) {
       throw new WebapiError(E.NESTING_TOO_DEEP, { max: maxDepth }, { cause: error });
     }
     throw new WebapiError(E.DECODING_ERROR, undefined, { cause: error });

@@ -13,7 +13,7 @@ let server: TestServer;
 let s: string;
 
 before(async () => {
-  server = await startTestServer('accept-e2e', { maxBulkItems: 5, maxBodyBytes: 4096 });
+  server = await startTestServer('accept-e2e', { maxBulkItems: 5, maxBodyBytes: 4096, maxJsonDepth: 8 });
   s = ident(server.db.schema);
   await createStore(server.db.pool, server.db.schema, { code: 'fr', name: 'French', websiteId: 1 });
 });
@@ -308,6 +308,14 @@ const failures: {
     body: JSON.stringify(Array.from({ length: 6 }, (_, i) => ({ product: { sku: `s${i}` } }))),
     status: 400,
     expected: '{"message":"Maximum items of type \\"%type\\" is %max","parameters":{"type":"PostV1Products","max":5}}',
+  },
+  {
+    name: 'nesting deeper than maxJsonDepth',
+    method: 'POST',
+    path: '/rest/default/async/V1/products',
+    body: '{"product":{"sku":"a","custom_attributes":' + '['.repeat(10) + ']'.repeat(10) + '}}',
+    status: 400,
+    expected: '{"message":"The request data is nested deeper than the allowed %max levels.","parameters":{"max":8}}',
   },
   {
     name: 'too large',
