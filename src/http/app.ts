@@ -65,7 +65,7 @@ async function handle(ctx: Context, deps: AppDependencies): Promise<void> {
   const raw = ctx.path;
   if (!/^\/rest(\/|$)/.test(raw)) throw new WebapiError(E.ROUTE_NOT_FOUND);
   const { store, path } = await deps.resolveStore(raw.replace(/^\/rest/, ''));
-  const kind = classifyRequest(ctx.method, path, deps.matcher.hasPatch);
+  const kind = classifyRequest(ctx.method, path, deps.matcher.traits);
   switch (kind) {
     case 'asyncSchema':
       return sendJson(ctx, 200, deps.schemas.async);

@@ -9,7 +9,19 @@ export type RequestKind = 'asyncSchema' | 'bulkSchema' | 'sync' | 'async' | 'bul
 
 const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH']);
 
-export function classifyRequest(method: string, path: string, patchRoutesExist: boolean): RequestKind {
+export interface RouteTableTraits {
+  /** Whether any route answers PATCH. */
+  patch: boolean;
+  /**
+   * Whether some routes have no `V<n>` version segment (OpenAPI specs beyond Magento, e.g.
+   * `/companies/{id}`): their async paths are `/async/companies/...`, which Magento's `/async/V…`
+   * pattern would refuse. For Magento's all-versioned specs the pattern stays exactly Magento's.
+   */
+  unversioned: boolean;
+}
+
+export function classifyRequest(method: string, path: string, traits: RouteTableTraits): RequestKind {
+  const patchRoutesExist = traits.patch;
   // Magento's request object only knows GET/POST/PUT/DELETE; we add PATCH when the spec has PATCH
   // operations (OpenAPI specs beyond Magento), and answer 405 exactly as Magento otherwise.
   if (!KNOWN_METHODS.has(method) || (method === 'PATCH' && !patchRoutesExist)) {
@@ -18,8 +30,10 @@ export function classifyRequest(method: string, path: string, patchRoutesExist: 
   const trimmed = path.replace(/^\/+/, '');
   if (trimmed.startsWith('async/schema')) return 'asyncSchema';
   if (/^\/V\d+/.test(path)) return 'sync';
-  if (method !== 'GET' && /^\/async\/V./.test(path)) return 'async';
+  const isBulk = (traits.unversioned ? /^\/async\/bulk\/./ : /^\/async\/bulk\/V./).test(path);
+  const isAsync = !isBulk && (traits.unversioned ? /^\/async\/./ : /^\/async\/V./).test(path);
+  if (method !== 'GET' && isAsync) return 'async';
   if (trimmed.startsWith('async/bulk/schema')) return 'bulkSchema';
-  if (method !== 'GET' && /^\/async\/bulk\/V./.test(path)) return 'bulk';
+  if (method !== 'GET' && isBulk) return 'bulk';
   throw new WebapiError(E.NOT_PROCESSABLE);
 }

@@ -5,6 +5,7 @@
  */
 import { Router, type Layer } from '@koa/router';
 import type { Route } from '../routes/types.ts';
+import type { RouteTableTraits } from './dispatch.ts';
 
 export interface RouteMatch {
   route: Route;
@@ -14,8 +15,8 @@ export interface RouteMatch {
 
 export interface RouteMatcher {
   match(kind: 'async' | 'bulk', method: string, path: string): RouteMatch | null;
-  /** Whether any route answers PATCH (decides between 405 and routing, CONTRACT §1). */
-  readonly hasPatch: boolean;
+  /** What the request classifier must know of the table (PATCH present, unversioned paths). */
+  readonly traits: RouteTableTraits;
 }
 
 /** `{sku}` → `:sku` with literal text escaped for path-to-regexp 8. */
@@ -42,7 +43,10 @@ export function createRouteMatcher(routes: readonly Route[]): RouteMatcher {
     }
   }
   return {
-    hasPatch: routes.some((r) => r.method === 'PATCH'),
+    traits: {
+      patch: routes.some((r) => r.method === 'PATCH'),
+      unversioned: routes.some((r) => !/^\/V\d+(\/|$)/.test(r.template)),
+    },
     match(kind, method, path) {
       const found = routers[kind].match(path, method);
       for (const layer of found.pathAndMethod) {
