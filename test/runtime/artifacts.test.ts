@@ -4,11 +4,12 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadArtifacts } from '../../src/runtime/artifacts.ts';
 import { startTestServer } from '../support/server.ts';
 
+mkdirSync(join(process.cwd(), '.cache'), { recursive: true });
 const dir = mkdtempSync(join(process.cwd(), '.cache/artifacts-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
