@@ -5,6 +5,7 @@ import { registerInfraCommands } from './commands/infra.ts';
 import { registerConsumerCommands } from './commands/consumers.ts';
 import { registerBulkCommands } from './commands/bulk.ts';
 import { registerServeCommands } from './commands/serve.ts';
+import { registerStartCommands } from './commands/start.ts';
 
 export function registerCommands(program: Command): void {
   registerCodegenCommands(program);
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerConsumerCommands(program);
   registerBulkCommands(program);
   registerServeCommands(program);
+  registerStartCommands(program);
 }

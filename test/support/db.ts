@@ -1,10 +1,47 @@
 /**
  * Each test file gets its own schemas (ours and pg-boss's) in the real database, so files run in
- * parallel and leave nothing behind. `DATABASE_URL` overrides the default local server.
+ * parallel and leave nothing behind.
+ *
+ * Which database: `DATABASE_URL` when set; else the default local server
+ * (`postgres://postgres@127.0.0.1:5432/test`) when it answers; else an embedded PostgreSQL in
+ * `var/test-postgres`, started once for the whole run. That choice is made once, by `globalSetup`
+ * below, which `npm test` loads with `--test-global-setup` in the runner's own process before any
+ * test file starts: it sets `DATABASE_URL` for the test files (separate processes) it then spawns,
+ * and `globalTeardown` stops the embedded server. `MAGENTO_ASYNC_FORCE_EMBEDDED=1` skips the first
+ * two (CI runs the quick start that way).
  */
 import { randomBytes } from 'node:crypto';
-import { createPool, databaseUrl, ident, type Pool } from '../../src/db/pool.ts';
+import { createPool, databaseUrl, DEFAULT_DATABASE_URL, ident, type Pool } from '../../src/db/pool.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { databaseAnswers, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.ts';
+
+let embedded: EmbeddedPostgres | undefined;
+
+export async function globalSetup(): Promise<void> {
+  const force = Boolean(process.env.MAGENTO_ASYNC_FORCE_EMBEDDED);
+  if (!force) {
+    if (process.env.DATABASE_URL) return;
+    if (await databaseAnswers(DEFAULT_DATABASE_URL, 1500)) return;
+  }
+  const started = Date.now();
+  embedded = await startEmbeddedPostgres({
+    dataDir: 'var/test-postgres',
+    // Throwaway data: durability only costs time here.
+    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+  });
+  process.env.DATABASE_URL = embedded.url;
+  process.stderr.write(
+    `tests use an embedded PostgreSQL (${embedded.dataDir}, port ${embedded.port}, ${Date.now() - started} ms): ` +
+      (force
+        ? 'MAGENTO_ASYNC_FORCE_EMBEDDED is set'
+        : `no DATABASE_URL and nothing answers at ${DEFAULT_DATABASE_URL}`) +
+      '\n',
+  );
+}
+
+export async function globalTeardown(): Promise<void> {
+  await embedded?.stop();
+}
 
 export interface TestDatabase {
   url: string;

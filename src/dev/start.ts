@@ -1,0 +1,253 @@
+/**
+ * `npm start` (`magento-async start`): the zero-setup demo. In one process it
+ *   1. uses `DATABASE_URL` (or the config file's `databaseUrl`) when set, else starts the embedded
+ *      PostgreSQL in `<var>/postgres` (`<var>` is `./var`, or env `MAGENTO_ASYNC_VAR_DIR`);
+ *   2. regenerates `src/generated/` when the spec's sha256 differs from the generated one;
+ *   3. runs the server (PORT, default 8080; a free port when that one is taken) and one consumer
+ *      (`async.operations.all`);
+ *   4. reuses the development token in `<var>/dev-token` (0600) while it still authenticates, else
+ *      issues a new one (every resource);
+ *   5. prints the URL, the token and ready `curl` commands for the seed's example.
+ * SIGINT/SIGTERM stop the consumer (operations in hand finish), the server, then the database.
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { loadConfig, type Config } from '../config.ts';
+import { createLogger, startServer, type RunningServer } from '../server.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
+import { ALL_RESOURCES, GUEST, createAuthenticator, createIntegrationToken } from '../auth/index.ts';
+import type { Pool } from '../db/pool.ts';
+import type { Logger } from '../plugins/api.ts';
+import type { ConsumerHandle } from '../consumer/consumer.ts';
+import type { OperationInvoker } from '../consumer/invoker.ts';
+
+export const EXAMPLE_SKU = '24-MB01';
+export const DEV_TOKEN_NAME = 'development (npm start)';
+
+export interface StartDevOptions {
+  env?: Record<string, string | undefined>;
+  /** Human output (stdout by default). */
+  out?: (line: string) => void;
+  /** Resolves when the process should stop (default: SIGINT or SIGTERM). */
+  until?: Promise<unknown>;
+}
+
+/** The sha256 recorded in `<generatedDir>/routes.gen.ts`, read as text (importing would cache it). */
+function generatedSha256(generatedDir: string): string | null {
+  try {
+    const text = readFileSync(join(generatedDir, 'routes.gen.ts'), 'utf8');
+    return /"sha256":\s*"([0-9a-f]{64})"/.exec(text)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Regenerates the code when the local spec changed since the last codegen; true when it did. */
+export async function regenerateIfChanged(config: Config, out: (line: string) => void): Promise<boolean> {
+  if (/^https?:\/\//.test(config.spec)) return false;
+  const spec = resolve(config.spec);
+  if (!existsSync(spec)) return false;
+  const sha256 = createHash('sha256').update(readFileSync(spec)).digest('hex');
+  const generatedDir = resolve(config.generatedDir);
+  if (generatedSha256(generatedDir) === sha256) return false;
+  out(`${config.spec} changed since the last codegen: regenerating ${config.generatedDir}/`);
+  const { runCodegen } = await import('../../codegen/index.ts');
+  await runCodegen({ spec, out: generatedDir, plugins: config.pluginsDir });
+  return true;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => done(true)));
+  });
+}
+
+/** The token in `file` when it still authenticates with every resource, else a new one saved there. */
+export async function developmentToken(
+  pool: Pool,
+  schema: string,
+  file: string,
+): Promise<{ token: string; reused: boolean }> {
+  if (existsSync(file)) {
+    const saved = readFileSync(file, 'utf8').trim();
+    if (saved !== '') {
+      const caller = await createAuthenticator(pool, schema, { ttlMs: 0 }).authenticate(`Bearer ${saved}`);
+      if (caller !== GUEST && caller.resources === ALL_RESOURCES) return { token: saved, reused: true };
+    }
+  }
+  const { token } = await createIntegrationToken(pool, schema, { name: DEV_TOKEN_NAME, resources: ALL_RESOURCES });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { token, reused: false };
+}
+
+async function startConsumerIn(
+  config: Config,
+  log: Logger,
+): Promise<{ consumer: ConsumerHandle; close(): Promise<void> }> {
+  const { createPool } = await import('../db/pool.ts');
+  const { loadArtifacts } = await import('../runtime/artifacts.ts');
+  const { loadPlugins, runInstalls } = await import('../plugins/loader.ts');
+  const { createBoss, ensureQueues, queuePolicyFromConfig } = await import('../queue/boss.ts');
+  const { startConsumer } = await import('../consumer/consumer.ts');
+  const { selectConsumer } = await import('../consumer/select.ts');
+  const url = config.databaseUrl!;
+  const routes = (await loadArtifacts({ generatedDir: config.generatedDir })).routes;
+  const selection = selectConsumer('async.operations.all', routes);
+  const concurrency = config.consumer.concurrency;
+  const pool = createPool({
+    connectionString: url,
+    max: Math.min(concurrency * selection.queues.length + 4, 24),
+    applicationName: 'magento-async:consumer',
+  });
+  let boss: Awaited<ReturnType<typeof createBoss>> | undefined;
+  try {
+    const upstream = config.upstream.baseUrl
+      ? {
+          baseUrl: config.upstream.baseUrl,
+          token: config.upstream.token ?? undefined,
+          timeoutMs: config.upstream.timeoutMs,
+        }
+      : undefined;
+    const registry = await loadPlugins({
+      routes,
+      pluginsDir: config.pluginsDir,
+      packages: config.pluginPackages,
+      upstream,
+    });
+    await runInstalls(pool, config.schema, registry.installs);
+    boss = await createBoss({
+      connectionString: url,
+      schema: config.bossSchema,
+      supervise: true,
+      log,
+      applicationName: 'magento-async:consumer',
+    });
+    await ensureQueues(
+      boss,
+      routes.map((r) => r.entity),
+      queuePolicyFromConfig(config.consumer),
+    );
+    const consumer = await startConsumer({
+      pool,
+      boss,
+      schema: config.schema,
+      registry: registry as OperationInvoker,
+      queues: selection.queues,
+      batchSize: config.consumer.batchSize,
+      concurrency,
+      log,
+    });
+    const started = boss;
+    return {
+      consumer,
+      async close() {
+        await consumer.stop();
+        await started.stop({ graceful: true });
+        await pool.end();
+      },
+    };
+  } catch (error) {
+    await boss?.stop({ graceful: false }).catch(() => {});
+    await pool.end().catch(() => {});
+    throw error;
+  }
+}
+
+function signalled(): { promise: Promise<string>; dispose(): void } {
+  let dispose = () => {};
+  const promise = new Promise<string>((resolvePromise) => {
+    const on = (signal: string) => resolvePromise(signal);
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+    dispose = () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    };
+  });
+  return { promise, dispose };
+}
+
+/** Runs the demo until SIGINT/SIGTERM (or `until`); resolves once everything has stopped. */
+export async function startDev(options: StartDevOptions = {}): Promise<void> {
+  const env = options.env ?? process.env;
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const began = Date.now();
+  // Signals that arrive during start-up are honoured once the pieces started so far can be stopped.
+  const signal = options.until ? { promise: options.until, dispose() {} } : signalled();
+
+  let config = loadConfig({ env });
+  if (!env.LOG_LEVEL && config.configFile === null) config = { ...config, logLevel: 'warn' };
+  const log = createLogger(config);
+  const varDir = resolve(env.MAGENTO_ASYNC_VAR_DIR || 'var');
+  mkdirSync(varDir, { recursive: true });
+
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log.error({ err: error }, 'error while stopping');
+      }
+    }
+  };
+
+  let interrupted = false;
+  void signal.promise.then(() => (interrupted = true));
+  try {
+    let embedded: EmbeddedPostgres | undefined;
+    if (config.databaseUrl) {
+      out(`Database: ${config.databaseUrl.replace(/:[^:@/]*@/, ':***@')} (DATABASE_URL)`);
+    } else {
+      embedded = await startEmbeddedPostgres({ dataDir: join(varDir, 'postgres'), log: (m) => out(m) });
+      stops.push(() => embedded!.stop());
+      config = { ...config, databaseUrl: embedded.url };
+      out(
+        `Database: embedded PostgreSQL in ${embedded.dataDir} (port ${embedded.port}; set DATABASE_URL to use your own server)`,
+      );
+    }
+    if (interrupted) return;
+
+    await regenerateIfChanged(config, out);
+    if (config.port !== 0 && !(await portIsFree(config.port))) {
+      out(`Port ${config.port} is in use: using a free port instead (set PORT to choose one).`);
+      config = { ...config, port: 0 };
+    }
+    const server: RunningServer = await startServer({ config, log });
+    stops.push(() => server.close());
+    if (interrupted) return;
+
+    const consumer = await startConsumerIn(config, log);
+    stops.push(() => consumer.close());
+    if (interrupted) return;
+
+    const { token, reused } = await developmentToken(server.pool, config.schema, join(varDir, 'dev-token'));
+    const url = server.url;
+    out('');
+    out(
+      `magento-async is running at ${url} (${server.artifacts.routes.length} routes; consumer async.operations.all) — ready in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+    );
+    out(`Token (${reused ? 'reused from' : 'saved in'} ${join(varDir, 'dev-token')}): ${token}`);
+    out('');
+    out('Try the seed example:');
+    out(
+      `  curl -X PUT ${url}/rest/default/async/V1/products/${EXAMPLE_SKU} -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' -d '{"product":{"price":29}}'`,
+    );
+    out('then follow it with the bulk_uuid from the answer:');
+    out(`  curl ${url}/rest/V1/bulk/<bulk_uuid>/status -H 'Authorization: Bearer ${token}'`);
+    out('');
+    out('Ctrl-C stops the consumer, the server and the database.');
+
+    const reason = await Promise.race([signal.promise, consumer.consumer.done.then(() => 'consumer stopped')]);
+    out(`Stopping (${String(reason)})…`);
+  } finally {
+    await stopAll();
+    signal.dispose();
+  }
+  out('Stopped.');
+}
