@@ -1,13 +1,26 @@
 /**
  * The accept transaction with group commit. Every accepted request writes its bulk row, all its
- * operation rows and all its queue jobs in ONE transaction (CONTRACT §2: all or nothing). Requests
- * that arrive while a transaction is being prepared or committed wait a millisecond or two and
- * share the next one, so single-item requests are not each paying for an fsync.
+ * operation rows and all its queue jobs in ONE transaction (CONTRACT §2: all or nothing), and its
+ * response is sent only after that transaction committed.
+ *
+ * Group commit: at most `maxConcurrentGroups` grouped transactions run at once. A request arriving
+ * while a slot is free is committed at once (with whatever arrived in the same event-loop turn);
+ * requests arriving while every slot is busy queue up and share the next transaction, flushed the
+ * moment a running one finishes. Under load the groups grow by themselves and the commit rate stays
+ * at what the database does per fsync; idle, a request waits for nobody. A group that reaches
+ * `maxGroupOperations` (a big bulk) is flushed at once and does not take a slot: it has nothing to
+ * gain from company and must not queue behind other bulks.
  */
 import type pg from 'pg';
 import type { Route } from '../routes/types.ts';
 import type { AcceptedItem } from './prepare.ts';
-import { claimIdempotencyKeys, insertBulks, insertOperations } from '../db/sql/accept.ts';
+import {
+  claimIdempotencyKeys,
+  insertBulks,
+  insertOperations,
+  operationInsertParams,
+  type OperationRows,
+} from '../db/sql/accept.ts';
 
 export interface BulkRow {
   uuid: string;
@@ -49,9 +62,15 @@ export interface CommitterOptions {
   schema: string;
   enqueue: Enqueue;
   idempotencyTtlSeconds: number;
-  /** How long the first request of a group waits for company; 0 commits each request alone. */
+  /**
+   * 0 commits each request alone, at once (no group commit); any other value turns group commit
+   * on. Kept as a window for configuration compatibility: a queued group waits for a free slot,
+   * not for a timer (see the class comment).
+   */
   windowMs: number;
-  /** A group is flushed early once it holds this many operations. */
+  /** Grouped transactions in flight at once (default 2: one committing while the next one writes). */
+  maxConcurrentGroups?: number;
+  /** A group is flushed at once, without a slot, once it holds this many operations (default 1000). */
   maxGroupOperations?: number;
   /** Test hook: runs between the operation insert and the job insert (fault injection). */
   afterOperationInsert?: (client: pg.PoolClient) => Promise<void>;
@@ -67,7 +86,9 @@ export class AcceptCommitter {
   readonly #options: CommitterOptions;
   #group: Pending[] = [];
   #groupOperations = 0;
-  #timer: NodeJS.Timeout | null = null;
+  /** Grouped transactions running (big groups and solo retries are not counted). */
+  #running = 0;
+  #scheduled = false;
   #inFlight = new Set<Promise<void>>();
 
   constructor(options: CommitterOptions) {
@@ -78,26 +99,47 @@ export class AcceptCommitter {
     return new Promise((resolve, reject) => {
       this.#group.push({ job, resolve, reject });
       this.#groupOperations += job.items.length;
-      const max = this.#options.maxGroupOperations ?? 2000;
-      if (this.#options.windowMs <= 0 || this.#groupOperations >= max) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#options.windowMs);
+      if (this.#options.windowMs <= 0 || this.#groupOperations >= (this.#options.maxGroupOperations ?? 1000)) {
+        this.#flush(false);
+      } else {
+        this.#schedule();
+      }
     });
   }
 
   /** Waits for every transaction under way (server shutdown). */
   async drain(): Promise<void> {
-    this.#flush();
-    await Promise.allSettled([...this.#inFlight]);
+    this.#flush(false);
+    while (this.#inFlight.size > 0) {
+      await Promise.allSettled([...this.#inFlight]);
+      this.#flush(false);
+    }
   }
 
-  #flush(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+  /** Flushes the group on the next turn if a slot is free; otherwise a finishing transaction will. */
+  #schedule(): void {
+    if (this.#scheduled || this.#running >= (this.#options.maxConcurrentGroups ?? 2)) return;
+    this.#scheduled = true;
+    // setImmediate, not a timer: requests whose bodies were read in the same I/O phase join in.
+    setImmediate(() => {
+      this.#scheduled = false;
+      if (this.#running < (this.#options.maxConcurrentGroups ?? 2)) this.#flush(true);
+    });
+  }
+
+  #flush(slotted: boolean): void {
     const group = this.#group;
     if (group.length === 0) return;
     this.#group = [];
     this.#groupOperations = 0;
-    const run = this.#commit(group).finally(() => this.#inFlight.delete(run));
+    if (slotted) this.#running++;
+    const run = this.#commit(group).finally(() => {
+      this.#inFlight.delete(run);
+      if (slotted) {
+        this.#running--;
+        if (this.#group.length > 0) this.#schedule();
+      }
+    });
     this.#inFlight.add(run);
   }
 
@@ -176,24 +218,27 @@ export class AcceptCommitter {
       jobs.map((j) => j.bulk.storeCode),
       jobs.map((j) => j.bulk.requestId),
     ]);
-    const uuids: string[] = [];
-    const keys: number[] = [];
-    const topics: string[] = [];
-    const operationIds: string[] = [];
-    const data: string[] = [];
+    const rows: OperationRows[] = [];
     const queueJobs: QueueJob[] = [];
     for (const job of jobs) {
+      if (job.items.length === 0) continue;
+      const keys: number[] = [];
+      const serialized: string[] = [];
       for (const item of job.items) {
-        uuids.push(job.bulk.uuid);
         keys.push(item.index);
-        topics.push(job.route.topic);
-        operationIds.push(job.route.operationId);
-        data.push(item.serialized);
+        serialized.push(item.serialized);
         queueJobs.push({ entity: job.route.entity, bulkUuid: job.bulk.uuid, key: item.index });
       }
+      rows.push({
+        bulkUuid: job.bulk.uuid,
+        topic: job.route.topic,
+        operationId: job.route.operationId,
+        keys,
+        serialized,
+      });
     }
-    if (uuids.length === 0) return;
-    await client.query(insertOperations(schema), [uuids, keys, topics, operationIds, data]);
+    if (rows.length === 0) return;
+    await client.query(insertOperations(schema), operationInsertParams(rows));
     await this.#options.afterOperationInsert?.(client);
     await this.#options.enqueue(client, queueJobs);
   }

@@ -6,9 +6,59 @@ export const insertBulks = (schema: string) => `
     (uuid, user_id, user_type, description, operation_count, store_id, store_code, request_id)
   SELECT * FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[])`;
 
+/**
+ * All operation rows of a group in one statement. Per-request values (bulk uuid, topic,
+ * operationId) are sent once per request and picked by each row's request ordinal; per-operation
+ * values go as delimited text instead of array parameters: node-postgres escapes every element of an
+ * array parameter with two regex passes, which for 1,000 serialized operations (≈ 600 kB of
+ * backslash-heavy double-encoded JSON) cost more than the insert. PHP's json_encode escapes every
+ * control character, so a serialized_data never holds a newline; `operationInsertParams` falls back
+ * to an array parameter ($6) if one ever does.
+ */
 export const insertOperations = (schema: string) => `
   INSERT INTO ${ident(schema)}.operation (bulk_uuid, operation_key, topic_name, operation_id, serialized_data)
-  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[])`;
+  SELECT ($1::uuid[])[i.job], i.key, ($2::text[])[i.job], ($3::text[])[i.job], i.data
+  FROM unnest(
+    string_to_array($4::text, ',')::int[],
+    string_to_array($5::text, ',')::int[],
+    COALESCE($6::text[], string_to_array($7::text, E'\\n'))
+  ) AS i(job, key, data)`;
+
+export interface OperationRows {
+  bulkUuid: string;
+  topic: string;
+  operationId: string;
+  keys: readonly number[];
+  serialized: readonly string[];
+}
+
+/** Parameters of `insertOperations` for the requests of one group (each with at least one operation). */
+export function operationInsertParams(requests: readonly OperationRows[]): unknown[] {
+  const jobs: string[] = [];
+  const keys: string[] = [];
+  const data: string[] = [];
+  let splittable = true;
+  for (let r = 0; r < requests.length; r++) {
+    const { keys: k, serialized } = requests[r]!;
+    const ordinal = String(r + 1);
+    for (let i = 0; i < k.length; i++) {
+      const s = serialized[i]!;
+      if (s === '' || s.includes('\n')) splittable = false;
+      jobs.push(ordinal);
+      keys.push(String(k[i]));
+      data.push(s);
+    }
+  }
+  return [
+    requests.map((r) => r.bulkUuid),
+    requests.map((r) => r.topic),
+    requests.map((r) => r.operationId),
+    jobs.join(','),
+    keys.join(','),
+    splittable ? null : data,
+    splittable ? data.join('\n') : null,
+  ];
+}
 
 /**
  * Claims idempotency keys for a group. A live key (younger than the TTL) is left alone and not

@@ -1,0 +1,268 @@
+/**
+ * Accept-path throughput against real Postgres, each figure beside a baseline measured in the same run:
+ *
+ *   1. Bulk accept: 1,000-item product bulks (≈ 300 B per item) POSTed by `bulkClients` concurrent
+ *      clients → operations accepted per second, beside the raw-SQL floor: the same rows (bulk row,
+ *      1,000 operation rows, 1,000 pg-boss jobs through the same `boss.insert`) written by a bare
+ *      loop with the same concurrency, no HTTP, parsing, validation or hashing. Goal ≥ 0.7× the floor.
+ *   2. Single-item async: `singleClients` concurrent clients PUT /async/V1/products/<sku> → requests
+ *      per second with group commit, beside the same server with `groupCommitWindowMs: 0` (one
+ *      commit per request). Goal ≥ 4×.
+ *
+ * HTTP load comes from a child process (bench/support/load.ts) with a keep-alive agent; every
+ * response must be 202. Phases run A B B A so table growth and warm-up hit both sides alike.
+ * Uses its own schemas, dropped at the end.
+ *
+ *   npx node bench/accept.bench.ts [seconds=8] [bulkClients=4] [singleClients=64] [all|bulk|single]
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startTestServer, type TestServer } from '../test/support/server.ts';
+import { ident } from '../src/db/pool.ts';
+import { runFloor } from './support/floor.ts';
+import { cpuSample, cpuSince, type CpuUsed } from './support/cpu.ts';
+import type { LoadResult, LoadSpec } from './support/load.ts';
+
+const SECONDS = Number(process.argv[2] ?? 8);
+const BULK_CLIENTS = Number(process.argv[3] ?? 4);
+const SINGLE_CLIENTS = Number(process.argv[4] ?? 64);
+/** `bulk` or `single` runs one part only (while tuning). */
+const ONLY = process.argv[5] ?? 'all';
+const ITEMS = 1000;
+const WARMUP_MS = 1500;
+const LOAD_SCRIPT = fileURLToPath(new URL('./support/load.ts', import.meta.url));
+
+function load(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
+      const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+      if (result.unexpected > 0) {
+        return reject(new Error(`${result.unexpected} responses were not 202; first: ${result.firstUnexpected}`));
+      }
+      resolve(result);
+    });
+  });
+}
+
+/** Keeps the planner honest after big loads into fresh tables (as an operator's autovacuum would). */
+async function analyze(server: TestServer): Promise<void> {
+  await server.db.pool.query(`ANALYZE ${ident(server.db.schema)}.bulk, ${ident(server.db.schema)}.operation`);
+  await server.db.pool.query(`ANALYZE ${ident(server.db.bossSchema)}.job`).catch(() => {});
+}
+
+/** One phase's throughput and where its CPU went, in ms per 1,000 operations (or requests). */
+interface Phase {
+  rate: number;
+  p50: number;
+  p99: number;
+  cpu: { bench: number; postgres: number; client: number };
+  /** Busy CPU seconds of other processes during the phase (others' load skews the figures). */
+  foreign: number;
+}
+
+const foreignLoad: number[] = [];
+/** CPU-seconds per second used outside this benchmark (server, load generator, Postgres). */
+function foreign(used: CpuUsed, client: number, seconds: number): number {
+  const f = Math.max(0, (used.machine - used.self - used.postgres - client) / seconds);
+  foreignLoad.push(f);
+  return f;
+}
+
+const perThousand = (seconds: number, units: number) => (seconds * 1000 * 1000) / units;
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const rows: string[][] = [];
+
+// ---- 1. bulk accept vs the raw-SQL floor --------------------------------------------------------
+if (ONLY !== 'single') {
+  const server = await startTestServer('bench_accept_bulk');
+  try {
+    const floor = async (): Promise<Phase> => {
+      const cpu = cpuSample();
+      const r = await runFloor({
+        pool: server.db.pool,
+        boss: server.boss,
+        schema: server.db.schema,
+        items: ITEMS,
+        clients: BULK_CLIENTS,
+        warmupMs: WARMUP_MS,
+        durationMs: SECONDS * 1000,
+      });
+      const used = cpuSince(cpu);
+      const ops = r.total * ITEMS;
+      return {
+        rate: (r.bulks * ITEMS) / r.seconds,
+        p50: NaN,
+        p99: NaN,
+        cpu: { bench: perThousand(used.self, ops), postgres: perThousand(used.postgres, ops), client: 0 },
+        foreign: foreign(used, 0, r.seconds + WARMUP_MS / 1000),
+      };
+    };
+    const http = async (): Promise<Phase> => {
+      const cpu = cpuSample();
+      const r = await load({
+        url: server.url,
+        token: server.token,
+        method: 'POST',
+        kind: 'bulk',
+        path: '/rest/default/async/bulk/V1/products',
+        bulkItems: ITEMS,
+        clients: BULK_CLIENTS,
+        warmupMs: WARMUP_MS,
+        durationMs: SECONDS * 1000,
+      });
+      const used = cpuSince(cpu);
+      const ops = r.total * ITEMS;
+      return {
+        rate: (r.requests * ITEMS) / r.seconds,
+        p50: r.p50Ms,
+        p99: r.p99Ms,
+        cpu: {
+          bench: perThousand(used.self, ops),
+          postgres: perThousand(used.postgres, ops),
+          client: perThousand(r.cpuSeconds, ops),
+        },
+        foreign: foreign(used, r.cpuSeconds, r.seconds + WARMUP_MS / 1000),
+      };
+    };
+    const f1 = await floor();
+    await analyze(server);
+    const h1 = await http();
+    await analyze(server);
+    const h2 = await http();
+    await analyze(server);
+    const f2 = await floor();
+    const floorRate = (f1.rate + f2.rate) / 2;
+    const httpRate = (h1.rate + h2.rate) / 2;
+    rows.push(
+      [
+        `bulk accept, ${ITEMS}-item bulks, ${BULK_CLIENTS} clients`,
+        'ops/s',
+        fmt(httpRate),
+        fmt(floorRate),
+        `${(httpRate / floorRate).toFixed(2)}×`,
+        '≥ 0.70×',
+        httpRate / floorRate >= 0.7 ? 'ok' : 'MISSED',
+      ],
+      [
+        '  runs (HTTP | floor)',
+        'ops/s',
+        `${fmt(h1.rate)} ${fmt(h2.rate)}`,
+        `${fmt(f1.rate)} ${fmt(f2.rate)}`,
+        '',
+        '',
+        '',
+      ],
+      ['  CPU per 1,000 ops: server (bench process)', 'ms', fmt(h2.cpu.bench, 1), fmt(f2.cpu.bench, 1), '', '', ''],
+      ['  CPU per 1,000 ops: PostgreSQL', 'ms', fmt(h2.cpu.postgres, 1), fmt(f2.cpu.postgres, 1), '', '', ''],
+      ['  CPU per 1,000 ops: load generator', 'ms', fmt(h2.cpu.client, 1), '', '', '', ''],
+      ['  HTTP latency per bulk p50 / p99', 'ms', `${fmt(h2.p50, 1)} / ${fmt(h2.p99, 1)}`, '', '', '', ''],
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---- 2. single-item async: group commit vs one commit per request -------------------------------
+if (ONLY !== 'bulk') {
+  const grouped = await startTestServer('bench_accept_group');
+  const single = await startTestServer('bench_accept_nogroup', { groupCommitWindowMs: 0 });
+  try {
+    const run = async (server: TestServer): Promise<Phase> => {
+      const cpu = cpuSample();
+      const r = await load({
+        url: server.url,
+        token: server.token,
+        method: 'PUT',
+        kind: 'single',
+        path: '/rest/default/async/V1/products',
+        clients: SINGLE_CLIENTS,
+        warmupMs: WARMUP_MS,
+        durationMs: SECONDS * 1000,
+      });
+      const used = cpuSince(cpu);
+      return {
+        rate: r.requests / r.seconds,
+        p50: r.p50Ms,
+        p99: r.p99Ms,
+        cpu: {
+          bench: perThousand(used.self, r.total),
+          postgres: perThousand(used.postgres, r.total),
+          client: perThousand(r.cpuSeconds, r.total),
+        },
+        foreign: foreign(used, r.cpuSeconds, r.seconds + WARMUP_MS / 1000),
+      };
+    };
+    const b1 = await run(single);
+    const g1 = await run(grouped);
+    const g2 = await run(grouped);
+    const b2 = await run(single);
+    const base = (b1.rate + b2.rate) / 2;
+    const group = (g1.rate + g2.rate) / 2;
+    rows.push(
+      [
+        `single-item PUT, ${SINGLE_CLIENTS} clients, group commit`,
+        'req/s',
+        fmt(group),
+        fmt(base),
+        `${(group / base).toFixed(2)}×`,
+        '≥ 4.00×',
+        group / base >= 4 ? 'ok' : 'MISSED',
+      ],
+      [
+        '  runs (group | one commit per request)',
+        'req/s',
+        `${fmt(g1.rate)} ${fmt(g2.rate)}`,
+        `${fmt(b1.rate)} ${fmt(b2.rate)}`,
+        '',
+        '',
+        '',
+      ],
+      [
+        '  latency p50 / p99 (group | one per request)',
+        'ms',
+        `${fmt(g2.p50, 1)} / ${fmt(g2.p99, 1)}`,
+        `${fmt(b2.p50, 1)} / ${fmt(b2.p99, 1)}`,
+        '',
+        '',
+        '',
+      ],
+      ['  CPU per 1,000 requests: server', 'ms', fmt(g2.cpu.bench, 1), fmt(b2.cpu.bench, 1), '', '', ''],
+      ['  CPU per 1,000 requests: PostgreSQL', 'ms', fmt(g2.cpu.postgres, 1), fmt(b2.cpu.postgres, 1), '', '', ''],
+      ['  CPU per 1,000 requests: load generator', 'ms', fmt(g2.cpu.client, 1), fmt(b2.cpu.client, 1), '', '', ''],
+    );
+  } finally {
+    await grouped.stop();
+    await single.stop();
+  }
+}
+
+const header = ['measure', 'unit', 'magento-async', 'baseline', 'ratio', 'goal', ''];
+const table = [header, ...rows];
+const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+console.log(
+  `accept benchmark: ${SECONDS} s per phase after ${WARMUP_MS} ms warm-up; phases A B B A; baseline = raw-SQL floor (bulk) or groupCommitWindowMs 0 (single)`,
+);
+for (const [i, r] of table.entries()) {
+  console.log(
+    r
+      .map((cell, c) => (c >= 2 && c <= 4 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+}
+const worst = Math.max(...foreignLoad);
+console.log(
+  `other load on the machine during the phases: up to ${worst.toFixed(2)} CPU${
+    worst > 0.2 ? ' — something else was running: figures are skewed, run again on a quiet machine' : ' (quiet)'
+  }`,
+);
