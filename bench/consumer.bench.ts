@@ -1,91 +1,216 @@
 /**
  * End-to-end consumer throughput on no-op operations, beside a raw pg-boss fetch/complete loop on
- * the same number of equivalent jobs in the same run (same batch size, same concurrency), plus the
- * process RSS sampled while the consumer runs.
+ * equivalent jobs in the same run, plus the process RSS sampled while the consumer runs.
  *
- *   npx node bench/consumer.bench.ts [operations=100000] [concurrency=4] [batchSize=100]
+ *   npx node bench/consumer.bench.ts [operations=100000] [concurrency=4] [batchSize=100] [rounds=8]
+ *
+ * Like with like: both sides get the same number of jobs, written the same way (seedBulk, one
+ * statement per 10,000 jobs), in queues with the same policy (ensureQueues), in one job table that
+ * is ANALYZEd after the load; both run the same batch size and concurrency, and both are warmed up
+ * first. The raw loop does what the consumer has to do at the least: fetch a batch, complete it.
+ * The machines are shared and their load drifts, so the two sides alternate in rounds (raw then
+ * consumer, then consumer then raw, ...) and the ratio is of the summed times.
+ * With PROFILE=1 it prints the mean time per call of each statement of each side.
  */
+import type { Job, PgBoss } from 'pg-boss';
 import { createTestDatabase } from '../test/support/db.ts';
 import { seedBulk, silentLog } from '../test/consumer/seed.ts';
 import { analyzeJobs, createBoss, ensureQueues } from '../src/queue/boss.ts';
 import { startConsumer } from '../src/consumer/consumer.ts';
-import { ident } from '../src/db/pool.ts';
+import { ident, type Pool } from '../src/db/pool.ts';
 
 const N = Number(process.argv[2] ?? 100_000);
 const CONCURRENCY = Number(process.argv[3] ?? 4);
 const BATCH = Number(process.argv[4] ?? 100);
-const RAW_QUEUE = 'bench.raw';
+const ROUNDS = Math.max(1, Number(process.argv[5] ?? 8));
+const WARMUP = BATCH * CONCURRENCY * 5;
+const PROFILE = process.env.PROFILE === '1';
+const RAW_ENTITY = 'bench_raw';
+const RAW_QUEUE = `async.${RAW_ENTITY}`;
 
 const db = await createTestDatabase('bench_consumer');
 const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema, max: 20 });
+const timings = profile(boss, db.pool);
 try {
-  await ensureQueues(boss, ['products'], { heartbeatSeconds: null, expireInSeconds: 600 });
-  await boss.createQueue(RAW_QUEUE, { retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: 600 });
+  const policy = { heartbeatSeconds: null, expireInSeconds: 600 };
+  await ensureQueues(boss, ['products', RAW_ENTITY], policy);
 
-  let t = performance.now();
-  const bulk = await seedBulk(db.pool, boss, db.schema, { count: N, operationId: 'Noop' });
-  for (let i = 0; i < N; i += 10_000) {
-    const jobs = Array.from({ length: Math.min(10_000, N - i) }, (_, j) => ({ data: { bulk, key: i + j } }));
-    await boss.insert(RAW_QUEUE, jobs);
-  }
+  const t = performance.now();
+  const total = N + WARMUP;
+  const bulk = await seedBulk(db.pool, boss, db.schema, { count: total, operationId: 'Noop' });
+  await seedBulk(db.pool, boss, db.schema, { count: total, operationId: 'Noop', entity: RAW_ENTITY });
   await analyzeJobs(db.pool, db.bossSchema);
-  await db.pool.query(`ANALYZE ${ident(db.schema)}.operation`);
-  console.log(`load: ${N} operations + ${N} raw jobs in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-
-  // Baseline: what pg-boss alone does with these jobs.
-  t = performance.now();
-  let rawDone = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (;;) {
-        const jobs = await boss.fetch(RAW_QUEUE, { batchSize: BATCH });
-        if (!jobs.length) return;
-        await boss.complete(RAW_QUEUE, jobs);
-        rawDone += jobs.length;
-      }
-    }),
+  await db.pool.query(`ANALYZE ${ident(db.schema)}.operation, ${ident(db.schema)}.bulk`);
+  console.log(
+    `load: ${total} operations with jobs + ${total} raw jobs in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );
-  const rawSeconds = (performance.now() - t) / 1000;
-  const rawRate = rawDone / rawSeconds;
 
   const rss: number[] = [];
-  const sample = setInterval(() => rss.push(process.memoryUsage().rss), 250);
-  t = performance.now();
-  const consumer = await startConsumer({
-    pool: db.pool,
-    boss,
-    schema: db.schema,
-    registry: { invoke: async (operationId) => ({ result: null, handler: `Bench_Noop::${operationId}` }) },
-    queues: ['async.products'],
-    batchSize: BATCH,
-    concurrency: CONCURRENCY,
-    maxMessages: N,
-    log: silentLog,
-  });
-  await consumer.done;
-  const seconds = (performance.now() - t) / 1000;
-  clearInterval(sample);
-  const rate = consumer.handled() / seconds;
+  const sampler = () => setInterval(() => rss.push(process.memoryUsage().rss), 250);
 
+  /** Baseline: what pg-boss alone does with `count` jobs at this batch size and concurrency. */
+  const raw = async (count: number): Promise<number> => {
+    let reserved = 0;
+    let done = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (;;) {
+          const want = Math.min(BATCH, count - reserved);
+          if (want <= 0) return;
+          reserved += want;
+          const jobs: Job[] = await boss.fetch(RAW_QUEUE, { batchSize: want });
+          reserved -= want - jobs.length;
+          if (!jobs.length) throw new Error('raw queue ran dry');
+          await boss.complete(RAW_QUEUE, jobs);
+          done += jobs.length;
+        }
+      }),
+    );
+    if (done !== count) throw new Error(`raw loop did ${done} of ${count}`);
+    return performance.now() - start;
+  };
+
+  const consume = async (count: number, sample: boolean): Promise<number> => {
+    const timer = sample ? sampler() : undefined;
+    const start = performance.now();
+    const consumer = await startConsumer({
+      pool: db.pool,
+      boss,
+      schema: db.schema,
+      registry: { invoke: async (operationId) => ({ result: null, handler: `Bench_Noop::${operationId}` }) },
+      queues: ['async.products'],
+      batchSize: BATCH,
+      concurrency: CONCURRENCY,
+      maxMessages: count,
+      log: silentLog,
+    });
+    await consumer.done;
+    const ms = performance.now() - start;
+    clearInterval(timer);
+    if (consumer.handled() !== count) throw new Error(`consumer handled ${consumer.handled()} of ${count}`);
+    return ms;
+  };
+
+  await raw(WARMUP);
+  await consume(WARMUP, false);
+  timings.clear();
+
+  let rawMs = 0;
+  let consumerMs = 0;
+  // CPU of this process (user + system): how much of each side's time is Node's rather than the server's.
+  const ratios: number[] = [];
+  let rawCpu = 0;
+  let consumerCpu = 0;
+  const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+  const perRound = Math.floor(N / ROUNDS);
+  for (let r = 0; r < ROUNDS; r++) {
+    const count = r === ROUNDS - 1 ? N - perRound * (ROUNDS - 1) : perRound;
+    let rr = 0;
+    let cc = 0;
+    const runRaw = async () => {
+      timings.side = 'raw';
+      const cpu = process.cpuUsage();
+      rr = await raw(count);
+      rawCpu += cpuMs(process.cpuUsage(cpu));
+    };
+    const runConsumer = async () => {
+      timings.side = 'consumer';
+      const cpu = process.cpuUsage();
+      cc = await consume(count, true);
+      consumerCpu += cpuMs(process.cpuUsage(cpu));
+    };
+    if (r % 2 === 0) {
+      await runRaw();
+      await runConsumer();
+    } else {
+      await runConsumer();
+      await runRaw();
+    }
+    rawMs += rr;
+    consumerMs += cc;
+    ratios.push(rr / cc);
+    console.log(
+      `round ${r + 1}: ${count} each, raw ${((count / rr) * 1000).toFixed(0)} jobs/s, ` +
+        `consumer ${((count / cc) * 1000).toFixed(0)} ops/s (${(rr / cc).toFixed(2)}x)`,
+    );
+    if (PROFILE) {
+      timings.print();
+      timings.clear();
+    }
+  }
+
+  const rawRate = (N / rawMs) * 1000;
+  const rate = (N / consumerMs) * 1000;
   const { rows } = await db.pool.query(
-    `SELECT status, count(*)::int AS n FROM ${ident(db.schema)}.operation WHERE bulk_uuid = $1 GROUP BY status`,
+    `SELECT status, count(*)::int AS n FROM ${ident(db.schema)}.operation WHERE bulk_uuid = $1 GROUP BY status ORDER BY status`,
     [bulk],
   );
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
   const quarter = Math.max(1, Math.floor(rss.length / 4));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  console.log(`raw pg-boss fetch/complete: ${N} jobs in ${(rawMs / 1000).toFixed(2)} s = ${rawRate.toFixed(0)} jobs/s`);
   console.log(
-    `raw pg-boss fetch/complete: ${rawDone} jobs in ${rawSeconds.toFixed(2)} s = ${rawRate.toFixed(0)} jobs/s`,
+    `consumer end-to-end:        ${N} operations in ${(consumerMs / 1000).toFixed(2)} s = ${rate.toFixed(0)} ops/s`,
   );
   console.log(
-    `consumer end-to-end:        ${consumer.handled()} operations in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} ops/s`,
+    `node CPU per 100 jobs: raw ${((rawCpu / N) * 100).toFixed(2)} ms, consumer ${((consumerCpu / N) * 100).toFixed(2)} ms ` +
+      `(process CPU over wall time: raw ${((rawCpu / rawMs) * 100).toFixed(0)}%, consumer ${((consumerCpu / consumerMs) * 100).toFixed(0)}%)`,
   );
-  console.log(`ratio: ${(rate / rawRate).toFixed(2)}x (goal >= 0.8x); statuses ${JSON.stringify(rows)}`);
+  const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
   console.log(
-    `worker RSS MiB over the run (${rss.length} samples): first ${mb(rss[0] ?? 0)}, max ${mb(Math.max(...rss))}, ` +
-      `mean of first quarter ${mb(rss.slice(0, quarter).reduce((a, b) => a + b, 0) / quarter)}, ` +
-      `mean of last quarter ${mb(rss.slice(-quarter).reduce((a, b) => a + b, 0) / quarter)}, last ${mb(rss.at(-1) ?? 0)}`,
+    `ratio: ${(rate / rawRate).toFixed(2)}x (goal >= 0.8x), median of rounds ${median.toFixed(2)}x; statuses ${JSON.stringify(rows)} (warm-up included)`,
+  );
+  const step = Math.max(1, Math.floor(rss.length / 12));
+  console.log(
+    `worker RSS MiB over the consumer rounds (${rss.length} samples, every ${step}th): ` +
+      rss
+        .filter((_, i) => i % step === 0)
+        .map(mb)
+        .join(' ') +
+      `; first quarter mean ${mb(mean(rss.slice(0, quarter)))}, last quarter mean ${mb(mean(rss.slice(-quarter)))}, max ${mb(Math.max(...rss))}`,
   );
 } finally {
   await boss.stop({ graceful: false });
   await db.drop();
+}
+
+/** With PROFILE=1: time spent per pg-boss call and per statement of our pool, by side. */
+function profile(boss: PgBoss, pool: Pool) {
+  const stats = new Map<string, { n: number; ms: number }>();
+  const state = {
+    side: 'warm-up',
+    clear: () => stats.clear(),
+    print() {
+      for (const [label, s] of [...stats].sort()) {
+        console.log(`  ${label.padEnd(40)} ${String(s.n).padStart(6)} calls, mean ${(s.ms / s.n).toFixed(2)} ms`);
+      }
+    },
+  };
+  if (!PROFILE) return state;
+  const add = (label: string, ms: number) => {
+    const s = stats.get(`${state.side} ${label}`) ?? { n: 0, ms: 0 };
+    s.n++;
+    s.ms += ms;
+    stats.set(`${state.side} ${label}`, s);
+  };
+  const wrap = <T extends object>(target: T, method: keyof T & string, label: (args: unknown[]) => string) => {
+    const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+    (target as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+      const start = performance.now();
+      try {
+        return await original(...args);
+      } finally {
+        add(label(args), performance.now() - start);
+      }
+    };
+  };
+  wrap(boss, 'fetch', () => 'boss.fetch');
+  wrap(boss, 'complete', () => 'boss.complete (incl. outcomes)');
+  wrap(boss, 'fail', () => 'boss.fail');
+  wrap(pool, 'query', (args) => {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text;
+    return `pool: ${text.replace(/\s+/g, ' ').trim().slice(0, 28)}`;
+  });
+  return state;
 }

@@ -1,10 +1,11 @@
 /**
  * One fetched batch of one queue: load the operations set-based, run each through its handler,
- * record the outcomes. pg-boss completes whatever jobs are still active when this resolves, and
- * fails them when it throws, so this settles (or deliberately leaves for retry) only what pg-boss's
- * default would get wrong: retriable failures, and operations whose handler used a transaction.
+ * record the outcomes and settle every job. An operation whose handler used its transaction is
+ * recorded and settled in that transaction; the others are recorded together, in the same
+ * statement that completes their jobs. When this throws, the caller fails the batch's jobs that
+ * are still active (so they are retried).
  */
-import type { Job, JobAttempt, PgBoss } from 'pg-boss';
+import type { Db, Job, JobAttempt, PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
 import { loadOperations, recordOutcomes, type OperationRow } from '../db/sql/consumer.ts';
 import type { HandlerContext, Logger } from '../plugins/api.ts';
@@ -12,6 +13,8 @@ import { bossDb } from '../queue/adapter.ts';
 import type { OperationJob } from '../queue/names.ts';
 import { classifyFailure, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from './classify.ts';
 import type { OperationInvoker } from './invoker.ts';
+import { loadedOperation } from './fetch.ts';
+import { prepared } from './prepared.ts';
 import { LazyTransaction } from './transaction.ts';
 
 export interface BatchContext {
@@ -41,23 +44,30 @@ const addressOf = (bulk: string, key: number) => `${bulk.toLowerCase()}:${key}`;
 
 export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<void> {
   const startedAt = new Date();
-  const { rows } = await ctx.pool.query<OperationRow>(loadOperations(ctx.schema), [
-    jobs.map((j) => j.data.bulk),
-    jobs.map((j) => j.data.key),
-  ]);
-  const byAddress = new Map(rows.map((r) => [addressOf(r.bulk_uuid, r.operation_key), r]));
+  // Loaded with the fetch (fetch.ts) when pg-boss's statement had the known shape, else here.
+  let byAddress: Map<string, OperationRow> | null = null;
+  if (jobs.length && loadedOperation(jobs[0]!) === undefined) {
+    const { rows } = await ctx.pool.query<OperationRow>(
+      prepared(loadOperations(ctx.schema), [jobs.map((j) => j.data.bulk), jobs.map((j) => j.data.key)]),
+    );
+    byAddress = new Map(rows.map((r) => [addressOf(r.bulk_uuid, r.operation_key), r]));
+  }
   const pending: Pending[] = [];
+  // Jobs with nothing to run: finished already (a retried job whose earlier attempt committed) or
+  // gone with their bulk. They are completed with the next flush.
+  const idle: JobAttempt[] = [];
   let pendingSince = 0;
-  // A job whose outcome could not be written stays active; throwing at the end makes pg-boss fail
-  // it (so it is retried) instead of completing it over an operation that is still open.
+  // Jobs that could not be settled stay active; throwing at the end makes the caller fail them (so
+  // they are retried) instead of leaving them to expire.
   let unsettled = 0;
 
   for (const job of jobs) {
-    const row = byAddress.get(addressOf(job.data.bulk, job.data.key));
-    // Finished already (a retried job whose earlier attempt committed) or gone with its bulk:
-    // nothing to run; pg-boss completes the job.
-    if (!row) continue;
     const attempt: JobAttempt = { id: job.id, retryCount: job.retryCount };
+    const row = byAddress ? byAddress.get(addressOf(job.data.bulk, job.data.key)) : loadedOperation(job);
+    if (!row) {
+      idle.push(attempt);
+      continue;
+    }
     const tx = new LazyTransaction(ctx.pool, ctx.schema);
     const outcome = await runHandler(ctx, row, job, tx);
     if (tx.started) {
@@ -71,11 +81,11 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
       pending.push({ job: attempt, row, outcome });
     }
     if (pending.length && Date.now() - pendingSince >= ctx.flushAfterMs) {
-      unsettled += await flush(ctx, queue, pending.splice(0), false, startedAt);
+      unsettled += await flush(ctx, queue, pending.splice(0), idle.splice(0), startedAt);
     }
   }
-  unsettled += await flush(ctx, queue, pending, true, startedAt);
-  if (unsettled) throw new Error(`${unsettled} operation outcome(s) could not be recorded; their jobs are retried`);
+  unsettled += await flush(ctx, queue, pending, idle, startedAt);
+  if (unsettled) throw new Error(`${unsettled} job(s) could not be settled; they are retried`);
 }
 
 async function runHandler(
@@ -199,27 +209,32 @@ function outcomeArrays(items: { row: OperationRow; outcome: Outcome }[], started
 }
 
 /**
- * Writes outcomes of handlers that had no transaction in one statement, then settles their jobs.
- * Status first, job second: a crash between the two leaves an active job over a finished operation,
- * which the retry then skips; the other order could leave an open operation with no job. On the
- * final flush successes are left to pg-boss, which completes every job still active (one statement
- * fewer per batch). Returns how many jobs were left unsettled.
+ * Settles what the handlers' own transactions did not: records the outcomes of `items` and
+ * completes their jobs (but for retriable failures) and the `idle` ones, in one statement, then
+ * fails the retriable ones so pg-boss retries them. Status no later than job: a crash before the
+ * fail leaves an active job over a status-2 operation, which its retry runs again; completion and
+ * status commit together. Returns how many jobs were left unsettled.
  */
 async function flush(
   ctx: BatchContext,
   queue: string,
   items: Pending[],
-  final: boolean,
+  idle: JobAttempt[],
   startedAt: Date,
 ): Promise<number> {
-  if (!items.length) return 0;
-  try {
-    await ctx.pool.query(recordOutcomes(ctx.schema, { asyncCommit: true }), outcomeArrays(items, startedAt));
-  } catch (error) {
-    ctx.log.error({ err: error, count: items.length }, 'could not record operation outcomes');
-    return items.length;
-  }
   const retry = items.filter((i) => i.outcome.status === STATUS_RETRIABLY_FAILED);
+  const complete = [...idle];
+  for (const i of items) if (i.outcome.status !== STATUS_RETRIABLY_FAILED) complete.push(i.job);
+  try {
+    if (complete.length) {
+      await ctx.boss.complete(queue, complete, null, items.length ? { db: recordingDb(ctx, items, startedAt) } : {});
+    } else if (items.length) {
+      await ctx.pool.query(recordOutcomes(ctx.schema, { asyncCommit: true }), outcomeArrays(items, startedAt));
+    }
+  } catch (error) {
+    ctx.log.error({ err: error, count: items.length + idle.length }, 'could not record operation outcomes');
+    return items.length + idle.length;
+  }
   if (retry.length) {
     await ctx.boss.fail(
       queue,
@@ -227,15 +242,33 @@ async function flush(
       { message: retry[0]!.outcome.message, operations: retry.length },
     );
   }
-  if (!final) {
-    const done = items.filter((i) => i.outcome.status !== STATUS_RETRIABLY_FAILED);
-    if (done.length)
-      await ctx.boss.complete(
-        queue,
-        done.map((i) => i.job),
-      );
-  }
   return 0;
+}
+
+/**
+ * A pg-boss connection that records the outcomes in the statement pg-boss completes the jobs with:
+ * the outcome UPDATE goes in front of pg-boss's completion as one more data-modifying CTE, so a
+ * batch costs one statement and one commit for both. A statement of another shape (a pg-boss
+ * that completes in several statements, or without a leading WITH) gets the outcomes written in
+ * a statement of their own before it, as the separate-statement design did.
+ */
+function recordingDb(ctx: BatchContext, items: Pending[], startedAt: Date): Db {
+  let recorded = false;
+  return {
+    async executeSql(text: string, values: unknown[] = []) {
+      if (recorded) return ctx.pool.query(text, values);
+      recorded = true;
+      const outcomes = outcomeArrays(items, startedAt);
+      const head = /^\s*WITH\s+(?!RECURSIVE\b)/i.exec(text);
+      if (!head) {
+        await ctx.pool.query(recordOutcomes(ctx.schema, { asyncCommit: true }), outcomes);
+        return ctx.pool.query(text, values);
+      }
+      const record = recordOutcomes(ctx.schema, { paramOffset: values.length });
+      const combined = `WITH recorded AS (${record}),\n${text.slice(head[0].length)}`;
+      return ctx.pool.query(prepared(combined, [...values, ...outcomes]));
+    },
+  };
 }
 
 type ChildLogger = Logger & { child?: (bindings: object) => Logger };

@@ -48,7 +48,19 @@ export async function createBoss(options: BossOptions): Promise<PgBoss> {
   // An EventEmitter with no 'error' listener throws: a dropped connection must not kill the process.
   boss.on('error', (error) => options.log?.error({ err: error }, 'pg-boss error'));
   await boss.start();
+  schemas.set(boss, options.schema);
   return boss;
+}
+
+const schemas = new WeakMap<PgBoss, string>();
+
+/**
+ * The schema a boss made by {@link createBoss} lives in (pg-boss does not expose its configuration).
+ * The consumer needs it to listen on pg-boss's NOTIFY channel itself: it fetches with its own loop,
+ * which pg-boss's listener (it wakes only `work()` workers) knows nothing of.
+ */
+export function bossSchemaOf(boss: PgBoss): string | undefined {
+  return schemas.get(boss);
 }
 
 /** Retry and expiry policy of the entity queues (configuration `queue.*`). */

@@ -16,6 +16,8 @@ export interface SeedOptions {
   storeCode?: string | null;
   args?: (key: number) => unknown;
   bulkUuid?: string;
+  /** Status each operation row starts with (default 4, open). */
+  status?: (key: number) => number;
   /** Jobs per insert statement (pg-boss sends one JSON payload per statement). */
   chunk?: number;
 }
@@ -44,9 +46,9 @@ export async function seedBulk(pool: Pool, boss: PgBoss, schema: string, options
       [bulkUuid, `Topic ${topic}`, options.count, storeId, options.storeCode ?? null],
     );
     await client.query(
-      `INSERT INTO ${s}.operation (bulk_uuid, operation_key, topic_name, operation_id, serialized_data)
-       SELECT $1, k, $2, $3, d FROM unnest($4::int[], $5::text[]) AS t(k, d)`,
-      [bulkUuid, topic, operationId, keys, data],
+      `INSERT INTO ${s}.operation (bulk_uuid, operation_key, topic_name, operation_id, serialized_data, status)
+       SELECT $1, k, $2, $3, d, st FROM unnest($4::int[], $5::text[], $6::smallint[]) AS t(k, d, st)`,
+      [bulkUuid, topic, operationId, keys, data, keys.map(options.status ?? (() => 4))],
     );
     const chunk = options.chunk ?? 10_000;
     for (let i = 0; i < keys.length; i += chunk) {

@@ -38,12 +38,14 @@ export function loadOperations(schema: string): string {
 /**
  * Records outcomes. $1 uuid[], $2 int[] keys, $3 smallint[] status, $4 int[] error codes (NULL on
  * success), $5 text[] result messages, $6 text[] result JSON (NULL on failure), $7 timestamptz
- * when the batch was loaded (`started_at` of this attempt). Success clears
- * `serialized_data` (Magento's OperationManagement); a failure keeps it so a retry can run again.
- * Returns the rows it changed.
+ * when the batch was loaded (`started_at` of this attempt); with `paramOffset` n they are $n+1 to
+ * $n+7, so the statement can be a CTE in front of another one (the job completion, see
+ * consumer/batch.ts). Success clears `serialized_data` (Magento's OperationManagement); a failure
+ * keeps it so a retry can run again. Returns the rows it changed.
  */
-export function recordOutcomes(schema: string, options: { asyncCommit?: boolean } = {}): string {
+export function recordOutcomes(schema: string, options: { asyncCommit?: boolean; paramOffset?: number } = {}): string {
   const s = ident(schema);
+  const p = (n: number) => `$${n + (options.paramOffset ?? 0)}`;
   // asyncCommit: for the autocommit write that precedes a job's completion. Its commit need not
   // wait for the WAL flush: the completion's own (synchronous) commit flushes the WAL up to and
   // including this one, so a completed job never outlives its status, and if the server loses both,
@@ -55,9 +57,9 @@ export function recordOutcomes(schema: string, options: { asyncCommit?: boolean 
     SET status = r.status, error_code = r.error_code, result_message = r.message,
       result_serialized_data = r.result,
       serialized_data = CASE WHEN r.status = 1 THEN NULL ELSE o.serialized_data END,
-      started_at = ($7::timestamptz AT TIME ZONE 'UTC'),
+      started_at = (${p(7)}::timestamptz AT TIME ZONE 'UTC'),
       finished_at = (now() AT TIME ZONE 'UTC'), attempts = o.attempts + 1
-    FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::int[], $5::text[], $6::text[])
+    FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::smallint[], ${p(4)}::int[], ${p(5)}::text[], ${p(6)}::text[])
       AS r(bulk_uuid, operation_key, status, error_code, message, result)${durability}
     WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key AND o.status IN (2, 4)
     RETURNING o.bulk_uuid, o.operation_key`;

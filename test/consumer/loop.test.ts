@@ -1,0 +1,151 @@
+/**
+ * The consumer's own fetch loop: woken by pg-boss's NOTIFY rather than its poll, keeping a long
+ * batch's jobs alive with heartbeats, and loading the operations in the fetch statement.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { notifyChannelSql } from 'pg-boss/dist/plans.js';
+import { createTestDatabase } from '../support/db.ts';
+import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
+import { jobIdFor } from '../../src/queue/names.ts';
+import { startConsumer } from '../../src/consumer/consumer.ts';
+import { normalizeBossSchema, notifyChannel } from '../../src/consumer/wake.ts';
+import { fetchWithOperations, loadedOperation, withOperations } from '../../src/consumer/fetch.ts';
+import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
+import { mapInvoker } from './invokers.ts';
+
+describe('consumer fetch loop', () => {
+  it("listens on pg-boss's own NOTIFY channel", async () => {
+    const db = await createTestDatabase('channel');
+    const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    try {
+      for (const schema of [db.bossSchema, `"${db.bossSchema}"`, 'Mixed_Case', 'pgboss']) {
+        const { rows } = await db.pool.query(`SELECT ${notifyChannelSql(schema)} AS channel`);
+        assert.equal(await notifyChannel(boss, schema), rows[0].channel, schema);
+      }
+      assert.equal(normalizeBossSchema('"abc"'), 'abc');
+      assert.equal(normalizeBossSchema('"Abc"'), '"Abc"');
+    } finally {
+      await boss.stop({ graceful: false });
+      await db.drop();
+    }
+  });
+
+  it('an idle consumer wakes on NOTIFY, long before its poll interval', async () => {
+    const db = await createTestDatabase('wake');
+    const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    try {
+      await ensureQueues(boss, ['products']);
+      const consumer = await startConsumer({
+        pool: db.pool,
+        boss,
+        schema: db.schema,
+        registry: mapInvoker({ Void: () => null }),
+        queues: ['async.products'],
+        batchSize: 10,
+        concurrency: 2,
+        pollingIntervalSeconds: 30,
+        notifyPollingIntervalSeconds: 30,
+        log: silentLog,
+      });
+      try {
+        // Let both loops find the queue empty and go to sleep.
+        await new Promise((r) => setTimeout(r, 500));
+        const bulk = await seedBulk(db.pool, boss, db.schema, { count: 3, operationId: 'Void' });
+        await waitFor(async () => (await statusCounts(db.pool, db.schema, bulk))[1] === 3, 5000, 'the wake-up');
+      } finally {
+        await consumer.stop();
+      }
+    } finally {
+      await boss.stop({ graceful: false });
+      await db.drop();
+    }
+  });
+
+  it('a batch that runs past its heartbeat keeps its jobs: the operation runs once', async () => {
+    const db = await createTestDatabase('heartbeat');
+    const boss = await createBoss({
+      connectionString: db.url,
+      schema: db.bossSchema,
+      supervise: true,
+      superviseIntervalSeconds: 1,
+    });
+    try {
+      // pg-boss's smallest heartbeat is 10 s; without touches the supervisor fails the job at ~10 s
+      // and the second loop runs it again.
+      await ensureQueues(boss, ['products'], { heartbeatSeconds: 10, expireInSeconds: 60, retryDelay: 0 });
+      let calls = 0;
+      const consumer = await startConsumer({
+        pool: db.pool,
+        boss,
+        schema: db.schema,
+        registry: mapInvoker({
+          Slow: async () => {
+            calls++;
+            await new Promise((r) => setTimeout(r, 13_000));
+            return null;
+          },
+        }),
+        queues: ['async.products'],
+        batchSize: 1,
+        concurrency: 2,
+        pollingIntervalSeconds: 0.5,
+        notifyPollingIntervalSeconds: 0.5,
+        log: silentLog,
+      });
+      try {
+        const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Slow' });
+        await waitFor(
+          async () => (await statusCounts(db.pool, db.schema, bulk))[1] === 1,
+          20_000,
+          'the slow operation',
+        );
+        assert.equal(calls, 1);
+        const [job] = await boss.findJobs('async.products', { id: jobIdFor(bulk, 0) });
+        assert.equal(job?.state, 'completed');
+        assert.equal(job?.retryCount, 0);
+      } finally {
+        await consumer.stop();
+      }
+    } finally {
+      await boss.stop({ graceful: false });
+      await db.drop();
+    }
+  });
+});
+
+describe('fetch with operations', () => {
+  it("folds the operations into pg-boss's fetch statement, and leaves other shapes alone", async () => {
+    const db = await createTestDatabase('fold');
+    const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    try {
+      await ensureQueues(boss, ['products']);
+      const bulk = await seedBulk(db.pool, boss, db.schema, {
+        count: 3,
+        operationId: 'Void',
+        status: (k) => (k === 2 ? 1 : 4),
+      });
+      const texts: string[] = [];
+      const fetchDb = fetchWithOperations(db.pool, db.schema);
+      const jobs = await boss.fetch<{ bulk: string; key: number }>('async.products', {
+        batchSize: 10,
+        db: { executeSql: (text, values) => (texts.push(text), fetchDb.executeSql(text, values)) },
+      });
+      assert.ok(withOperations(texts[0]!, db.schema), 'pg-boss fetch has the shape the fold expects');
+      assert.equal(jobs.length, 3);
+      const byKey = new Map(jobs.map((j) => [j.data.key, loadedOperation(j)]));
+      assert.equal(byKey.get(0)?.bulk_uuid, bulk);
+      assert.equal(byKey.get(0)?.operation_key, 0);
+      assert.equal(byKey.get(1)?.operation_id, 'Void');
+      assert.equal(byKey.get(1)?.store_id, 1);
+      // Finished already: claimed, but nothing to run.
+      assert.equal(byKey.get(2), null);
+      assert.equal(withOperations('SELECT 1', db.schema), null);
+      assert.equal(withOperations('WITH x AS (SELECT 1) SELECT * FROM x', db.schema), null);
+      assert.equal(loadedOperation({ id: 'x' }), undefined);
+    } finally {
+      await boss.stop({ graceful: false });
+      await db.drop();
+    }
+  });
+});
