@@ -14,9 +14,18 @@ import { encodePhpString, phpJsonEncode } from './php-json.ts';
  * stringified DB value; `null` leaves `store_id` out (Magento's NoSuchEntityException path).
  */
 export function serializedData(input: unknown, storeId: string | number | null): string {
-  let out = '{"entity_id":null,"entity_link":"","meta_information":' + encodePhpString(phpJsonEncode(input));
+  let out = '{"entity_id":null,"entity_link":"","meta_information":' + encodeJsonAsString(phpJsonEncode(input));
   if (storeId !== null) out += ',"store_id":' + encodePhpString(String(storeId));
   return out + '}';
+}
+
+/**
+ * json_encode of a string that is itself json_encode output: that is pure printable ASCII (PHP
+ * escapes control and non-ASCII characters), where JSON.stringify escapes exactly what PHP does
+ * (`\` and `"`) except `/`: the native encoder plus one replace beats a character walk ~1.5×.
+ */
+function encodeJsonAsString(json: string): string {
+  return JSON.stringify(json).replaceAll('/', '\\/');
 }
 
 /** HMAC-SHA256 of `serialized` (UTF-8 bytes) keyed with `key`, lowercase hex. */

@@ -75,6 +75,19 @@ export function buildBulkInputs(route: Route, body: PhpValue | undefined): BulkI
   return out;
 }
 
+// Bulk elements repeat the same few dozen keys thousands of times: normalise each once.
+const normalizedKeys = new Map<string, string>();
+
+function normalizedKey(key: string): string {
+  let n = normalizedKeys.get(key);
+  if (n === undefined) {
+    n = phpStrToLower(key.replaceAll('_', ''));
+    if (normalizedKeys.size >= 10_000) normalizedKeys.clear();
+    normalizedKeys.set(key, n);
+  }
+  return n;
+}
+
 /**
  * Magento 2.4.8 `filterInputData`: within every associative array (recursively, lists included),
  * drop a key that collides with an earlier one once lower-cased (ASCII) with `_` removed; the first
@@ -87,8 +100,9 @@ export function filterInputData(array: PhpArray): PhpArray {
     for (let i = 0; i < n; i++) {
       const v = array.values[i];
       if (v instanceof PhpArray) {
-        out ??= array.clone();
-        out.values[i] = filterInputData(v);
+        const filtered = filterInputData(v);
+        // Clone only on a change: callers rely on identity to know nothing was dropped.
+        if (filtered !== v) (out ??= array.clone()).values[i] = filtered;
       }
     }
     return out ?? array;
@@ -101,7 +115,7 @@ export function filterInputData(array: PhpArray): PhpArray {
     const key = array.keyAt(i);
     // Int keys are digits and '-', so normalising every key the same way is equivalent to PHP's
     // `is_string($key) ? strtolower(str_replace('_', '', $key)) : $key` (both land in one key space).
-    const normalized = phpStrToLower(key.replaceAll('_', ''));
+    const normalized = normalizedKey(key);
     if (seen.has(normalized)) {
       changed = true;
       continue;

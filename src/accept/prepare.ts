@@ -7,7 +7,7 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Route } from '../routes/types.ts';
 import type { StoreScope } from '../plugins/api.ts';
 import { E, WebapiError } from '../errors/catalogue.ts';
-import { PhpJsonDepthError, phpJsonDecode, toJs, type PhpValue } from './php-json.ts';
+import { PhpArray, PhpJsonDepthError, phpJsonDecode, toJs, type PhpValue } from './php-json.ts';
 import { buildAsyncInput, buildBulkInputs } from './input.ts';
 import { serializedData } from './data-hash.ts';
 import { validationError } from './validation-errors.ts';
@@ -74,12 +74,16 @@ export function prepareRequest(options: PrepareOptions): PreparedRequest {
     throw new WebapiError(E.TOO_MANY_ITEMS, { type: route.operationId, max: options.maxBulkItems });
   }
   const storeId = String(options.store.id);
+  const native = kind === 'bulk' && options.validator ? nativeElements(options.body) : undefined;
+  const elements = body instanceof PhpArray ? body.values : [];
   const accepted: AcceptedItem[] = [];
   const rejected: RejectedItem[] = [];
   for (const { index, input } of inputs) {
     const validator = options.validator;
     if (validator) {
-      const data = toJs(input);
+      // An element filterInputData left untouched is exactly what V8's JSON.parse built for it (same
+      // keys in the same order, the last duplicate wins in place), at a fraction of toJs's cost.
+      const data = native !== undefined && input === elements[index] ? native[index] : toJs(input);
       if (!validator(data)) {
         const error = validationError(validator.errors ?? [], { index: kind === 'bulk' ? index : undefined, data });
         if (!options.partialAccept) throw error;
@@ -104,6 +108,17 @@ function operationHash(serialized: string, cryptKey: Buffer): string {
   let key = hmacKeys.get(cryptKey);
   if (!key) hmacKeys.set(cryptKey, (key = createSecretKey(cryptKey)));
   return createHmac('sha256', key).update(serialized, 'utf8').digest('hex');
+}
+
+/** The bulk body parsed natively, for validation only; undefined when it is not a JSON list. */
+function nativeElements(body: string | null): unknown[] | undefined {
+  if (body === null) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Magento's AsyncResponseInterface, keys and item keys in Magento's order (source notes §3.5). */
