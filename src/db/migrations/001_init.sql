@@ -65,10 +65,9 @@ CREATE TABLE {{schema}}.operation (
   -- How often the retry API reopened it; part of the job id so a reopened operation gets a new job.
   reopened                integer NOT NULL DEFAULT 0,
   PRIMARY KEY (bulk_uuid, operation_key)
-);
-CREATE INDEX operation_status_idx ON {{schema}}.operation (bulk_uuid, status);
--- "Not started" vs "in progress" for a bulk none of whose operations finished yet: one probe.
-CREATE INDEX operation_started_open_idx ON {{schema}}.operation (bulk_uuid) WHERE status = 4 AND started_at IS NOT NULL;
+) WITH (fillfactor = 70);
+-- No index on status on purpose: per-status counts come from bulk_counter, and with no indexed
+-- column changing, a worker's status update is a HOT update in the page's free space (fillfactor).
 
 -- Per-bulk counters by status, kept by statement-level triggers so a status read is O(1) in the
 -- size of the bulk. Sharded by backend pid: concurrent workers finishing operations of the same

@@ -25,22 +25,16 @@ export interface BulkSummaryRow {
 
 /**
  * The bulk and its counters, O(1) in the size of the bulk: the counters are the SUM of at most 8
- * shard rows of `bulk_counter`. `running` separates "not started" from "in progress" while no
- * operation has finished yet; the CASE makes Postgres skip the EXISTS as soon as any operation
- * finished, and the EXISTS stops at the first open operation with `started_at`. With the partial
- * index `operation (bulk_uuid) WHERE status = 4 AND started_at IS NOT NULL` (asked of the lead) it
- * is one index probe; without it, a bulk in which nothing has finished yet scans its open rows.
- * $1 uuid.
+ * shard rows of `bulk_counter`. `running` ("in progress" rather than "not started") is true once
+ * any operation has been processed: workers record `started_at` together with the outcome, so
+ * counters alone decide it and no operation row is read. $1 uuid.
  */
 export function selectBulkSummary(schema: string): string {
   const s = ident(schema);
   return `SELECT b.uuid::text AS bulk_id, b.user_type, b.user_id, b.description,
       to_char(b.start_time, 'YYYY-MM-DD HH24:MI:SS') AS start_time, b.operation_count,
       c.complete, c.retriable, c.failed, c.open, c.rejected, c.retrying,
-      CASE WHEN c.complete + c.retriable + c.failed > 0 THEN true
-        ELSE EXISTS (SELECT 1 FROM ${s}.operation o
-                     WHERE o.bulk_uuid = b.uuid AND o.status = 4 AND o.started_at IS NOT NULL)
-      END AS running
+      c.complete + c.retriable + c.failed > 0 AS running
     FROM ${s}.bulk b
     CROSS JOIN LATERAL (
       SELECT coalesce(sum(k.complete), 0)::int AS complete, coalesce(sum(k.retriable), 0)::int AS retriable,
@@ -68,9 +62,14 @@ export function selectDetailedOperations(schema: string): string {
     FROM ${ident(schema)}.operation WHERE bulk_uuid = $1 ORDER BY operation_key`;
 }
 
-/** Magento's plain COUNT(*) by bulk and status (uses the (bulk_uuid, status) index). $1 uuid, $2 status. */
+/**
+ * Magento's COUNT(*) of a bulk's operations in one status, read from the counters (which count
+ * exactly the operation rows, so a bulk with no rows answers 0 as Magento does). $1 uuid, $2 status.
+ */
 export function countOperationsByStatus(schema: string): string {
-  return `SELECT count(*)::int AS n FROM ${ident(schema)}.operation WHERE bulk_uuid = $1 AND status = $2`;
+  return `SELECT coalesce(sum(CASE $2::int WHEN 1 THEN complete WHEN 2 THEN retriable WHEN 3 THEN failed
+      WHEN 4 THEN open WHEN 5 THEN rejected END), 0)::int AS n
+    FROM ${ident(schema)}.bulk_counter WHERE bulk_uuid = $1`;
 }
 
 /**
