@@ -6,7 +6,7 @@
  *      1,000 operation rows, 1,000 pg-boss jobs through the same `boss.insert`) written by a bare
  *      loop with the same concurrency, no HTTP, parsing, validation or hashing. Goal ≥ 0.7× the floor.
  *   2. Single-item async: `singleClients` concurrent clients PUT /async/V1/products/<sku> → requests
- *      per second with group commit, beside the same server with `groupCommitWindowMs: 0` (one
+ *      per second with group commit, beside the same server with `groupCommit: false` (one
  *      commit per request). Goal ≥ 4×.
  *
  * HTTP load comes from a child process (bench/support/load.ts) with a keep-alive agent; every
@@ -174,7 +174,7 @@ if (ONLY !== 'single') {
 // ---- 2. single-item async: group commit vs one commit per request -------------------------------
 if (ONLY !== 'bulk') {
   const grouped = await startTestServer('bench_accept_group');
-  const single = await startTestServer('bench_accept_nogroup', { groupCommitWindowMs: 0 });
+  const single = await startTestServer('bench_accept_nogroup', { groupCommit: false });
   try {
     const run = async (server: TestServer): Promise<Phase> => {
       const cpu = cpuSample();
@@ -249,7 +249,7 @@ const header = ['measure', 'unit', 'magento-async', 'baseline', 'ratio', 'goal',
 const table = [header, ...rows];
 const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
 console.log(
-  `accept benchmark: ${SECONDS} s per phase after ${WARMUP_MS} ms warm-up; phases A B B A; baseline = raw-SQL floor (bulk) or groupCommitWindowMs 0 (single)`,
+  `accept benchmark: ${SECONDS} s per phase after ${WARMUP_MS} ms warm-up; phases A B B A; baseline = raw-SQL floor (bulk) or groupCommit false (single)`,
 );
 for (const [i, r] of table.entries()) {
   console.log(

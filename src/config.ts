@@ -99,10 +99,13 @@ export interface Config {
   /** How long an `Idempotency-Key` is remembered, in seconds. Default 86400 (24 h). */
   idempotencyTtlSeconds: number;
   /**
-   * How long an accepted single-item request waits for others to share its commit, in
-   * milliseconds (group commit). 0 commits each request on its own. Default 2.
+   * Group commit: concurrent accepts share a transaction (one fsync for many requests). A request
+   * arriving while `acceptTransactions` transactions are committing joins the next one; `false`
+   * commits every request on its own. Default true.
    */
-  groupCommitWindowMs: number;
+  groupCommit: boolean;
+  /** Most accept transactions committing at once (group commit). Default 2. */
+  acceptTransactions: number;
   /** OpenAPI spec (file path or URL) the routes are generated from. Default `openapi/magento-sample.yaml`. */
   spec: string;
   /** Where codegen writes its output. Default `src/generated`. */
@@ -265,7 +268,8 @@ const TOP: Record<string, KeySpec> = {
   maxJsonDepth: { check: int(2, 10_000), default: 64 },
   partialAccept: { check: bool, default: false },
   idempotencyTtlSeconds: { check: int(1, 365 * 86400), default: 86400 },
-  groupCommitWindowMs: { check: int(0, 1000), default: 2 },
+  groupCommit: { check: bool, default: true },
+  acceptTransactions: { check: int(1, 64), default: 2 },
   spec: { check: str(), default: 'openapi/magento-sample.yaml' },
   generatedDir: { check: str(), default: 'src/generated' },
   pluginsDir: { check: str(), default: 'plugins' },

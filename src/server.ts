@@ -69,7 +69,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       schema: config.schema,
       enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
-      windowMs: config.groupCommitWindowMs,
+      groupCommit: config.groupCommit,
+      maxConcurrentGroups: config.acceptTransactions,
       afterOperationInsert: options.afterOperationInsert,
     });
     const status = createStatusHandler({

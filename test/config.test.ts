@@ -26,7 +26,8 @@ test('defaults, with no env and no config file', (t) => {
   assert.equal(c.maxJsonDepth, 64);
   assert.equal(c.partialAccept, false);
   assert.equal(c.idempotencyTtlSeconds, 86400);
-  assert.equal(c.groupCommitWindowMs, 2);
+  assert.equal(c.groupCommit, true);
+  assert.equal(c.acceptTransactions, 2);
   assert.equal(c.spec, 'openapi/magento-sample.yaml');
   assert.equal(c.generatedDir, 'src/generated');
   assert.equal(c.pluginsDir, 'plugins');

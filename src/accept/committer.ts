@@ -62,12 +62,8 @@ export interface CommitterOptions {
   schema: string;
   enqueue: Enqueue;
   idempotencyTtlSeconds: number;
-  /**
-   * 0 commits each request alone, at once (no group commit); any other value turns group commit
-   * on. Kept as a window for configuration compatibility: a queued group waits for a free slot,
-   * not for a timer (see the class comment).
-   */
-  windowMs: number;
+  /** False: every request commits on its own, at once (the one-commit-per-request baseline). */
+  groupCommit: boolean;
   /** Grouped transactions in flight at once (default 2: one committing while the next one writes). */
   maxConcurrentGroups?: number;
   /** A group is flushed at once, without a slot, once it holds this many operations (default 1000). */
@@ -99,7 +95,7 @@ export class AcceptCommitter {
     return new Promise((resolve, reject) => {
       this.#group.push({ job, resolve, reject });
       this.#groupOperations += job.items.length;
-      if (this.#options.windowMs <= 0 || this.#groupOperations >= (this.#options.maxGroupOperations ?? 1000)) {
+      if (!this.#options.groupCommit || this.#groupOperations >= (this.#options.maxGroupOperations ?? 1000)) {
         this.#flush(false);
       } else {
         this.#schedule();
