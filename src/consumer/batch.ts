@@ -7,7 +7,7 @@
  */
 import type { Db, Job, JobAttempt, PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
-import { loadOperations, recordOutcomes, type OperationRow } from '../db/sql/consumer.ts';
+import { loadOperations, recordOutcomes, selectCanceled, type OperationRow } from '../db/sql/consumer.ts';
 import type { HandlerContext, Logger } from '../plugins/api.ts';
 import { bossDb } from '../queue/adapter.ts';
 import type { OperationJob } from '../queue/names.ts';
@@ -42,6 +42,13 @@ interface Pending {
 
 const addressOf = (bulk: string, key: number) => `${bulk.toLowerCase()}:${key}`;
 
+/**
+ * A batch whose handlers take a while looks again, at most this often, for operations the cancel
+ * API canceled since the batch was loaded, and skips them: "not yet started" really means not
+ * started. Fast batches never pay for the look.
+ */
+const CANCEL_CHECK_MS = 50;
+
 export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<void> {
   const startedAt = new Date();
   // Loaded with the fetch (fetch.ts) when pg-boss's statement had the known shape, else here.
@@ -60,11 +67,18 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
   // Jobs that could not be settled stay active; throwing at the end makes the caller fail them (so
   // they are retried) instead of leaving them to expire.
   let unsettled = 0;
+  let checkedAt = startedAt.getTime();
+  let canceled = new Set<string>();
 
-  for (const job of jobs) {
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!;
     const attempt: JobAttempt = { id: job.id, retryCount: job.retryCount };
     const row = byAddress ? byAddress.get(addressOf(job.data.bulk, job.data.key)) : loadedOperation(job);
-    if (!row) {
+    if (row && Date.now() - checkedAt >= CANCEL_CHECK_MS) {
+      canceled = await canceledAmong(ctx, jobs.slice(i));
+      checkedAt = Date.now();
+    }
+    if (!row || canceled.has(addressOf(row.bulk_uuid, row.operation_key))) {
       idle.push(attempt);
       continue;
     }
@@ -86,6 +100,14 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
   }
   unsettled += await flush(ctx, queue, pending, idle, startedAt);
   if (unsettled) throw new Error(`${unsettled} job(s) could not be settled; they are retried`);
+}
+
+async function canceledAmong(ctx: BatchContext, jobs: Job<OperationJob>[]): Promise<Set<string>> {
+  const { rows } = await ctx.pool.query<{ bulk_uuid: string; operation_key: number }>(selectCanceled(ctx.schema), [
+    jobs.map((j) => j.data.bulk),
+    jobs.map((j) => j.data.key),
+  ]);
+  return new Set(rows.map((r) => addressOf(r.bulk_uuid, r.operation_key)));
 }
 
 async function runHandler(

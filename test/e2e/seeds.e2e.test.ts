@@ -11,15 +11,39 @@ import { createStore } from '../../src/store/index.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
 import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../../src/consumer/index.ts';
 import { queueForEntity } from '../../src/queue/names.ts';
+import { definePlugin } from '../../src/plugins/api.ts';
 
 let server: TestServer;
 let consumer: ConsumerHandle;
+
+// A handler that holds its operations until the test opens the gate: to cancel a running operation.
+let releaseCart: () => void = () => {};
+const cartGate = new Promise<void>((resolve) => (releaseCart = resolve));
+let cartStarted: () => void = () => {};
+const cartRunning = new Promise<void>((resolve) => (cartStarted = resolve));
+const cartSkusRun: string[] = [];
+const cartPlugin = definePlugin({
+  name: 'Test_Cart',
+  compatibility: '*',
+  handlers: {
+    async PostV1CartsQuoteIdItems(args: { cartItem: { sku: string } }) {
+      cartSkusRun.push(args.cartItem.sku);
+      cartStarted();
+      await cartGate;
+      return { sku: args.cartItem.sku };
+    },
+  },
+});
 
 before(async () => {
   server = await startTestServer('seeds-e2e');
   await createStore(server.db.pool, server.db.schema, { code: 'fixturestore', name: 'Fixture', websiteId: 1 });
   const routes = server.artifacts.routes;
-  const registry = await loadPlugins({ routes, pluginsDir: 'plugins' });
+  const registry = await loadPlugins({
+    routes,
+    pluginsDir: 'plugins',
+    modules: [{ source: 'test/e2e/seeds.e2e.test.ts', module: { default: cartPlugin } }],
+  });
   await runInstalls(server.db.pool, server.db.schema, registry.installs);
   consumer = await startConsumer({
     pool: server.db.pool,
@@ -150,4 +174,39 @@ test('an operation with only a generated stub fails with status 3 naming the stu
   });
   assert.equal(status.operations_list[0].status, 3);
   assert.match(status.operations_list[0].result_message, /plugins\/carts\/index\.ts/);
+});
+
+test('cancel: operations not yet running become 3 "Canceled" and never run; running ones finish and report their outcome', async () => {
+  const skus = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
+  const accepted = await server.request('POST', '/rest/default/async/bulk/V1/carts/byQuoteId/items', {
+    body: skus.map((sku) => ({ quoteId: '7', cartItem: { qty: 1, quote_id: '7', sku } })),
+  });
+  assert.equal(accepted.status, 202, accepted.text);
+  const uuid = accepted.json.bulk_uuid;
+  await cartRunning;
+  await new Promise((resolve) => setTimeout(resolve, 200)); // every consumer loop is now blocked in a handler
+  const started = [...cartSkusRun];
+  const canceled = await server.request('POST', `/rest/V1/bulk/${uuid}/cancel`);
+  assert.equal(canceled.status, 200, canceled.text);
+  assert.equal(canceled.json.canceled, skus.length, 'every open operation, running or not, is marked at once');
+  releaseCart();
+  let status: any;
+  for (let i = 0; i < 50; i++) {
+    status = (await server.request('GET', `/rest/V1/bulk/${uuid}/status`)).json;
+    const done = status.operations_list.filter((o: { status: number }) => o.status === 1).length;
+    if (done === started.length) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(started.length >= 1 && started.length < skus.length, `running: ${started.join(',')}`);
+  assert.deepEqual(
+    status.operations_list.map((o: { id: number; status: number; result_message: string }) => [
+      o.status,
+      o.result_message,
+    ]),
+    skus.map((sku) =>
+      started.includes(sku) ? [1, 'Service execution success Test_Cart::PostV1CartsQuoteIdItems'] : [3, 'Canceled'],
+    ),
+  );
+  assert.deepEqual(cartSkusRun, started, 'no canceled operation reached its handler');
+  assert.equal(status.bulk_status, 3);
 });

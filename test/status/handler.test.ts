@@ -643,7 +643,7 @@ test('retry: reopens matching failed operations and enqueues them in the same tr
   assert.equal((await post(h, `/V1/bulk/${OWNED}/retry`)).text, `{"bulk_uuid":"${OWNED}","reopened":0}`);
 });
 
-test('cancel: open operations nobody picked up become 3 "Canceled"; running ones finish', async () => {
+test('cancel: open operations become 3 "Canceled", finished ones stay', async () => {
   h.as(ADMIN);
   const C = '00000000-0000-4000-8000-0000000000d1';
   const s = ident(db.schema);
@@ -660,7 +660,7 @@ test('cancel: open operations nobody picked up become 3 "Canceled"; running ones
   );
   const res = await post(h, `/V1/bulk/${C}/cancel`);
   assert.equal(res.status, 200);
-  assert.equal(res.text, `{"bulk_uuid":"${C}","canceled":2}`);
+  assert.equal(res.text, `{"bulk_uuid":"${C}","canceled":3}`);
   const rows = (
     await db.pool.query<{ status: number; result_message: string | null }>(
       `SELECT status, result_message FROM ${s}.operation WHERE bulk_uuid = $1 ORDER BY operation_key`,
@@ -671,15 +671,13 @@ test('cancel: open operations nobody picked up become 3 "Canceled"; running ones
     rows.map((r) => [r.status, r.result_message]),
     [
       [3, 'Canceled'],
-      [4, null],
+      [3, 'Canceled'],
       [1, null],
       [3, 'Canceled'],
     ],
   );
-  let body = JSON.parse((await get(h, `/V1/bulk/${C}/status?operations=false`)).text) as { bulk_status: number };
-  assert.equal(body.bulk_status, 1);
-  await db.pool.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 1`, [C]);
-  body = JSON.parse((await get(h, `/V1/bulk/${C}/status?operations=false`)).text) as { bulk_status: number };
+  // That a running operation finishes over its cancellation is the consumer's part: test/e2e.
+  const body = JSON.parse((await get(h, `/V1/bulk/${C}/status?operations=false`)).text) as { bulk_status: number };
   assert.equal(body.bulk_status, 3);
   assert.equal((await post(h, `/V1/bulk/${C}/cancel`)).text, `{"bulk_uuid":"${C}","canceled":0}`);
   assert.equal((await post(h, `/V1/bulk/${C}/cancel`, { force: true })).status, 400);

@@ -64,6 +64,9 @@ CREATE TABLE {{schema}}.operation (
   will_retry              boolean NOT NULL DEFAULT false,
   -- How often the retry API reopened it; part of the job id so a reopened operation gets a new job.
   reopened                integer NOT NULL DEFAULT 0,
+  -- Set by the cancel API. A worker already running the operation still records its outcome over
+  -- the cancellation ("running ones finish"); a worker fetching it later skips it.
+  canceled                boolean NOT NULL DEFAULT false,
   PRIMARY KEY (bulk_uuid, operation_key)
 ) WITH (fillfactor = 70);
 -- No index on status on purpose: per-status counts come from bulk_counter, and with no indexed

@@ -1,7 +1,8 @@
 /**
  * The consumer's statements on the operation table, set-based over arrays of (bulk uuid, key).
- * Every status write is guarded by `status IN (2, 4)`: an operation another attempt already
- * finished is never overwritten, which is what makes a late or duplicate attempt harmless.
+ * Every status write is guarded by `status IN (2, 4)` (or a cancellation, which a running attempt
+ * overrides): an operation another attempt already finished is never overwritten, which is what
+ * makes a late or duplicate attempt harmless.
  */
 import { ident } from '../pool.ts';
 
@@ -58,11 +59,22 @@ export function recordOutcomes(schema: string, options: { asyncCommit?: boolean;
       result_serialized_data = r.result,
       serialized_data = CASE WHEN r.status = 1 THEN NULL ELSE o.serialized_data END,
       started_at = (${p(7)}::timestamptz AT TIME ZONE 'UTC'),
-      finished_at = (now() AT TIME ZONE 'UTC'), attempts = o.attempts + 1
+      finished_at = (now() AT TIME ZONE 'UTC'), attempts = o.attempts + 1, canceled = false
     FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::smallint[], ${p(4)}::int[], ${p(5)}::text[], ${p(6)}::text[])
       AS r(bulk_uuid, operation_key, status, error_code, message, result)${durability}
-    WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key AND o.status IN (2, 4)
+    WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key AND (o.status IN (2, 4) OR o.canceled)
     RETURNING o.bulk_uuid, o.operation_key`;
+}
+
+/**
+ * Which of these operations were canceled since their batch was loaded (the cancel API). $1
+ * uuid[], $2 int[] keys.
+ */
+export function selectCanceled(schema: string): string {
+  return `SELECT o.bulk_uuid, o.operation_key FROM ${ident(schema)}.operation o
+    JOIN unnest($1::uuid[], $2::int[]) AS j(bulk_uuid, operation_key)
+      ON o.bulk_uuid = j.bulk_uuid AND o.operation_key = j.operation_key
+    WHERE o.canceled`;
 }
 
 /**

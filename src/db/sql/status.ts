@@ -92,22 +92,23 @@ export function selectResultsBatch(schema: string): string {
 export function reopenOperations(schema: string): string {
   return `UPDATE ${ident(schema)}.operation
     SET status = 4, will_retry = false, result_message = NULL, error_code = NULL,
-      result_serialized_data = NULL, started_at = NULL, finished_at = NULL, reopened = reopened + 1
+      result_serialized_data = NULL, started_at = NULL, finished_at = NULL, reopened = reopened + 1,
+      canceled = false
     WHERE bulk_uuid = $1 AND status = ANY($2::smallint[]) AND NOT will_retry
       AND ($3::int[] IS NULL OR error_code = ANY($3::int[]))
     RETURNING operation_key, operation_id, reopened`;
 }
 
 /**
- * Cancels open operations no worker has picked up. A concurrent claim that stamped `started_at`
- * first wins (the WHERE is re-checked on the updated row), and a claim after this commit skips the
- * row (`status IN (2, 4)`), so an operation is either canceled or runs, never both.
+ * Cancels the open operations: status 3 `Canceled`, flagged `canceled`. A worker that fetches one
+ * later skips it (it loads only status 2 and 4); a worker already running one records its outcome
+ * over the cancellation, so running operations finish and report what really happened.
  * $1 uuid, $2 message.
  */
 export function cancelOperations(schema: string): string {
   return `UPDATE ${ident(schema)}.operation
-    SET status = 3, result_message = $2, finished_at = (now() AT TIME ZONE 'UTC')
-    WHERE bulk_uuid = $1 AND status = 4 AND started_at IS NULL`;
+    SET status = 3, result_message = $2, finished_at = (now() AT TIME ZONE 'UTC'), canceled = true
+    WHERE bulk_uuid = $1 AND status = 4`;
 }
 
 /** Locks the bulk row so concurrent retry/cancel calls of one bulk run one after the other. $1 uuid. */
