@@ -5,16 +5,11 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import pino from 'pino';
 import { loadConfig, type Config } from '../config.ts';
-import { createPool, databaseUrl } from '../db/pool.ts';
-import { migrate } from '../db/migrate.ts';
 import type { Route } from '../routes/types.ts';
-import type { Logger } from '../plugins/api.ts';
-import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.ts';
-import { startConsumer } from '../consumer/consumer.ts';
-import type { OperationInvoker } from '../consumer/invoker.ts';
-import { listConsumers, selectConsumer } from '../consumer/select.ts';
+import { createLogger } from '../server.ts';
+import { startConfiguredConsumer } from '../consumer/run.ts';
+import { listConsumers } from '../consumer/select.ts';
 
 function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -31,24 +26,6 @@ async function loadRoutes(config: Config): Promise<readonly Route[]> {
   return (await loadArtifacts({ generatedDir: config.generatedDir })).routes;
 }
 
-async function loadRegistry(config: Config, routes: readonly Route[]) {
-  const loader = await import('../plugins/loader.ts');
-  const upstream = config.upstream.baseUrl
-    ? {
-        baseUrl: config.upstream.baseUrl,
-        token: config.upstream.token ?? undefined,
-        timeoutMs: config.upstream.timeoutMs,
-      }
-    : undefined;
-  const registry = await loader.loadPlugins({
-    routes,
-    pluginsDir: config.pluginsDir,
-    packages: config.pluginPackages,
-    upstream,
-  });
-  return { registry, installs: registry.installs, runInstalls: loader.runInstalls };
-}
-
 export interface StartOptions {
   maxMessages?: number;
   batchSize?: number;
@@ -60,61 +37,23 @@ export async function runConsumer(
   opts: StartOptions,
   config: Config = loadConfig({ env: process.env }),
 ): Promise<void> {
-  const log = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2)) as unknown as Logger;
+  const log = createLogger(config);
   const routes = await loadRoutes(config);
-  const selection = selectConsumer(name, routes);
-  if (selection.note) out(`Note: ${selection.note}`);
-  const concurrency = opts.concurrency ?? config.consumer.concurrency;
-  const url = config.databaseUrl ?? databaseUrl();
-  // A batch holds at most one client at a time (its operation's transaction or a set-based write).
-  // Batches of every queue share this pool; capped so `async.operations.all` over dozens of entity
-  // queues stays within a managed Postgres' connection limit (batches wait for a client instead).
-  const pool = createPool({
-    connectionString: url,
-    max: Math.min(concurrency * selection.queues.length + 4, 24),
-    applicationName: `magento-async:consumer`,
-  });
-  let boss: Awaited<ReturnType<typeof createBoss>> | undefined;
+  const running = await startConfiguredConsumer({ config, routes, name, log, ...opts });
+  if (running.selection.note) out(`Note: ${running.selection.note}`);
+  const onSignal = (signal: string) => {
+    log.info({ signal }, 'stopping: finishing the operations in hand');
+    void running.consumer.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   try {
-    await migrate(pool, config.schema);
-    const { registry, installs, runInstalls } = await loadRegistry(config, routes);
-    await runInstalls(pool, config.schema, installs);
-    boss = await createBoss({
-      connectionString: url,
-      schema: config.bossSchema,
-      supervise: true,
-      log,
-      applicationName: 'magento-async:consumer',
-    });
-    await ensureQueues(
-      boss,
-      routes.map((r) => r.entity),
-      queuePolicyFromConfig(config.consumer),
-    );
-    const consumer = await startConsumer({
-      pool,
-      boss,
-      schema: config.schema,
-      registry: registry as OperationInvoker,
-      queues: selection.queues,
-      batchSize: opts.batchSize ?? config.consumer.batchSize,
-      concurrency,
-      maxMessages: opts.maxMessages,
-      log,
-    });
-    const onSignal = (signal: string) => {
-      log.info({ signal }, 'stopping: finishing the operations in hand');
-      void consumer.stop();
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-    await consumer.done;
+    await running.consumer.done;
+    log.info({ handled: running.consumer.handled() }, 'consumer stopped');
+  } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    log.info({ handled: consumer.handled() }, 'consumer stopped');
-  } finally {
-    await boss?.stop({ graceful: true });
-    await pool.end();
+    await running.close();
   }
 }
 

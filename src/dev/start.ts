@@ -21,7 +21,6 @@ import { ALL_RESOURCES, GUEST, createAuthenticator, createIntegrationToken } fro
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../plugins/api.ts';
 import type { ConsumerHandle } from '../consumer/consumer.ts';
-import type { OperationInvoker } from '../consumer/invoker.ts';
 
 export const EXAMPLE_SKU = '24-MB01';
 export const DEV_TOKEN_NAME = 'development (npm start)';
@@ -89,73 +88,10 @@ async function startConsumerIn(
   config: Config,
   log: Logger,
 ): Promise<{ consumer: ConsumerHandle; close(): Promise<void> }> {
-  const { createPool } = await import('../db/pool.ts');
   const { loadArtifacts } = await import('../runtime/artifacts.ts');
-  const { loadPlugins, runInstalls } = await import('../plugins/loader.ts');
-  const { createBoss, ensureQueues, queuePolicyFromConfig } = await import('../queue/boss.ts');
-  const { startConsumer } = await import('../consumer/consumer.ts');
-  const { selectConsumer } = await import('../consumer/select.ts');
-  const url = config.databaseUrl!;
+  const { startConfiguredConsumer } = await import('../consumer/run.ts');
   const routes = (await loadArtifacts({ generatedDir: config.generatedDir })).routes;
-  const selection = selectConsumer('async.operations.all', routes);
-  const concurrency = config.consumer.concurrency;
-  const pool = createPool({
-    connectionString: url,
-    max: Math.min(concurrency * selection.queues.length + 4, 24),
-    applicationName: 'magento-async:consumer',
-  });
-  let boss: Awaited<ReturnType<typeof createBoss>> | undefined;
-  try {
-    const upstream = config.upstream.baseUrl
-      ? {
-          baseUrl: config.upstream.baseUrl,
-          token: config.upstream.token ?? undefined,
-          timeoutMs: config.upstream.timeoutMs,
-        }
-      : undefined;
-    const registry = await loadPlugins({
-      routes,
-      pluginsDir: config.pluginsDir,
-      packages: config.pluginPackages,
-      upstream,
-    });
-    await runInstalls(pool, config.schema, registry.installs);
-    boss = await createBoss({
-      connectionString: url,
-      schema: config.bossSchema,
-      supervise: true,
-      log,
-      applicationName: 'magento-async:consumer',
-    });
-    await ensureQueues(
-      boss,
-      routes.map((r) => r.entity),
-      queuePolicyFromConfig(config.consumer),
-    );
-    const consumer = await startConsumer({
-      pool,
-      boss,
-      schema: config.schema,
-      registry: registry as OperationInvoker,
-      queues: selection.queues,
-      batchSize: config.consumer.batchSize,
-      concurrency,
-      log,
-    });
-    const started = boss;
-    return {
-      consumer,
-      async close() {
-        await consumer.stop();
-        await started.stop({ graceful: true });
-        await pool.end();
-      },
-    };
-  } catch (error) {
-    await boss?.stop({ graceful: false }).catch(() => {});
-    await pool.end().catch(() => {});
-    throw error;
-  }
+  return startConfiguredConsumer({ config, routes, name: 'async.operations.all', log });
 }
 
 function signalled(): { promise: Promise<string>; dispose(): void } {

@@ -1,0 +1,102 @@
+/**
+ * A consumer wired from configuration: the routes' entity queues, the plugins (with their tables),
+ * pg-boss with maintenance on, and the worker. Used by `queue:consumers:start` and by `start`.
+ */
+import type { Config } from '../config.ts';
+import { createPool, databaseUrl } from '../db/pool.ts';
+import { migrate } from '../db/migrate.ts';
+import type { Route } from '../routes/types.ts';
+import type { Logger } from '../plugins/api.ts';
+import { loadPlugins, runInstalls } from '../plugins/loader.ts';
+import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.ts';
+import { startConsumer, type ConsumerHandle } from './consumer.ts';
+import type { OperationInvoker } from './invoker.ts';
+import { selectConsumer, type ConsumerSelection } from './select.ts';
+
+export interface ConfiguredConsumerOptions {
+  config: Config;
+  routes: readonly Route[];
+  /** `async.operations.all`, an entity, its queue or a topic. */
+  name: string;
+  log: Logger;
+  batchSize?: number;
+  concurrency?: number;
+  maxMessages?: number;
+}
+
+export interface ConfiguredConsumer {
+  consumer: ConsumerHandle;
+  selection: ConsumerSelection;
+  /** Stops the worker (operations in hand finish), then pg-boss and the pool. */
+  close(): Promise<void>;
+}
+
+export async function startConfiguredConsumer(options: ConfiguredConsumerOptions): Promise<ConfiguredConsumer> {
+  const { config, routes, log } = options;
+  const selection = selectConsumer(options.name, routes);
+  const concurrency = options.concurrency ?? config.consumer.concurrency;
+  const url = config.databaseUrl ?? databaseUrl();
+  // A batch holds at most one client at a time (its operation's transaction or a set-based write).
+  // Batches of every queue share this pool; capped so `async.operations.all` over dozens of entity
+  // queues stays within a managed Postgres' connection limit (batches wait for a client instead).
+  const pool = createPool({
+    connectionString: url,
+    max: Math.min(concurrency * selection.queues.length + 4, 24),
+    applicationName: 'magento-async:consumer',
+  });
+  let boss: Awaited<ReturnType<typeof createBoss>> | undefined;
+  try {
+    await migrate(pool, config.schema);
+    const upstream = config.upstream.baseUrl
+      ? {
+          baseUrl: config.upstream.baseUrl,
+          token: config.upstream.token ?? undefined,
+          timeoutMs: config.upstream.timeoutMs,
+        }
+      : undefined;
+    const registry = await loadPlugins({
+      routes,
+      pluginsDir: config.pluginsDir,
+      packages: config.pluginPackages,
+      upstream,
+    });
+    await runInstalls(pool, config.schema, registry.installs);
+    boss = await createBoss({
+      connectionString: url,
+      schema: config.bossSchema,
+      supervise: true,
+      log,
+      applicationName: 'magento-async:consumer',
+    });
+    await ensureQueues(
+      boss,
+      routes.map((r) => r.entity),
+      queuePolicyFromConfig(config.consumer),
+    );
+    const consumer = await startConsumer({
+      pool,
+      boss,
+      schema: config.schema,
+      registry: registry as OperationInvoker,
+      queues: selection.queues,
+      batchSize: options.batchSize ?? config.consumer.batchSize,
+      concurrency,
+      maxMessages: options.maxMessages,
+      log,
+    });
+    const started = boss;
+    return {
+      consumer,
+      selection,
+      async close() {
+        await consumer.stop();
+        await started.stop({ graceful: true });
+        await pool.end();
+      },
+    };
+  } catch (error) {
+    await boss?.stop({ graceful: false }).catch(() => {});
+    await pool.end().catch(() => {});
+    throw error;
+  }
+}
