@@ -38,6 +38,8 @@ import { clientFactory, createBulkFinishedListener, type BulkFinishedListener } 
 export const BULK_OPERATIONS_RESOURCE = 'Magento_Logging::system_magento_logging_bulk_operations';
 const USER_TYPE_GUEST = 4;
 const CANCELED_MESSAGE = 'Canceled';
+/** Longest a long-poll sleeps between two reads of the bulk's state (see waitUntilFinished). */
+const RECHECK_MS = 1000;
 
 /** One operation to enqueue again after the retry API reopened it. */
 export interface ReopenedJob {
@@ -250,7 +252,10 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
         if (remaining <= 0) return row;
         if (!woken) {
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, remaining);
+            // NOTIFY usually wakes us at once. The safety net: two transactions that finish a bulk's
+            // last operations concurrently each miss the other's uncommitted work, so neither sends
+            // the notice; one O(1) re-read a second catches that without busy polling.
+            const timer = setTimeout(resolve, Math.min(remaining, RECHECK_MS));
             resume = () => {
               clearTimeout(timer);
               resolve();

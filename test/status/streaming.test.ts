@@ -50,6 +50,34 @@ test('long-poll: returns as soon as another connection finishes the bulk', async
   assert.ok(elapsed >= 350 && elapsed < 3000, `answered after ${elapsed} ms`);
 });
 
+test('long-poll: two transactions finishing the last operations concurrently (no NOTIFY) still end the wait within a second', async () => {
+  const R = '00000000-0000-4000-8000-0000000000e9';
+  await insertBulk(db.pool, db.schema, { uuid: R, userType: 2, userId: 1, operationCount: 2 }, [
+    { key: 0, status: 4 },
+    { key: 1, status: 4 },
+  ]);
+  const pending = get(h, `/V1/bulk/${R}/status?waitSeconds=10&operations=false`);
+  await new Promise((r) => setTimeout(r, 200));
+  // Each transaction's trigger sees the other's operation still open, so neither sends the notice.
+  const [a, b] = [await db.pool.connect(), await db.pool.connect()];
+  try {
+    await a.query('BEGIN');
+    await b.query('BEGIN');
+    await a.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 0`, [R]);
+    await b.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 1`, [R]);
+    await a.query('COMMIT');
+    await b.query('COMMIT');
+  } finally {
+    a.release();
+    b.release();
+  }
+  const committed = Date.now();
+  const res = await pending;
+  const elapsed = Date.now() - committed;
+  assert.equal((JSON.parse(res.text) as { bulk_status: number }).bulk_status, 2);
+  assert.ok(elapsed < 1500, `answered ${elapsed} ms after the commits`);
+});
+
 test('long-poll: a change that leaves work open does not end the wait; time-out answers the current state', async () => {
   const T = '00000000-0000-4000-8000-0000000000e2';
   await insertBulk(db.pool, db.schema, { uuid: T, userType: 2, userId: 1, operationCount: 2 }, [
