@@ -128,17 +128,30 @@ BEGIN
     complete = c.complete + excluded.complete, retriable = c.retriable + excluded.retriable,
     failed = c.failed + excluded.failed, open = c.open + excluded.open,
     rejected = c.rejected + excluded.rejected, retrying = c.retrying + excluded.retrying;
-  -- Wake long-polling status readers (GET .../status?waitSeconds=N) when a bulk has nothing left
-  -- to run; delivered at commit, so a reader never sees the notice before the statuses.
-  FOR finished IN
-    SELECT c.bulk_uuid FROM {{schema}}.bulk_counter c
-    WHERE c.bulk_uuid IN (SELECT DISTINCT bulk_uuid FROM new_rows)
-    GROUP BY c.bulk_uuid HAVING sum(c.open) = 0 AND sum(c.retrying) = 0
-  LOOP
-    PERFORM pg_notify('{{schema_name}}_bulk_finished', finished::text);
-  END LOOP;
+  -- Wake long-polling status readers (GET .../status?waitSeconds=N) when a bulk they wait for has
+  -- nothing left to run; delivered at commit, so a reader never sees the notice before the
+  -- statuses. Only bulks with a registered waiter are checked: with nobody waiting (the common
+  -- case, and every worker batch) this costs one look at an empty table.
+  IF EXISTS (SELECT 1 FROM {{schema}}.bulk_waiter) THEN
+    FOR finished IN
+      SELECT c.bulk_uuid FROM {{schema}}.bulk_counter c
+      WHERE c.bulk_uuid IN (SELECT w.bulk_uuid FROM {{schema}}.bulk_waiter w
+                            WHERE w.bulk_uuid IN (SELECT bulk_uuid FROM new_rows))
+      GROUP BY c.bulk_uuid HAVING sum(c.open) = 0 AND sum(c.retrying) = 0
+    LOOP
+      PERFORM pg_notify('{{schema_name}}_bulk_finished', finished::text);
+    END LOOP;
+  END IF;
   RETURN NULL;
 END $$;
+
+-- Bulks someone is long-polling right now (one row per waiting request). Unlogged: after a crash
+-- nobody is waiting anyway; rows a crashed server left behind only cost a check until cleaned.
+CREATE UNLOGGED TABLE {{schema}}.bulk_waiter (
+  id         bigserial PRIMARY KEY,
+  bulk_uuid  uuid NOT NULL,
+  since      timestamptz NOT NULL DEFAULT now()
+);
 
 CREATE TRIGGER operation_count_insert AFTER INSERT ON {{schema}}.operation
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.count_inserted();

@@ -44,6 +44,22 @@ export function selectBulkSummary(schema: string): string {
     WHERE b.uuid = $1`;
 }
 
+/**
+ * Registers a long-poll waiter so the update trigger checks this bulk for completion (it checks
+ * only bulks someone waits for); also drops waiters a crashed server left behind. $1 uuid, $2
+ * seconds after which a waiter row is stale. Returns the row id.
+ */
+export function registerWaiter(schema: string): string {
+  const s = ident(schema);
+  return `WITH stale AS (DELETE FROM ${s}.bulk_waiter WHERE since < now() - make_interval(secs => $2))
+    INSERT INTO ${s}.bulk_waiter (bulk_uuid) VALUES ($1) RETURNING id`;
+}
+
+/** $1 waiter id. */
+export function unregisterWaiter(schema: string): string {
+  return `DELETE FROM ${ident(schema)}.bulk_waiter WHERE id = $1`;
+}
+
 /** Owner of a bulk, for the ownership rule. $1 uuid. */
 export function selectBulkOwner(schema: string): string {
   return `SELECT user_type, user_id FROM ${ident(schema)}.bulk WHERE uuid = $1`;
