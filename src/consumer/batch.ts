@@ -116,7 +116,7 @@ async function runHandler(
   job: Job<OperationJob>,
   tx: LazyTransaction,
 ): Promise<Outcome> {
-  const log = child(ctx.log, { bulk: row.bulk_uuid, key: row.operation_key, operationId: row.operation_id });
+  const log = lazyChild(ctx.log, { bulk: row.bulk_uuid, key: row.operation_key, operationId: row.operation_id });
   try {
     const args = parseArgs(row.serialized_data);
     const handlerCtx: HandlerContext = {
@@ -295,6 +295,17 @@ function recordingDb(ctx: BatchContext, items: Pending[], startedAt: Date): Db {
 
 type ChildLogger = Logger & { child?: (bindings: object) => Logger };
 
-function child(log: ChildLogger, bindings: object): Logger {
-  return typeof log.child === 'function' ? log.child(bindings) : log;
+/**
+ * The operation's logger, made on first use: a pino child per operation costs more than a no-op
+ * handler itself, and most operations never log.
+ */
+function lazyChild(log: ChildLogger, bindings: object): Logger {
+  let made: Logger | undefined;
+  const get = (): Logger => (made ??= typeof log.child === 'function' ? log.child(bindings) : log);
+  return {
+    info: (obj, msg) => get().info(obj, msg),
+    warn: (obj, msg) => get().warn(obj, msg),
+    error: (obj, msg) => get().error(obj, msg),
+    debug: (obj, msg) => get().debug(obj, msg),
+  };
 }
