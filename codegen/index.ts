@@ -23,7 +23,8 @@ import { formatDiagnostic, isObject, type Diagnostic } from './types.ts';
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface CodegenOptions {
-  spec: string;
+  /** A file path or URL, or a spec already loaded (so a caller that needed its hash loads it once). */
+  spec: string | LoadedSpec;
   /** Output folder of the *.gen.* files (default `src/generated`), relative to the working directory. */
   out?: string;
   /** Folder of the per-entity plugin stubs (default `plugins`); `false` writes none. */
@@ -48,7 +49,7 @@ export interface CodegenResult {
 export async function runCodegen(options: CodegenOptions): Promise<CodegenResult> {
   const out = resolve(options.out ?? 'src/generated');
   const pluginsDir = options.plugins === false ? null : resolve(options.plugins ?? 'plugins');
-  const spec = await loadSpec(options.spec, { token: options.token });
+  const spec = typeof options.spec === 'string' ? await loadSpec(options.spec, { token: options.token }) : options.spec;
   const generated = await generate(spec, out);
   const files: WrittenFile[] = [];
   for (const [name, content] of generated.files) files.push(await writeIfChanged(join(out, name), content));

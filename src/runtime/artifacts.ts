@@ -35,7 +35,8 @@ export async function loadArtifacts(options: LoadArtifactsOptions = {}): Promise
     const loaded = await loadSpec(options.spec, { token: options.token });
     dir = resolve(options.cacheDir ?? 'var/cache', loaded.sha256.slice(0, 16));
     if (!existsSync(join(dir, 'routes.gen.ts'))) {
-      await runCodegen({ spec: options.spec, out: dir, plugins: false, token: options.token });
+      // The spec is already loaded (for its hash): a URL is fetched once, not twice.
+      await runCodegen({ spec: loaded, out: dir, plugins: false });
     }
   }
   return importArtifacts(dir);
