@@ -12,6 +12,10 @@ import { migrate } from './db/migrate.ts';
 import { createApp } from './http/app.ts';
 import { createRouteMatcher } from './http/route-matcher.ts';
 import { AcceptCommitter } from './accept/committer.ts';
+import { createAccept } from './accept/accept.ts';
+import { startIdempotencySweeper } from './accept/idempotency-sweeper.ts';
+import { Admission } from './http/admission.ts';
+import { boundConnections } from './http/connections.ts';
 import { parseCryptKey } from './accept/crypt-key.ts';
 import { storeResolver } from './store/index.ts';
 import { authorize, createAuthenticator, getOrCreateCryptKey, isAllowed } from './auth/index.ts';
@@ -52,14 +56,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { config } = options;
   const log = options.log ?? createLogger(config);
   const url = config.databaseUrl ?? databaseUrl();
-  const pool = createPool({ connectionString: url, max: 20, applicationName: 'magento-async:serve' });
+  const pool = createPool({
+    connectionString: url,
+    max: 20,
+    applicationName: 'magento-async:serve',
+    bounds: config.database,
+  });
   try {
     await migrate(pool, config.schema);
     const artifacts =
       options.artifacts ??
       (await loadArtifacts({ spec: options.spec, token: options.token, generatedDir: config.generatedDir }));
     const cryptKey = parseCryptKey(await getOrCreateCryptKey(pool, config.schema, config.cryptKey));
-    const boss = await createBoss({ connectionString: url, schema: config.bossSchema, supervise: false, log });
+    const boss = await createBoss({
+      connectionString: url,
+      schema: config.bossSchema,
+      supervise: false,
+      bounds: config.database,
+      log,
+    });
     await ensureQueues(boss, new Set(artifacts.routes.map((r) => r.entity)), queuePolicyFromConfig(config.consumer));
     const stores = storeResolver(pool, config.schema);
     const authenticator = createAuthenticator(pool, config.schema);
@@ -82,30 +97,48 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       entityOf: (operationId) => entityOf.get(operationId) ?? 'unknown',
       limits: { maxPageSize: config.statusPageSizeMax },
     });
+    const accept = createAccept({
+      pool,
+      schema: config.schema,
+      validators: artifacts.validators,
+      committer,
+      cryptKey,
+      limits: {
+        maxBulkItems: config.maxBulkItems,
+        maxJsonDepth: config.maxJsonDepth,
+        partialAccept: config.partialAccept,
+        idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      },
+    });
+    const stopSweeper = startIdempotencySweeper({
+      pool,
+      schema: config.schema,
+      ttlSeconds: config.idempotencyTtlSeconds,
+      intervalSeconds: config.idempotencySweepSeconds,
+      log,
+    });
     const app = createApp({
       pool,
       schema: config.schema,
       log,
       routes: artifacts.routes,
       matcher: createRouteMatcher(artifacts.routes),
-      validators: artifacts.validators,
-      committer,
-      cryptKey,
+      accept,
+      admission: new Admission({
+        maxConcurrent: config.maxConcurrentAccepts,
+        maxBytes: config.maxAcceptBytesInFlight,
+        retryAfterSeconds: config.busyRetryAfterSeconds,
+      }),
       resolveStore: (path) => stores.resolve(path),
       authenticate: (header) => authenticator.authenticate(header),
       authorize,
       schemas: artifacts.schemas,
       sync: status,
-      limits: {
-        maxBodyBytes: config.maxBodyBytes,
-        maxBulkItems: config.maxBulkItems,
-        maxJsonDepth: config.maxJsonDepth,
-        partialAccept: config.partialAccept,
-        idempotencyTtlSeconds: config.idempotencyTtlSeconds,
-      },
+      limits: { maxBodyBytes: config.maxBodyBytes },
       developerMode: config.mode === 'developer',
     });
     const server = app.listen(config.port, options.host ?? '127.0.0.1');
+    boundConnections(server, { requestTimeoutSeconds: config.requestTimeoutSeconds, log });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
@@ -121,6 +154,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       artifacts,
       async close() {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await stopSweeper();
         await committer.drain();
         await status.close();
         await boss.stop({ graceful: true });

@@ -11,6 +11,7 @@ import { loadOperations, recordOutcomes, selectCanceled, type OperationRow } fro
 import type { HandlerContext, Logger } from '../plugins/api.ts';
 import { bossDb } from '../queue/adapter.ts';
 import type { OperationJob } from '../queue/names.ts';
+import { openSecrets } from '../accept/secrets.ts';
 import { classifyFailure, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from './classify.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { loadedOperation } from './fetch.ts';
@@ -25,6 +26,8 @@ export interface BatchContext {
   log: Logger;
   /** Outcomes of handlers without a transaction wait at most this long to be written. */
   flushAfterMs: number;
+  /** The crypt key, to open sealed secret fields before the handler runs (src/accept/secrets.ts). */
+  cryptKey: Buffer;
 }
 
 interface Outcome {
@@ -118,7 +121,7 @@ async function runHandler(
 ): Promise<Outcome> {
   const log = lazyChild(ctx.log, { bulk: row.bulk_uuid, key: row.operation_key, operationId: row.operation_id });
   try {
-    const args = parseArgs(row.serialized_data);
+    const args = openSecrets(parseArgs(row.serialized_data), ctx.cryptKey);
     const handlerCtx: HandlerContext = {
       store: {
         id: row.store_code === 'all' ? 0 : row.store_id,
@@ -144,7 +147,7 @@ async function runHandler(
       result: JSON.stringify(invocation.result ?? null),
     };
   } catch (error) {
-    const failure = classifyFailure(error);
+    const failure = classifyFailure(error, row);
     const level = failure.status === STATUS_RETRIABLY_FAILED ? 'warn' : 'info';
     log[level]({ err: error, status: failure.status }, 'operation failed');
     return { status: failure.status, errorCode: failure.errorCode, message: failure.message, result: null };
@@ -178,7 +181,7 @@ async function recordInTransaction(
     client = await tx.client();
   } catch (error) {
     // The transaction never opened, so the handler's writes never happened either.
-    return outcome.status === STATUS_COMPLETE ? asFailure(error) : outcome;
+    return outcome.status === STATUS_COMPLETE ? asFailure(error, row) : outcome;
   }
   try {
     if (outcome.status !== STATUS_COMPLETE) await client.query('ROLLBACK TO SAVEPOINT handler');
@@ -209,12 +212,12 @@ async function recordInTransaction(
     // The connection is suspect: drop it rather than return it to the pool.
     client.release(error as Error);
     ctx.log.warn({ err: error, bulk: row.bulk_uuid, key: row.operation_key }, 'operation transaction failed');
-    return asFailure(error);
+    return asFailure(error, row);
   }
 }
 
-function asFailure(error: unknown): Outcome {
-  const failure = classifyFailure(error);
+function asFailure(error: unknown, row?: OperationRow): Outcome {
+  const failure = classifyFailure(error, row);
   return { status: failure.status, errorCode: failure.errorCode, message: failure.message, result: null };
 }
 

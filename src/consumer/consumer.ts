@@ -11,6 +11,8 @@
  * `expireInSeconds`, and every settle is fenced to the attempt that was fetched, so a late batch
  * settles nothing that is no longer its own.
  */
+import { parseCryptKey } from '../accept/crypt-key.ts';
+import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
 import type { Job, JobAttempt, PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
 import { closeAbandonedOperations } from '../db/sql/consumer.ts';
@@ -47,6 +49,8 @@ export interface ConsumerOptions {
   deadLetter?: boolean;
   /** How long outcomes of transaction-less handlers may wait to be written, ms. */
   flushAfterMs?: number;
+  /** The crypt key (parsed); default: the one stored in the database, as a server without CRYPT_KEY uses. */
+  cryptKey?: Buffer;
   log: Logger;
 }
 
@@ -73,6 +77,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     invoker: options.registry,
     log,
     flushAfterMs: options.flushAfterMs ?? 1000,
+    cryptKey: options.cryptKey ?? parseCryptKey(await getOrCreateCryptKey(pool, schema)),
   };
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
   const notifyPollMs = Math.max(0.5, options.notifyPollingIntervalSeconds ?? 3) * 1000;

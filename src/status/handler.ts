@@ -243,13 +243,14 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
     };
     ctx.res.once('close', onClose);
     const unsubscribe = await getListener().subscribe(uuid, wake);
-    // Registered after subscribing and before the first read: a completion committed after the
-    // registration notifies; one committed before it is seen by the read.
-    const { rows: waiter } = await pool.query<{ id: string }>(sql.registerWaiter(schema), [
-      uuid,
-      limits.maxWaitSeconds * 2,
-    ]);
+    let waiter: { id: string }[] = [];
     try {
+      // Registered after subscribing and before the first read: a completion committed after the
+      // registration notifies; one committed before it is seen by the read.
+      ({ rows: waiter } = await pool.query<{ id: string }>(sql.registerWaiter(schema), [
+        uuid,
+        limits.maxWaitSeconds * 2,
+      ]));
       for (;;) {
         woken = false;
         const row = await summary(uuid);
@@ -273,7 +274,7 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
     } finally {
       unsubscribe();
       ctx.res.off('close', onClose);
-      await pool.query(sql.unregisterWaiter(schema), [waiter[0]!.id]).catch(() => {});
+      if (waiter[0]) await pool.query(sql.unregisterWaiter(schema), [waiter[0].id]).catch(() => {});
     }
   }
 
