@@ -11,7 +11,7 @@ import type pg from 'pg';
 import type { Route } from '../routes/types.ts';
 import type { StoreScope } from '../plugins/api.ts';
 import type { Caller } from '../auth/tokens.ts';
-import { checkContentType } from './decode.ts';
+import { checkContentType, hasBody } from './decode.ts';
 import { asyncResponse, prepareRequest, type InputValidator } from './prepare.ts';
 import type { AcceptCommitter } from './committer.ts';
 import { parseIdempotencyKey, replayStoredResponse, requestFingerprint } from './idempotency.ts';
@@ -75,7 +75,7 @@ export function createAccept(deps: AcceptDependencies): Accept {
   return async function accept(route, request) {
     const key = parseIdempotencyKey(request.idempotencyKey);
     const body = request.body !== null && request.body.length > 0 ? request.body : null;
-    if (body !== null) checkContentType(request.contentType);
+    if (hasBody(body)) checkContentType(request.contentType);
     const fingerprint = key
       ? requestFingerprint({
           method: request.method,

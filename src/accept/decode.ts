@@ -38,9 +38,17 @@ export interface DecodeLimits {
   maxListItems?: { max: number; type: string };
 }
 
-/** Decodes a non-empty body (`null`: no body). */
+/**
+ * Whether Magento sees a body at all: `getBodyParams` decodes only when `if ($this->getContent())`,
+ * and PHP's `"0"` is as false as `""` (so a body `0` is no body, and needs no Content-Type).
+ */
+export function hasBody(body: Uint8Array | null): body is Uint8Array {
+  return body !== null && body.length > 0 && !(body.length === 1 && body[0] === 0x30);
+}
+
+/** Decodes the body (undefined: there is none, see {@link hasBody}). */
 export function decodeBody(body: Uint8Array | null, limits: DecodeLimits): PhpValue | undefined {
-  if (body === null || body.length === 0) return undefined;
+  if (!hasBody(body)) return undefined;
   // PHP's depth counts the value itself: N nested levels need a limit of N + 1.
   const levels = Math.min(limits.maxJsonDepth, PHP_MAX_NESTING);
   try {
