@@ -279,7 +279,14 @@ const BULK: ReadonlyArray<[string, string | undefined, ReadonlyArray<readonly [n
   ['{} is an empty PHP array, a list: no inputs', '{}', []],
   ['an object with keys 0..n-1 is a PHP list', '{"0":{"a":1}}', [[0, '{"a":1}']]],
   // getBodyParams casts `(array)`, getRequestData's array_merge renumbers integer keys (checked with PHP 8.2).
-  ['integer keys out of order are renumbered in order', '{"1":{"b":1},"0":{"a":1}}', [[0, '{"b":1}'], [1, '{"a":1}']]],
+  [
+    'integer keys out of order are renumbered in order',
+    '{"1":{"b":1},"0":{"a":1}}',
+    [
+      [0, '{"b":1}'],
+      [1, '{"a":1}'],
+    ],
+  ],
   ['a scalar body is a one-element list: skipped', '5', []],
   ['null is an empty list', 'null', []],
 ];

@@ -324,7 +324,7 @@ const cases: Case[] = [
   })),
 ];
 
-async function counts(): Promise<Record<string, number>> {
+async function counts(): Promise<{ bulk: number; operation: number; idempotency: number; job: number }> {
   const s = ident(server.db.schema);
   const { rows } = await server.db.pool.query(
     `SELECT (SELECT count(*)::int FROM ${s}.bulk) AS bulk, (SELECT count(*)::int FROM ${s}.operation) AS operation,
