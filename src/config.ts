@@ -116,9 +116,10 @@ export interface Config {
    */
   maxConcurrentAccepts: number;
   /**
-   * Most request-body bytes all accepts in flight may hold together; over it 503 with
-   * `Retry-After`. Bounds the server's memory (a body is decoded into several times its size).
-   * Default 64 MiB (67108864).
+   * Most request-body bytes all accepts in flight may hold together (the first 64 KiB of each body
+   * are not counted); over it 503 with `Retry-After`. Bounds the server's memory: a bulk body is
+   * decoded and validated in about 20 times its size, so the accept path's peak is about 20 × this.
+   * Must be at least `maxBodyBytes` for the largest bodies to get through. Default 32 MiB (33554432).
    */
   maxAcceptBytesInFlight: number;
   /** `Retry-After` seconds of a 503 for work over those bounds. Default 1. */
@@ -299,7 +300,7 @@ const TOP: Record<string, KeySpec> = {
   idempotencyTtlSeconds: { check: int(1, 365 * 86400), default: 86400 },
   idempotencySweepSeconds: { check: int(1, 86400), default: 600 },
   maxConcurrentAccepts: { check: int(1, 100_000), default: 256 },
-  maxAcceptBytesInFlight: { check: int(1024, 64 * 1024 * MIB), default: 64 * MIB },
+  maxAcceptBytesInFlight: { check: int(1024, 64 * 1024 * MIB), default: 32 * MIB },
   busyRetryAfterSeconds: { check: int(1, 3600), default: 1 },
   requestTimeoutSeconds: { check: int(1, 3600), default: 60 },
   groupCommit: { check: bool, default: true },

@@ -15,7 +15,7 @@ import { AcceptCommitter } from './accept/committer.ts';
 import { createAccept } from './accept/accept.ts';
 import { startIdempotencySweeper } from './accept/idempotency-sweeper.ts';
 import { Admission } from './http/admission.ts';
-import { boundConnections } from './http/connections.ts';
+import { createBoundedServer } from './http/connections.ts';
 import { parseCryptKey } from './accept/crypt-key.ts';
 import { storeResolver } from './store/index.ts';
 import { authorize, createAuthenticator, getOrCreateCryptKey, isAllowed } from './auth/index.ts';
@@ -137,8 +137,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       limits: { maxBodyBytes: config.maxBodyBytes },
       developerMode: config.mode === 'developer',
     });
-    const server = app.listen(config.port, options.host ?? '127.0.0.1');
-    boundConnections(server, { requestTimeoutSeconds: config.requestTimeoutSeconds, log });
+    const server = createBoundedServer(app.callback(), { requestTimeoutSeconds: config.requestTimeoutSeconds, log });
+    server.listen(config.port, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);

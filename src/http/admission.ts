@@ -1,9 +1,16 @@
 /**
- * Bounds on accept work in flight (beyond Magento): at most `maxConcurrent` accept requests at once
- * (from the first body byte to the answer) and at most `maxBytes` of their bodies held in memory
- * together. Over either bound the request is answered 503 with `Retry-After` at once, instead of
- * every request slowing down until the process runs out of memory. A 20 MiB body is decoded into a
- * PHP value model several times its size, so bytes held are the figure memory follows.
+ * Bounds on accept work in flight (beyond Magento), answered 503 with `Retry-After` at once when
+ * over, instead of every request slowing down until the process runs out of memory:
+ *
+ * - bytes: the request bodies being read or processed hold at most `maxBytes` together. The first
+ *   `freeBytesPerRequest` of each body are not counted (small requests are bounded by the slots
+ *   below and the request timeout), so big bodies never crowd out small ones. A declared
+ *   Content-Length is reserved up front: an oversized client is refused before it sends anything.
+ * - slots: at most `maxConcurrent` requests are processed (decoded, validated, committed) at
+ *   once. Reading a body takes no slot: a slow client holds bytes, never a slot.
+ *
+ * A body is decoded into a PHP value model several times its size, so bytes held are the figure
+ * memory follows.
  */
 import { E, WebapiError } from '../errors/catalogue.ts';
 
@@ -12,6 +19,8 @@ export interface AdmissionLimits {
   maxBytes: number;
   /** Seconds a refused client is told to wait (`Retry-After`). */
   retryAfterSeconds: number;
+  /** Bytes of each body not counted against `maxBytes` (default 64 KiB). */
+  freeBytesPerRequest?: number;
 }
 
 export class BusyError extends WebapiError {
@@ -37,33 +46,50 @@ export class Admission {
     this.limits = limits;
   }
 
+  /** Requests being processed. */
   get active(): number {
     return this.#active;
   }
 
+  /** Body bytes counted against `maxBytes`. */
   get bytes(): number {
     return this.#bytes;
   }
 
-  /** A slot for one request, or BusyError when every slot is taken. */
-  enter(): Ticket {
-    if (this.#active >= this.limits.maxConcurrent) throw new BusyError(this.limits.retryAfterSeconds);
-    this.#active++;
+  /** A byte account for one request's body; release it when the request is answered. */
+  reading(): Ticket {
+    const free = this.limits.freeBytesPerRequest ?? 64 * 1024;
+    let seen = 0;
     let held = 0;
     let released = false;
     return {
       reserve: (n) => {
         if (released) return;
-        if (this.#bytes + n > this.limits.maxBytes) throw new BusyError(this.limits.retryAfterSeconds);
-        this.#bytes += n;
-        held += n;
+        const counted = Math.max(0, seen + n - free) - Math.max(0, seen - free);
+        if (counted > 0 && this.#bytes + counted > this.limits.maxBytes) {
+          throw new BusyError(this.limits.retryAfterSeconds);
+        }
+        seen += n;
+        held += counted;
+        this.#bytes += counted;
       },
       release: () => {
         if (released) return;
         released = true;
         this.#bytes -= held;
-        this.#active--;
       },
+    };
+  }
+
+  /** A processing slot, or BusyError when every slot is taken; returns its release function. */
+  enter(): () => void {
+    if (this.#active >= this.limits.maxConcurrent) throw new BusyError(this.limits.retryAfterSeconds);
+    this.#active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#active--;
     };
   }
 }

@@ -14,7 +14,7 @@ import { classifyRequest } from './dispatch.ts';
 import { readBodyBytes } from './body.ts';
 import { sendJson } from './respond.ts';
 import type { RouteMatcher } from './route-matcher.ts';
-import type { Admission, Ticket } from './admission.ts';
+import type { Admission } from './admission.ts';
 import type { Accept } from '../accept/accept.ts';
 import type { Caller } from '../auth/tokens.ts';
 
@@ -90,33 +90,32 @@ async function accept(
   const caller = await deps.authenticate(ctx.get('Authorization') || undefined);
   deps.authorize(caller, route.acl);
 
-  let ticket: Ticket;
-  try {
-    ticket = deps.admission.enter();
-  } catch (error) {
-    ctx.req.resume();
-    throw error;
-  }
+  const ticket = deps.admission.reading();
   try {
     const body = await readBodyBytes(ctx.req, deps.limits.maxBodyBytes, ticket);
-    const response = await deps.accept(route, {
-      kind,
-      method: ctx.method,
-      path,
-      pathParams: params,
-      query: queryValues(ctx),
-      queryString: ctx.querystring,
-      store,
-      caller,
-      contentType: ctx.get('Content-Type') || undefined,
-      idempotencyKey: ctx.get('Idempotency-Key') || undefined,
-      requestId: (ctx.state.requestId as string | undefined) ?? null,
-      body,
-    });
-    if (response.bulkUuid) ctx.state.bulkUuid = response.bulkUuid;
-    ctx.status = response.status;
-    ctx.set(response.headers);
-    ctx.body = response.body;
+    const leave = deps.admission.enter();
+    try {
+      const response = await deps.accept(route, {
+        kind,
+        method: ctx.method,
+        path,
+        pathParams: params,
+        query: queryValues(ctx),
+        queryString: ctx.querystring,
+        store,
+        caller,
+        contentType: ctx.get('Content-Type') || undefined,
+        idempotencyKey: ctx.get('Idempotency-Key') || undefined,
+        requestId: (ctx.state.requestId as string | undefined) ?? null,
+        body,
+      });
+      if (response.bulkUuid) ctx.state.bulkUuid = response.bulkUuid;
+      ctx.status = response.status;
+      ctx.set(response.headers);
+      ctx.body = response.body;
+    } finally {
+      leave();
+    }
   } finally {
     ticket.release();
   }

@@ -5,7 +5,7 @@
  * read and discarded for a moment before the socket closes, so the client reads the answer rather
  * than a connection reset (closing with unread bytes makes the kernel send RST).
  */
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { E, WebapiError, errorBody, type ErrorDefinition } from '../errors/catalogue.ts';
 import { phpJsonEncode } from '../accept/php-json.ts';
@@ -42,9 +42,26 @@ export interface ConnectionBoundsOptions {
   log: Logger;
 }
 
-export function boundConnections(server: Server, options: ConnectionBoundsOptions): void {
-  server.requestTimeout = options.requestTimeoutSeconds * 1000;
-  server.headersTimeout = Math.min(server.requestTimeout, 30_000);
+/**
+ * The HTTP server with its bounds: a whole request within `requestTimeoutSeconds` (headers within
+ * 30 s at most), checked every second rather than Node's default 30 s, so a slow client's hold on
+ * the bytes in flight ends on time; parser refusals answered as above.
+ */
+export function createBoundedServer(listener: RequestListener, options: ConnectionBoundsOptions): Server {
+  const requestTimeout = options.requestTimeoutSeconds * 1000;
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout: Math.min(requestTimeout, 30_000),
+      connectionsCheckingInterval: Math.min(1000, requestTimeout),
+    },
+    listener,
+  );
+  answerClientErrors(server, options.log);
+  return server;
+}
+
+export function answerClientErrors(server: Server, log: Logger): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (error.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) {
@@ -52,7 +69,7 @@ export function boundConnections(server: Server, options: ConnectionBoundsOption
       return;
     }
     const definition = clientErrorDefinition(error.code);
-    options.log.info({ code: error.code, status: definition.status }, 'request refused by the HTTP parser');
+    log.info({ code: error.code, status: definition.status }, 'request refused by the HTTP parser');
     socket.end(clientErrorResponse(definition));
     socket.on('error', () => {});
     socket.resume();
