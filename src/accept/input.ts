@@ -82,7 +82,8 @@ export function buildBulkInputs(route: Route, body: PhpValue | undefined): BulkI
 // Bulk elements repeat the same few dozen keys thousands of times: normalise each once.
 const normalizedKeys = new Map<string, string>();
 
-function normalizedKey(key: string): string {
+/** `strtolower(str_replace('_', '', $key))`, cached: the key filterInputData compares. */
+export function normalizedKey(key: string): string {
   let n = normalizedKeys.get(key);
   if (n === undefined) {
     n = phpStrToLower(key.replaceAll('_', ''));

@@ -12,7 +12,7 @@ import { buildAsyncInput, buildBulkInputs } from './input.ts';
 import { serializedData } from './data-hash.ts';
 import { validationError } from './validation-errors.ts';
 import { decodeBody } from './decode.ts';
-import { mayHoldSecrets, sealSecrets, secretFieldSet } from './secrets.ts';
+import { sealSecrets, secretFieldSet } from './secrets.ts';
 
 /** The shape of an ajv standalone validate function. */
 export interface InputValidator {
@@ -67,7 +67,6 @@ export function prepareRequest(options: PrepareOptions): PreparedRequest {
   const native = kind === 'bulk' && options.validator ? nativeElements(options.body) : undefined;
   const elements = body instanceof PhpArray ? body.values : [];
   const secrets = options.secretFields ?? secretFieldSet(undefined);
-  const sealing = options.body !== null && mayHoldSecrets(options.body, secrets);
   const accepted: AcceptedItem[] = [];
   const rejected: RejectedItem[] = [];
   for (const { index, input } of inputs) {
@@ -97,10 +96,8 @@ export function prepareRequest(options: PrepareOptions): PreparedRequest {
       continue;
     }
     const hash = operationHash(serialized, options.cryptKey);
-    if (sealing) {
-      const sealed = sealSecrets(input, secrets, options.cryptKey);
-      if (sealed !== input) serialized = serializedData(sealed, storeId);
-    }
+    const sealed = sealSecrets(input, secrets, options.cryptKey);
+    if (sealed !== input) serialized = serializedData(sealed, storeId);
     accepted.push({ index, serialized, hash });
   }
   return { route, accepted, rejected };

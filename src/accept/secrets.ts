@@ -12,6 +12,7 @@ import { E } from '../errors/catalogue.ts';
 import { OperationError } from '../plugins/api.ts';
 import { PhpArray, phpJsonEncode, type PhpValue } from './php-json.ts';
 import { phpStrToLower } from './php-value.ts';
+import { normalizedKey } from './input.ts';
 
 export const SECRET_ENVELOPE = '$ma-enc$v1$';
 export const ERASED_SECRET = '$ma-erased$';
@@ -42,25 +43,16 @@ export function secretFieldSet(routeFields: readonly string[] | undefined): Read
 }
 
 /**
- * Whether the raw body could hold a secret field: a name appears in it (compared as keys are, case
- * and `_` ignored), or a `\u` escape could spell one. Lets the common body skip the walk.
+ * A copy of `input` with every secret field's value sealed; `input` itself when there is none.
+ * A walk over the keys (their normal forms are cached): about a millisecond for a 1,000-item bulk,
+ * where a case-insensitive scan of the raw body cost twenty times that.
  */
-export function mayHoldSecrets(body: Uint8Array, names: ReadonlySet<string>): boolean {
-  const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (buffer.includes('\\u')) return true;
-  let text = buffer.toString('latin1').toLowerCase();
-  if (text.includes('_')) text = text.replaceAll('_', '');
-  for (const name of names) if (text.includes(name)) return true;
-  return false;
-}
-
-/** A copy of `input` with every secret field's value sealed; `input` itself when there is none. */
 export function sealSecrets(input: PhpArray, names: ReadonlySet<string>, cryptKey: Buffer): PhpArray {
   let out: PhpArray | undefined;
   for (let i = 0; i < input.size; i++) {
     const value = input.values[i] as PhpValue;
     let sealed: PhpValue = value;
-    if (!input.fromList && names.has(normaliseFieldName(input.keyAt(i))) && value !== null) {
+    if (!input.fromList && value !== null && names.has(normalizedKey(input.keyAt(i)))) {
       sealed = seal(value, cryptKey);
     } else if (value instanceof PhpArray) {
       sealed = sealSecrets(value, names, cryptKey);
