@@ -49,7 +49,7 @@ test('OAuth verifier against the real database', async (t) => {
     'nonces older than the window are deleted; their requests are refused by timestamp instead',
     async () => {
       // An hour ahead of the real clock: the first subtest's nonce is then old too.
-    let clock = Math.floor(Date.now() / 1000 + 3600) * 1000;
+      let clock = Math.floor(Date.now() / 1000 + 3600) * 1000;
       const verifier = createOAuthVerifier(db.pool, db.schema, {
         encryptor,
         timestampWindowSeconds: 600,
