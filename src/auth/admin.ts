@@ -121,3 +121,9 @@ function validateCredentials(username: unknown, password: unknown): void {
   if (missing.length === 1) throw missing[0]!;
   if (missing.length > 1) throw new WebapiError(E.INPUT_EXCEPTIONS, undefined, { errors: missing });
 }
+
+/** Lifts a lockout (Magento's `admin:user:unlock`); false when the user name was not locked. */
+export async function unlockAdminUser(pool: Pool, schema: string, username: string): Promise<boolean> {
+  const { rowCount } = await pool.query(sql.resetFailures(schema), [username, LOG_USER_TYPE_ADMIN]);
+  return Boolean(rowCount);
+}

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { createEncryptor, getOrCreateCryptKey, parseResourceList } from '../auth/index.ts';
 import { createIntegration, listIntegrations, revokeIntegration } from '../auth/integrations.ts';
-import { createAdminUser } from '../auth/admin.ts';
+import { createAdminUser, unlockAdminUser } from '../auth/admin.ts';
 import { formatTable, out, withDatabase } from './infra.ts';
 
 const RESOURCES_HELP = '"all", or comma-separated ACL resources (Magento_Catalog::products,...)';
@@ -107,4 +107,19 @@ export function registerAuthCommands(program: Command): void {
         });
       },
     );
+
+  program
+    .command('admin:user:unlock')
+    .description('Unlock an admin user name locked by failed admin token requests')
+    .argument('<username>', 'user name')
+    .action(async (username: string) => {
+      await withDatabase({ migrate: true }, async (pool, config) => {
+        // Magento's own messages for its admin:user:unlock.
+        if (await unlockAdminUser(pool, config.schema, username)) {
+          out(`The user account "${username}" has been unlocked`);
+        } else {
+          out(`The user account "${username}" was not locked or could not be unlocked`);
+        }
+      });
+    });
 }

@@ -140,8 +140,29 @@ test('integration and admin user commands against a real schema', async (t) => {
     assert.match(dup.stderr, /already exists/);
   });
 
+  await t.test('admin:user:unlock lifts a lockout', async () => {
+    const login = (password: string) =>
+      createAdminToken(db.pool, db.schema, 'ops', password).then(
+        () => 'ok',
+        () => 'refused',
+      );
+    for (let i = 0; i < 6; i++) assert.equal(await login('wrong000'), 'refused');
+    assert.equal(await login('Secret123'), 'refused', 'locked');
+    const r = await run(env, ['admin:user:unlock', 'ops']);
+    assert.equal(r.stdout, 'The user account "ops" has been unlocked\n');
+    assert.equal(await login('Secret123'), 'ok');
+    const again = await run(env, ['admin:user:unlock', 'ops']);
+    assert.equal(again.stdout, 'The user account "ops" was not locked or could not be unlocked\n');
+  });
+
   await t.test('every command has --help', async (t2) => {
-    for (const command of ['integration:create', 'integration:list', 'integration:revoke', 'admin:user:create']) {
+    for (const command of [
+      'integration:create',
+      'integration:list',
+      'integration:revoke',
+      'admin:user:create',
+      'admin:user:unlock',
+    ]) {
       await t2.test(command, async () => {
         const r = await run(env, [command, '--help']);
         assert.equal(r.code, 0);
