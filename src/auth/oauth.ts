@@ -168,15 +168,15 @@ function signatureMatches(
   presented: string,
   consumer: Consumer,
 ): boolean {
-  let magento: string;
-  let rfc: string;
+  const sign = (base: string) => hmacSignature(method, base, consumer.consumerSecret, consumer.tokenSecret);
   try {
-    magento = signatureBaseString(request.method, request.url, params, 'magento');
-    rfc = signatureBaseString(request.method, request.url, params, 'rfc5849');
+    const magento = signatureBaseString(request.method, request.url, params, 'magento');
+    if (sameString(sign(magento), presented)) return true;
+    // Not Magento's order: a client following RFC 5849 signs in byte order (it differs rarely).
+    const rfc = signatureBaseString(request.method, request.url, params, 'rfc5849');
+    return rfc !== magento && sameString(sign(rfc), presented);
   } catch {
+    // A URL the base string cannot be built from (not http or https) has no valid signature.
     return false;
   }
-  const sign = (base: string) => hmacSignature(method, base, consumer.consumerSecret, consumer.tokenSecret);
-  if (sameString(sign(magento), presented)) return true;
-  return rfc !== magento && sameString(sign(rfc), presented);
 }

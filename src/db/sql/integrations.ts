@@ -29,9 +29,15 @@ export const revokeIntegration = (s: string) =>
 /**
  * $1 integration id, $2 nonce, $3 timestamp. Returns a row only when the nonce is new: the primary
  * key decides, so two servers seeing the same replayed request cannot both accept it.
+ *
+ * Committed without waiting for the WAL flush (`synchronous_commit` off for this statement's own
+ * transaction): the row is visible to every other session at once, which is what stops replays;
+ * only a database crash in the following fraction of a second could lose it. Waiting for the
+ * flush would cost every signed request an fsync of its own, outside the accept's group commit.
  */
 export const insertNonce = (s: string) =>
-  `INSERT INTO ${ident(s)}.oauth_nonce (integration_id, nonce, timestamp) VALUES ($1, $2, $3)
+  `INSERT INTO ${ident(s)}.oauth_nonce (integration_id, nonce, timestamp)
+   SELECT $1, $2, $3 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
    ON CONFLICT DO NOTHING RETURNING 1 AS inserted`;
 
 /** $1 oldest timestamp still accepted: older nonces can never be replayed successfully. */
