@@ -34,7 +34,3 @@ export const incrementFailures = (s: string) =>
 
 export const resetFailures = (s: string) =>
   `DELETE FROM ${ident(s)}.auth_failure WHERE user_name = $1 AND user_type = $2`;
-
-/** $1 user id: revokes every token of a user. */
-export const revokeAdminTokens = (s: string) =>
-  `UPDATE ${ident(s)}.admin_token SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`;
