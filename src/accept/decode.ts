@@ -11,7 +11,7 @@ import {
   PhpJsonDepthError,
   PhpJsonListTooLongError,
   PhpJsonSyntaxError,
-  phpJsonDecodeBytes,
+  phpJsonDecode,
   type PhpValue,
 } from './php-json.ts';
 
@@ -48,11 +48,28 @@ export function hasBody(body: Uint8Array | null): body is Uint8Array {
 
 /** Decodes the body (undefined: there is none, see {@link hasBody}). */
 export function decodeBody(body: Uint8Array | null, limits: DecodeLimits): PhpValue | undefined {
+  return decodeBodyText(body, limits)?.value;
+}
+
+// A BOM is kept (ignoreBOM: true), so the JSON decoder sees it and fails as PHP's does.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The decoded body and its text (decoded from UTF-8 once, for whoever parses it again natively). */
+export function decodeBodyText(
+  body: Uint8Array | null,
+  limits: DecodeLimits,
+): { value: PhpValue; text: string } | undefined {
   if (!hasBody(body)) return undefined;
+  let text: string;
+  try {
+    text = strictUtf8.decode(body);
+  } catch (error) {
+    throw new WebapiError(E.DECODING_ERROR, undefined, { cause: error });
+  }
   // PHP's depth counts the value itself: N nested levels need a limit of N + 1.
   const levels = Math.min(limits.maxJsonDepth, PHP_MAX_NESTING);
   try {
-    return phpJsonDecodeBytes(body, { maxDepth: levels + 1, maxListItems: limits.maxListItems?.max });
+    return { value: phpJsonDecode(text, { maxDepth: levels + 1, maxListItems: limits.maxListItems?.max }), text };
   } catch (error) {
     if (error instanceof PhpJsonListTooLongError && limits.maxListItems) {
       const { type, max } = limits.maxListItems;

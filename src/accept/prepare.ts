@@ -11,7 +11,7 @@ import { PhpArray, PhpJsonEncodeError, toJs } from './php-json.ts';
 import { buildAsyncInput, buildBulkInputs } from './input.ts';
 import { serializedData } from './data-hash.ts';
 import { validationError } from './validation-errors.ts';
-import { decodeBody } from './decode.ts';
+import { decodeBodyText } from './decode.ts';
 import { sealSecrets, secretFieldSet } from './secrets.ts';
 
 /** The shape of an ajv standalone validate function. */
@@ -58,13 +58,14 @@ export interface PrepareOptions {
 export function prepareRequest(options: PrepareOptions): PreparedRequest {
   const { route, kind } = options;
   const limitItems = kind === 'bulk' ? { max: options.maxBulkItems, type: route.operationId } : undefined;
-  const body = decodeBody(options.body, { maxJsonDepth: options.maxJsonDepth, maxListItems: limitItems });
+  const decoded = decodeBodyText(options.body, { maxJsonDepth: options.maxJsonDepth, maxListItems: limitItems });
+  const body = decoded?.value;
   const inputs =
     kind === 'async'
       ? [{ index: 0, input: buildAsyncInput(route, body, options.pathParams, options.query) }]
       : buildBulkInputs(route, body);
   const storeId = String(options.store.id);
-  const native = kind === 'bulk' && options.validator ? nativeElements(options.body) : undefined;
+  const native = kind === 'bulk' && options.validator && decoded ? nativeElements(decoded.text) : undefined;
   const elements = body instanceof PhpArray ? body.values : [];
   const secrets = options.secretFields ?? secretFieldSet(undefined);
   const accepted: AcceptedItem[] = [];
@@ -205,10 +206,9 @@ function operationHash(serialized: string, cryptKey: Buffer): string {
 }
 
 /** The bulk body parsed natively, for validation only; undefined when it is not a JSON list. */
-function nativeElements(body: Uint8Array | null): unknown[] | undefined {
-  if (body === null || body.length === 0) return undefined;
+function nativeElements(text: string): unknown[] | undefined {
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    const parsed: unknown = JSON.parse(text);
     return Array.isArray(parsed) ? parsed : undefined;
   } catch {
     return undefined;
