@@ -1,13 +1,17 @@
 /** The status API's paths (`/V<n>/bulk...`, already stripped of `/rest/<store>`). */
 export type StatusRoute =
-  | { kind: 'search' }
-  | { kind: 'status' | 'detailed' | 'results' | 'retry' | 'cancel'; uuid: string }
+  | { kind: 'search' | 'list' | 'queues' }
+  | { kind: 'status' | 'detailed' | 'results' | 'retry' | 'cancel' | 'webhook'; uuid: string }
   | { kind: 'count'; uuid: string; status: string };
 
 /** Matches one of our paths; null: not ours. */
 export function matchStatusRoute(method: string, path: string): StatusRoute | null {
   const segs = path.replace(/\/+$/, '').split('/');
-  if (segs[0] !== '' || !/^V\d+$/.test(segs[1] ?? '') || segs[2] !== 'bulk') return null;
+  if (segs[0] !== '' || !/^V\d+$/.test(segs[1] ?? '')) return null;
+  // Beyond Magento: the dashboard's bulk list and queues page.
+  if (segs.length === 3 && method === 'GET' && segs[2] === 'bulks') return { kind: 'list' };
+  if (segs.length === 3 && method === 'GET' && segs[2] === 'queues') return { kind: 'queues' };
+  if (segs[2] !== 'bulk') return null;
   if (segs.length === 3) return method === 'GET' ? { kind: 'search' } : null;
   const uuid = decodeSegment(segs[3]!);
   if (segs.length === 5) {
@@ -16,6 +20,7 @@ export function matchStatusRoute(method: string, path: string): StatusRoute | nu
       if (action === 'status') return { kind: 'status', uuid };
       if (action === 'detailed-status') return { kind: 'detailed', uuid };
       if (action === 'results.ndjson') return { kind: 'results', uuid };
+      if (action === 'webhook') return { kind: 'webhook', uuid };
     }
     if (method === 'POST') {
       if (action === 'retry') return { kind: 'retry', uuid };
