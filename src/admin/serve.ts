@@ -1,5 +1,5 @@
 /**
- * The dashboard's files (src/admin/assets: one HTML page, one script, one stylesheet; no build
+ * The dashboard's files (src/admin/assets: one HTML page, two scripts, one stylesheet; no build
  * step). They carry no data and need no sign-in: the page asks for an integration token and calls
  * the REST status endpoints with it, so the REST ACL is the dashboard's only permission model.
  */
@@ -11,6 +11,7 @@ const ASSETS = new URL('./assets/', import.meta.url);
 const FILES: Record<string, { file: string; type: string }> = {
   '': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/mask.js': { file: 'mask.js', type: 'text/javascript; charset=utf-8' },
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
 
@@ -37,6 +38,12 @@ export function createDashboard(path: string): Dashboard {
     handle(req, res) {
       const pathname = (req.url ?? '/').split('?')[0]!;
       if (pathname !== path && !pathname.startsWith(path + '/')) return false;
+      if (pathname === path) {
+        // The page's files are relative to the folder, so the page lives at `<path>/`.
+        const query = (req.url ?? '').slice(pathname.length);
+        res.writeHead(308, { Location: path + '/' + query }).end();
+        return true;
+      }
       const suffix = pathname.slice(path.length).replace(/^\/$/, '');
       const asset = bodies.get(suffix);
       if (!asset || (req.method !== 'GET' && req.method !== 'HEAD')) {

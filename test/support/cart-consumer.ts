@@ -10,6 +10,7 @@ import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../..
 import { queueForEntity } from '../../src/queue/names.ts';
 import { definePlugin } from '../../src/plugins/api.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/registry.ts';
+import { startHeartbeat } from '../../src/metrics/heartbeat.ts';
 
 export const CART_BULK_PATH = '/rest/default/async/bulk/V1/carts/byQuoteId/items';
 
@@ -65,5 +66,21 @@ export async function startCartConsumer(server: TestServer, steering: CartSteeri
     log: { info() {}, warn() {}, error() {}, debug() {} },
     observe: (e) => metrics.processed(e),
   });
-  return { consumer, metrics, steering, stop: () => consumer.stop() };
+  const heartbeat = startHeartbeat({
+    pool: server.db.pool,
+    schema: server.db.schema,
+    queues: [...new Set(routes.map((r) => queueForEntity(r.entity)))],
+    handled: () => consumer.handled(),
+    log: { info() {}, warn() {}, error() {}, debug() {} },
+    intervalMs: 500,
+  });
+  return {
+    consumer,
+    metrics,
+    steering,
+    async stop() {
+      await consumer.stop();
+      await heartbeat.stop();
+    },
+  };
 }

@@ -2,12 +2,12 @@
 // the REST status API with the signed-in integration token, so what the dashboard may see and do
 // is exactly what that token may see and do through the API.
 
+import { maskedInput } from './mask.js';
+
 const TOKEN_KEY = 'magento-async.dashboard.token';
 const REFRESH_MS = 1000;
 const STATUS_NAMES = { 0: 'not started', 1: 'in progress', 2: 'finished', 3: 'finished with failures' };
 const OP_STATUS = { 1: 'complete', 2: 'retriably failed', 3: 'failed', 4: 'open', 5: 'rejected' };
-// Keys whose values are never shown: the page may be on a shared screen.
-const SECRET_KEY = /pass(word)?|secret|token|api[_-]?key|authori[sz]ation|credit|card|cvv|cc_|private/i;
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -49,6 +49,8 @@ function h(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.className = v;
+    // Through the CSSOM: the page's CSP forbids style attributes.
+    else if (k === 'style') Object.assign(el.style, v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   for (const c of children.flat()) {
@@ -70,7 +72,7 @@ function badge(status) {
 function progressBar(counts, total) {
   const n = Math.max(total, 1);
   const done = counts.complete + counts.retriably_failed + counts.not_retriably_failed + counts.rejected;
-  const part = (cls, v) => h('span', { class: cls, style: `width:${(100 * v) / n}%`, title: `${cls}: ${v}` });
+  const part = (cls, v) => h('span', { class: cls, style: { width: `${(100 * v) / n}%` }, title: `${cls}: ${v}` });
   return h(
     'div',
     {
@@ -90,7 +92,7 @@ function progressBar(counts, total) {
 
 function legend(counts) {
   const item = (cls, label, v) =>
-    h('span', {}, h('i', { class: `bar-${cls}`, style: `background:var(--${cls})` }), `${label} ${v}`);
+    h('span', {}, h('i', { class: `bar-${cls}`, style: { background: `var(--${cls})` } }), `${label} ${v}`);
   return h(
     'div',
     { class: 'legend' },
@@ -238,7 +240,7 @@ function listView() {
             h('th', {}, 'Started (UTC)'),
             h('th', {}, 'User'),
             h('th', {}, 'Status'),
-            h('th', { style: 'width:30%' }, 'Progress'),
+            h('th', { style: { width: '30%' } }, 'Progress'),
             h('th', { class: 'num' }, 'Operations'),
           ),
         ),
@@ -307,25 +309,6 @@ function refreshList() {
 }
 
 // ---- one bulk ------------------------------------------------------------------------------
-
-/** The handler input as shown: meta_information parsed, secret-looking keys masked. */
-function maskedInput(serialized) {
-  if (serialized === null || serialized === undefined) return '(none)';
-  let data;
-  try {
-    data = JSON.parse(serialized);
-    if (typeof data?.meta_information === 'string') data.meta_information = JSON.parse(data.meta_information);
-  } catch {
-    return '(not JSON)';
-  }
-  const mask = (v, key) => {
-    if (key !== undefined && SECRET_KEY.test(key) && v !== null && typeof v !== 'object') return '••••••';
-    if (Array.isArray(v)) return v.map((x) => mask(x));
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mask(x, k)]));
-    return v;
-  };
-  return JSON.stringify(mask(data), null, 2);
-}
 
 function formatSeconds(s) {
   if (!Number.isFinite(s)) return '–';
