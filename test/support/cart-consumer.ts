@@ -1,14 +1,15 @@
 /**
  * A real consumer (src/consumer) in the test process, running the cart route through a plugin the
  * test steers: each operation takes `delayMs`, and a SKU starting with `fail` fails (status 3)
- * until `failing` is switched off, so a retry then completes it. Used by the operator tests
+ * until `failing` is switched off, so a retry then completes it; one starting with `flaky` fails
+ * retriably on its first attempt only (pg-boss retries it). Used by the operator tests
  * (dashboard, metrics, webhooks) that need bulks which run for a while and fail on purpose.
  */
 import type { TestServer } from './server.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
 import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../../src/consumer/index.ts';
 import { queueForEntity } from '../../src/queue/names.ts';
-import { definePlugin } from '../../src/plugins/api.ts';
+import { definePlugin, RetriableError, type HandlerContext } from '../../src/plugins/api.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/registry.ts';
 import { startHeartbeat } from '../../src/metrics/heartbeat.ts';
 
@@ -35,8 +36,11 @@ export async function startCartConsumer(server: TestServer, steering: CartSteeri
     name: 'Test_Operators',
     compatibility: '*',
     handlers: {
-      async PostV1CartsQuoteIdItems(args: { cartItem: { sku: string } }) {
+      async PostV1CartsQuoteIdItems(args: { cartItem: { sku: string } }, ctx: HandlerContext) {
         await new Promise((resolve) => setTimeout(resolve, steering.delayMs));
+        if (args.cartItem.sku.startsWith('flaky') && ctx.operation.attempt === 1) {
+          throw new RetriableError(`${args.cartItem.sku}: upstream busy`);
+        }
         if (steering.failing && args.cartItem.sku.startsWith('fail')) {
           throw new Error(`Cannot add ${args.cartItem.sku}: out of stock`);
         }
