@@ -44,6 +44,7 @@ export default tseslint.config(
         Node: 'readonly',
         URLSearchParams: 'readonly',
         confirm: 'readonly',
+        TextDecoderStream: 'readonly',
       },
     },
   },

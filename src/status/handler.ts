@@ -22,6 +22,7 @@ import { cancelEndpoint } from './endpoints/cancel.ts';
 import { bulkListEndpoint } from './endpoints/bulks.ts';
 import { webhookEndpoint } from './endpoints/webhook.ts';
 import { queuesEndpoint } from './endpoints/queues.ts';
+import { bulkListStreamEndpoint, bulkStreamEndpoint } from './endpoints/streams.ts';
 
 export type { EnqueueFn, ReopenedJob, StatusLimits } from './context.ts';
 
@@ -107,6 +108,12 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
         break;
       case 'queues':
         await queuesEndpoint(sc, ctx, a);
+        break;
+      case 'listStream':
+        await bulkListStreamEndpoint(sc, ctx, a);
+        break;
+      case 'stream':
+        await bulkStreamEndpoint(sc, ctx, a, route.uuid);
         break;
     }
     return true;

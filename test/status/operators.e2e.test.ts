@@ -156,3 +156,65 @@ test('GET /V1/queues: open jobs per queue against the job table, and no consumer
     'the stopped consumer removed its heartbeat',
   );
 });
+
+/** Reads server-sent events until `enough(events)` or the time is up; then closes the stream. */
+async function readEvents(path: string, token: string, enough: (events: any[]) => boolean): Promise<any[]> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 10_000);
+  const res = await fetch(server.url + path, {
+    headers: { Authorization: `Bearer ${token}` },
+    signal: controller.signal,
+  });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const events: any[] = [];
+  let buffer = '';
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of res.body!) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (frame.startsWith('data: ')) events.push(JSON.parse(frame.slice(6)));
+      }
+      if (enough(events)) break;
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+  return events;
+}
+
+test('GET /V1/bulks/stream and /V1/bulk/:uuid/stream: the list answer first, then each change, same access', async () => {
+  let added: string | undefined;
+  const events = await readEvents('/rest/V1/bulks/stream?status=0,1', operator, (seen) => {
+    if (seen.length === 1 && !added) {
+      void accept(operator, ['h']).then((u) => (added = u));
+    }
+    return seen.length >= 2;
+  });
+  // The first event is the list as GET /V1/bulks answered it before the new bulk came in.
+  assert.equal(events[0].total_count, 1);
+  assert.equal(events[0].items[0].bulk_id, uuids.open);
+  const now = await list('?status=0,1');
+  assert.deepEqual(events[1], now.json, 'the second event is the list as it is now');
+  assert.deepEqual(
+    events[1].items.map((b: { bulk_id: string }) => b.bulk_id),
+    [added, uuids.open],
+  );
+
+  const one = await readEvents(`/rest/V1/bulk/${uuids.failed}/stream`, clerk.token, (seen) => seen.length >= 1);
+  const status = await server.request('GET', `/rest/V1/bulk/${uuids.failed}/status?operations=false`);
+  assert.equal(one[0].bulk_id, uuids.failed);
+  assert.deepEqual(one[0].operation_counts, status.json.operation_counts);
+  const foreign = await fetch(`${server.url}/rest/V1/bulk/${uuids.others}/stream`, {
+    headers: { Authorization: `Bearer ${clerk.token}` },
+  });
+  assert.equal(foreign.status, 401);
+  await foreign.text();
+});

@@ -125,6 +125,61 @@ function every(fn) {
   };
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Follows a server-sent event stream of the status API, read with fetch so the token stays in the
+ * Authorization header; reconnects when the server ends it. Returns the function that stops it.
+ */
+function stream(path, onData, onError) {
+  const controller = new AbortController();
+  let stopped = false;
+  (async () => {
+    while (!stopped) {
+      try {
+        const response = await fetch(`/rest${path}`, {
+          headers: { Authorization: `Bearer ${token()}` },
+          signal: controller.signal,
+        });
+        if (response.status === 401)
+          return signOut('Your token is not valid here, or lacks the bulk operations resource.');
+        if (!response.ok) {
+          const json = await response.json().catch(() => null);
+          onError?.(json?.message ?? `HTTP ${response.status}`);
+          await sleep(2000);
+          continue;
+        }
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const frame = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = frame
+              .split('\n')
+              .filter((line) => line.startsWith('data: '))
+              .map((line) => line.slice(6))
+              .join('\n');
+            if (data && !stopped) await onData(JSON.parse(data));
+          }
+        }
+      } catch (error) {
+        if (stopped) return;
+        console.error(error);
+      }
+      if (!stopped) await sleep(300);
+    }
+  })();
+  return () => {
+    stopped = true;
+    controller.abort();
+  };
+}
+
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   nav.hidden = true;
@@ -187,6 +242,7 @@ function listView() {
         oninput: (e) => {
           listState[name] = e.target.value;
           listState.page = 1;
+          restart();
         },
       }),
     );
@@ -197,6 +253,7 @@ function listView() {
       onchange: (e) => {
         listState.status = e.target.value;
         listState.page = 1;
+        restart();
       },
     },
     h('option', { value: '' }, 'any'),
@@ -249,22 +306,7 @@ function listView() {
       pager,
     ),
   );
-  stopView = every(async () => {
-    const params = new URLSearchParams();
-    for (const k of ['status', 'user_type', 'user_id', 'from', 'to', 'q'])
-      if (listState[k]) params.set(k, listState[k]);
-    params.set('page', String(listState.page));
-    params.set('pageSize', '20');
-    let data;
-    try {
-      data = await api('GET', `/V1/bulks?${params}`);
-    } catch (e) {
-      if (e.status === 400) {
-        summary.textContent = e.message;
-        return true;
-      }
-      throw e;
-    }
+  const render = (data) => {
     summary.textContent = `${data.total_count} bulk${data.total_count === 1 ? '' : 's'}`;
     tbody.replaceChildren(
       ...data.items.map((b) =>
@@ -286,26 +328,36 @@ function listView() {
       ),
     );
     const pages = Math.max(1, Math.ceil(data.total_count / 20));
+    const turn = (delta) => () => {
+      listState.page += delta;
+      restart();
+    };
     pager.replaceChildren(
-      h(
-        'button',
-        { type: 'button', disabled: listState.page <= 1, onclick: () => (listState.page--, refreshList()) },
-        'Previous',
-      ),
+      h('button', { type: 'button', disabled: listState.page <= 1, onclick: turn(-1) }, 'Previous'),
       h('span', {}, `page ${listState.page} of ${pages}`),
-      h(
-        'button',
-        { type: 'button', disabled: listState.page >= pages, onclick: () => (listState.page++, refreshList()) },
-        'Next',
-      ),
+      h('button', { type: 'button', disabled: listState.page >= pages, onclick: turn(1) }, 'Next'),
     );
-    return true;
-  });
-}
-
-function refreshList() {
-  stopView();
-  listView();
+  };
+  let stopStream = () => {};
+  let pending = null;
+  // Typing restarts the stream once the keys rest for a moment, not on every key.
+  function restart() {
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      stopStream();
+      const params = new URLSearchParams();
+      for (const k of ['status', 'user_type', 'user_id', 'from', 'to', 'q'])
+        if (listState[k]) params.set(k, listState[k]);
+      params.set('page', String(listState.page));
+      params.set('pageSize', '20');
+      stopStream = stream(`/V1/bulks/stream?${params}`, render, (message) => (summary.textContent = message));
+    }, 150);
+  }
+  restart();
+  stopView = () => {
+    clearTimeout(pending);
+    stopStream();
+  };
 }
 
 // ---- one bulk ------------------------------------------------------------------------------
@@ -460,6 +512,7 @@ function bulkView(uuid) {
 
   async function refreshHook() {
     const w = await api('GET', `/V1/bulk/${uuid}/webhook`);
+    hookState = w ? w.state : 'none';
     if (!w) return hook.replaceChildren(h('p', { class: 'muted' }, 'No webhook was requested for this bulk.'));
     hook.replaceChildren(
       h(
@@ -501,47 +554,58 @@ function bulkView(uuid) {
     );
   }
 
-  stopView = every(async () => {
-    const b = await api('GET', `/V1/bulk/${uuid}/status?operations=false`);
-    const c = b.operation_counts;
-    const done = c.complete + c.retriably_failed + c.not_retriably_failed + c.rejected;
-    const now = performance.now();
-    samples.push({ now, done });
-    while (samples.length > 1 && now - samples[0].now > 15_000) samples.shift();
-    const first = samples[0];
-    const rate = now > first.now ? ((done - first.done) * 1000) / (now - first.now) : 0;
-    const finished = b.bulk_status >= 2;
-    head.replaceChildren(
-      h('h2', {}, b.description || '(no description)', ' ', badge(b.bulk_status)),
-      h(
-        'p',
-        { class: 'muted mono' },
-        uuid,
-        ` · started ${b.start_time} UTC · user ${b.user_type ?? '–'} / ${b.user_id ?? '–'}`,
-      ),
-    );
-    bar.replaceChildren(progressBar(c, b.operation_count), legend(c));
-    const stat = (label, value) => h('div', {}, h('dt', {}, label), h('dd', {}, value));
-    stats.replaceChildren(
-      stat('Operations', b.operation_count),
-      stat('Done', done),
-      stat('Open', c.open),
-      stat('Failed', c.retriably_failed + c.not_retriably_failed),
-      stat('Throughput', finished ? '–' : `${rate.toFixed(1)} /s`),
-      stat('ETA', finished ? 'done' : rate > 0 ? formatSeconds(c.open / rate) : '–'),
-    );
-    retry.disabled = c.retriably_failed + c.not_retriably_failed === 0;
-    cancel.disabled = c.open === 0;
-    // The failed list and the webhook change rarely: read them when the counts move, and once more after.
-    const key = `${b.bulk_status}:${done}:${c.open}`;
-    if (finishedShown !== key) {
-      finishedShown = key;
-      await Promise.all([refreshFailed(), refreshHook()]);
-    } else if (finished) {
-      await refreshHook();
-    }
-    return true;
+  let hookState = null;
+  const stopStream = stream(
+    `/V1/bulk/${uuid}/stream`,
+    async (b) => {
+      if (b === null) return void (message.textContent = 'This bulk no longer exists.');
+      const c = b.operation_counts;
+      const done = c.complete + c.retriably_failed + c.not_retriably_failed + c.rejected;
+      const now = performance.now();
+      samples.push({ now, done });
+      while (samples.length > 1 && now - samples[0].now > 15_000) samples.shift();
+      const first = samples[0];
+      const rate = now > first.now ? ((done - first.done) * 1000) / (now - first.now) : 0;
+      const finished = b.bulk_status >= 2;
+      head.replaceChildren(
+        h('h2', {}, b.description || '(no description)', ' ', badge(b.bulk_status)),
+        h(
+          'p',
+          { class: 'muted mono' },
+          uuid,
+          ` · started ${b.start_time} UTC · user ${b.user_type ?? '–'} / ${b.user_id ?? '–'}`,
+        ),
+      );
+      bar.replaceChildren(progressBar(c, b.operation_count), legend(c));
+      const stat = (label, value) => h('div', {}, h('dt', {}, label), h('dd', {}, value));
+      stats.replaceChildren(
+        stat('Operations', b.operation_count),
+        stat('Done', done),
+        stat('Open', c.open),
+        stat('Failed', c.retriably_failed + c.not_retriably_failed),
+        stat('Throughput', finished ? '–' : `${rate.toFixed(1)} /s`),
+        stat('ETA', finished ? 'done' : rate > 0 ? formatSeconds(c.open / rate) : '–'),
+      );
+      retry.disabled = c.retriably_failed + c.not_retriably_failed === 0;
+      cancel.disabled = c.open === 0;
+      // The failed list and the webhook change rarely: read them when the counts move, and once more after.
+      const key = `${b.bulk_status}:${done}:${c.open}`;
+      if (finishedShown !== key) {
+        finishedShown = key;
+        await refreshFailed();
+      }
+    },
+    (error) => (message.textContent = error),
+  );
+  // Deliveries happen after the bulk stopped changing: the webhook is read until it is settled.
+  const stopHook = every(async () => {
+    await refreshHook();
+    return hookState === null || hookState === 'pending';
   });
+  stopView = () => {
+    stopStream();
+    stopHook();
+  };
 }
 
 // ---- queues --------------------------------------------------------------------------------

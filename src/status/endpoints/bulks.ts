@@ -98,6 +98,11 @@ export function bulkSummary(row: BulkSummaryRow) {
 
 export async function bulkListEndpoint(sc: StatusContext, ctx: Context, a: Access): Promise<void> {
   const q = parseBulkListQuery(parseQueryString(ctx.querystring), sc.limits.maxPageSize);
+  sendJson(ctx, 200, await readBulkList(sc, a, q));
+}
+
+/** The list answer (also streamed by GET /V1/bulks/stream). */
+export async function readBulkList(sc: StatusContext, a: Access, q: BulkListQuery) {
   // Without the ACL resource a caller lists its own bulks only, whatever it asked for.
   const userType = a.all ? q.userType : a.caller.userType;
   const userId = a.all ? q.userId : a.caller.userId;
@@ -111,5 +116,5 @@ export async function bulkListEndpoint(sc: StatusContext, ctx: Context, a: Acces
   ]);
   const items = rows.map(bulkSummary).filter((b) => q.status === null || q.status.includes(b.bulk_status));
   const start = (q.page - 1) * q.pageSize;
-  sendJson(ctx, 200, { items: items.slice(start, start + q.pageSize), total_count: items.length });
+  return { items: items.slice(start, start + q.pageSize), total_count: items.length };
 }
