@@ -40,7 +40,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const { pool, schema, bossSchema } = options;
   const registry = new client.Registry();
   const registers = [registry];
-  client.collectDefaultMetrics({ register: registry, prefix: 'magento_async_process_' });
+  client.collectDefaultMetrics({ register: registry, prefix: 'magento_async_' });
 
   const operationsAccepted = new client.Counter({
     name: 'magento_async_accepted_operations_total',
