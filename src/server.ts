@@ -25,7 +25,7 @@ import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { serveMetrics } from './metrics/http.ts';
 import { createDashboard } from './admin/serve.ts';
 import { startWebhookSender, type WebhookSender } from './webhooks/sender.ts';
-import { callbackUrlFor } from './webhooks/register.ts';
+import { callbackUrlFor, checkIntegrationUrls } from './webhooks/register.ts';
 
 export interface ServerOptions {
   config: Config;
@@ -64,6 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const url = config.databaseUrl ?? databaseUrl();
   const pool = createPool({ connectionString: url, max: 20, applicationName: 'magento-async:serve' });
   try {
+    checkIntegrationUrls(config.webhooks);
     await migrate(pool, config.schema);
     const artifacts =
       options.artifacts ??

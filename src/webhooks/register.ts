@@ -3,7 +3,7 @@
  * configured for the caller's integration. Checked before the accept transaction, so a refused
  * URL is the client's 400 and an accepted bulk's webhook commits with it.
  */
-import type { WebhooksConfig } from '../config.ts';
+import { ConfigError, type WebhooksConfig } from '../config.ts';
 import { E, WebapiError } from '../errors/catalogue.ts';
 import { allowedUrl } from './destination.ts';
 
@@ -16,10 +16,23 @@ export function callbackUrlFor(
 ): string | null {
   const raw = header?.trim() || (tokenName !== null ? config.integrations[tokenName] : undefined);
   if (!raw) return null;
-  if (config.secret === null) {
-    // A configured per-integration URL without a secret is the operator's mistake, not the client's.
-    if (!header) return null;
-    throw new WebapiError(E.WEBHOOKS_OFF);
-  }
+  // (Per-integration URLs without a secret, or off the allow-list, are refused at start.)
+  if (config.secret === null) throw new WebapiError(E.WEBHOOKS_OFF);
   return allowedUrl(raw, config).href;
+}
+
+/** At start: a configured per-integration URL the allow-list refuses is the operator's error. */
+export function checkIntegrationUrls(config: WebhooksConfig): void {
+  for (const [name, url] of Object.entries(config.integrations)) {
+    if (config.secret === null) {
+      throw new ConfigError(`Invalid configuration "webhooks.integrations": set "webhooks.secret" to send webhooks`);
+    }
+    try {
+      allowedUrl(url, config);
+    } catch {
+      throw new ConfigError(
+        `Invalid configuration "webhooks.integrations.${name}": ${JSON.stringify(url)} is not on "webhooks.allow"`,
+      );
+    }
+  }
 }

@@ -45,15 +45,17 @@ export function startWebhookSender(options: WebhookSenderOptions): WebhookSender
   let running: Promise<void> | null = null;
   let stopped = false;
 
-  async function deliver(uuid: string): Promise<void> {
+  /** Sends the bulk's webhook if the bulk is finished; false when it is not finished yet. */
+  async function deliver(uuid: string): Promise<boolean> {
     const summary = await selectSummary(pool, schema, uuid);
-    if (!summary || !isFinished(summary)) return;
+    if (!summary) return true; // deleted with its bulk by cascade
+    if (!isFinished(summary)) return false;
     const { rows } = await pool.query<{ url: string; attempts: number }>(sql.claimWebhook(schema), [
       uuid,
       leaseSeconds,
     ]);
     const claim = rows[0];
-    if (!claim) return; // another sender took it
+    if (!claim) return true; // another sender took it
     const body = JSON.stringify({
       event: 'bulk.finished',
       bulk_uuid: summary.bulk_id,
@@ -108,6 +110,7 @@ export function startWebhookSender(options: WebhookSenderOptions): WebhookSender
       { bulkUuid: uuid, attempt: claim.attempts, status: result.status, error: result.error, outcome },
       'webhook delivery',
     );
+    return true;
   }
 
   async function sweepOnce(): Promise<void> {

@@ -260,3 +260,42 @@ test('a bulk that finished while no server ran gets its webhook from the next se
     await hook.close();
   }
 });
+
+test('an integration configured with a URL gets its webhook without the header; a URL off the allow-list fails the start', async () => {
+  const hook = await receiver([204]);
+  // The test server's token is the integration named "test".
+  const configured = await startTestServer('webhooks-integration', {
+    webhooks: { ...webhooks, integrations: { test: hook.url } },
+  });
+  const configuredCart = await startCartConsumer(configured, { delayMs: 0, failing: false });
+  try {
+    const accepted = await configured.request('POST', CART_BULK_PATH, { body: cartItems(['f1']) });
+    assert.equal(accepted.status, 202, accepted.text);
+    await until('the delivery', () => (hook.received.length === 1 ? true : undefined));
+    assert.equal(JSON.parse(hook.received[0]!.body).bulk_uuid, accepted.json.bulk_uuid);
+  } finally {
+    await configuredCart.stop();
+    await configured.stop();
+    await hook.close();
+  }
+  const cases = [
+    {
+      webhooks: { ...webhooks, integrations: { erp: 'https://elsewhere.example.net/x' } },
+      message: /not on "webhooks.allow"/,
+    },
+    { webhooks: { integrations: { erp: 'http://127.0.0.1/x' } }, message: /set "webhooks.secret"/ },
+  ];
+  for (const c of cases) {
+    const config = loadConfig({
+      env: { DATABASE_URL: server.db.url },
+      overrides: {
+        schema: server.db.schema,
+        bossSchema: server.db.bossSchema,
+        port: 0,
+        logLevel: 'silent',
+        webhooks: c.webhooks,
+      },
+    });
+    await assert.rejects(startServer({ config, artifacts: server.artifacts }), c.message);
+  }
+});

@@ -51,3 +51,13 @@ export function selectWebhook(schema: string): string {
         FROM ${s}.webhook_delivery d WHERE d.bulk_uuid = w.bulk_uuid), '[]') AS deliveries
     FROM ${s}.bulk_webhook w WHERE w.bulk_uuid = $1`;
 }
+
+/**
+ * Sends pending webhooks of bulks that are not finished yet to the back of the sweep's order, so a
+ * few long-running bulks never hide the others from it. $1 uuid[], $2 delay ms.
+ */
+export function deferWebhooks(schema: string): string {
+  return `UPDATE ${ident(schema)}.bulk_webhook
+    SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
+    WHERE bulk_uuid = ANY($1::uuid[]) AND state = 'pending' AND next_attempt_at <= now()`;
+}
