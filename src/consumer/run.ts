@@ -92,7 +92,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       log,
       observe: (e) => metrics.processed(e),
     });
-    const heartbeat = startHeartbeat({
+    const heartbeat = await startHeartbeat({
       pool,
       schema: config.schema,
       queues: selection.queues,

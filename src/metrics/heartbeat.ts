@@ -7,14 +7,15 @@ import { deleteHeartbeat, upsertHeartbeat } from '../db/sql/operators.ts';
 
 export const HEARTBEAT_MS = 5000;
 
-export function startHeartbeat(options: {
+/** Resolves once the first heartbeat is written, so a started consumer is listed at once. */
+export async function startHeartbeat(options: {
   pool: pg.Pool;
   schema: string;
   queues: string[];
   handled(): number;
   log: Logger;
   intervalMs?: number;
-}): { stop(): Promise<void> } {
+}): Promise<{ stop(): Promise<void> }> {
   const { pool, schema, log } = options;
   const id = randomUUID();
   let last = { at: performance.now(), handled: 0 };
@@ -28,6 +29,7 @@ export function startHeartbeat(options: {
       .catch((error: unknown) => log.warn({ err: error }, 'heartbeat not written'));
   };
   let current = beat();
+  await current;
   const timer = setInterval(() => {
     current = beat();
   }, options.intervalMs ?? HEARTBEAT_MS);

@@ -70,7 +70,7 @@ export async function startCartConsumer(server: TestServer, steering: CartSteeri
     log: { info() {}, warn() {}, error() {}, debug() {} },
     observe: (e) => metrics.processed(e),
   });
-  const heartbeat = startHeartbeat({
+  const heartbeat = await startHeartbeat({
     pool: server.db.pool,
     schema: server.db.schema,
     queues: [...new Set(routes.map((r) => queueForEntity(r.entity)))],
