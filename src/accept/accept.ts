@@ -33,6 +33,8 @@ export interface AcceptRequest {
   contentType: string | undefined;
   idempotencyKey: string | undefined;
   requestId: string | null;
+  /** Where to post the bulk's completion (X-Callback-Url, already checked), or null. */
+  callbackUrl: string | null;
   /** The body bytes; null or empty when there is none. */
   body: Uint8Array | null;
 }
@@ -42,8 +44,9 @@ export interface AcceptResponse {
   headers: Record<string, string>;
   /** JSON text, PHP-encoded. */
   body: string;
-  /** The bulk created (absent for a replay). */
+  /** The bulk created and its item counts (absent for a replay). */
   bulkUuid?: string;
+  items?: { accepted: number; rejected: number };
 }
 
 export interface AcceptDependencies {
@@ -125,6 +128,7 @@ export function createAccept(deps: AcceptDependencies): Accept {
         storeId: request.store.id,
         storeCode: request.store.code,
         requestId: request.requestId,
+        callbackUrl: request.callbackUrl,
       },
       route,
       items: prepared.accepted,
@@ -137,7 +141,13 @@ export function createAccept(deps: AcceptDependencies): Accept {
       if (stored) return replayed(stored);
       throw new Error('Idempotency key conflict without a stored response');
     }
-    return { status: 202, headers: { 'Content-Type': JSON_TYPE }, body: encoded, bulkUuid };
+    return {
+      status: 202,
+      headers: { 'Content-Type': JSON_TYPE },
+      body: encoded,
+      bulkUuid,
+      items: { accepted: prepared.accepted.length, rejected: prepared.rejected.length },
+    };
   };
 }
 

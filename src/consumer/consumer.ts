@@ -52,6 +52,8 @@ export interface ConsumerOptions {
   /** The crypt key (parsed); default: the one stored in the database, as a server without CRYPT_KEY uses. */
   cryptKey?: Buffer;
   log: Logger;
+  /** Told of every handler run (metrics). */
+  observe?: BatchContext['observe'];
 }
 
 export interface ConsumerHandle {
@@ -78,6 +80,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     log,
     flushAfterMs: options.flushAfterMs ?? 1000,
     cryptKey: options.cryptKey ?? parseCryptKey(await getOrCreateCryptKey(pool, schema)),
+    observe: options.observe,
   };
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
   const notifyPollMs = Math.max(0.5, options.notifyPollingIntervalSeconds ?? 3) * 1000;

@@ -145,6 +145,14 @@ export const E = {
     'The secret fields of this operation were erased when it finished; send the request again.',
     true,
   ),
+  // Completion webhooks (beyond Magento, docs/webhooks.md)
+  WEBHOOKS_OFF: def('MA_WEBHOOKS_OFF', 400, 'Completion webhooks are not enabled on this server.'),
+  CALLBACK_URL_INVALID: def('MA_CALLBACK_URL_INVALID', 400, 'The X-Callback-Url "%url" is invalid: %reason'),
+  CALLBACK_URL_NOT_ALLOWED: def(
+    'MA_CALLBACK_URL_NOT_ALLOWED',
+    400,
+    'The X-Callback-Url "%url" is not an allowed webhook destination.',
+  ),
   // Anything unexpected: details go to the log under the report id, never to the client.
   INTERNAL: def(
     'MA_INTERNAL',

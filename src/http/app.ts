@@ -47,6 +47,10 @@ export interface AppDependencies {
     maxBodyBytes: number;
   };
   developerMode?: boolean;
+  /** Told of every committed accept (metrics). */
+  onAccepted?(e: { kind: string; topic: string; store: string; accepted: number; rejected: number }): void;
+  /** The completion webhook URL of a bulk (src/webhooks/register.ts); throws the client's 400. */
+  callbackUrl?(header: string | undefined, caller: Caller): string | null;
 }
 
 export function createApp(deps: AppDependencies): Koa {
@@ -95,6 +99,7 @@ async function accept(
   const caller = await deps.authenticate(ctx.req);
   deps.authorize(caller, route.acl);
 
+  const callbackUrl = deps.callbackUrl?.(ctx.get('X-Callback-Url') || undefined, caller) ?? null;
   const ticket = deps.admission.reading();
   try {
     const body = await readBodyBytes(ctx.req, deps.limits.maxBodyBytes, ticket);
@@ -112,9 +117,19 @@ async function accept(
         contentType: ctx.get('Content-Type') || undefined,
         idempotencyKey: ctx.get('Idempotency-Key') || undefined,
         requestId: (ctx.state.requestId as string | undefined) ?? null,
+        callbackUrl,
         body,
       });
-      if (response.bulkUuid) ctx.state.bulkUuid = response.bulkUuid;
+      if (response.bulkUuid) {
+        ctx.state.bulkUuid = response.bulkUuid;
+        deps.onAccepted?.({
+          kind,
+          topic: route.topic,
+          store: store.code ?? 'default',
+          accepted: response.items?.accepted ?? 0,
+          rejected: response.items?.rejected ?? 0,
+        });
+      }
       ctx.status = response.status;
       ctx.set(response.headers);
       ctx.body = response.body;
