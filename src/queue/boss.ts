@@ -105,8 +105,14 @@ function queueOptions(policy: QueuePolicyConfig) {
     heartbeatSeconds: p.heartbeatSeconds,
     notify: true,
     deadLetter: DEAD_LETTER_QUEUE,
+    // pg-boss deletes a job still queued or retrying after its retention (14 days by default):
+    // an operation must keep its job however long consumers are away. The sweeper backs this up.
+    retentionSeconds: QUEUED_JOB_RETENTION_SECONDS,
   };
 }
+
+/** Ten years: a queued job outlives any consumer outage. */
+export const QUEUED_JOB_RETENTION_SECONDS = 10 * 365 * 86400;
 
 /**
  * Creates the queue of every entity (and the dead-letter queue) when missing; an existing queue gets
@@ -156,7 +162,8 @@ function samePolicy(q: QueueResult, o: ReturnType<typeof queueOptions>): boolean
     q.expireInSeconds === o.expireInSeconds &&
     (q.heartbeatSeconds ?? null) === (o.heartbeatSeconds ?? null) &&
     q.notify === o.notify &&
-    q.deadLetter === o.deadLetter
+    q.deadLetter === o.deadLetter &&
+    q.retentionSeconds === o.retentionSeconds
   );
 }
 
