@@ -51,6 +51,7 @@ describe('consumer processes', () => {
     db = await createTestDatabase('crash');
     s = ident(db.schema);
     await db.pool.query(`CREATE TABLE ${s}.effect (sku text NOT NULL, pid int NOT NULL)`);
+    await db.pool.query(`CREATE TABLE ${s}.run (sku text NOT NULL, pid int NOT NULL)`);
     boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
     // A short expiry so a killed worker's jobs come back within seconds (heartbeats need ≥ 10 s).
     await ensureQueues(boss, ['products'], {
@@ -92,11 +93,37 @@ describe('consumer processes', () => {
     await waitFor(allComplete(bulk, 1000), 90_000, 'every operation to complete');
     const e = await effects('kill');
     assert.deepEqual(e, { total: 1000, distinct: 1000 });
+    // The only run twice allowed: the ones the killed process had started (at most its two batches
+    // in hand), whose writes died with it.
+    const r = await runs('kill');
+    assert.equal(r.distinct, 1000);
+    assert.ok(r.total - 1000 <= 2 * 20, `${r.total - 1000} runs repeated`);
     const active = await boss.findJobs('async.products', { data: { bulk }, queued: true });
     assert.equal(active.length, 0);
 
     second.child.kill('SIGTERM');
     assert.equal((await second.exited).code, 0);
+  });
+
+  const runs = async (prefix: string) =>
+    (
+      await db.pool.query<{ total: number; distinct: number }>(
+        `SELECT count(*)::int AS total, count(DISTINCT sku)::int AS distinct FROM ${s}.run WHERE sku LIKE $1`,
+        [`${prefix}-%`],
+      )
+    ).rows[0]!;
+
+  it('handlers slower than the job expiry, two processes: every operation runs once, none is closed as abandoned', async () => {
+    // 20 operations of 400 ms per batch take 8 s, twice the queue's 4 s expiry: pg-boss hands the
+    // jobs to the other process while the first still works through them.
+    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 120, args: (k) => ({ sku: `slow-${k}` }) });
+    const workers = await Promise.all([startWorker(db, 400, 20, 1), startWorker(db, 400, 20, 1)]);
+    children.push(...workers);
+    await waitFor(allComplete(bulk, 120), 120_000, 'every operation to complete');
+    assert.deepEqual(await runs('slow'), { total: 120, distinct: 120 }, 'runs');
+    assert.deepEqual(await effects('slow'), { total: 120, distinct: 120 }, 'effects');
+    for (const w of workers) w.child.kill('SIGTERM');
+    for (const w of workers) assert.equal((await w.exited).code, 0);
   });
 
   for (const n of [2, 4]) {
@@ -140,6 +167,6 @@ describe('consumer processes', () => {
     assert.equal(rows[0].n, 0);
     const jobs = await boss.findJobs('async.products', { data: { bulk }, queued: true });
     assert.equal(jobs.filter((j) => j.state === 'active').length, 0);
-    assert.equal(new Set(jobs.map((j) => j.data.key)).size, 40 - e.total);
+    assert.equal(new Set(jobs.map((j) => (j.data as { key: number }).key)).size, 40 - e.total);
   });
 });
