@@ -67,7 +67,10 @@ export class BatchFailure extends Error {
 export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<void> {
   const startedAt = new Date();
   const claimedAt = performance.now();
-  const delivered = jobs.length && deliveredOf(jobs[0]!) === undefined ? await claimSeparately(ctx, jobs) : jobs.map((j) => deliveredOf(j)!);
+  const delivered =
+    jobs.length && deliveredOf(jobs[0]!) === undefined
+      ? await claimSeparately(ctx, jobs)
+      : jobs.map((j) => deliveredOf(j)!);
   const claims: Claimed[] = [];
   const done: JobAttempt[] = [];
   const busy: NotClaimed[] = [];

@@ -17,13 +17,7 @@ import { BatchFailure, processBatch, type BatchContext } from './batch.ts';
 import { isRetriable } from './classify.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { fetchWithClaims } from './fetch.ts';
-import {
-  closeAbandoned,
-  DEFAULT_LIFECYCLE,
-  releaseClaims,
-  sweep,
-  type LifecyclePolicy,
-} from './lifecycle.ts';
+import { closeAbandoned, DEFAULT_LIFECYCLE, releaseClaims, sweep, type LifecyclePolicy } from './lifecycle.ts';
 import { QueueWaker } from './wake.ts';
 
 export interface ConsumerOptions {

@@ -364,7 +364,12 @@ export async function putOff(
       })),
       { db },
     );
-    await ctx.boss.complete(queue, items.map((i) => attemptOf(i.job)), null, { db });
+    await ctx.boss.complete(
+      queue,
+      items.map((i) => attemptOf(i.job)),
+      null,
+      { db },
+    );
     await client.query('COMMIT');
     client.release();
   } catch (error) {
@@ -451,7 +456,11 @@ export function orderRules(
 ): { operationId: string; namespace: string; paths: string[] }[] {
   const rules = [];
   for (const r of routes) {
-    const paths = declared.has(r.operationId) ? declared.get(r.operationId) : r.pathParams.length ? [...r.pathParams] : null;
+    const paths = declared.has(r.operationId)
+      ? declared.get(r.operationId)
+      : r.pathParams.length
+        ? [...r.pathParams]
+        : null;
     if (paths) rules.push({ operationId: r.operationId, namespace: r.entity, paths });
   }
   return rules;

@@ -163,7 +163,10 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
   const orderKeys = def.orderKeys ?? {};
   for (const [operationId, paths] of Object.entries(orderKeys)) {
     if (!operations.has(operationId)) say(`orderKeys "${operationId}" names no operation of the route table.`);
-    else if (paths !== null && (!Array.isArray(paths) || !paths.length || paths.some((x) => typeof x !== 'string' || !x)))
+    else if (
+      paths !== null &&
+      (!Array.isArray(paths) || !paths.length || paths.some((x) => typeof x !== 'string' || !x))
+    )
       say(`orderKeys "${operationId}" must be a non-empty array of argument paths, or null.`);
   }
   if (problems.length > before) return null;
@@ -258,7 +261,8 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
   const installs: Install[] = plugins.flatMap((p) => p.migrations.map((sql) => ({ plugin: p.name, sql })));
   const orderKeys = new Map<string, string[] | null>();
   for (const p of plugins) {
-    for (const [operationId, paths] of Object.entries(p.orderKeys)) if (!orderKeys.has(operationId)) orderKeys.set(operationId, paths);
+    for (const [operationId, paths] of Object.entries(p.orderKeys))
+      if (!orderKeys.has(operationId)) orderKeys.set(operationId, paths);
   }
   return new PluginRegistry({
     orderKeys,

@@ -7,6 +7,7 @@ import type { QueueResult } from 'pg-boss';
 import type { Logger } from '../plugins/api.ts';
 import { DEAD_LETTER_QUEUE, queueForEntity } from './names.ts';
 import { analyzeJobTable } from '../db/sql/queue.ts';
+import { isRetriable } from '../consumer/classify.ts';
 
 export interface BossOptions {
   connectionString: string;
@@ -46,7 +47,13 @@ export async function createBoss(options: BossOptions): Promise<PgBoss> {
     openTelemetry: { enabled: false },
   });
   // An EventEmitter with no 'error' listener throws: a dropped connection must not kill the process.
-  boss.on('error', (error) => options.log?.error({ err: error }, 'pg-boss error'));
+  // A database restart shows up here as connection errors while pg-boss reconnects: expected, so
+  // they are warnings; anything else stays an error.
+  boss.on('error', (error) =>
+    isRetriable(error)
+      ? options.log?.warn({ err: error }, 'pg-boss lost its database connection; reconnecting')
+      : options.log?.error({ err: error }, 'pg-boss error'),
+  );
   await boss.start();
   schemas.set(boss, options.schema);
   return boss;

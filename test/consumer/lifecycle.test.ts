@@ -39,7 +39,10 @@ describe('operation lifecycle', () => {
       db.schema,
       orderRules([{ operationId: 'SetPrice', entity: 'products', pathParams: ['sku'] }], new Map()),
     );
-    const record = (args: { sku?: string; price?: number }, ctx: Parameters<Parameters<typeof mapInvoker>[0][string]>[1]) =>
+    const record = (
+      args: { sku?: string; price?: number },
+      ctx: Parameters<Parameters<typeof mapInvoker>[0][string]>[1],
+    ) =>
       runs.push({
         bulk: ctx.operation.bulkUuid,
         key: ctx.operation.key,
@@ -202,7 +205,11 @@ describe('operation lifecycle', () => {
       registry: mapInvoker({ Noop: () => null }),
     });
     try {
-      await waitFor(async () => (await statusCounts(db.pool, db.schema, bulk))[1] === 3, 20_000, 'all three to complete');
+      await waitFor(
+        async () => (await statusCounts(db.pool, db.schema, bulk))[1] === 3,
+        20_000,
+        'all three to complete',
+      );
       assert.equal(sweeping.swept(), 1);
     } finally {
       await sweeping.stop();
