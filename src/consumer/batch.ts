@@ -123,7 +123,9 @@ async function runClaims(
     if (ctx.stopping() || !leases.mayStart(address)) {
       // Stopping, or the lease is too short for another handler: give the rest back to run at once.
       const rest = claims.slice(i);
-      await flushPending(ctx, queue, pending.splice(0), done.splice(0), startedAt);
+      const flushed = pending.splice(0);
+      await flushPending(ctx, queue, flushed, done.splice(0), startedAt);
+      for (const p of flushed) leases.drop(addressOf(p.row.bulk_uuid, p.row.operation_key));
       await putOff(
         ctx,
         queue,
@@ -154,17 +156,19 @@ async function runClaims(
       pending.push({ job, row, outcome });
     }
     if (pending.length && Date.now() - pendingSince >= ctx.flushAfterMs) {
-      for (const p of pending) leases.drop(addressOf(p.row.bulk_uuid, p.row.operation_key));
-      await flushPending(ctx, queue, pending.splice(0), done.splice(0), startedAt);
+      // Dropped only once written: a failed flush leaves them held, so the caller gives them back.
+      const flushed = pending.splice(0);
+      await flushPending(ctx, queue, flushed, done.splice(0), startedAt);
+      for (const p of flushed) leases.drop(addressOf(p.row.bulk_uuid, p.row.operation_key));
     }
   }
-  for (const p of pending) leases.drop(addressOf(p.row.bulk_uuid, p.row.operation_key));
   if (canceled.length) {
     await releaseClaims(ctx, [canceled.map((c) => c.bulk), canceled.map((c) => c.key), canceled.map((c) => c.token)]);
     await finishCanceled(ctx, canceled);
     for (const c of canceled) leases.drop(addressOf(c.bulk, c.key));
   }
   await flushPending(ctx, queue, pending, done, startedAt);
+  for (const p of pending) leases.drop(addressOf(p.row.bulk_uuid, p.row.operation_key));
 }
 
 class HandlerTimeoutError extends Error {

@@ -5,41 +5,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { PgBoss } from 'pg-boss';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident } from '../../src/db/pool.ts';
 import { seedBulk, statusCounts, waitFor } from './seed.ts';
-
-const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
-
-interface Worker {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function startWorker(db: TestDatabase, sleepMs: number, batchSize = 20, concurrency = 2): Promise<Worker> {
-  const child = spawn(
-    process.execPath,
-    [WORKER, db.schema, db.bossSchema, String(sleepMs), String(batchSize), String(concurrency)],
-    {
-      env: { ...process.env, DATABASE_URL: db.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
-  });
-  return { child, exited };
-}
+import { startWorker, type Worker } from './workers.ts';
 
 describe('consumer processes', () => {
   let db: TestDatabase;
