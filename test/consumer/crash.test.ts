@@ -5,6 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { PgBoss } from 'pg-boss';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
@@ -95,6 +97,42 @@ describe('consumer processes', () => {
     assert.deepEqual(await effects('slow'), { total: 120, distinct: 120 }, 'effects');
     for (const w of workers) w.child.kill('SIGTERM');
     for (const w of workers) assert.equal((await w.exited).code, 0);
+  });
+
+  it('upstream calls slower than the job expiry, two processes: each operation reaches the upstream once', async () => {
+    // A loopback upstream answering in 400 ms: batches of 20 take 8 s against a 4 s expiry.
+    const calls = new Map<string, number>();
+    const upstream = createServer((req, res) => {
+      const key = String(req.headers['idempotency-key']);
+      calls.set(key, (calls.get(key) ?? 0) + 1);
+      req.resume();
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 400);
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+      const bulk = await seedBulk(db.pool, boss, db.schema, { count: 80, args: (k) => ({ sku: `up-${k}` }) });
+      const workers = await Promise.all([
+        startWorker(db, 0, 20, 1, { UPSTREAM_URL: url }),
+        startWorker(db, 0, 20, 1, { UPSTREAM_URL: url }),
+      ]);
+      children.push(...workers);
+      await waitFor(allComplete(bulk, 80), 120_000, 'every operation to complete');
+      assert.equal(calls.size, 80);
+      assert.deepEqual(
+        [...calls.entries()].filter(([, n]) => n !== 1),
+        [],
+        'upstream calls made more than once',
+      );
+      assert.ok(
+        [...calls.keys()].every((k) => k.startsWith(`${bulk}:`)),
+        'Idempotency-Key is <bulk_uuid>:<key>',
+      );
+      for (const w of workers) w.child.kill('SIGTERM');
+      for (const w of workers) assert.equal((await w.exited).code, 0);
+    } finally {
+      upstream.close();
+    }
   });
 
   for (const n of [2, 4]) {

@@ -16,12 +16,13 @@ export async function startWorker(
   sleepMs: number,
   batchSize = 20,
   concurrency = 2,
+  env: Record<string, string> = {},
 ): Promise<Worker> {
   const child = spawn(
     process.execPath,
     [WORKER, db.schema, db.bossSchema, String(sleepMs), String(batchSize), String(concurrency)],
     {
-      env: { ...process.env, DATABASE_URL: db.url },
+      env: { ...process.env, DATABASE_URL: db.url, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
