@@ -11,10 +11,11 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident, withTransaction } from '../../src/db/pool.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
 import { orderRules, saveOrderRules } from '../../src/consumer/lifecycle.ts';
-import { cancelOperations, selectBulkSummary, type BulkSummaryRow } from '../../src/db/sql/status.ts';
+import { cancelOperations, registerWaiter, selectBulkSummary, type BulkSummaryRow } from '../../src/db/sql/status.ts';
 import { bulkStatus } from '../../src/status/summary.ts';
 import { RetriableError } from '../../src/plugins/api.ts';
-import { jobIdFor } from '../../src/queue/names.ts';
+import { bulkFinishedChannel, jobIdFor } from '../../src/queue/names.ts';
+import { randomUUID } from 'node:crypto';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 
@@ -98,8 +99,20 @@ describe('operation lifecycle', () => {
     (await db.pool.query<BulkSummaryRow>(selectBulkSummary(db.schema), [bulk])).rows[0]!;
 
   it('retries pending: the bulk is never finished early, and once finished it stays so', async () => {
+    // The long-poll's wake-up: a registered waiter gets a NOTIFY once its bulk has nothing left to
+    // run. Listening from before the bulks exist, so no notice can be missed.
+    const listener = await db.pool.connect();
+    const notices: { bulk: string; complete: number }[] = [];
+    await listener.query(`LISTEN "${bulkFinishedChannel(db.schema)}"`);
+    listener.on('notification', (m) => void noticed(m.payload!));
+    const noticed = async (bulk: string) =>
+      notices.push({ bulk, complete: (await statusCounts(db.pool, db.schema, bulk))[1] ?? 0 });
+    const bulkUuids = Array.from({ length: 4 }, () => randomUUID());
+    for (const uuid of bulkUuids) await db.pool.query(registerWaiter(db.schema), [uuid, 600]);
     const bulks = await Promise.all(
-      Array.from({ length: 4 }, () => seedBulk(db.pool, boss, db.schema, { count: 25, operationId: 'FlakyOnce' })),
+      bulkUuids.map((bulkUuid) =>
+        seedBulk(db.pool, boss, db.schema, { count: 25, operationId: 'FlakyOnce', bulkUuid }),
+      ),
     );
     let early = 0;
     let changedMind = 0;
@@ -129,6 +142,13 @@ describe('operation lifecycle', () => {
       const mine = runs.filter((r) => r.bulk === bulk);
       assert.equal(mine.length, 50, 'each operation ran exactly twice: the failure and its one retry');
     }
+    await waitFor(async () => new Set(notices.map((n) => n.bulk)).size === 4, 5000, 'a notice per bulk');
+    listener.release();
+    assert.deepEqual(
+      notices.filter((n) => n.complete !== 25),
+      [],
+      'notices sent while a retry was still coming',
+    );
   });
 
   it('cancel during retries: nothing runs after the cancel, and the bulk is finished at once', async () => {
@@ -213,6 +233,50 @@ describe('operation lifecycle', () => {
       assert.equal(sweeping.swept(), 1);
     } finally {
       await sweeping.stop();
+    }
+  });
+
+  it('a hung handler is aborted at its timeout: ctx.signal fires, its writes roll back, it fails retriably', async () => {
+    await ensureQueues(boss, ['hung']);
+    const bulk = await seedBulk(db.pool, boss, db.schema, {
+      count: 2,
+      operationId: 'Hangs',
+      entity: 'hung',
+      args: (k) => ({ sku: `hung-${k}`, price: k }),
+    });
+    const aborted: string[] = [];
+    const hanging = await startConsumer({
+      pool: db.pool,
+      boss,
+      schema: db.schema,
+      queues: ['async.hung'],
+      pollingIntervalSeconds: 0.5,
+      notifyPollingIntervalSeconds: 0.5,
+      deadLetter: false,
+      policy: { handlerTimeoutMs: 300, retryLimit: 0 },
+      log: silentLog,
+      registry: mapInvoker({
+        async Hangs(args: { sku: string; price: number }, ctx) {
+          ctx.signal.addEventListener('abort', () => aborted.push(args.sku));
+          await ctx.tx.query(`INSERT INTO price (sku, price) VALUES ($1, $2)`, [args.sku, args.price]);
+          await new Promise(() => {}); // never settles
+        },
+      }),
+    });
+    try {
+      await waitFor(async () => (await statusCounts(db.pool, db.schema, bulk))[2] === 2, 10_000, 'both to fail');
+      assert.deepEqual(aborted.sort(), ['hung-0', 'hung-1']);
+      const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM ${s}.price WHERE sku LIKE 'hung-%'`);
+      assert.equal(rows[0].n, 0, 'the hung handlers wrote nothing');
+      const ops = await db.pool.query(`SELECT result_message, will_retry FROM ${s}.operation WHERE bulk_uuid = $1`, [
+        bulk,
+      ]);
+      for (const op of ops.rows) {
+        assert.match(op.result_message, /did not finish within 0\.3 s/);
+        assert.equal(op.will_retry, false);
+      }
+    } finally {
+      await hanging.stop();
     }
   });
 });
