@@ -20,6 +20,11 @@ function positiveInt(value: string): number {
   return Number(value);
 }
 
+function port(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('Expected a port (0-65535).');
+  return Number(value);
+}
+
 /** The generated route table; imported lazily so the CLI starts without it (codegen comes first). */
 async function loadRoutes(config: Config): Promise<readonly Route[]> {
   const { loadArtifacts } = await import('../runtime/artifacts.ts');
@@ -30,17 +35,24 @@ export interface StartOptions {
   maxMessages?: number;
   batchSize?: number;
   concurrency?: number;
+  /** `metrics.consumerPort` for this process. */
+  metricsPort?: number;
 }
 
 export async function runConsumer(
   name: string,
   opts: StartOptions,
-  config: Config = loadConfig({ env: process.env }),
+  config: Config = loadConfig({
+    env: process.env,
+    overrides: opts.metricsPort === undefined ? {} : { metrics: { consumerPort: opts.metricsPort } },
+  }),
 ): Promise<void> {
   const log = createLogger(config);
   const routes = await loadRoutes(config);
-  const running = await startConfiguredConsumer({ config, routes, name, log, ...opts });
+  const { maxMessages, batchSize, concurrency } = opts;
+  const running = await startConfiguredConsumer({ config, routes, name, log, maxMessages, batchSize, concurrency });
   if (running.selection.note) out(`Note: ${running.selection.note}`);
+  if (running.metricsUrl) out(`Metrics: ${running.metricsUrl}`);
   const onSignal = (signal: string) => {
     log.info({ signal }, 'stopping: finishing the operations in hand');
     void running.consumer.stop();
@@ -65,6 +77,11 @@ export function registerConsumerCommands(program: Command): void {
     .option('--max-messages <n>', 'stop after handling this many operations', positiveInt)
     .option('--batch-size <n>', 'jobs fetched at once', positiveInt)
     .option('--concurrency <n>', 'batches processed at once per queue', positiveInt)
+    .option(
+      '--metrics-port <port>',
+      'serve /metrics on this port (0: any free port; default metrics.consumerPort)',
+      port,
+    )
     .action(async (name: string, opts: StartOptions) => {
       await runConsumer(name, opts);
     });

@@ -21,6 +21,7 @@ export function registerServeCommands(program: Command): void {
       const log = createLogger(config);
       const server = await startServer({ config, spec: opts.spec, token: opts.token, host: opts.host, log });
       process.stdout.write(`magento-async serving ${server.artifacts.routes.length} routes at ${server.url}/rest\n`);
+      if (server.dashboardUrl) process.stdout.write(`Dashboard: ${server.dashboardUrl}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info({ signal }, 'stopping: finishing requests in hand');

@@ -40,6 +40,8 @@ export interface BatchContext extends LifecycleContext {
   flushAfterMs: number;
   /** True once the consumer is stopping: no further operation starts, the rest is given back. */
   stopping(): boolean;
+  /** Told of every handler run (metrics). */
+  observe?(e: { topic: string; status: number; seconds: number; attempt: number }): void;
 }
 
 interface Pending {
@@ -136,6 +138,7 @@ async function runClaims(
       break;
     }
     const tx = new LazyTransaction(ctx.pool, ctx.schema);
+    const ran = performance.now();
     const outcome = await runHandler(ctx, row, tx, leases.lost.signal);
     if (outcome === null) {
       // The claim may lapse: nothing of this run is written, and its delivery is left to expire.
@@ -143,6 +146,12 @@ async function runClaims(
       leases.drop(address);
       continue;
     }
+    ctx.observe?.({
+      topic: row.topic_name,
+      status: outcome.status,
+      seconds: (performance.now() - ran) / 1000,
+      attempt: row.attempts + 1,
+    });
     if (tx.started) {
       const fallback = await recordInTransaction(ctx, queue, job, row, outcome, tx, startedAt);
       if (fallback) {

@@ -54,6 +54,8 @@ export interface ConsumerOptions {
    */
   sweeper?: { bossSchema: string; queueOf(operationId: string): string | undefined; intervalSeconds?: number };
   log: Logger;
+  /** Told of every handler run (metrics). */
+  observe?: BatchContext['observe'];
 }
 
 export interface ConsumerHandle {
@@ -86,6 +88,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     policy,
     flushAfterMs: options.flushAfterMs ?? 1000,
     stopping: () => stopping,
+    observe: options.observe,
   };
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
   const notifyPollMs = Math.max(0.5, options.notifyPollingIntervalSeconds ?? 3) * 1000;
