@@ -10,13 +10,15 @@
  * first. The raw loop does what the consumer has to do at the least: fetch a batch, complete it.
  * The machines are shared and their load drifts, so the two sides alternate in rounds (raw then
  * consumer, then consumer then raw, ...) and the ratio is of the summed times.
- * With PROFILE=1 it prints the mean time per call of each statement of each side.
+ * With PROFILE=1 it prints the mean time per call of each statement of each side. With KEYED=1 the
+ * operations are ordered per entity key (each its own sku), so every one goes through the key queue.
  */
 import type { Job, PgBoss } from 'pg-boss';
 import { createTestDatabase } from '../test/support/db.ts';
 import { seedBulk, silentLog } from '../test/consumer/seed.ts';
 import { analyzeJobs, createBoss, ensureQueues } from '../src/queue/boss.ts';
 import { startConsumer } from '../src/consumer/consumer.ts';
+import { orderRules, saveOrderRules } from '../src/consumer/lifecycle.ts';
 import { ident, type Pool } from '../src/db/pool.ts';
 
 const N = Number(process.argv[2] ?? 100_000);
@@ -25,6 +27,7 @@ const BATCH = Number(process.argv[4] ?? 100);
 const ROUNDS = Math.max(1, Number(process.argv[5] ?? 8));
 const WARMUP = BATCH * CONCURRENCY * 5;
 const PROFILE = process.env.PROFILE === '1';
+const KEYED = process.env.KEYED === '1';
 const RAW_ENTITY = 'bench_raw';
 const RAW_QUEUE = `async.${RAW_ENTITY}`;
 
@@ -37,6 +40,13 @@ try {
 
   const t = performance.now();
   const total = N + WARMUP;
+  if (KEYED) {
+    await saveOrderRules(
+      db.pool,
+      db.schema,
+      orderRules([{ operationId: 'Noop', entity: 'products', pathParams: ['sku'] }], new Map()),
+    );
+  }
   const bulk = await seedBulk(db.pool, boss, db.schema, { count: total, operationId: 'Noop' });
   await seedBulk(db.pool, boss, db.schema, { count: total, operationId: 'Noop', entity: RAW_ENTITY });
   await analyzeJobs(db.pool, db.bossSchema);

@@ -84,6 +84,18 @@ export interface ConsumerConfig {
    * waiting out `expireInSeconds`. Default 10.
    */
   heartbeatSeconds: number | null;
+  /**
+   * Longest one operation's handler may run, in seconds: it is then aborted (`ctx.signal`) and the
+   * operation fails retriably. Also bounds a SIGTERM: the consumer exits within this plus about
+   * 5 s. Default 30.
+   */
+  handlerTimeoutSeconds: number;
+  /**
+   * Seconds a worker's claim on an operation lasts unless extended (it is extended every quarter
+   * of it while the batch runs): a worker that died has its operations run again after this.
+   * Default 20.
+   */
+  leaseSeconds: number;
 }
 
 /** The bulk dashboard served by `serve`. */
@@ -411,6 +423,8 @@ const CONSUMER: Record<string, KeySpec> = {
   expireInSeconds: { check: int(1, 86400), default: 60 },
   // pg-boss's own minimum.
   heartbeatSeconds: { check: nullableInt(10, 86400), default: 10 },
+  handlerTimeoutSeconds: { check: int(1, 86400), default: 30 },
+  leaseSeconds: { check: int(5, 3600), default: 20 },
 };
 
 const DATABASE: Record<string, KeySpec> = {

@@ -41,6 +41,8 @@ test('defaults, with no env and no config file', (t) => {
     retryBackoff: true,
     expireInSeconds: 60,
     heartbeatSeconds: 10,
+    handlerTimeoutSeconds: 30,
+    leaseSeconds: 20,
   });
   assert.equal(c.statusPageSizeMax, 300);
   assert.deepEqual(c.oauth, {

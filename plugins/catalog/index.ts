@@ -109,6 +109,8 @@ function requireProduct(args: ProductArgs): ProductInput {
 export default definePlugin({
   name: 'Magento_Catalog',
   compatibility: '^1.0.0',
+  // Creates name their entity in the body; the other routes are keyed by their path parameters.
+  orderKeys: { PostV1Products: ['product.sku'] },
   handlers: {
     PostV1Products: async (args: ProductArgs, ctx) => {
       const product = requireProduct(args);

@@ -38,6 +38,8 @@ function required(value: unknown, field: string): string {
 export default definePlugin({
   name: 'Magento_Customer',
   compatibility: '^1.0.0',
+  // Creates name their entity in the body; the other routes are keyed by their path parameters.
+  orderKeys: { PostV1Customers: ['customer.email'] },
   handlers: {
     PostV1Customers: async (args: CreateAccountArgs, ctx) => {
       const customer = args.customer ?? {};

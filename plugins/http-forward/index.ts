@@ -101,6 +101,8 @@ export function forwarder(route: Route, upstream: UpstreamConfig): Handler {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (req.body !== undefined) headers['Content-Type'] = 'application/json';
     if (upstream.token) headers.Authorization = `Bearer ${upstream.token}`;
+    // The same on every attempt: an upstream that honours it applies a repeated call once.
+    headers['Idempotency-Key'] = ctx.operation.idempotencyKey;
     let response: Response;
     let text: string;
     try {
@@ -108,14 +110,20 @@ export function forwarder(route: Route, upstream: UpstreamConfig): Handler {
         method: req.method,
         headers,
         body: req.body,
-        signal: AbortSignal.timeout(timeoutMs),
+        // Our own timeout, and the consumer's: handler timeout, or a claim it can no longer keep.
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), ctx.signal]),
       });
       text = await response.text();
     } catch (error) {
       // fetch hides the reason in `cause` (ECONNREFUSED, ECONNRESET, a DNS error, …).
       const e = error as Error & { cause?: { code?: string; message?: string } };
       const reason = e.cause?.code ?? e.cause?.message ?? e.message;
-      const why = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `failed: ${reason}`;
+      const why =
+        e.name === 'TimeoutError'
+          ? `timed out after ${timeoutMs} ms`
+          : ctx.signal.aborted
+            ? 'was aborted by the consumer'
+            : `failed: ${reason}`;
       throw new RetriableError(`Upstream ${where} ${why}`, { cause: error });
     }
     ctx.log.debug({ upstream: where, status: response.status }, 'forwarded operation');

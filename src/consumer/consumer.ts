@@ -1,26 +1,25 @@
 /**
- * The worker: per queue, `concurrency` fetch loops. Each fetches a batch with `boss.fetch`, hands it
- * to `processBatch` (which settles every job itself), and fetches again at once, until a fetch
- * comes back empty; then it sleeps until a NOTIFY says the queue got jobs, or a poll interval
- * passes. Jobs whose queue has a heartbeat are touched while their batch runs.
+ * The worker: per queue, `concurrency` fetch loops. Each fetches a batch with `boss.fetch` (which
+ * also claims the batch's operations, see fetch.ts and lifecycle.ts), hands it to `processBatch`
+ * (which settles every job itself), and fetches again at once, until a fetch comes back empty; then
+ * it sleeps until a NOTIFY says the queue got jobs, or a poll interval passes. Jobs whose queue has
+ * a heartbeat are touched while their batch runs; the operations' own leases are kept by the batch.
  *
  * pg-boss's `work()` did this before. Its per-batch machinery (abort controllers per job, a
  * timeout race, telemetry wrappers, a completion statement after the handler) cost as much as
- * the fetch and completion themselves; this loop keeps only what the consumer needs. Expiry needs
- * nothing here: a supervising pg-boss takes back the jobs of a batch that runs past
- * `expireInSeconds`, and every settle is fenced to the attempt that was fetched, so a late batch
- * settles nothing that is no longer its own.
+ * the fetch and completion themselves; this loop keeps only what the consumer needs.
  */
 import { parseCryptKey } from '../accept/crypt-key.ts';
 import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
 import type { Job, JobAttempt, PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
-import { closeAbandonedOperations } from '../db/sql/consumer.ts';
 import type { Logger } from '../plugins/api.ts';
 import { DEAD_LETTER_QUEUE, type OperationJob } from '../queue/names.ts';
-import { processBatch, type BatchContext } from './batch.ts';
+import { BatchFailure, processBatch, type BatchContext } from './batch.ts';
+import { isRetriable } from './classify.ts';
 import type { OperationInvoker } from './invoker.ts';
-import { fetchWithOperations } from './fetch.ts';
+import { fetchWithClaims } from './fetch.ts';
+import { closeAbandoned, DEFAULT_LIFECYCLE, releaseClaims, sweep, type LifecyclePolicy } from './lifecycle.ts';
 import { QueueWaker } from './wake.ts';
 
 export interface ConsumerOptions {
@@ -51,6 +50,13 @@ export interface ConsumerOptions {
   flushAfterMs?: number;
   /** The crypt key (parsed); default: the one stored in the database, as a server without CRYPT_KEY uses. */
   cryptKey?: Buffer;
+  /** Leases, handler timeout and retries (defaults: DEFAULT_LIFECYCLE). */
+  policy?: Partial<LifecyclePolicy>;
+  /**
+   * The sweeper (re-enqueues unfinished operations with no job): pg-boss's schema and the queue of
+   * an operationId. Without them, no sweep.
+   */
+  sweeper?: { bossSchema: string; queueOf(operationId: string): string | undefined; intervalSeconds?: number };
   log: Logger;
   /** Told of every handler run (metrics). */
   observe?: BatchContext['observe'];
@@ -63,23 +69,30 @@ export interface ConsumerHandle {
   done: Promise<void>;
   /** Jobs handled so far. */
   handled(): number;
+  /** Operations the sweeper re-enqueued so far (they had no job). */
+  swept(): number;
+  /** Runs one sweep now (tests, and the first one at start). */
+  sweep(): Promise<void>;
 }
 
-export const ABANDONED_MESSAGE =
-  'The operation did not finish: its worker stopped on every attempt (crashed or timed out). Retry it once the cause is fixed.';
+export { ABANDONED_MESSAGE } from './lifecycle.ts';
 
 export async function startConsumer(options: ConsumerOptions): Promise<ConsumerHandle> {
   const { boss, pool, schema, log } = options;
   const batchSize = Math.max(1, Math.min(options.batchSize ?? 100, options.maxMessages ?? Infinity));
   const concurrency = Math.max(1, options.concurrency ?? 4);
+  let stopping = false;
+  const policy: LifecyclePolicy = { ...DEFAULT_LIFECYCLE, ...options.policy };
   const ctx: BatchContext = {
     pool,
     boss,
     schema,
     invoker: options.registry,
     log,
+    policy,
     flushAfterMs: options.flushAfterMs ?? 1000,
     cryptKey: options.cryptKey ?? parseCryptKey(await getOrCreateCryptKey(pool, schema)),
+    stopping: () => stopping,
     observe: options.observe,
   };
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
@@ -90,14 +103,13 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   // Jobs asked for by fetches in flight, or in hand: with maxMessages, no fetch asks for more than
   // is left.
   let reserved = 0;
-  let stopping = false;
   let stopped: Promise<void> | null = null;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const waker = await QueueWaker.start(boss, log);
   // pg-boss's fetch statement with the batch's operations loaded in the same statement, run as a
   // named statement on our pool: planned once per connection rather than once per batch.
-  const fetchDb = fetchWithOperations(pool, schema);
+  const fetchDb = fetchWithClaims(pool, schema, policy.leaseSeconds);
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);
@@ -113,7 +125,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       } catch (error) {
         reserved -= want;
         if (stopping) break;
-        log.error({ err: error, queue }, 'fetching jobs failed');
+        // A database restart is expected now and then: its reconnect is not an error.
+        log[isRetriable(error) ? 'warn' : 'error']({ err: error, queue }, 'fetching jobs failed');
         await waker.sleep(queue, pollMs);
         continue;
       }
@@ -138,6 +151,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     stopped ??= (async () => {
       stopping = true;
       boss.off('stopped', onBossStopped);
+      clearInterval(sweeper);
       await waker.close();
       // Each loop ends once the batch in hand is settled.
       await Promise.all(loops);
@@ -152,15 +166,26 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       DEAD_LETTER_QUEUE,
       { batchSize: 100, pollingIntervalSeconds: 5, notifyPollingIntervalSeconds: 5 },
       async (jobs) => {
-        const result = await pool.query(closeAbandonedOperations(schema), [
-          jobs.map((j) => j.data.bulk),
-          jobs.map((j) => j.data.key),
-          ABANDONED_MESSAGE,
-        ]);
-        if (result.rowCount) log.warn({ count: result.rowCount }, 'closed operations whose attempts were exhausted');
+        const closed = await closeAbandoned(ctx, jobs);
+        if (closed) log.warn({ count: closed }, 'closed operations whose attempts were exhausted');
       },
     );
   }
+
+  let swept = 0;
+  const sweepOnce = async () => {
+    if (!options.sweeper) return;
+    try {
+      const n = await sweep(ctx, options.sweeper.bossSchema, options.sweeper.queueOf, queues);
+      swept += n;
+      if (n) log.warn({ count: n, total: swept }, 'sweeper re-enqueued unfinished operations that had no job');
+    } catch (error) {
+      log[isRetriable(error) ? 'warn' : 'error']({ err: error }, 'sweep failed');
+    }
+  };
+  const sweeper = options.sweeper
+    ? setInterval(() => void sweepOnce(), (options.sweeper.intervalSeconds ?? 60) * 1000)
+    : undefined;
 
   const loops: Promise<void>[] = [];
   for (const queue of queues) {
@@ -173,16 +198,20 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       );
     }
   }
+  // After an outage (or pg-boss retention) an operation may have no job left: look once at start.
+  void sweepOnce();
   // A boss stopped under the consumer ends it too: fetching from it would only fail from now on.
   boss.once('stopped', onBossStopped);
 
   log.info({ queues, batchSize, concurrency, notify: waker.listening }, 'consumer started');
-  return { stop, done, handled: () => handled };
+  return { stop, done, handled: () => handled, swept: () => swept, sweep: sweepOnce };
 }
 
 /**
- * Runs one batch, touching its jobs while it runs when their queue has a heartbeat; a batch that
- * throws has the jobs it did not settle failed (fenced to this attempt), so pg-boss retries them.
+ * Runs one batch, touching its jobs while it runs when their queue has a heartbeat. A batch that
+ * throws has its jobs failed (fenced to this attempt, so pg-boss delivers them again) and its claims
+ * given back; with the database away, both are tried again every second until it is back (or the
+ * leases lapse on their own), so a restart costs seconds, not the heartbeat or lease timeout.
  */
 async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<void> {
   const attempts: JobAttempt[] = jobs.map((j) => ({ id: j.id, retryCount: j.retryCount }));
@@ -201,12 +230,27 @@ async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob
   try {
     await processBatch(ctx, queue, jobs);
   } catch (error) {
-    ctx.log.error({ err: error, queue, jobs: jobs.length }, 'batch failed; its unsettled jobs are retried');
-    try {
-      await ctx.boss.fail(queue, attempts, { message: error instanceof Error ? error.message : String(error) });
-    } catch (failError) {
-      // They stay active and come back when they expire.
-      ctx.log.error({ err: failError, queue }, 'could not fail the jobs of a failed batch');
+    const held = error instanceof BatchFailure ? error.held : ([[], [], []] as [string[], number[], number[]]);
+    const cause = error instanceof BatchFailure ? error.cause : error;
+    ctx.log[isRetriable(cause) ? 'warn' : 'error'](
+      { err: cause, queue, jobs: jobs.length },
+      'batch failed; its unsettled jobs are delivered again',
+    );
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const until = performance.now() + ctx.policy.leaseSeconds * 1000;
+    for (let tried = 0; ; tried++) {
+      try {
+        await releaseClaims(ctx, held);
+        await ctx.boss.fail(queue, attempts, { message });
+        break;
+      } catch (failError) {
+        if (performance.now() > until || ctx.stopping()) {
+          // Left to lapse: the leases and the jobs' heartbeat or expiry free them.
+          ctx.log.warn({ err: failError, queue }, 'could not give back the jobs of a failed batch');
+          break;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** tried)));
+      }
     }
   } finally {
     if (timer) clearInterval(timer);

@@ -14,6 +14,8 @@ import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.t
 import { startConsumer, type ConsumerHandle } from './consumer.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { selectConsumer, type ConsumerSelection } from './select.ts';
+import { orderRules, saveOrderRules } from './lifecycle.ts';
+import { queueForEntity } from '../queue/names.ts';
 import { createMetrics, type Metrics } from '../metrics/registry.ts';
 import { startMetricsServer } from '../metrics/http.ts';
 import { startHeartbeat } from '../metrics/heartbeat.ts';
@@ -53,6 +55,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     applicationName: 'magento-async:consumer',
   });
   let boss: Awaited<ReturnType<typeof createBoss>> | undefined;
+  const entityOf = new Map(routes.map((r) => [r.operationId, r.entity]));
   try {
     await migrate(pool, config.schema);
     const upstream = config.upstream.baseUrl
@@ -69,6 +72,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       upstream,
     });
     await runInstalls(pool, config.schema, registry.installs);
+    await saveOrderRules(pool, config.schema, orderRules(routes, registry.orderKeys));
     boss = await createBoss({
       connectionString: url,
       schema: config.bossSchema,
@@ -92,6 +96,20 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       batchSize: options.batchSize ?? config.consumer.batchSize,
       concurrency,
       maxMessages: options.maxMessages,
+      policy: {
+        leaseSeconds: config.consumer.leaseSeconds,
+        handlerTimeoutMs: config.consumer.handlerTimeoutSeconds * 1000,
+        retryLimit: config.consumer.retryLimit,
+        retryDelaySeconds: config.consumer.retryDelaySeconds,
+        retryBackoff: config.consumer.retryBackoff,
+      },
+      sweeper: {
+        bossSchema: config.bossSchema,
+        queueOf: (operationId) => {
+          const entity = entityOf.get(operationId);
+          return entity === undefined ? undefined : queueForEntity(entity);
+        },
+      },
       log,
       observe: (e) => metrics.processed(e),
     });

@@ -14,6 +14,7 @@ export class LazyTransaction implements Queryable {
   #pool: Pool;
   #schema: string;
   #opening: Promise<PoolClient> | null = null;
+  #abandoned = false;
 
   constructor(pool: Pool, schema: string) {
     this.#pool = pool;
@@ -21,7 +22,7 @@ export class LazyTransaction implements Queryable {
   }
 
   get started(): boolean {
-    return this.#opening !== null;
+    return this.#opening !== null && !this.#abandoned;
   }
 
   /** The open transaction's client; only valid once `started`. */
@@ -30,7 +31,22 @@ export class LazyTransaction implements Queryable {
     return this.#opening;
   }
 
+  /**
+   * Ends the transaction without its outcome (a handler aborted at its timeout, or whose claim may
+   * lapse): the connection is destroyed, so the server rolls back whatever the handler wrote, and
+   * the handler's later queries fail.
+   */
+  abandon(): void {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
+    this.#opening?.then(
+      (client) => client.release(new Error('transaction abandoned')),
+      () => {},
+    );
+  }
+
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) {
+    if (this.#abandoned) throw new Error('The operation was aborted; its transaction is closed.');
     this.#opening ??= this.#open();
     const client = await this.#opening;
     const result = await client.query<R>(text, values);

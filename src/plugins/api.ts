@@ -28,8 +28,14 @@ export interface OperationInfo {
   key: number;
   topic: string;
   operationId: string;
-  /** 1 for the first run, 2 for the first retry, … */
+  /** 1 for the first run, 2 for the first retry, … (a retry API reopening starts again at 1). */
   attempt: number;
+  /**
+   * `<bulk_uuid>:<operation_key>`, the same on every attempt: what a handler with effects outside
+   * the database sends along (http-forward: the `Idempotency-Key` header) so a repeated attempt
+   * is recognised as one.
+   */
+  idempotencyKey: string;
 }
 
 export interface Logger {
@@ -43,6 +49,11 @@ export interface HandlerContext {
   store: StoreScope;
   tx: Queryable;
   operation: OperationInfo;
+  /**
+   * Aborted when the handler must stop: its timeout (`consumer.handlerTimeoutSeconds`) passed, or
+   * its worker can no longer keep the claim. Pass it to fetch() and other cancellable calls.
+   */
+  signal: AbortSignal;
   log: Logger;
 }
 
@@ -75,6 +86,13 @@ export interface PluginDefinition<Args extends Record<string, unknown> = Record<
   interceptors?: Interceptor[];
   /** Names of plugins whose handlers this one replaces on purpose. */
   replaces?: string[];
+  /**
+   * The entity key of an operation, per operationId: dotted paths into its arguments (`['sku']`,
+   * `['product.sku']`). Operations of one key (in one store) run in acceptance order, and a retry
+   * holds back the later ones. `null` switches ordering off for that operationId. Without a
+   * declaration, a route's path parameters are its key (`PUT /V1/products/{sku}`: `sku`).
+   */
+  orderKeys?: Record<string, string[] | null>;
 }
 
 /** Identity function that gives plugin objects their type. */

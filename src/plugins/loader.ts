@@ -122,6 +122,7 @@ interface Checked {
   interceptors: Interceptor[];
   replaces: string[];
   migrations: string[];
+  orderKeys: Record<string, string[] | null>;
   fallback?: FallbackFactory | undefined;
 }
 
@@ -159,6 +160,15 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
     say('export "migrations" must be an array of SQL strings.');
   const fallback = c.module.fallback;
   if (fallback !== undefined && typeof fallback !== 'function') say('export "fallback" must be a function.');
+  const orderKeys = def.orderKeys ?? {};
+  for (const [operationId, paths] of Object.entries(orderKeys)) {
+    if (!operations.has(operationId)) say(`orderKeys "${operationId}" names no operation of the route table.`);
+    else if (
+      paths !== null &&
+      (!Array.isArray(paths) || !paths.length || paths.some((x) => typeof x !== 'string' || !x))
+    )
+      say(`orderKeys "${operationId}" must be a non-empty array of argument paths, or null.`);
+  }
   if (problems.length > before) return null;
   return {
     name: def.name,
@@ -168,6 +178,7 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
     interceptors,
     replaces,
     migrations: migrations as string[],
+    orderKeys,
     fallback: fallback as FallbackFactory | undefined,
   };
 }
@@ -248,7 +259,13 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
   if (problems.length) throw new PluginLoadError(problems);
 
   const installs: Install[] = plugins.flatMap((p) => p.migrations.map((sql) => ({ plugin: p.name, sql })));
+  const orderKeys = new Map<string, string[] | null>();
+  for (const p of plugins) {
+    for (const [operationId, paths] of Object.entries(p.orderKeys))
+      if (!orderKeys.has(operationId)) orderKeys.set(operationId, paths);
+  }
   return new PluginRegistry({
+    orderKeys,
     routes: options.routes,
     handlers: claims.handlers,
     stubs: claims.stubs,

@@ -55,6 +55,8 @@ export interface RegistryTables {
   interceptors: readonly OwnedInterceptor[];
   fallback?: { plugin: string; resolve: Fallback } | undefined;
   installs?: readonly Install[];
+  /** Entity-key declarations of the plugins (PluginDefinition.orderKeys), first plugin wins. */
+  orderKeys?: ReadonlyMap<string, string[] | null>;
 }
 
 interface Compiled {
@@ -65,6 +67,7 @@ interface Compiled {
 export class PluginRegistry {
   /** Each plugin's migrations, in load order; the server runs them once at start (loader.ts: runInstalls). */
   readonly installs: readonly Install[];
+  readonly orderKeys: ReadonlyMap<string, string[] | null>;
   private readonly tables: RegistryTables;
   private readonly routes: Map<string, Route>;
   private readonly compiled = new Map<string, Compiled | null>();
@@ -72,6 +75,7 @@ export class PluginRegistry {
   constructor(tables: RegistryTables) {
     this.tables = tables;
     this.installs = tables.installs ?? [];
+    this.orderKeys = tables.orderKeys ?? new Map();
     this.routes = new Map(tables.routes.map((r) => [r.operationId, r]));
   }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../plugins/api.ts';
 import { DEAD_LETTER_QUEUE, queueForEntity } from './names.ts';
 import { analyzeJobTable } from '../db/sql/queue.ts';
 import { connectionSettings, type ConnectionBounds } from '../db/pool.ts';
+import { isRetriable } from '../consumer/classify.ts';
 
 export interface BossOptions {
   connectionString: string;
@@ -50,7 +51,13 @@ export async function createBoss(options: BossOptions): Promise<PgBoss> {
     openTelemetry: { enabled: false },
   });
   // An EventEmitter with no 'error' listener throws: a dropped connection must not kill the process.
-  boss.on('error', (error) => options.log?.error({ err: error }, 'pg-boss error'));
+  // A database restart shows up here as connection errors while pg-boss reconnects: expected, so
+  // they are warnings; anything else stays an error.
+  boss.on('error', (error) =>
+    isRetriable(error)
+      ? options.log?.warn({ err: error }, 'pg-boss lost its database connection; reconnecting')
+      : options.log?.error({ err: error }, 'pg-boss error'),
+  );
   await boss.start();
   schemas.set(boss, options.schema);
   return boss;
@@ -109,8 +116,14 @@ function queueOptions(policy: QueuePolicyConfig) {
     heartbeatSeconds: p.heartbeatSeconds,
     notify: true,
     deadLetter: DEAD_LETTER_QUEUE,
+    // pg-boss deletes a job still queued or retrying after its retention (14 days by default):
+    // an operation must keep its job however long consumers are away. The sweeper backs this up.
+    retentionSeconds: QUEUED_JOB_RETENTION_SECONDS,
   };
 }
+
+/** Ten years: a queued job outlives any consumer outage. */
+export const QUEUED_JOB_RETENTION_SECONDS = 10 * 365 * 86400;
 
 /**
  * Creates the queue of every entity (and the dead-letter queue) when missing; an existing queue gets
@@ -160,7 +173,8 @@ function samePolicy(q: QueueResult, o: ReturnType<typeof queueOptions>): boolean
     q.expireInSeconds === o.expireInSeconds &&
     (q.heartbeatSeconds ?? null) === (o.heartbeatSeconds ?? null) &&
     q.notify === o.notify &&
-    q.deadLetter === o.deadLetter
+    q.deadLetter === o.deadLetter &&
+    q.retentionSeconds === o.retentionSeconds
   );
 }
 

@@ -23,6 +23,8 @@ export function queueForEntity(entity: string): string {
 export interface OperationJob {
   bulk: string;
   key: number;
+  /** How often delivery was put off because the operation was busy (held, or behind its key). */
+  deferred?: number;
 }
 
 /**
@@ -45,4 +47,12 @@ export function jobIdFor(bulkUuid: string, key: number, reopened = 0): string {
 /** Channel on which the database announces bulks that have nothing left to run (long-poll wake-up). */
 export function bulkFinishedChannel(schema: string): string {
   return `${schema}_bulk_finished`;
+}
+
+/**
+ * Id of the job of an automatic retry: the n-th run of the operation (as reopened so often) gets
+ * one job however often its outcome is written, since pg-boss ignores ids it already has.
+ */
+export function retryJobIdFor(bulkUuid: string, key: number, reopened: number, run: number): string {
+  return jobIdFor(`${bulkUuid}:${reopened}`, key, run);
 }

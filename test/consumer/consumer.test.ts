@@ -85,6 +85,7 @@ describe('consumer', () => {
       concurrency: 2,
       pollingIntervalSeconds: 0.5,
       notifyPollingIntervalSeconds: 0.5,
+      policy: { retryLimit: 2, retryDelaySeconds: 1, retryBackoff: true },
       log: silentLog,
     });
   });
@@ -250,7 +251,21 @@ describe('consumer', () => {
 
   it('retries retriable failures with backoff, then stops at the limit with status 2', async () => {
     const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'AlwaysLocked' });
-    await waitFor(async () => (await jobState(bulk, 0)) === 'failed', 30_000, 'the retries to run out');
+    const retrying: boolean[] = [];
+    await waitFor(
+      async () => {
+        const { rows } = await db.pool.query(
+          `SELECT status, will_retry, attempts FROM ${s}.operation WHERE bulk_uuid = $1`,
+          [bulk],
+        );
+        if (rows[0].status === 2) retrying.push(rows[0].will_retry);
+        return rows[0].status === 2 && !rows[0].will_retry;
+      },
+      30_000,
+      'the retries to run out',
+    );
+    // Between runs the retry still coming is on record, and only the last failure says none is.
+    assert.ok(retrying.slice(0, -1).every(Boolean) && retrying.length > 1, `will_retry seen ${retrying}`);
     const attempts = seen.filter((c) => c.operation.bulkUuid === bulk);
     assert.deepEqual(
       attempts.map((a) => a.operation.attempt),

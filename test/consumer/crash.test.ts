@@ -5,41 +5,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { PgBoss } from 'pg-boss';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident } from '../../src/db/pool.ts';
 import { seedBulk, statusCounts, waitFor } from './seed.ts';
-
-const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
-
-interface Worker {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function startWorker(db: TestDatabase, sleepMs: number, batchSize = 20, concurrency = 2): Promise<Worker> {
-  const child = spawn(
-    process.execPath,
-    [WORKER, db.schema, db.bossSchema, String(sleepMs), String(batchSize), String(concurrency)],
-    {
-      env: { ...process.env, DATABASE_URL: db.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
-  });
-  return { child, exited };
-}
+import { startWorker, type Worker } from './workers.ts';
 
 describe('consumer processes', () => {
   let db: TestDatabase;
@@ -51,6 +24,7 @@ describe('consumer processes', () => {
     db = await createTestDatabase('crash');
     s = ident(db.schema);
     await db.pool.query(`CREATE TABLE ${s}.effect (sku text NOT NULL, pid int NOT NULL)`);
+    await db.pool.query(`CREATE TABLE ${s}.run (sku text NOT NULL, pid int NOT NULL)`);
     boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
     // A short expiry so a killed worker's jobs come back within seconds (heartbeats need ≥ 10 s).
     await ensureQueues(boss, ['products'], {
@@ -92,11 +66,73 @@ describe('consumer processes', () => {
     await waitFor(allComplete(bulk, 1000), 90_000, 'every operation to complete');
     const e = await effects('kill');
     assert.deepEqual(e, { total: 1000, distinct: 1000 });
+    // The only run twice allowed: the ones the killed process had started (at most its two batches
+    // in hand), whose writes died with it.
+    const r = await runs('kill');
+    assert.equal(r.distinct, 1000);
+    assert.ok(r.total - 1000 <= 2 * 20, `${r.total - 1000} runs repeated`);
     const active = await boss.findJobs('async.products', { data: { bulk }, queued: true });
     assert.equal(active.length, 0);
 
     second.child.kill('SIGTERM');
     assert.equal((await second.exited).code, 0);
+  });
+
+  const runs = async (prefix: string) =>
+    (
+      await db.pool.query<{ total: number; distinct: number }>(
+        `SELECT count(*)::int AS total, count(DISTINCT sku)::int AS distinct FROM ${s}.run WHERE sku LIKE $1`,
+        [`${prefix}-%`],
+      )
+    ).rows[0]!;
+
+  it('handlers slower than the job expiry, two processes: every operation runs once, none is closed as abandoned', async () => {
+    // 20 operations of 400 ms per batch take 8 s, twice the queue's 4 s expiry: pg-boss hands the
+    // jobs to the other process while the first still works through them.
+    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 120, args: (k) => ({ sku: `slow-${k}` }) });
+    const workers = await Promise.all([startWorker(db, 400, 20, 1), startWorker(db, 400, 20, 1)]);
+    children.push(...workers);
+    await waitFor(allComplete(bulk, 120), 120_000, 'every operation to complete');
+    assert.deepEqual(await runs('slow'), { total: 120, distinct: 120 }, 'runs');
+    assert.deepEqual(await effects('slow'), { total: 120, distinct: 120 }, 'effects');
+    for (const w of workers) w.child.kill('SIGTERM');
+    for (const w of workers) assert.equal((await w.exited).code, 0);
+  });
+
+  it('upstream calls slower than the job expiry, two processes: each operation reaches the upstream once', async () => {
+    // A loopback upstream answering in 400 ms: batches of 20 take 8 s against a 4 s expiry.
+    const calls = new Map<string, number>();
+    const upstream = createServer((req, res) => {
+      const key = String(req.headers['idempotency-key']);
+      calls.set(key, (calls.get(key) ?? 0) + 1);
+      req.resume();
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 400);
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+      const bulk = await seedBulk(db.pool, boss, db.schema, { count: 80, args: (k) => ({ sku: `up-${k}` }) });
+      const workers = await Promise.all([
+        startWorker(db, 0, 20, 1, { UPSTREAM_URL: url }),
+        startWorker(db, 0, 20, 1, { UPSTREAM_URL: url }),
+      ]);
+      children.push(...workers);
+      await waitFor(allComplete(bulk, 80), 120_000, 'every operation to complete');
+      assert.equal(calls.size, 80);
+      assert.deepEqual(
+        [...calls.entries()].filter(([, n]) => n !== 1),
+        [],
+        'upstream calls made more than once',
+      );
+      assert.ok(
+        [...calls.keys()].every((k) => k.startsWith(`${bulk}:`)),
+        'Idempotency-Key is <bulk_uuid>:<key>',
+      );
+      for (const w of workers) w.child.kill('SIGTERM');
+      for (const w of workers) assert.equal((await w.exited).code, 0);
+    } finally {
+      upstream.close();
+    }
   });
 
   for (const n of [2, 4]) {
@@ -116,24 +152,30 @@ describe('consumer processes', () => {
     });
   }
 
-  it('SIGTERM finishes the operations in hand, then exits 0', async () => {
+  it('SIGTERM finishes the operation in hand, gives the rest of its batch back at once, and exits 0', async () => {
     const bulk = await seedBulk(db.pool, boss, db.schema, { count: 40, args: (k) => ({ sku: `term-${k}` }) });
     const worker = await startWorker(db, 150, 5, 1);
     children.push(worker);
     await waitFor(async () => (await effects('term')).total >= 1, 20_000, 'the worker to start a batch');
+    const told = Date.now();
     worker.child.kill('SIGTERM');
     assert.equal((await worker.exited).code, 0);
+    // Bounded by one handler (150 ms here), not by the batch.
+    assert.ok(Date.now() - told < 5000, `stopped after ${Date.now() - told} ms`);
     const counts = await statusCounts(db.pool, db.schema, bulk);
     const e = await effects('term');
-    // Everything it started was finished and recorded: one complete operation per effect, and the
-    // batch it held when told to stop (5 operations) was not abandoned.
+    // Everything it started was finished and recorded: one complete operation per effect.
     assert.equal(counts[1], e.total);
     assert.equal(e.total, e.distinct);
-    assert.ok(e.total >= 5 && e.total < 40, `processed ${e.total}`);
-    assert.equal(e.total % 5, 0);
-    const active = (await boss.findJobs('async.products', { data: { bulk }, queued: true })).filter(
-      (j) => j.state === 'active',
+    assert.ok(e.total >= 1 && e.total < 40, `processed ${e.total}`);
+    // What it had not started is free for the next worker: no claim, a queued job each.
+    const { rows } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM ${s}.operation WHERE bulk_uuid = $1 AND lease_until > now()`,
+      [bulk],
     );
-    assert.equal(active.length, 0);
+    assert.equal(rows[0].n, 0);
+    const jobs = await boss.findJobs('async.products', { data: { bulk }, queued: true });
+    assert.equal(jobs.filter((j) => j.state === 'active').length, 0);
+    assert.equal(new Set(jobs.map((j) => (j.data as { key: number }).key)).size, 40 - e.total);
   });
 });

@@ -10,7 +10,8 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { jobIdFor } from '../../src/queue/names.ts';
 import { startConsumer } from '../../src/consumer/consumer.ts';
 import { normalizeBossSchema, notifyChannel } from '../../src/consumer/wake.ts';
-import { fetchWithOperations, loadedOperation, withOperations } from '../../src/consumer/fetch.ts';
+import { fetchWithClaims, withClaims } from '../../src/consumer/fetch.ts';
+import { deliveredOf } from '../../src/consumer/lifecycle.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 
@@ -114,8 +115,8 @@ describe('consumer fetch loop', () => {
   });
 });
 
-describe('fetch with operations', () => {
-  it("folds the operations into pg-boss's fetch statement, and leaves other shapes alone", async () => {
+describe('fetch with claims', () => {
+  it("folds the claim into pg-boss's fetch statement (pinned to the installed pg-boss), and leaves other shapes alone", async () => {
     const db = await createTestDatabase('fold');
     const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
     try {
@@ -126,23 +127,38 @@ describe('fetch with operations', () => {
         status: (k) => (k === 2 ? 1 : 4),
       });
       const texts: string[] = [];
-      const fetchDb = fetchWithOperations(db.pool, db.schema);
+      const fetchDb = fetchWithClaims(db.pool, db.schema, 20);
       const jobs = await boss.fetch<{ bulk: string; key: number }>('async.products', {
         batchSize: 10,
         db: { executeSql: (text, values) => (texts.push(text), fetchDb.executeSql(text, values)) },
       });
-      assert.ok(withOperations(texts[0]!, db.schema), 'pg-boss fetch has the shape the fold expects');
+      assert.ok(withClaims(texts[0]!, db.schema, 9), 'pg-boss fetch has the shape the fold expects');
       assert.equal(jobs.length, 3);
-      const byKey = new Map(jobs.map((j) => [j.data.key, loadedOperation(j)]));
-      assert.equal(byKey.get(0)?.bulk_uuid, bulk);
-      assert.equal(byKey.get(0)?.operation_key, 0);
-      assert.equal(byKey.get(1)?.operation_id, 'Void');
-      assert.equal(byKey.get(1)?.store_id, 1);
-      // Finished already: claimed, but nothing to run.
-      assert.equal(byKey.get(2), null);
-      assert.equal(withOperations('SELECT 1', db.schema), null);
-      assert.equal(withOperations('WITH x AS (SELECT 1) SELECT * FROM x', db.schema), null);
-      assert.equal(loadedOperation({ id: 'x' }), undefined);
+      const byKey = new Map(jobs.map((j) => [j.data.key, deliveredOf(j)]));
+      const first = byKey.get(0);
+      assert.ok(first && 'row' in first);
+      assert.equal(first.row.bulk_uuid, bulk);
+      assert.equal(first.row.operation_key, 0);
+      assert.equal(first.row.lease_token, 1, 'claiming takes the first token');
+      const second = byKey.get(1);
+      assert.ok(second && 'row' in second);
+      assert.equal(second.row.operation_id, 'Void');
+      assert.equal(second.row.store_id, 1);
+      // Finished already: delivered, but nothing to claim.
+      const third = byKey.get(2);
+      assert.ok(third && 'reason' in third);
+      assert.equal(third.reason, 'done');
+      const { rows } = await db.pool.query(
+        `SELECT operation_key, lease_until > now() AS leased FROM ${db.schema}.operation WHERE bulk_uuid = $1 ORDER BY 1`,
+        [bulk],
+      );
+      assert.deepEqual(
+        rows.map((r) => r.leased),
+        [true, true, null],
+      );
+      assert.equal(withClaims('SELECT 1', db.schema, 1), null);
+      assert.equal(withClaims('WITH x AS (SELECT 1) SELECT * FROM x', db.schema, 1), null);
+      assert.equal(deliveredOf({ id: 'x' }), undefined);
     } finally {
       await boss.stop({ graceful: false });
       await db.drop();

@@ -44,7 +44,15 @@ export function context(tx: HandlerContext['tx'], store: StoreScope, operationId
     store,
     tx,
     log: silentLog,
-    operation: { bulkUuid: '00000000-0000-4000-8000-000000000000', key: 0, topic: 't', operationId, attempt: 1 },
+    operation: {
+      bulkUuid: '00000000-0000-4000-8000-000000000000',
+      key: 0,
+      topic: 't',
+      operationId,
+      attempt: 1,
+      idempotencyKey: '00000000-0000-4000-8000-000000000000:0',
+    },
+    signal: new AbortController().signal,
   };
 }
 

@@ -99,33 +99,8 @@ export function selectResultsBatch(schema: string): string {
     WHERE bulk_uuid = $1 AND operation_key > $2 ORDER BY operation_key LIMIT $3`;
 }
 
-/**
- * Reopens failed operations for the retry API. `will_retry` ones are skipped: their automatic retry
- * (an existing job) is still coming, and a second job would run them twice. `serialized_data` is
- * kept (a failure never cleared it), so the input is still there.
- * $1 uuid, $2 smallint[] statuses, $3 int[] error codes or NULL for any.
- */
-export function reopenOperations(schema: string): string {
-  return `UPDATE ${ident(schema)}.operation
-    SET status = 4, will_retry = false, result_message = NULL, error_code = NULL,
-      result_serialized_data = NULL, started_at = NULL, finished_at = NULL, reopened = reopened + 1,
-      canceled = false
-    WHERE bulk_uuid = $1 AND status = ANY($2::smallint[]) AND NOT will_retry
-      AND ($3::int[] IS NULL OR error_code = ANY($3::int[]))
-    RETURNING operation_key, operation_id, reopened`;
-}
-
-/**
- * Cancels the open operations: status 3 `Canceled`, flagged `canceled`. A worker that fetches one
- * later skips it (it loads only status 2 and 4); a worker already running one records its outcome
- * over the cancellation, so running operations finish and report what really happened.
- * $1 uuid, $2 message.
- */
-export function cancelOperations(schema: string): string {
-  return `UPDATE ${ident(schema)}.operation
-    SET status = 3, result_message = $2, finished_at = (now() AT TIME ZONE 'UTC'), canceled = true
-    WHERE bulk_uuid = $1 AND status = 4`;
-}
+// The retry and cancel API's statements are lifecycle rules: they live with the others.
+export { cancelOperations, reopenOperations } from './lifecycle.ts';
 
 /** Locks the bulk row so concurrent retry/cancel calls of one bulk run one after the other. $1 uuid. */
 export function lockBulk(schema: string): string {

@@ -23,6 +23,7 @@ interface Seen {
   method: string;
   url: string;
   auth: string | undefined;
+  idempotencyKey: string | string[] | undefined;
   body: string;
 }
 
@@ -31,10 +32,16 @@ async function upstream(t: import('node:test').TestContext) {
   const server = createServer(async (req: IncomingMessage, res) => {
     let body = '';
     for await (const chunk of req) body += chunk;
-    seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body });
+    seen.push({
+      method: req.method!,
+      url: req.url!,
+      auth: req.headers.authorization,
+      idempotencyKey: req.headers['idempotency-key'],
+      body,
+    });
     const reply = (status: number, json: unknown) =>
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(json));
-    if (req.url!.includes('/slow')) return void setTimeout(() => reply(200, {}), 1000).unref();
+    if (req.url!.includes('/slow')) return void setTimeout(() => reply(200, {}), 4000).unref();
     if (req.url!.includes('/down')) return reply(503, { message: 'Service Unavailable' });
     if (req.url!.includes('/bad')) {
       return reply(400, { message: 'The "%1" value is invalid for %2.', parameters: ['x', 'y'], code: 7 });
@@ -52,7 +59,8 @@ async function upstream(t: import('node:test').TestContext) {
     routes,
     pluginsDir: null,
     modules: [{ source: 'plugins/http-forward/index.ts', module: forward }],
-    upstream: { baseUrl, token: 'tok-123', timeoutMs: 200 },
+    // Generous for a loaded machine's first request; /slow answers well after it.
+    upstream: { baseUrl, token: 'tok-123', timeoutMs: 1500 },
     frameworkVersion: '1.0.0',
   });
   return { seen, registry, baseUrl };
@@ -68,6 +76,8 @@ test('replays the synchronous call: method, store code, encoded path, body witho
     method: 'PUT',
     url: '/rest/second/V1/products/a%2Fb%20c',
     auth: 'Bearer tok-123',
+    // The same on every attempt of the operation, so the upstream can apply a repeat once.
+    idempotencyKey: '00000000-0000-4000-8000-000000000000:0',
     body: JSON.stringify({ product: { sku: 'a/b c', price: 29 }, saveOptions: true }),
   });
   const del = await registry.invoke('DeleteV1ProductsSku', { sku: 'gone' }, context(null as never, NO_CODE));
@@ -102,7 +112,7 @@ const failures: {
     title: 'timeout: retriable',
     sku: 'slow',
     kind: RetriableError,
-    message: /^Upstream PUT .*\/slow timed out after 200 ms$/,
+    message: /^Upstream PUT .*\/slow timed out after 1500 ms$/,
     code: 0,
   },
 ];

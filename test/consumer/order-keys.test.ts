@@ -1,0 +1,65 @@
+/**
+ * Entity keys as the accept transaction's insert gets them (011_lifecycle.sql triggers): from the
+ * operationId's rule, per store, `null` when a path is missing, and gone once the operation is final.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PgBoss } from 'pg-boss';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
+import { ident } from '../../src/db/pool.ts';
+import { orderRules, saveOrderRules } from '../../src/consumer/lifecycle.ts';
+import { seedBulk } from './seed.ts';
+
+describe('entity keys of accepted operations', () => {
+  let db: TestDatabase;
+  let boss: PgBoss;
+  before(async () => {
+    db = await createTestDatabase('order_keys');
+    boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    await ensureQueues(boss, ['products']);
+    await saveOrderRules(
+      db.pool,
+      db.schema,
+      orderRules(
+        [
+          { operationId: 'PutSku', entity: 'products', pathParams: ['sku'] },
+          { operationId: 'PostProduct', entity: 'products', pathParams: [] },
+          { operationId: 'PutOption', entity: 'products', pathParams: ['sku', 'optionId'] },
+          { operationId: 'Unordered', entity: 'products', pathParams: ['sku'] },
+          { operationId: 'NoParams', entity: 'products', pathParams: [] },
+        ],
+        new Map([
+          ['PostProduct', ['product.sku']],
+          ['Unordered', null],
+        ]),
+      ),
+    );
+  });
+  after(async () => {
+    await boss.stop({ graceful: false });
+    await db.drop();
+  });
+
+  const keyOf = async (operationId: string, args: unknown, storeId = 1) => {
+    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId, args: () => args, storeId });
+    const { rows } = await db.pool.query(
+      `SELECT order_key FROM ${ident(db.schema)}.operation_order WHERE bulk_uuid = $1`,
+      [bulk],
+    );
+    return rows[0]?.order_key ?? null;
+  };
+
+  const cases: [string, string, unknown, number, string | null][] = [
+    ['a path parameter', 'PutSku', { sku: 'A1', product: { price: 1 } }, 1, 'products@1:A1'],
+    ['another store', 'PutSku', { sku: 'A1' }, 0, 'products@0:A1'],
+    ['a declared body path, same key as the PUT', 'PostProduct', { product: { sku: 'A1' } }, 1, 'products@1:A1'],
+    ['two path parameters', 'PutOption', { sku: 'A1', optionId: 7 }, 1, 'products@1:A1\u001f7'],
+    ['a missing value: not ordered', 'PostProduct', { product: {} }, 1, null],
+    ['declared null: not ordered', 'Unordered', { sku: 'A1' }, 1, null],
+    ['no path parameters, no declaration: not ordered', 'NoParams', { x: 1 }, 1, null],
+  ];
+  for (const [what, operationId, args, storeId, expected] of cases) {
+    it(what, async () => assert.equal(await keyOf(operationId, args, storeId), expected));
+  }
+});
