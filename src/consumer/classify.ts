@@ -72,8 +72,8 @@ export function classifyFailure(error: unknown, operation?: { bulk_uuid: string;
   };
 }
 
-/** Errors written for the client: a handler's OperationError / RetriableError, our missing-handler error. */
-const CLIENT_MESSAGES = new Set(['OperationError', 'RetriableError', 'NoHandlerError']);
+/** Errors written for the client: a handler's OperationError / RetriableError, our missing-handler and timeout errors. */
+const CLIENT_MESSAGES = new Set(['OperationError', 'RetriableError', 'NoHandlerError', 'HandlerTimeoutError']);
 
 /**
  * The `result_message` the status API serves. A handler's OperationError (or RetriableError) says
