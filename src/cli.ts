@@ -20,8 +20,26 @@ export function buildProgram(): Command {
   return program;
 }
 
+let pipesGuarded = false;
+
+/**
+ * A reader that closes the pipe early (`routes --json | head`) is not an error: the output is no
+ * longer wanted, so the process ends quietly instead of printing an EPIPE stack trace.
+ */
+function guardPipes(): void {
+  if (pipesGuarded) return;
+  pipesGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw error;
+    });
+  }
+}
+
 /** Runs the CLI and returns the process exit code instead of exiting, so tests can drive it. */
 export async function main(argv: string[]): Promise<number> {
+  guardPipes();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

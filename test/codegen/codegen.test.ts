@@ -154,6 +154,7 @@ describe('codegen on openapi/magento-sample.yaml', () => {
       topic: 'async.V1.carts.mine.items.POST',
       entity: 'carts',
       operationId: 'PostV1CartsMineItems',
+      acl: ['Magento_Cart::manage'],
     });
     assert.deepEqual(
       rows.find((r) => r.path === '/V1/carts/{quoteId}/items')!.bulkPath,
