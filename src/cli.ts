@@ -14,8 +14,13 @@ export function buildProgram(): Command {
   const program = new Command('magento-async')
     .description('Magento-compatible asynchronous and bulk endpoints for any OpenAPI-described REST API')
     .version(pkg.version)
+    .option('-v, --verbose', 'say on stderr which database (and why) a command uses')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (command) => {
+      // Read where the database is resolved (src/runtime/instance.ts), far from commander.
+      if (command.opts().verbose) process.env.MAGENTO_ASYNC_VERBOSE = '1';
+    });
   registerCommands(program);
   return program;
 }

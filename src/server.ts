@@ -18,6 +18,7 @@ import { authorize, createAuthenticator, getOrCreateCryptKey, isAllowed } from '
 import { createBoss, ensureQueues, queuePolicyFromConfig } from './queue/boss.ts';
 import { enqueueOperations } from './queue/enqueue.ts';
 import { loadArtifacts, type Artifacts } from './runtime/artifacts.ts';
+import { publishRouteTable } from './runtime/route-tables.ts';
 import type { Logger } from './plugins/api.ts';
 import type { Caller } from './auth/tokens.ts';
 import { createStatusHandler } from './status/handler.ts';
@@ -53,13 +54,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? createLogger(config);
   const url = config.databaseUrl ?? databaseUrl();
   const pool = createPool({ connectionString: url, max: 20, applicationName: 'magento-async:serve' });
+  // Whatever started before a failure (a taken port, say) is stopped, so the process can exit.
+  const undo: (() => Promise<unknown>)[] = [];
   try {
     await migrate(pool, config.schema);
     const artifacts =
       options.artifacts ??
       (await loadArtifacts({ spec: options.spec, token: options.token, generatedDir: config.generatedDir }));
+    // Consumers on this database run what this server accepts (src/runtime/route-tables.ts).
+    await publishRouteTable(pool, config.schema, artifacts.routes, artifacts.source);
     const cryptKey = parseCryptKey(await getOrCreateCryptKey(pool, config.schema, config.cryptKey));
     const boss = await createBoss({ connectionString: url, schema: config.bossSchema, supervise: false, log });
+    undo.push(() => boss.stop({ graceful: false }));
     await ensureQueues(boss, new Set(artifacts.routes.map((r) => r.entity)), queuePolicyFromConfig(config.consumer));
     const stores = storeResolver(pool, config.schema);
     const authenticator = createAuthenticator(pool, config.schema);
@@ -82,6 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       entityOf: (operationId) => entityOf.get(operationId) ?? 'unknown',
       limits: { maxPageSize: config.statusPageSizeMax },
     });
+    undo.push(() => status.close());
     const app = createApp({
       pool,
       schema: config.schema,
@@ -108,7 +115,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const server = app.listen(config.port, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
-      server.once('error', reject);
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(`Port ${config.port} on ${options.host ?? '127.0.0.1'} is in use: choose another with --port or PORT.`)
+            : error,
+        ),
+      );
     });
     const address = server.address() as AddressInfo;
     const serverUrl = `http://${address.address}:${address.port}`;
@@ -128,6 +141,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
     };
   } catch (error) {
+    for (const step of undo.reverse()) await step().catch(() => {});
     await pool.end().catch(() => {});
     throw error;
   }
