@@ -29,4 +29,3 @@ export function recordedSource(source: string): string {
   const rel = relative(PROJECT_ROOT, resolve(source)).split(sep).join('/');
   return rel.startsWith('../../') || rel === '' ? resolve(source) : rel;
 }
-

@@ -118,7 +118,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(
           error.code === 'EADDRINUSE'
-            ? new Error(`Port ${config.port} on ${options.host ?? '127.0.0.1'} is in use: choose another with --port or PORT.`)
+            ? new Error(
+                `Port ${config.port} on ${options.host ?? '127.0.0.1'} is in use: choose another with --port or PORT.`,
+              )
             : error,
         ),
       );

@@ -60,7 +60,10 @@ export function resolveDatabase(
   env: Record<string, string | undefined> = process.env,
 ): ResolvedDatabase {
   if (config.databaseUrl) {
-    return { url: config.databaseUrl, source: env.DATABASE_URL ? 'DATABASE_URL' : `databaseUrl in ${config.configFile}` };
+    return {
+      url: config.databaseUrl,
+      source: env.DATABASE_URL ? 'DATABASE_URL' : `databaseUrl in ${config.configFile}`,
+    };
   }
   const dir = varDir(env);
   const instance = readInstance(dir);
