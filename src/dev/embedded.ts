@@ -375,6 +375,14 @@ function traversable(dir: string, as: RunAs): boolean {
   }
 }
 
+function linkTarget(path: string): string | null {
+  try {
+    return lstatSync(path).isSymbolicLink() ? realpathSync(path) : null;
+  } catch {
+    return null;
+  }
+}
+
 function runtimeDir(): string {
   const dir = resolve(process.env.MAGENTO_ASYNC_RUNTIME_DIR || '/var/lib/magento-async');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -405,12 +413,7 @@ function placeForUser(bin: Binaries, dataDir: string, as: RunAs, log: (m: string
   }
   let placedData = dataDir;
   if (!traversable(dirname(dataDir), as)) {
-    let linked: string | null = null;
-    try {
-      linked = lstatSync(dataDir).isSymbolicLink() ? realpathSync(dataDir) : null;
-    } catch {
-      linked = null;
-    }
+    const linked = linkTarget(dataDir);
     if (linked) placedData = linked;
     else if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
       throw new Error(
