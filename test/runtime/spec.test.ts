@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCodegen, PROJECT_ROOT } from '../../codegen/index.ts';
 import { checkSpec, readSpecRecord, SpecMismatchError } from '../../src/runtime/spec.ts';
 
 test('codegen records the spec it ran on; start/serve compare against it', async (t) => {
+  mkdirSync(join(PROJECT_ROOT, '.cache'), { recursive: true });
   const dir = mkdtempSync(join(PROJECT_ROOT, '.cache', 'spec-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const spec = join(dir, 'store.yaml');
