@@ -1,0 +1,45 @@
+/**
+ * Who may see which bulk (CONTRACT §7). A caller holding
+ * `Magento_Logging::system_magento_logging_bulk_operations` sees every bulk, as in Magento. Any
+ * other authenticated caller sees only bulks whose `user_type`/`user_id` are its own; for any other
+ * bulk, existing or not, it gets the same 401 as Magento's ACL failure, so the answer never tells
+ * whether a foreign uuid exists. Guests always get 401 (all guests share user id 0, so "own" means
+ * nothing for them), as Magento answers guests on these routes.
+ */
+import type { Caller } from '../http/app.ts';
+import { E, WebapiError } from '../errors/catalogue.ts';
+
+export const BULK_OPERATIONS_RESOURCE = 'Magento_Logging::system_magento_logging_bulk_operations';
+const USER_TYPE_GUEST = 4;
+
+export interface Access {
+  caller: Caller;
+  /** Holds the ACL resource: every bulk is visible. */
+  all: boolean;
+}
+
+export interface BulkOwner {
+  user_type: number | null;
+  user_id: number | null;
+}
+
+export type IsAllowed = (caller: Caller, resource: string) => Promise<boolean> | boolean;
+
+export const unauthorized = () => new WebapiError(E.UNAUTHORIZED, { resources: BULK_OPERATIONS_RESOURCE });
+const notFound = (uuid: string) => new WebapiError(E.BULK_NOT_FOUND, { bulkUuid: uuid });
+
+export async function resolveAccess(callerFn: () => Promise<Caller>, isAllowed: IsAllowed): Promise<Access> {
+  const caller = await callerFn();
+  if (await isAllowed(caller, BULK_OPERATIONS_RESOURCE)) return { caller, all: true };
+  if (caller.userType === USER_TYPE_GUEST) throw unauthorized();
+  return { caller, all: false };
+}
+
+/** Throws the 404 (ACL holders) or 401 (everyone else) for a bulk the caller may not see. */
+export function checkBulk(a: Access, uuid: string, owner: BulkOwner | undefined): void {
+  if (a.all) {
+    if (!owner) throw notFound(uuid);
+    return;
+  }
+  if (!owner || owner.user_type !== a.caller.userType || owner.user_id !== a.caller.userId) throw unauthorized();
+}

@@ -1,0 +1,69 @@
+/** POST /V1/bulk/:uuid/retry (CONTRACT §4): reopen failed operations and enqueue them again. */
+import type { Context } from 'koa';
+import { E, WebapiError } from '../../errors/catalogue.ts';
+import { sendJson } from '../../http/respond.ts';
+import { withTransaction } from '../../db/pool.ts';
+import * as sql from '../../db/sql/status.ts';
+import type { Access } from '../access.ts';
+import { lockAndCheck } from '../queries.ts';
+import { jsonBody } from '../request.ts';
+import type { StatusContext } from '../context.ts';
+
+export async function retryEndpoint(sc: StatusContext, ctx: Context, a: Access, uuid: string): Promise<void> {
+  const { pool, schema, log } = sc;
+  const input = await jsonBody(ctx, sc.limits.maxBodyBytes);
+  const { statuses, errorCodes } = retryInput(input);
+  const reopened = await withTransaction(pool, async (client) => {
+    await lockAndCheck(client, schema, a, uuid);
+    const { rows } = await client.query<{ operation_key: number; operation_id: string; reopened: number }>(
+      sql.reopenOperations(schema),
+      [uuid, statuses, errorCodes],
+    );
+    if (rows.length > 0) {
+      // Same transaction: the reopened rows and their new jobs commit together or not at all.
+      await sc.enqueue(
+        client,
+        rows.map((r) => ({
+          entity: sc.entityOf(r.operation_id),
+          bulkUuid: uuid,
+          key: r.operation_key,
+          reopened: r.reopened,
+        })),
+      );
+    }
+    return rows.length;
+  });
+  log.info({ bulkUuid: uuid, reopened, statuses, errorCodes }, 'bulk operations reopened');
+  sendJson(ctx, 200, { bulk_uuid: uuid, reopened });
+}
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** Retry input: `statuses` (default [2, 3], only 2 and 3) and `errorCodes` (default: any). */
+export function retryInput(input: unknown): { statuses: number[]; errorCodes: number[] | null } {
+  if (input === null) return { statuses: [2, 3], errorCodes: null };
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new WebapiError(E.FIELD_TYPE_INVALID, { value: JSON.stringify(input), type: 'object' });
+  }
+  const body = input as Record<string, unknown>;
+  for (const key of Object.keys(body)) {
+    if (key !== 'statuses' && key !== 'errorCodes') throw new WebapiError(E.FIELD_NOT_SUPPORTED, { fieldName: key });
+  }
+  let statuses = [2, 3];
+  if (body.statuses !== undefined) {
+    const s = body.statuses;
+    if (!Array.isArray(s) || s.length === 0 || !s.every((v) => v === 2 || v === 3)) {
+      throw new WebapiError(E.INVALID_STATUS_LIST);
+    }
+    statuses = [...new Set(s as number[])];
+  }
+  let errorCodes: number[] | null = null;
+  if (body.errorCodes !== undefined && body.errorCodes !== null) {
+    const c = body.errorCodes;
+    if (!Array.isArray(c) || !c.every((v) => isInt(v) && Math.abs(v) <= 2_147_483_647) || c.length > 1000) {
+      throw new WebapiError(E.FIELD_VALUE_INVALID, { value: JSON.stringify(c), fieldName: 'errorCodes' });
+    }
+    errorCodes = c as number[];
+  }
+  return { statuses, errorCodes };
+}
