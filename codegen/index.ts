@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Route } from '../src/routes/types.ts';
 import { emitAsyncSchema } from './emit/async-schema.ts';
 import { emitHandlers } from './emit/handlers.ts';
-import { importPath } from './emit/header.ts';
+import { headerText, importPath } from './emit/header.ts';
 import { emitRoutes, type SpecInfo } from './emit/routes.ts';
 import { emitStub } from './emit/stubs.ts';
 import { emitTypes } from './emit/types.ts';
@@ -119,7 +119,7 @@ export async function generate(spec: LoadedSpec, out: string): Promise<Generated
 
 function specRecordText(spec: LoadedSpec): string {
   const record: SpecRecord = { source: recordedSource(spec.source), file: spec.file, sha256: spec.sha256 };
-  return `${JSON.stringify(record, null, 2)}\n`;
+  return `${JSON.stringify({ 'x-generated': headerText(spec), ...record }, null, 2)}\n`;
 }
 
 async function writeIfChanged(path: string, content: string): Promise<WrittenFile> {

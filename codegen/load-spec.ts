@@ -24,6 +24,8 @@ export interface LoadedSpec {
   sourceVersion: string;
   /** Swagger 2.0 `basePath` (Magento: `/rest/default`); null for OAS 3. */
   basePath: string | null;
+  /** The Swagger 2.0 document as given (the async schemas answer in its version), null for OAS 3. */
+  swagger2: Json | null;
   diagnostics: Diagnostic[];
 }
 
@@ -56,7 +58,9 @@ export async function normaliseSpec(
   replaceExternalRefs(parsed, '#', diagnostics);
   let doc: Json = parsed;
   let basePath: string | null = null;
+  let swagger2: Json | null = null;
   if (swagger) {
+    swagger2 = parsed;
     if (!swagger.startsWith('2.')) throw new SpecLoadError(`${meta.file}: unsupported swagger version ${swagger}`);
     basePath = typeof parsed.basePath === 'string' ? parsed.basePath : null;
     doc = await convertSwagger2(parsed, meta.file);
@@ -70,6 +74,7 @@ export async function normaliseSpec(
     doc,
     sourceVersion: (swagger ?? openapi)!,
     basePath,
+    swagger2,
     diagnostics,
   };
 }

@@ -3,6 +3,7 @@
  * per processor kind. Everything it needs arrives as dependencies, so tests build it against a real
  * database with the same wiring as `serve`.
  */
+import { createSchemaAccess } from '../runtime/schema-access.ts';
 import { randomUUID } from 'node:crypto';
 import Koa, { type Context } from 'koa';
 import type pg from 'pg';
@@ -51,6 +52,13 @@ export interface AppDependencies {
   developerMode?: boolean;
 }
 
+const schemaAccesses = new WeakMap<AppDependencies, ReturnType<typeof createSchemaAccess>>();
+function schemaAccess(deps: AppDependencies) {
+  let access = schemaAccesses.get(deps);
+  if (!access) schemaAccesses.set(deps, (access = createSchemaAccess(deps.schemas, deps.routes)));
+  return access;
+}
+
 export function createApp(deps: AppDependencies): Koa {
   const app = new Koa();
   // Koa would otherwise print errors it sees to stderr a second time.
@@ -68,9 +76,11 @@ async function handle(ctx: Context, deps: AppDependencies): Promise<void> {
   const kind = classifyRequest(ctx.method, path, deps.matcher.traits);
   switch (kind) {
     case 'asyncSchema':
-      return sendJson(ctx, 200, deps.schemas.async);
-    case 'bulkSchema':
-      return sendJson(ctx, 200, deps.schemas.bulk);
+    case 'bulkSchema': {
+      // As Magento: the operations the caller's token may call; without a token, the anonymous ones.
+      const caller = await deps.authenticate(ctx.get('Authorization') || undefined);
+      return sendJson(ctx, 200, schemaAccess(deps).visible(kind === 'asyncSchema' ? 'async' : 'bulk', caller));
+    }
     case 'sync': {
       const caller = () => deps.authenticate(ctx.get('Authorization') || undefined);
       if (deps.sync && (await deps.sync(ctx, path, store, caller))) return;
