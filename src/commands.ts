@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { registerCodegenCommands } from '../codegen/command.ts';
 import { registerInfraCommands } from './commands/infra.ts';
+import { registerAuthCommands } from './commands/auth.ts';
 import { registerConsumerCommands } from './commands/consumers.ts';
 import { registerBulkCommands } from './commands/bulk.ts';
 import { registerServeCommands } from './commands/serve.ts';
@@ -10,6 +11,7 @@ import { registerStartCommands } from './commands/start.ts';
 export function registerCommands(program: Command): void {
   registerCodegenCommands(program);
   registerInfraCommands(program);
+  registerAuthCommands(program);
   registerConsumerCommands(program);
   registerBulkCommands(program);
   registerServeCommands(program);

@@ -34,6 +34,24 @@ export interface UpstreamConfig {
 }
 
 /** Worker settings for `queue:consumers:start` (pg-boss `work()` and queue policy options). */
+/** Authentication settings (docs/authentication.md). */
+export interface OAuthConfig {
+  /**
+   * Accept an integration's OAuth access token as a bearer token, as Magento's
+   * `oauth/consumer/enable_integration_as_bearer`. `null` (default): on in developer mode, off in
+   * production mode (Magento 2.4.4+ has it off).
+   */
+  integrationAsBearer: boolean | null;
+  /** Accepted distance of `oauth_timestamp` from the server clock, either way, in seconds. Default 600. */
+  timestampWindowSeconds: number;
+  /** Lifetime of admin tokens in hours (`oauth/access_token_lifetime/admin`). Default 4. */
+  adminTokenLifetimeHours: number;
+  /** Failed admin token requests before the user name is locked (`oauth/authentication_lock/max_failures_count`). Default 6. */
+  adminMaxFailures: number;
+  /** Seconds a locked user name stays locked after its last failure (`oauth/authentication_lock/timeout`). Default 1800. */
+  adminLockSeconds: number;
+}
+
 export interface ConsumerConfig {
   /** Jobs fetched per poll (pg-boss `batchSize`); Magento's `--batch-size`. Default 100. */
   batchSize: number;
@@ -122,6 +140,8 @@ export interface Config {
   upstream: UpstreamConfig;
   /** Consumer (worker) settings. */
   consumer: ConsumerConfig;
+  /** Authentication settings. */
+  oauth: OAuthConfig;
   /** Largest `searchCriteria[pageSize]` of the bulk list API. Default 300. */
   statusPageSizeMax: number;
   /** The config file that was read, or null when none was. Informational. */
@@ -298,7 +318,17 @@ const CONSUMER: Record<string, KeySpec> = {
   heartbeatSeconds: { check: nullableInt(10, 86400), default: 10 },
 };
 
-const NESTED: Record<string, Record<string, KeySpec>> = { upstream: UPSTREAM, consumer: CONSUMER };
+const nullableBool: Checker = (key, raw) => (raw.value === null ? null : bool(key, raw));
+
+const OAUTH: Record<string, KeySpec> = {
+  integrationAsBearer: { check: nullableBool, default: null },
+  timestampWindowSeconds: { check: int(1, 86400), default: 600 },
+  adminTokenLifetimeHours: { check: int(1, 8760), default: 4 },
+  adminMaxFailures: { check: int(1, 1000), default: 6 },
+  adminLockSeconds: { check: int(0, 30 * 86400), default: 1800 },
+};
+
+const NESTED: Record<string, Record<string, KeySpec>> = { upstream: UPSTREAM, consumer: CONSUMER, oauth: OAUTH };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -14,7 +14,8 @@ import { createRouteMatcher } from './http/route-matcher.ts';
 import { AcceptCommitter } from './accept/committer.ts';
 import { parseCryptKey } from './accept/crypt-key.ts';
 import { storeResolver } from './store/index.ts';
-import { authorize, createAuthenticator, getOrCreateCryptKey, isAllowed } from './auth/index.ts';
+import { authorize, createCallerResolver, createEncryptor, getOrCreateCryptKey, isAllowed } from './auth/index.ts';
+import { createAdminTokenEndpoint } from './auth/admin-token-endpoint.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from './queue/boss.ts';
 import { enqueueOperations } from './queue/enqueue.ts';
 import { loadArtifacts, type Artifacts } from './runtime/artifacts.ts';
@@ -63,12 +64,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (await loadArtifacts({ spec: options.spec, token: options.token, generatedDir: config.generatedDir }));
     // Consumers on this database run what this server accepts (src/runtime/route-tables.ts).
     await publishRouteTable(pool, config.schema, artifacts.routes, artifacts.source);
-    const cryptKey = parseCryptKey(await getOrCreateCryptKey(pool, config.schema, config.cryptKey));
+    const cryptKeyText = await getOrCreateCryptKey(pool, config.schema, config.cryptKey);
+    const cryptKey = parseCryptKey(cryptKeyText);
     const boss = await createBoss({ connectionString: url, schema: config.bossSchema, supervise: false, log });
     undo.push(() => boss.stop({ graceful: false }));
     await ensureQueues(boss, new Set(artifacts.routes.map((r) => r.entity)), queuePolicyFromConfig(config.consumer));
     const stores = storeResolver(pool, config.schema);
-    const authenticator = createAuthenticator(pool, config.schema);
+    const callers = createCallerResolver(pool, config.schema, {
+      encryptor: createEncryptor(cryptKeyText),
+      integrationAsBearer: config.oauth.integrationAsBearer ?? config.mode === 'developer',
+      timestampWindowSeconds: config.oauth.timestampWindowSeconds,
+    });
     const entityOf = new Map(artifacts.routes.map((r) => [r.operationId, r.entity]));
     const committer = new AcceptCommitter({
       pool,
@@ -99,8 +105,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       committer,
       cryptKey,
       resolveStore: (path) => stores.resolve(path),
-      authenticate: (header) => authenticator.authenticate(header),
+      authenticate: (req) => callers.resolveHttp(req),
       authorize,
+      adminToken: createAdminTokenEndpoint(pool, config.schema, {
+        lifetimeHours: config.oauth.adminTokenLifetimeHours,
+        maxFailures: config.oauth.adminMaxFailures,
+        lockSeconds: config.oauth.adminLockSeconds,
+      }),
       schemas: artifacts.schemas,
       sync: status,
       limits: {

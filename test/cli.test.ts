@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { freePort, startEmbeddedPostgres, type EmbeddedPostgres } from '../src/dev/embedded.ts';
-import { runCli } from './support/cli.ts';
+import { runCli } from './support/processes.ts';
 
 const root = join(import.meta.dirname, '..');
 let db: TestDatabase;

@@ -43,6 +43,13 @@ test('defaults, with no env and no config file', (t) => {
     heartbeatSeconds: 10,
   });
   assert.equal(c.statusPageSizeMax, 300);
+  assert.deepEqual(c.oauth, {
+    integrationAsBearer: null,
+    timestampWindowSeconds: 600,
+    adminTokenLifetimeHours: 4,
+    adminMaxFailures: 6,
+    adminLockSeconds: 1800,
+  });
   assert.equal(c.configFile, null);
 });
 
@@ -152,6 +159,12 @@ test('invalid values are rejected with a message naming the key and its source',
       file: { consumer: { batchSize: -1 } },
       options: {},
       message: /"consumer.batchSize"/,
+    },
+    {
+      name: 'oauth.integrationAsBearer not a boolean',
+      file: { oauth: { integrationAsBearer: 'yes' } },
+      options: {},
+      message: /"oauth.integrationAsBearer".*true or false/,
     },
     {
       name: 'heartbeat below pg-boss minimum',

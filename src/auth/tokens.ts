@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from '../db/pool.ts';
-import { insertToken, revokeToken, selectTokenByHash } from '../db/sql/tokens.ts';
+import { insertToken, revokeToken, selectBearer } from '../db/sql/tokens.ts';
 
 /** Magento's user types (`UserContextInterface`): what goes on the bulk as `user_type`. */
 export const USER_TYPE_INTEGRATION = 1;
@@ -22,11 +22,14 @@ const MAGENTO_ALL = 'Magento_Backend::all';
 export interface Caller {
   /** 1 integration, 2 admin, 3 customer, 4 guest. */
   userType: number;
-  /** The token's id for an integration; 0 for a guest, as Magento's `GuestUserContext`. */
+  /**
+   * The integration's (or CLI token's) id, the admin user's id; 0 for a guest, as Magento's
+   * `GuestUserContext`.
+   */
   userId: number;
   /** Granted ACL resources, or `'all'`. Empty for a guest. */
   resources: ReadonlySet<string> | 'all';
-  /** The token's name, for logs; null for a guest. */
+  /** The token's or integration's name, or the admin's user name, for logs; null for a guest. */
   tokenName: string | null;
 }
 
@@ -50,6 +53,25 @@ export interface IssuedToken {
 
 const RESOURCE_PATTERN = /^[^\s,]+$/;
 
+/** The resources to store for a grant: `{all}`, or the distinct resources; throws on a bad one. */
+export function normaliseResources(input: 'all' | readonly string[]): string[] {
+  if (input === ALL_RESOURCES) return [ALL_RESOURCES];
+  const resources = [...new Set(input)];
+  if (resources.length === 0) throw new Error('At least one ACL resource is required (or "all").');
+  const bad = resources.find((r) => typeof r !== 'string' || !RESOURCE_PATTERN.test(r));
+  if (bad !== undefined) throw new Error(`Invalid ACL resource ${JSON.stringify(bad)}.`);
+  return resources;
+}
+
+/** A `--resources` value: `all`, or a comma-separated list. */
+export function parseResourceList(text: string): 'all' | string[] {
+  if (text.trim() === ALL_RESOURCES) return ALL_RESOURCES;
+  return text
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
+}
+
 export function hashToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
@@ -58,15 +80,7 @@ export function hashToken(token: string): Buffer {
 export async function createIntegrationToken(pool: Pool, schema: string, input: NewToken): Promise<IssuedToken> {
   const name = typeof input.name === 'string' ? input.name.trim() : '';
   if (name === '') throw new Error('The token name is required.');
-  let resources: string[];
-  if (input.resources === ALL_RESOURCES) {
-    resources = [ALL_RESOURCES];
-  } else {
-    resources = [...new Set(input.resources)];
-    if (resources.length === 0) throw new Error('At least one ACL resource is required (or "all").');
-    const bad = resources.find((r) => typeof r !== 'string' || !RESOURCE_PATTERN.test(r));
-    if (bad !== undefined) throw new Error(`Invalid ACL resource ${JSON.stringify(bad)}.`);
-  }
+  const resources = normaliseResources(input.resources);
   const token = randomBytes(32).toString('base64url');
   const { rows } = await pool.query<{ id: number }>(insertToken(schema), [name, hashToken(token), resources]);
   return { id: rows[0]!.id, token };
@@ -75,11 +89,23 @@ export async function createIntegrationToken(pool: Pool, schema: string, input: 
 /** Revokes a token; true when it existed and was active. Takes effect within the cache TTL. */
 export async function revokeIntegrationToken(pool: Pool, schema: string, id: number): Promise<boolean> {
   const { rowCount } = await pool.query(revokeToken(schema), [id]);
-  if (rowCount) {
-    // This process forgets it at once; other processes within their cache TTL.
-    for (const auth of authenticators.get(pool)?.values() ?? []) auth.clear();
-  }
+  if (rowCount) forgetCachedCallers(pool);
   return Boolean(rowCount);
+}
+
+/** This process forgets every cached lookup at once; other processes do within their cache TTL. */
+export function forgetCachedCallers(pool: Pool): void {
+  for (const clear of cacheClearers.get(pool) ?? []) clear();
+}
+
+// Every authenticator's `clear`, per pool, so a revocation in this process takes effect at once.
+const cacheClearers = new WeakMap<Pool, Set<() => void>>();
+
+/** Registers a cache to be cleared by `forgetCachedCallers` (for caches outside this module). */
+export function registerCallerCache(pool: Pool, clear: () => void): void {
+  let set = cacheClearers.get(pool);
+  if (!set) cacheClearers.set(pool, (set = new Set()));
+  set.add(clear);
 }
 
 /** The token of `Authorization: Bearer <token>`, or null. The scheme is case-insensitive (RFC 7235). */
@@ -103,6 +129,11 @@ export interface AuthenticatorOptions {
   ttlMs?: number;
   /** Most cached lookups (default 10000); the oldest go first. Bounds memory under token spraying. */
   maxEntries?: number;
+  /**
+   * Whether an integration's OAuth access token is also accepted as a bearer token (Magento's
+   * `oauth/consumer/enable_integration_as_bearer`). Default false.
+   */
+  integrationAsBearer?: boolean;
   now?: () => number;
 }
 
@@ -112,6 +143,13 @@ interface TokenRow {
   tokenHash: Buffer;
   resources: string[];
   userType: number;
+  expiresAt: Date | null;
+}
+
+/** The caller a set of granted resources describes. */
+export function callerOf(userType: number, userId: number, name: string, resources: readonly string[]): Caller {
+  const all = resources.includes(ALL_RESOURCES) || resources.includes(MAGENTO_ALL);
+  return Object.freeze({ userType, userId, resources: all ? 'all' : new Set(resources), tokenName: name });
 }
 
 /**
@@ -132,19 +170,20 @@ export function createAuthenticator(pool: Pool, schema: string, options: Authent
   const now = options.now ?? Date.now;
   const cache = new Map<string, { caller: Readonly<Caller>; expires: number }>();
 
-  const lookup = async (hash: Buffer): Promise<Readonly<Caller>> => {
-    const { rows } = await pool.query<TokenRow>(selectTokenByHash(schema), [hash]);
+  const asBearer = options.integrationAsBearer ?? false;
+  const lookup = async (hash: Buffer): Promise<{ caller: Readonly<Caller>; expiresAt: number | null }> => {
+    const { rows } = await pool.query<TokenRow>(selectBearer(schema), [hash, asBearer]);
     const row = rows[0];
-    if (!row || row.tokenHash.length !== hash.length || !timingSafeEqual(row.tokenHash, hash)) return GUEST;
-    const all = row.resources.includes(ALL_RESOURCES) || row.resources.includes(MAGENTO_ALL);
-    return Object.freeze({
-      userType: row.userType,
-      userId: row.id,
-      resources: all ? 'all' : new Set(row.resources),
-      tokenName: row.name,
-    });
+    if (!row || row.tokenHash.length !== hash.length || !timingSafeEqual(row.tokenHash, hash)) {
+      return { caller: GUEST, expiresAt: null };
+    }
+    return {
+      caller: callerOf(row.userType, row.id, row.name, row.resources),
+      expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
+    };
   };
 
+  registerCallerCache(pool, () => cache.clear());
   return {
     async authenticate(header) {
       const token = bearerToken(header);
@@ -154,10 +193,11 @@ export function createAuthenticator(pool: Pool, schema: string, options: Authent
       const t = now();
       const hit = cache.get(key);
       if (hit && hit.expires > t) return hit.caller;
-      const caller = await lookup(hash);
+      const { caller, expiresAt } = await lookup(hash);
       cache.delete(key);
       if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-      cache.set(key, { caller, expires: t + ttlMs });
+      // An admin token stops working when it expires, not up to a TTL later.
+      cache.set(key, { caller, expires: Math.min(t + ttlMs, expiresAt ?? Infinity) });
       return caller;
     },
     clear() {

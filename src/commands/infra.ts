@@ -9,9 +9,9 @@ import { createPool, type Pool } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import { commandDatabase } from '../runtime/instance.ts';
 import { createStore, listStores, type Store } from '../store/stores.ts';
-import { createIntegrationToken, revokeIntegrationToken } from '../auth/tokens.ts';
+import { createIntegrationToken, parseResourceList, revokeIntegrationToken } from '../auth/tokens.ts';
 
-function out(text: string): void {
+export function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
@@ -20,7 +20,7 @@ function out(text: string): void {
  * migrating a current schema is one cheap query, and a fresh machine then needs no separate
  * `setup:upgrade` before its first `integration:token:create`.
  */
-async function withDatabase<T>(
+export async function withDatabase<T>(
   options: { migrate: boolean },
   fn: (pool: Pool, config: Config, applied: string[]) => Promise<T>,
 ): Promise<T> {
@@ -101,15 +101,10 @@ export function registerInfraCommands(program: Command): void {
     .command('integration:token:create')
     .description('Issue a bearer token for REST clients; the token is printed once, as the last line')
     .requiredOption('--name <name>', 'who the token is for (shown in logs)')
-    .option('--resources <list>', '"all", or comma-separated ACL resources (Magento_Catalog::products,...)', 'all')
+    // Required: a forgotten flag must not silently grant every resource.
+    .requiredOption('--resources <list>', '"all", or comma-separated ACL resources (Magento_Catalog::products,...)')
     .action(async (opts: { name: string; resources: string }) => {
-      const resources =
-        opts.resources.trim() === 'all'
-          ? ('all' as const)
-          : opts.resources
-              .split(',')
-              .map((r) => r.trim())
-              .filter((r) => r !== '');
+      const resources = parseResourceList(opts.resources);
       await withDatabase({ migrate: true }, async (pool, config) => {
         const issued = await createIntegrationToken(pool, config.schema, { name: opts.name, resources });
         const granted = resources === 'all' ? 'all resources' : resources.join(', ');

@@ -28,6 +28,31 @@ export const E = {
   ROUTE_NOT_FOUND: def('MA_ROUTE_NOT_FOUND', 404, 'Request does not match any route.'),
   // Authorization (CONTRACT §7)
   UNAUTHORIZED: def('MA_UNAUTHORIZED', 401, "The consumer isn't authorized to access %resources."),
+  // OAuth 1.0a (docs/authentication.md). Magento's messages and statuses: its OauthInputException
+  // is a 400, its Oauth\Exception a 401 (Magento\Framework\Oauth\Oauth, Integration\Model\Oauth).
+  INPUT_EXCEPTIONS: def('MA_INPUT_EXCEPTIONS', 400, 'One or more input exceptions have occurred.'),
+  OAUTH_VERSION_UNSUPPORTED: def('MA_OAUTH_VERSION_UNSUPPORTED', 400, 'The "%1" Oauth version isn\'t supported.'),
+  OAUTH_TOKEN_LENGTH: def('MA_OAUTH_TOKEN_LENGTH', 400, 'The token length is invalid. Check the length and try again.'),
+  OAUTH_SIGNATURE_METHOD: def('MA_OAUTH_SIGNATURE_METHOD', 400, 'Signature method %1 is not supported'),
+  OAUTH_CONSUMER_KEY_LENGTH: def('MA_OAUTH_CONSUMER_KEY_LENGTH', 401, 'Consumer key is not the correct length'),
+  OAUTH_CONSUMER_UNKNOWN: def('MA_OAUTH_CONSUMER_UNKNOWN', 401, 'A consumer having the specified key does not exist'),
+  OAUTH_TIMESTAMP: def('MA_OAUTH_TIMESTAMP', 401, 'Incorrect timestamp value in the oauth_timestamp parameter'),
+  OAUTH_NONCE_USED: def('MA_OAUTH_NONCE_USED', 401, 'The nonce is already being used by the consumer with ID %1'),
+  OAUTH_TOKEN_UNKNOWN: def('MA_OAUTH_TOKEN_UNKNOWN', 401, 'Specified token does not exist'),
+  OAUTH_TOKEN_NOT_OF_CONSUMER: def(
+    'MA_OAUTH_TOKEN_NOT_OF_CONSUMER',
+    401,
+    'Token is not associated with the specified consumer',
+  ),
+  OAUTH_TOKEN_REVOKED: def('MA_OAUTH_TOKEN_REVOKED', 401, 'Access token has been revoked'),
+  OAUTH_SIGNATURE_INVALID: def('MA_OAUTH_SIGNATURE_INVALID', 401, 'The signature is invalid. Verify and try again.'),
+  // Admin tokens (Magento\Integration\Model\AdminTokenService, Oauth\Token\RequestThrottler): one
+  // message for a wrong password, an unknown or inactive user and a locked account alike.
+  ADMIN_SIGN_IN_FAILED: def(
+    'MA_ADMIN_SIGN_IN_FAILED',
+    401,
+    'The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.',
+  ),
   // Request decoding (source notes §3.4)
   CONTENT_TYPE_EMPTY: def('MA_CONTENT_TYPE_EMPTY', 400, 'Content-Type header is empty.'),
   CONTENT_TYPE_INVALID: def('MA_CONTENT_TYPE_INVALID', 400, 'Content-Type header is invalid.'),

@@ -21,6 +21,7 @@ import type { AcceptCommitter } from '../accept/committer.ts';
 import { parseIdempotencyKey, replayStoredResponse, requestFingerprint } from '../accept/idempotency.ts';
 import { phpJsonEncode } from '../accept/php-json.ts';
 import type { Caller } from '../auth/tokens.ts';
+import type { HttpRequestLike } from '../auth/oauth-request.ts';
 
 export type { Caller };
 
@@ -35,11 +36,14 @@ export interface AppDependencies {
   cryptKey: Buffer;
   /** Magento's PathProcessor: store from the first segment after `/rest`, and the rest of the path. */
   resolveStore(pathAfterRest: string): Promise<{ store: StoreScope; path: string }>;
-  authenticate(authorization: string | undefined): Promise<Caller>;
+  /** The auth step: the request's caller (src/auth/caller.ts); throws for a bad OAuth signature. */
+  authenticate(req: HttpRequestLike): Promise<Caller>;
   /** Throws 401 in Magento's format unless the caller holds every resource of `acl`. */
   authorize(caller: Caller, acl: readonly string[]): void;
   /** The OpenAPI documents of the async and bulk APIs (CONTRACT §1). */
   schemas: { async: unknown; bulk: unknown };
+  /** Handles `POST /V1/integration/admin/token`; returns false for other requests. */
+  adminToken?: (ctx: Context, path: string) => Promise<boolean>;
   /** Handles `/V<n>/...` requests (the bulk status API); returns false when nothing matched. */
   sync?: (ctx: Context, path: string, store: StoreScope, caller: () => Promise<Caller>) => Promise<boolean>;
   limits: {
@@ -78,11 +82,12 @@ async function handle(ctx: Context, deps: AppDependencies): Promise<void> {
     case 'asyncSchema':
     case 'bulkSchema': {
       // As Magento: the operations the caller's token may call; without a token, the anonymous ones.
-      const caller = await deps.authenticate(ctx.get('Authorization') || undefined);
+      const caller = await deps.authenticate(ctx.req);
       return sendJson(ctx, 200, schemaAccess(deps).visible(kind === 'asyncSchema' ? 'async' : 'bulk', caller));
     }
     case 'sync': {
-      const caller = () => deps.authenticate(ctx.get('Authorization') || undefined);
+      if (deps.adminToken && (await deps.adminToken(ctx, path))) return;
+      const caller = () => deps.authenticate(ctx.req);
       if (deps.sync && (await deps.sync(ctx, path, store, caller))) return;
       throw new WebapiError(E.ROUTE_NOT_FOUND);
     }
@@ -102,7 +107,7 @@ async function accept(
   const match = deps.matcher.match(kind, ctx.method, path);
   if (!match) throw new WebapiError(E.ROUTE_NOT_FOUND);
   const { route, params } = match;
-  const caller = await deps.authenticate(ctx.get('Authorization') || undefined);
+  const caller = await deps.authenticate(ctx.req);
   deps.authorize(caller, route.acl);
 
   const idempotencyKey = parseIdempotencyKey(ctx.get('Idempotency-Key') || undefined);

@@ -1,46 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { main } from '../../src/cli.ts';
 import { authenticate } from '../../src/auth/tokens.ts';
 import { formatTable } from '../../src/commands/infra.ts';
 import { createTestDatabase } from '../support/db.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI in-process against the test schema, capturing what it writes. */
-async function run(env: Record<string, string>, argv: string[]): Promise<Run> {
-  const saved = { ...process.env };
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  let stdout = '';
-  let stderr = '';
-  Object.assign(process.env, env);
-  // Only strings are the CLI's output: the test runner reports from this same process with binary
-  // chunks, which must still get through.
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
-    typeof chunk === 'string'
-      ? ((stdout += chunk), true)
-      : write.out.call(process.stdout, chunk, ...rest)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
-    typeof chunk === 'string'
-      ? ((stderr += chunk), true)
-      : write.err.call(process.stderr, chunk, ...rest)) as typeof process.stderr.write;
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-    for (const key of Object.keys(env)) {
-      if (saved[key] === undefined) delete process.env[key];
-      else process.env[key] = saved[key];
-    }
-    process.exitCode = undefined;
-  }
-}
+import { run } from '../support/cli.ts';
 
 test('infra commands against a real schema', async (t) => {
   const db = await createTestDatabase('cli_infra');
@@ -103,7 +66,7 @@ test('infra commands against a real schema', async (t) => {
 
   await t.test('integration:token:create prints the token as its last line', async (t2) => {
     const cases: { argv: string[]; userResources: unknown }[] = [
-      { argv: ['--name', 'ERP'], userResources: 'all' },
+      { argv: ['--name', 'ERP', '--resources', 'all'], userResources: 'all' },
       {
         argv: ['--name', 'PIM', '--resources', 'Magento_Catalog::products, Magento_Cms::page'],
         userResources: new Set(['Magento_Catalog::products', 'Magento_Cms::page']),
@@ -124,8 +87,17 @@ test('infra commands against a real schema', async (t) => {
     }
   });
 
+  await t.test(
+    'integration:token:create requires --resources: a forgotten flag must not grant everything',
+    async () => {
+      const r = await run(env, ['integration:token:create', '--name', 'ERP']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /required option '--resources <list>' not specified/);
+    },
+  );
+
   await t.test('integration:token:revoke', async () => {
-    const created = await run(env, ['integration:token:create', '--name', 'temp']);
+    const created = await run(env, ['integration:token:create', '--name', 'temp', '--resources', 'all']);
     const id = /#(\d+)/.exec(created.stdout)![1]!;
     const r = await run(env, ['integration:token:revoke', id]);
     assert.equal(r.code, 0, r.stderr);

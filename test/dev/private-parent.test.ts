@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { copyCheckout } from '../support/checkout.ts';
-import { startCli } from '../support/cli.ts';
+import { startCli } from '../support/processes.ts';
 
 const isRoot = process.getuid?.() === 0;
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { copyCheckout, PROJECT_ROOT } from '../support/checkout.ts';
-import { runCli, startCli } from '../support/cli.ts';
+import { runCli, startCli } from '../support/processes.ts';
 
 const SPEC = join(PROJECT_ROOT, '../shared/specs/adobedocs-admin-schema-2.4.8.json');
 

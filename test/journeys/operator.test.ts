@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { copyCheckout, PROJECT_ROOT } from '../support/checkout.ts';
-import { runCli, startCli, type CliProcess } from '../support/cli.ts';
+import { runCli, startCli, type CliProcess } from '../support/processes.ts';
 
 const SPEC = join(PROJECT_ROOT, '../shared/specs/adobedocs-admin-schema-2.4.8.json');
 

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { copyCheckout, PROJECT_ROOT } from '../support/checkout.ts';
-import { startCli } from '../support/cli.ts';
+import { startCli } from '../support/processes.ts';
 import { extractBlocks, targetPath } from '../docs/blocks.ts';
 
 test(
