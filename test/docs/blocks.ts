@@ -139,9 +139,9 @@ export function kindOf(block: Block): Kind | null {
   return null;
 }
 
-/** Where a code block goes: the `file` directive, else a first line `// path/to/file.ts`. */
+/** Where a code block goes: the `file` directive, else a first line `// path/to/file.ts` (a `: note` may follow). */
 export function targetPath(block: Block): string | null {
   if (block.directives.file) return block.directives.file;
-  const first = /^\s*\/\/\s*(\S+\.(?:ts|js|mjs))\s*$/.exec(block.code.split('\n')[0] ?? '');
+  const first = /^\s*\/\/\s*([\w./-]+\.(?:ts|js|mjs))(?::.*)?\s*$/.exec(block.code.split('\n')[0] ?? '');
   return first ? first[1]! : null;
 }

@@ -12,6 +12,7 @@
  *   each-line running-ok="3"  each line on its own; one still running after 3 s has started fine
  *   expect-exit="1"      the exit code the block must end with
  *   file="path"          where a code block is written (else its first line `// path`)
+ * TypeScript blocks must type-check in the checkout (a plugin must also load); JavaScript must parse.
  * Blocks in ```text (or no language) are output shown to the reader and are not run.
  */
 import { strict as assert } from 'node:assert';
@@ -118,13 +119,22 @@ async function runShell(session: DocSession, block: Block): Promise<void> {
   if (result.code !== expected) assert.fail(failure(block, session.substitute(block.code), result, expected));
 }
 
-/** Written where it says, then the checkout type-checks with it; a plugin must load beside the shipped ones. */
+/**
+ * Written where it says, then the checkout type-checks with it (JavaScript: it parses); a plugin
+ * must load beside the shipped ones.
+ */
 async function runCode(session: DocSession, block: Block): Promise<void> {
   const path = targetPath(block);
   if (!path) {
     assert.fail(`${block.where}: a code block needs its path: a first line \`// path/to/file.ts\`, or file="…"`);
   }
   session.writeFile(path, block.code);
+  if (/\.m?js$/.test(path)) {
+    // JavaScript for a reader's own scripts: it must at least parse (running it needs their credentials).
+    const check = await session.run(`node --check ${path}`);
+    if (check.code !== 0) assert.fail(failure(block, `(written to ${path}) node --check ${path}`, check, 0));
+    return;
+  }
   // The project's compiler settings, for this file and what it imports.
   session.writeFile(
     '.doc-test.tsconfig.json',
