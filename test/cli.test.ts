@@ -115,3 +115,16 @@ test('routes --json | head: a pipe closed early ends the command quietly with ex
   assert.equal(code, 0);
   assert.doesNotMatch(stderr, /EPIPE|Error/);
 });
+
+test('--verbose says which database a command uses, and why, on stderr', async () => {
+  const result = await runCli(process.execPath, ['bin/magento-async.js', '--verbose', 'store:list', '--json'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_SCHEMA: db.schema },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, `Database: ${db.url} (DATABASE_URL)\n`);
+  assert.deepEqual(
+    (JSON.parse(result.stdout) as { code: string }[]).map((s) => s.code),
+    ['admin', 'default'],
+  );
+});
