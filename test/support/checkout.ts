@@ -5,7 +5,7 @@
  * user gets from `git clone` + `npm ci`, without the network.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -16,8 +16,16 @@ export interface Checkout {
   remove(): void;
 }
 
-/** Copies the checkout into `<parent>/magento-async` (parent default: a new temp folder). */
-export function copyCheckout(parent: string = mkdtempSync(join(tmpdir(), 'checkout-'))): Checkout {
+/**
+ * Copies the checkout into `<parent>/magento-async`. The default parent is a new temp folder made
+ * public (0755) like a usual clone location: mkdtemp's 0700 would make every run as root take the
+ * private-parent path of the embedded database (test/dev/private-parent.test.ts tests that one).
+ */
+export function copyCheckout(parent?: string): Checkout {
+  if (parent === undefined) {
+    parent = mkdtempSync(join(tmpdir(), 'checkout-'));
+    chmodSync(parent, 0o755);
+  }
   const dir = join(parent, 'magento-async');
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
     cwd: PROJECT_ROOT,
@@ -41,5 +49,6 @@ export function copyCheckout(parent: string = mkdtempSync(join(tmpdir(), 'checko
   } catch {
     cpSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
   }
-  return { dir, remove: () => rmSync(parent, { recursive: true, force: true }) };
+  const made = parent;
+  return { dir, remove: () => rmSync(made, { recursive: true, force: true }) };
 }
