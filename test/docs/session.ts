@@ -15,6 +15,8 @@
  * must parse.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createPool, databaseUrl, ident } from '../../src/db/pool.ts';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { copyCheckout, PROJECT_ROOT, type Checkout } from '../support/checkout.ts';
@@ -46,11 +48,16 @@ export class DocSession {
   private background: Background | null = null;
   private instance: { url: string; token: string } | null = null;
   private readonly env: Record<string, string | undefined>;
+  private readonly schema: string;
 
   constructor() {
     const env: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'warn' };
     for (const key of ['DATABASE_URL', 'MAGENTO_ASYNC_VAR_DIR', 'MAGENTO_ASYNC_CONFIG', 'MAGENTO_ASYNC_SPEC'])
       delete env[key];
+    // Blocks that run before any `npm start` reach the local server (as on this machine): a schema
+    // of its own keeps one file's run from seeing another's (or an earlier run's) data.
+    this.schema = `doc_${randomBytes(4).toString('hex')}`;
+    env.MAGENTO_ASYNC_SCHEMA = this.schema;
     this.env = env;
   }
 
@@ -195,6 +202,15 @@ export class DocSession {
 
   async close(): Promise<void> {
     await this.stopBackground();
+    const pool = createPool({ connectionString: databaseUrl(), max: 1 });
+    try {
+      await pool.query(`DROP SCHEMA IF EXISTS ${ident(this.schema)} CASCADE`);
+      await pool.query(`DROP SCHEMA IF EXISTS ${ident(`${this.schema}_boss`)} CASCADE`);
+    } catch {
+      // No local server (the tests run on an embedded one): nothing was made there.
+    } finally {
+      await pool.end();
+    }
     this.checkout?.remove();
     this.checkout = null;
   }
