@@ -32,4 +32,20 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  {
+    // The dashboard's script runs in the browser (src/admin/assets, served as is).
+    files: ['src/admin/assets/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        location: 'readonly',
+        sessionStorage: 'readonly',
+        Node: 'readonly',
+        URLSearchParams: 'readonly',
+        confirm: 'readonly',
+        TextDecoderStream: 'readonly',
+      },
+    },
+  },
 );

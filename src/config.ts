@@ -76,6 +76,64 @@ export interface ConsumerConfig {
   heartbeatSeconds: number | null;
 }
 
+/** The bulk dashboard served by `serve`. */
+export interface DashboardConfig {
+  /**
+   * Serve it. Env `MAGENTO_ASYNC_DASHBOARD`. Default: on in developer mode (`npm start`), off in
+   * production unless set to true.
+   */
+  enabled: boolean;
+  /** Where it is served. Default `/admin/bulks`. */
+  path: string;
+}
+
+/** Prometheus metrics of `serve` (at `/metrics`) and of consumers (on their own port). */
+export interface MetricsConfig {
+  /** Serve `/metrics` on the HTTP server of `serve`. Default true. */
+  enabled: boolean;
+  /**
+   * A bearer token `/metrics` requires (Prometheus `authorization` in its scrape config). `null`
+   * (default): only clients connecting from a loopback address are answered, others get 403.
+   */
+  token: string | null;
+  /**
+   * Port of a consumer process's metrics server (`/metrics`), `0` for any free port (logged), or
+   * `null` (default) for none: several consumers on one machine each need their own port.
+   */
+  consumerPort: number | null;
+  /** Address the consumer's metrics server binds to. Default `127.0.0.1`. */
+  consumerHost: string;
+}
+
+/** POSTs sent when a bulk is finished, to a URL given per request or per integration. */
+export interface WebhooksConfig {
+  /**
+   * The HMAC-SHA256 key of the `X-Magento-Async-Signature` header. Env `MAGENTO_ASYNC_WEBHOOK_SECRET`.
+   * `null` (default): webhooks are off, and a request asking for one gets 400.
+   */
+  secret: string | null;
+  /**
+   * Destinations allowed: origins (`https://hooks.example.com`, any path below) or host patterns
+   * (`*.example.com`, any scheme and port). Default `[]`: none.
+   */
+  allow: string[];
+  /**
+   * Allow loopback, link-local and unspecified addresses (127.0.0.0/8, ::1, 169.254.0.0/16, 0.0.0.0)
+   * as destinations, checked after DNS resolution. Default false: a name resolving there is refused.
+   */
+  allowLoopback: boolean;
+  /** Webhook URL per integration (token name), for bulks accepted without `X-Callback-Url`. Default `{}`. */
+  integrations: Record<string, string>;
+  /** Delivery attempts before a webhook is given up. Default 8. */
+  maxAttempts: number;
+  /** Delay before the second attempt, doubled for each further one (at most 1 hour), ms. Default 5000. */
+  retryBaseMs: number;
+  /** Timeout of one delivery, ms. Default 10000. */
+  timeoutMs: number;
+  /** How often the sender looks for finished bulks and due retries, ms. Default 1000. */
+  pollMs: number;
+}
+
 export interface Config {
   /**
    * PostgreSQL connection string. Env `DATABASE_URL`. Unset (default): the runtime's default
@@ -144,6 +202,12 @@ export interface Config {
   oauth: OAuthConfig;
   /** Largest `searchCriteria[pageSize]` of the bulk list API. Default 300. */
   statusPageSizeMax: number;
+  /** The operator dashboard (docs/dashboard.md). */
+  dashboard: DashboardConfig;
+  /** Prometheus metrics (docs/metrics.md). */
+  metrics: MetricsConfig;
+  /** Completion webhooks (docs/webhooks.md). */
+  webhooks: WebhooksConfig;
   /** The config file that was read, or null when none was. Informational. */
   configFile: string | null;
 }
@@ -328,7 +392,51 @@ const OAUTH: Record<string, KeySpec> = {
   adminLockSeconds: { check: int(0, 30 * 86400), default: 1800 },
 };
 
-const NESTED: Record<string, Record<string, KeySpec>> = { upstream: UPSTREAM, consumer: CONSUMER, oauth: OAUTH };
+const stringMap: Checker = (key, raw) => {
+  const v = raw.value;
+  if (!isPlainObject(v) || Object.values(v).some((x) => typeof x !== 'string' || x === ''))
+    fail(key, raw, 'an object of non-empty strings');
+  return { ...v };
+};
+
+const urlPath: Checker = (key, raw) => {
+  const v = raw.value;
+  if (typeof v !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+$/.test(v) || v.startsWith('/rest/') || v === '/metrics')
+    fail(key, raw, 'a path like /admin/bulks (not under /rest, not /metrics)');
+  return v;
+};
+
+const DASHBOARD: Record<string, KeySpec> = {
+  enabled: { check: bool, default: undefined, env: 'MAGENTO_ASYNC_DASHBOARD' }, // by mode, below
+  path: { check: urlPath, default: '/admin/bulks' },
+};
+
+const METRICS: Record<string, KeySpec> = {
+  enabled: { check: bool, default: true },
+  token: { check: str({ nullable: true }), default: null },
+  consumerPort: { check: nullableInt(0, 65535), default: null },
+  consumerHost: { check: str(), default: '127.0.0.1' },
+};
+
+const WEBHOOKS: Record<string, KeySpec> = {
+  secret: { check: str({ nullable: true }), default: null, env: 'MAGENTO_ASYNC_WEBHOOK_SECRET' },
+  allow: { check: stringList, default: [] },
+  allowLoopback: { check: bool, default: false },
+  integrations: { check: stringMap, default: {} },
+  maxAttempts: { check: int(1, 100), default: 8 },
+  retryBaseMs: { check: int(1, 3_600_000), default: 5000 },
+  timeoutMs: { check: int(1, 600_000), default: 10_000 },
+  pollMs: { check: int(10, 600_000), default: 1000 },
+};
+
+const NESTED: Record<string, Record<string, KeySpec>> = {
+  upstream: UPSTREAM,
+  consumer: CONSUMER,
+  oauth: OAUTH,
+  dashboard: DASHBOARD,
+  metrics: METRICS,
+  webhooks: WEBHOOKS,
+};
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -426,6 +534,8 @@ export function loadConfig(options: LoadConfigOptions): Config {
   if (out.bossSchema === out.schema) {
     throw new ConfigError(`Invalid configuration "bossSchema": must differ from "schema" (pg-boss owns its schema)`);
   }
+  const dashboard = out.dashboard as Record<string, unknown>;
+  dashboard.enabled ??= out.mode === 'developer';
   out.configFile = configFile;
   return out as unknown as Config;
 }

@@ -3,7 +3,7 @@
  * listens. Also used by tests and `npm start`, which is why it returns a handle instead of blocking.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import pino from 'pino';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from './config.ts';
@@ -23,6 +23,11 @@ import { publishRouteTable } from './runtime/route-tables.ts';
 import type { Logger } from './plugins/api.ts';
 import type { Caller } from './auth/tokens.ts';
 import { createStatusHandler } from './status/handler.ts';
+import { createMetrics, type Metrics } from './metrics/registry.ts';
+import { serveMetrics } from './metrics/http.ts';
+import { createDashboard } from './admin/serve.ts';
+import { startWebhookSender, type WebhookSender } from './webhooks/sender.ts';
+import { callbackUrlFor, checkIntegrationUrls } from './webhooks/register.ts';
 
 export interface ServerOptions {
   config: Config;
@@ -43,6 +48,11 @@ export interface RunningServer {
   pool: Pool;
   boss: PgBoss;
   artifacts: Artifacts;
+  metrics: Metrics;
+  /** The dashboard's URL, when it is enabled. */
+  dashboardUrl: string | null;
+  /** The completion webhook sender, when webhooks are enabled (a secret is configured). */
+  webhooks: WebhookSender | null;
   close(): Promise<void>;
 }
 
@@ -58,6 +68,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Whatever started before a failure (a taken port, say) is stopped, so the process can exit.
   const undo: (() => Promise<unknown>)[] = [];
   try {
+    checkIntegrationUrls(config.webhooks);
     await migrate(pool, config.schema);
     const artifacts =
       options.artifacts ??
@@ -85,9 +96,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       maxConcurrentGroups: config.acceptTransactions,
       afterOperationInsert: options.afterOperationInsert,
     });
+    const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
     const status = createStatusHandler({
       pool,
       schema: config.schema,
+      bossSchema: config.bossSchema,
       log,
       isAllowed: (caller: Caller, resource: string) => isAllowed(caller, [resource]),
       enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
@@ -122,8 +135,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         idempotencyTtlSeconds: config.idempotencyTtlSeconds,
       },
       developerMode: config.mode === 'developer',
+      onAccepted: (e) => metrics.accepted(e),
+      callbackUrl: (header, caller) => callbackUrlFor(config.webhooks, header, caller.tokenName),
     });
-    const server = app.listen(config.port, options.host ?? '127.0.0.1');
+    const dashboard = config.dashboard.enabled ? createDashboard(config.dashboard.path) : null;
+    const koa = app.callback();
+    const server = createServer((req, res) => {
+      observeRequest(metrics, req, res);
+      const path = (req.url ?? '/').split('?')[0];
+      if (config.metrics.enabled && path === '/metrics') {
+        serveMetrics(metrics, config.metrics.token, req, res).catch((error: unknown) => {
+          log.error({ err: error }, 'metrics scrape failed');
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+        return;
+      }
+      if (dashboard?.handle(req, res)) return;
+      void koa(req, res);
+    });
+    server.listen(config.port, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', (error: NodeJS.ErrnoException) =>
@@ -138,15 +168,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     const address = server.address() as AddressInfo;
     const serverUrl = `http://${address.address}:${address.port}`;
-    log.info({ url: serverUrl, routes: artifacts.routes.length, spec: artifacts.specInfo.file }, 'serving');
+    const dashboardUrl = dashboard ? serverUrl + config.dashboard.path : null;
+    log.info(
+      { url: serverUrl, routes: artifacts.routes.length, spec: artifacts.specInfo.file, dashboard: dashboardUrl },
+      'serving',
+    );
+    const webhooks =
+      config.webhooks.secret === null
+        ? null
+        : startWebhookSender({
+            pool,
+            schema: config.schema,
+            log,
+            config: config.webhooks,
+            onDelivery: (outcome) => metrics.webhook(outcome),
+          });
     return {
       url: serverUrl,
       server,
       pool,
       boss,
       artifacts,
+      metrics,
+      dashboardUrl,
+      webhooks,
       async close() {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await webhooks?.stop();
         await committer.drain();
         await status.close();
         await boss.stop({ graceful: true });
@@ -158,4 +206,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await pool.end().catch(() => {});
     throw error;
   }
+}
+
+/** Times every request for the latency histogram; the kind comes from the path as dispatch reads it. */
+function observeRequest(metrics: Metrics, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now();
+  res.once('finish', () => {
+    const path = (req.url ?? '').split('?')[0]!;
+    const kind = /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
+      ? 'bulk'
+      : /^\/rest(\/[^/]+)?\/async\//.test(path)
+        ? 'async'
+        : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
+          ? 'status'
+          : 'other';
+    metrics.request(kind, res.statusCode, (performance.now() - started) / 1000);
+  });
 }

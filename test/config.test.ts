@@ -50,7 +50,32 @@ test('defaults, with no env and no config file', (t) => {
     adminMaxFailures: 6,
     adminLockSeconds: 1800,
   });
+  assert.deepEqual(c.dashboard, { enabled: false, path: '/admin/bulks' });
+  assert.deepEqual(c.metrics, { enabled: true, token: null, consumerPort: null, consumerHost: '127.0.0.1' });
+  assert.deepEqual(c.webhooks, {
+    secret: null,
+    allow: [],
+    allowLoopback: false,
+    integrations: {},
+    maxAttempts: 8,
+    retryBaseMs: 5000,
+    timeoutMs: 10000,
+    pollMs: 1000,
+  });
   assert.equal(c.configFile, null);
+});
+
+test('the dashboard is on in developer mode unless configured off, and off in production unless on', () => {
+  const cases: { env: Record<string, string>; enabled: boolean }[] = [
+    { env: {}, enabled: false },
+    { env: { MAGENTO_ASYNC_MODE: 'developer' }, enabled: true },
+    { env: { MAGENTO_ASYNC_MODE: 'developer', MAGENTO_ASYNC_DASHBOARD: 'false' }, enabled: false },
+    { env: { MAGENTO_ASYNC_DASHBOARD: 'true' }, enabled: true },
+  ];
+  for (const { env, enabled } of cases) {
+    assert.equal(loadConfig({ env, cwd: '/nonexistent' }).dashboard.enabled, enabled, JSON.stringify(env));
+  }
+  assert.throws(() => loadConfig({ env: {}, overrides: { dashboard: { path: '/rest/V1/x' } } }), /dashboard\.path/);
 });
 
 test('environment variables', () => {

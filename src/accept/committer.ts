@@ -21,6 +21,7 @@ import {
   operationInsertParams,
   type OperationRows,
 } from '../db/sql/accept.ts';
+import { insertWebhooks } from '../db/sql/webhooks.ts';
 
 export interface BulkRow {
   uuid: string;
@@ -30,6 +31,8 @@ export interface BulkRow {
   storeId: number;
   storeCode: string | null;
   requestId: string | null;
+  /** Completion webhook destination (src/webhooks), registered in the same transaction. */
+  callbackUrl?: string | null;
 }
 
 export interface IdempotencyClaim {
@@ -214,6 +217,13 @@ export class AcceptCommitter {
       jobs.map((j) => j.bulk.storeCode),
       jobs.map((j) => j.bulk.requestId),
     ]);
+    const hooked = jobs.filter((j) => j.bulk.callbackUrl);
+    if (hooked.length > 0) {
+      await client.query(insertWebhooks(schema), [
+        hooked.map((j) => j.bulk.uuid),
+        hooked.map((j) => j.bulk.callbackUrl),
+      ]);
+    }
     const rows: OperationRows[] = [];
     const queueJobs: QueueJob[] = [];
     for (const job of jobs) {

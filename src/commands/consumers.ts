@@ -37,24 +37,45 @@ export async function localRoutes(config: Config): Promise<readonly Route[]> {
   return (await importArtifacts(config.generatedDir)).routes;
 }
 
+function port(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('Expected a port (0-65535).');
+  return Number(value);
+}
+
 export interface StartOptions {
   maxMessages?: number;
   batchSize?: number;
   concurrency?: number;
+  /** `metrics.consumerPort` for this process. */
+  metricsPort?: number;
 }
 
 export async function runConsumer(
   name: string,
   opts: StartOptions,
-  configured: Config = loadConfig({ env: process.env }),
+  configured: Config = loadConfig({
+    env: process.env,
+    overrides: opts.metricsPort === undefined ? {} : { metrics: { consumerPort: opts.metricsPort } },
+  }),
 ): Promise<void> {
   const { config, database } = withResolvedDatabase(configured);
   out(describeDatabase(database));
   await checkDatabase(database);
   const log = createLogger(config);
-  const running = await startFollowingConsumer({ config, name, log, localRoutes: await localRoutes(config), ...opts });
+  const { maxMessages, batchSize, concurrency } = opts;
+  const running = await startFollowingConsumer({
+    config,
+    name,
+    log,
+    localRoutes: await localRoutes(config),
+    maxMessages,
+    batchSize,
+    concurrency,
+  });
   const selection = running.selection();
   if (selection.note) out(`Note: ${selection.note}`);
+  const metricsUrl = running.metricsUrl();
+  if (metricsUrl) out(`Metrics: ${metricsUrl}`);
   log.info({ queues: selection.queues, tables: running.served().sources }, 'consumer started');
   const onSignal = (signal: string) => {
     log.info({ signal }, 'stopping: finishing the operations in hand');
@@ -80,6 +101,11 @@ export function registerConsumerCommands(program: Command): void {
     .option('--max-messages <n>', 'stop after handling this many operations', positiveInt)
     .option('--batch-size <n>', 'jobs fetched at once', positiveInt)
     .option('--concurrency <n>', 'batches processed at once per queue', positiveInt)
+    .option(
+      '--metrics-port <port>',
+      'serve /metrics on this port (0: any free port; default metrics.consumerPort)',
+      port,
+    )
     .action(async (name: string, opts: StartOptions) => {
       await runConsumer(name, opts);
     });

@@ -36,6 +36,7 @@ export function registerServeCommands(program: Command): void {
       process.stdout.write(
         `magento-async serving ${server.artifacts.routes.length} routes of ${server.artifacts.source} at ${server.url}/rest\n`,
       );
+      if (server.dashboardUrl) process.stdout.write(`Dashboard: ${server.dashboardUrl}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           log.info({ signal }, 'stopping: finishing requests in hand');

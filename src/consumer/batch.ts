@@ -25,6 +25,8 @@ export interface BatchContext {
   log: Logger;
   /** Outcomes of handlers without a transaction wait at most this long to be written. */
   flushAfterMs: number;
+  /** Told of every handler run (metrics). */
+  observe?(e: { topic: string; status: number; seconds: number; attempt: number }): void;
 }
 
 interface Outcome {
@@ -83,7 +85,14 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
       continue;
     }
     const tx = new LazyTransaction(ctx.pool, ctx.schema);
+    const ran = performance.now();
     const outcome = await runHandler(ctx, row, job, tx);
+    ctx.observe?.({
+      topic: row.topic_name,
+      status: outcome.status,
+      seconds: (performance.now() - ran) / 1000,
+      attempt: job.retryCount + 1,
+    });
     if (tx.started) {
       const fallback = await recordInTransaction(ctx, queue, attempt, row, outcome, tx, startedAt);
       if (fallback) {

@@ -48,6 +48,8 @@ export interface ConsumerOptions {
   /** How long outcomes of transaction-less handlers may wait to be written, ms. */
   flushAfterMs?: number;
   log: Logger;
+  /** Told of every handler run (metrics). */
+  observe?: BatchContext['observe'];
 }
 
 export interface ConsumerHandle {
@@ -73,6 +75,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     invoker: options.registry,
     log,
     flushAfterMs: options.flushAfterMs ?? 1000,
+    observe: options.observe,
   };
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
   const notifyPollMs = Math.max(0.5, options.notifyPollingIntervalSeconds ?? 3) * 1000;

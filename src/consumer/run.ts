@@ -12,6 +12,9 @@ import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.t
 import { startConsumer, type ConsumerHandle } from './consumer.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { selectConsumer, type ConsumerSelection } from './select.ts';
+import { createMetrics, type Metrics } from '../metrics/registry.ts';
+import { startMetricsServer } from '../metrics/http.ts';
+import { startHeartbeat } from '../metrics/heartbeat.ts';
 
 export interface ConfiguredConsumerOptions {
   config: Config;
@@ -27,6 +30,9 @@ export interface ConfiguredConsumerOptions {
 export interface ConfiguredConsumer {
   consumer: ConsumerHandle;
   selection: ConsumerSelection;
+  metrics: Metrics;
+  /** The consumer's own `/metrics`, when `metrics.consumerPort` is set. */
+  metricsUrl: string | null;
   /** Stops the worker (operations in hand finish), then pg-boss and the pool. */
   close(): Promise<void>;
 }
@@ -73,6 +79,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       routes.map((r) => r.entity),
       queuePolicyFromConfig(config.consumer),
     );
+    const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
     const consumer = await startConsumer({
       pool,
       boss,
@@ -83,13 +90,34 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       concurrency,
       maxMessages: options.maxMessages,
       log,
+      observe: (e) => metrics.processed(e),
     });
+    const heartbeat = await startHeartbeat({
+      pool,
+      schema: config.schema,
+      queues: selection.queues,
+      handled: () => consumer.handled(),
+      log,
+    });
+    const metricsServer =
+      config.metrics.consumerPort === null
+        ? null
+        : await startMetricsServer(metrics, {
+            port: config.metrics.consumerPort,
+            host: config.metrics.consumerHost,
+            token: config.metrics.token,
+            log,
+          });
     const started = boss;
     return {
       consumer,
       selection,
+      metrics,
+      metricsUrl: metricsServer?.url ?? null,
       async close() {
         await consumer.stop();
+        await metricsServer?.close();
+        await heartbeat.stop();
         await started.stop({ graceful: true });
         await pool.end();
       },

@@ -117,6 +117,10 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
 
   let config = loadConfig({ env });
   if (!env.LOG_LEVEL && config.configFile === null) config = { ...config, logLevel: 'warn' };
+  // The demo shows the dashboard unless told not to (production keeps it off unless configured on).
+  if (!env.MAGENTO_ASYNC_DASHBOARD && config.configFile === null) {
+    config = { ...config, dashboard: { ...config.dashboard, enabled: true } };
+  }
   const log = createLogger(config);
   const varDir = varDirOf(env);
   mkdirSync(varDir, { recursive: true });
@@ -186,6 +190,7 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
     );
     out('then follow it with the bulk_uuid from the answer:');
     out(`  curl ${url}/rest/V1/bulk/<bulk_uuid>/status -H 'Authorization: Bearer ${token}'`);
+    if (server.dashboardUrl) out(`Dashboard: ${server.dashboardUrl} (sign in with the token above)`);
     out('');
     out('Ctrl-C stops the consumer, the server and the database.');
 

@@ -108,6 +108,14 @@ export const E = {
     'The search criteria are too complex: at most %max %what are allowed.',
   ),
   INVALID_STATUS_LIST: def('MA_INVALID_STATUS_LIST', 400, 'Only failed operations (statuses 2 and 3) can be retried.'),
+  // Completion webhooks (beyond Magento, docs/webhooks.md)
+  WEBHOOKS_OFF: def('MA_WEBHOOKS_OFF', 400, 'Completion webhooks are not enabled on this server.'),
+  CALLBACK_URL_INVALID: def('MA_CALLBACK_URL_INVALID', 400, 'The X-Callback-Url "%url" is invalid: %reason'),
+  CALLBACK_URL_NOT_ALLOWED: def(
+    'MA_CALLBACK_URL_NOT_ALLOWED',
+    400,
+    'The X-Callback-Url "%url" is not an allowed webhook destination.',
+  ),
   // Anything unexpected: details go to the log under the report id, never to the client.
   INTERNAL: def(
     'MA_INTERNAL',

@@ -54,6 +54,10 @@ export interface AppDependencies {
     idempotencyTtlSeconds: number;
   };
   developerMode?: boolean;
+  /** Told of every committed accept (metrics). */
+  onAccepted?(e: { kind: string; topic: string; store: string; accepted: number; rejected: number }): void;
+  /** The completion webhook URL of a bulk (src/webhooks/register.ts); throws the client's 400. */
+  callbackUrl?(header: string | undefined, caller: Caller): string | null;
 }
 
 const schemaAccesses = new WeakMap<AppDependencies, ReturnType<typeof createSchemaAccess>>();
@@ -110,6 +114,7 @@ async function accept(
   const caller = await deps.authenticate(ctx.req);
   deps.authorize(caller, route.acl);
 
+  const callbackUrl = deps.callbackUrl?.(ctx.get('X-Callback-Url') || undefined, caller) ?? null;
   const idempotencyKey = parseIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
   const body = await readBody(ctx.req, deps.limits.maxBodyBytes);
   const fingerprint = idempotencyKey ? requestFingerprint(ctx.method, store.id, path, body) : undefined;
@@ -152,6 +157,7 @@ async function accept(
       storeId: store.id,
       storeCode: store.code,
       requestId: (ctx.state.requestId as string | undefined) ?? null,
+      callbackUrl,
     },
     route,
     items: prepared.accepted,
@@ -174,6 +180,13 @@ async function accept(
     throw new Error('Idempotency key conflict without a stored response');
   }
   ctx.state.bulkUuid = bulkUuid;
+  deps.onAccepted?.({
+    kind,
+    topic: route.topic,
+    store: store.code ?? 'default',
+    accepted: prepared.accepted.length,
+    rejected: prepared.rejected.length,
+  });
   ctx.status = 202;
   ctx.set('Content-Type', 'application/json; charset=utf-8');
   ctx.body = encoded;

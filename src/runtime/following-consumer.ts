@@ -33,6 +33,8 @@ export interface FollowingConsumer {
   /** The selection and routes of the consumer running now. */
   selection(): ConsumerSelection;
   served(): ServedRoutes;
+  /** The running consumer's Prometheus endpoint, when configured. */
+  metricsUrl(): string | null;
   close(): Promise<void>;
 }
 
@@ -132,6 +134,7 @@ export async function startFollowingConsumer(options: FollowingConsumerOptions):
     },
     selection: () => current.selection,
     served: () => served,
+    metricsUrl: () => current.metricsUrl,
     async close() {
       await stop();
       await current.close();

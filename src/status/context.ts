@@ -43,6 +43,8 @@ export const DEFAULT_LIMITS: StatusLimits = {
 export interface StatusContext {
   pool: pg.Pool;
   schema: string;
+  /** pg-boss's schema (the queues endpoint reads its job table). */
+  bossSchema: string;
   log: Logger;
   limits: StatusLimits;
   enqueue: EnqueueFn;

@@ -19,6 +19,10 @@ import { operationCountEndpoint } from './endpoints/count.ts';
 import { resultsEndpoint } from './endpoints/results.ts';
 import { retryEndpoint } from './endpoints/retry.ts';
 import { cancelEndpoint } from './endpoints/cancel.ts';
+import { bulkListEndpoint } from './endpoints/bulks.ts';
+import { webhookEndpoint } from './endpoints/webhook.ts';
+import { queuesEndpoint } from './endpoints/queues.ts';
+import { bulkListStreamEndpoint, bulkStreamEndpoint } from './endpoints/streams.ts';
 
 export type { EnqueueFn, ReopenedJob, StatusLimits } from './context.ts';
 
@@ -37,6 +41,8 @@ export interface StatusHandler extends SyncHandler {
 export interface StatusHandlerOptions {
   pool: pg.Pool;
   schema: string;
+  /** pg-boss's schema; default `<schema>_boss` (the config's default). */
+  bossSchema?: string;
   log: Logger;
   isAllowed: IsAllowed;
   enqueue: EnqueueFn;
@@ -56,6 +62,7 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
   const sc: StatusContext = {
     pool,
     schema,
+    bossSchema: options.bossSchema ?? `${schema}_boss`,
     log,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     enqueue: options.enqueue,
@@ -92,6 +99,21 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
         break;
       case 'cancel':
         await cancelEndpoint(sc, ctx, a, route.uuid);
+        break;
+      case 'list':
+        await bulkListEndpoint(sc, ctx, a);
+        break;
+      case 'webhook':
+        await webhookEndpoint(sc, ctx, a, route.uuid);
+        break;
+      case 'queues':
+        await queuesEndpoint(sc, ctx, a);
+        break;
+      case 'listStream':
+        await bulkListStreamEndpoint(sc, ctx, a);
+        break;
+      case 'stream':
+        await bulkStreamEndpoint(sc, ctx, a, route.uuid);
         break;
     }
     return true;

@@ -63,6 +63,13 @@ test(
       assert.match(stdout, new RegExp(`Token \\(saved in .*dev-token\\): ${token}`));
       assert.equal(statSync(join(varDir, 'dev-token')).mode & 0o777, 0o600);
       assert.equal(readFileSync(join(varDir, 'dev-token'), 'utf8').trim(), token);
+      // The dashboard is printed (right after the curl lines) and served.
+      for (let i = 0; i < 50 && !/Dashboard: \S+/.test(stdout); i++) await new Promise((r) => setTimeout(r, 20));
+      const dashboard = /Dashboard: (\S+) \(sign in with the token above\)/.exec(stdout);
+      assert.ok(dashboard, stdout);
+      const page = await fetch(dashboard[1]!);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<title>Bulk actions/);
 
       const accepted = await fetch(url!, {
         method: 'PUT',

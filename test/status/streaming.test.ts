@@ -64,8 +64,12 @@ test('long-poll: two transactions finishing the last operations concurrently (no
     await a.query('BEGIN');
     await b.query('BEGIN');
     await a.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 0`, [R]);
-    await b.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 1`, [R]);
+    // Not awaited before a commits: when both backends map to the same counter shard (pid % 8), b's
+    // counter update waits for a's row lock, and awaiting it first would wait forever.
+    const bUpdated = b.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 1`, [R]);
+    await new Promise((r) => setTimeout(r, 50));
     await a.query('COMMIT');
+    await bUpdated;
     await b.query('COMMIT');
   } finally {
     a.release();

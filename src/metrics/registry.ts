@@ -1,0 +1,151 @@
+/**
+ * The Prometheus metrics (prom-client), one registry per process (not the library's global one, so
+ * several servers in one test process do not share counters). `serve` and consumers build the same
+ * set: each process counts what it does (accepts in `serve`, operations in consumers), and both
+ * report the queue gauges read from the database at scrape time.
+ */
+import client from 'prom-client';
+import type pg from 'pg';
+import { selectHeartbeats, selectQueueStats, type QueueStatsRow } from '../db/sql/operators.ts';
+
+/** A consumer counts as alive while its last heartbeat is younger than this. */
+export const ALIVE_SECONDS = 30;
+
+export interface Metrics {
+  registry: client.Registry;
+  /** A committed accept (serve). */
+  accepted(e: { kind: string; topic: string; store: string; accepted: number; rejected: number }): void;
+  /** One request's time, by kind (`async`, `bulk`, `status`, `other`) and HTTP status (serve). */
+  request(kind: string, status: number, seconds: number): void;
+  /** One handler run (consumer). `attempt` > 1 is a retry. */
+  processed(e: { topic: string; status: number; seconds: number; attempt: number }): void;
+  webhook(outcome: string): void;
+}
+
+export interface MetricsOptions {
+  pool: pg.Pool;
+  schema: string;
+  bossSchema: string;
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  1: 'complete',
+  2: 'retriably_failed',
+  3: 'not_retriably_failed',
+  4: 'open',
+  5: 'rejected',
+};
+
+export function createMetrics(options: MetricsOptions): Metrics {
+  const { pool, schema, bossSchema } = options;
+  const registry = new client.Registry();
+  const registers = [registry];
+  client.collectDefaultMetrics({ register: registry, prefix: 'magento_async_' });
+
+  const operationsAccepted = new client.Counter({
+    name: 'magento_async_accepted_operations_total',
+    help: 'Operations of committed async/bulk requests, by topic, store and outcome (accepted, rejected).',
+    labelNames: ['topic', 'store', 'outcome'],
+    registers,
+  });
+  const bulksAccepted = new client.Counter({
+    name: 'magento_async_accepted_bulks_total',
+    help: 'Bulks committed by async/bulk requests, by kind (async, bulk), topic and store.',
+    labelNames: ['kind', 'topic', 'store'],
+    registers,
+  });
+  const requestSeconds = new client.Histogram({
+    name: 'magento_async_http_request_duration_seconds',
+    help: 'HTTP request time by kind (async and bulk: the accept latency; status; other) and status code.',
+    labelNames: ['kind', 'code'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const operationsProcessed = new client.Counter({
+    name: 'magento_async_processed_operations_total',
+    help: 'Handler runs of operations by topic and resulting status.',
+    labelNames: ['topic', 'status'],
+    registers,
+  });
+  const processingSeconds = new client.Histogram({
+    name: 'magento_async_processing_duration_seconds',
+    help: 'Handler time of one operation, by topic.',
+    labelNames: ['topic'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
+    registers,
+  });
+  const retries = new client.Counter({
+    name: 'magento_async_retries_total',
+    help: 'Handler runs that were retries (attempt 2 or later), by topic.',
+    labelNames: ['topic'],
+    registers,
+  });
+  const webhooks = new client.Counter({
+    name: 'magento_async_webhook_deliveries_total',
+    help: 'Completion webhook delivery attempts by outcome (delivered, retry, failed).',
+    labelNames: ['outcome'],
+    registers,
+  });
+
+  // Read once per scrape, shared by the gauges below (each gauge's collect runs on every scrape).
+  let stats: Promise<QueueStatsRow[]> | null = null;
+  const queueStats = () =>
+    (stats ??= pool
+      .query<QueueStatsRow>(selectQueueStats(bossSchema))
+      .then((r) => r.rows)
+      .finally(() => setImmediate(() => (stats = null))));
+
+  new client.Gauge({
+    name: 'magento_async_queue_depth',
+    help: 'Jobs per queue and state (queued: waiting to run, including retries; active: running; retry: waiting for a retry).',
+    labelNames: ['queue', 'state'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const r of await queueStats()) {
+        this.set({ queue: r.queue, state: 'queued' }, r.queued);
+        this.set({ queue: r.queue, state: 'active' }, r.active);
+        this.set({ queue: r.queue, state: 'retry' }, r.retry);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'magento_async_queue_oldest_age_seconds',
+    help: 'Age of the oldest unsettled job per queue.',
+    labelNames: ['queue'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const r of await queueStats()) this.set({ queue: r.queue }, r.oldest_seconds ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: 'magento_async_consumers_alive',
+    help: `Consumer processes whose heartbeat is younger than ${ALIVE_SECONDS} s.`,
+    registers,
+    async collect() {
+      const { rows } = await pool.query(selectHeartbeats(schema), [ALIVE_SECONDS]);
+      this.set(rows.length);
+    },
+  });
+
+  return {
+    registry,
+    accepted(e) {
+      bulksAccepted.inc({ kind: e.kind, topic: e.topic, store: e.store });
+      if (e.accepted) operationsAccepted.inc({ topic: e.topic, store: e.store, outcome: 'accepted' }, e.accepted);
+      if (e.rejected) operationsAccepted.inc({ topic: e.topic, store: e.store, outcome: 'rejected' }, e.rejected);
+    },
+    request(kind, status, seconds) {
+      requestSeconds.observe({ kind, code: String(status) }, seconds);
+    },
+    processed(e) {
+      operationsProcessed.inc({ topic: e.topic, status: STATUS_NAMES[e.status] ?? String(e.status) });
+      processingSeconds.observe({ topic: e.topic }, e.seconds);
+      if (e.attempt > 1) retries.inc({ topic: e.topic });
+    },
+    webhook(outcome) {
+      webhooks.inc({ outcome });
+    },
+  };
+}

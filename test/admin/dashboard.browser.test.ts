@@ -1,0 +1,107 @@
+/**
+ * The dashboard in a real browser (Debian's chromium through playwright-core): sign in with an
+ * integration token, watch a running bulk's progress move without a reload, open a failed
+ * operation, retry it and see the bulk complete; the queues page lists the consumer. A screenshot
+ * of each page goes to var/screenshots/ (git-ignored) for a person to look at.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { CART_BULK_PATH, cartItems, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = 'var/screenshots';
+const skip = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (apt-get install chromium, as .ci/run does)`;
+
+let server: TestServer;
+let cart: CartConsumer;
+let browser: import('playwright-core').Browser;
+
+before(async () => {
+  if (skip) return;
+  const { chromium } = await import('playwright-core');
+  mkdirSync(SHOTS, { recursive: true });
+  server = await startTestServer('dashboard', { dashboard: { enabled: true } });
+  cart = await startCartConsumer(server, { delayMs: 120, failing: true });
+  // --no-sandbox: CI runs as root, where chromium refuses its sandbox.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+after(async () => {
+  await browser?.close();
+  await cart?.stop();
+  await server?.stop();
+});
+
+test('sign in, watch a bulk run, open a failed operation, retry it and see the bulk complete', { skip }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  page.setDefaultTimeout(20_000);
+  assert.equal(server.dashboardUrl, `${server.url}/admin/bulks`);
+  await page.goto(server.dashboardUrl!);
+
+  // A wrong token is refused by the REST ACL, the only permission model.
+  await page.getByLabel('Integration token').fill('not-a-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
+  await page.screenshot({ path: `${SHOTS}/1-sign-in.png` });
+  await page.getByLabel('Integration token').fill(server.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Bulks' }).waitFor();
+
+  const skus = Array.from({ length: 24 }, (_, i) => (i === 5 || i === 17 ? `fail-${i}` : `sku-${i}`));
+  const accepted = await server.request('POST', CART_BULK_PATH, { body: cartItems(skus) });
+  assert.equal(accepted.status, 202, accepted.text);
+  const uuid: string = accepted.json.bulk_uuid;
+
+  // A marker in the page's memory: a reload would lose it.
+  await page.evaluate(() => ((globalThis as unknown as { stayed: boolean }).stayed = true));
+  const row = page.locator(`tr[data-bulk="${uuid}"]`);
+  const bar = row.getByRole('progressbar');
+  const progress = async () => Number(await bar.getAttribute('aria-valuenow'));
+  await bar.waitFor();
+  const seen = new Set<number>();
+  let shot = false;
+  for (let i = 0; i < 100 && !seen.has(skus.length); i++) {
+    const value = await progress();
+    seen.add(value);
+    if (!shot && value > skus.length / 4 && value < skus.length) {
+      shot = true;
+      await page.screenshot({ path: `${SHOTS}/2-bulk-list-running.png`, fullPage: true });
+    }
+    await page.waitForTimeout(100);
+  }
+  const values = [...seen].sort((a, b) => a - b);
+  assert.ok(values.length >= 3, `progress moved through ${values.join(', ')}`);
+  assert.equal(values.at(-1), skus.length);
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { stayed?: boolean }).stayed), true, 'no reload');
+  await page.screenshot({ path: `${SHOTS}/3-bulk-list-finished.png`, fullPage: true });
+
+  await row.getByRole('link').click();
+  await page.locator('.badge', { hasText: 'finished with failures' }).first().waitFor();
+  const failed = page.locator('tr[data-operation]');
+  await failed.nth(1).waitFor();
+  assert.equal(await failed.count(), 2);
+  const first = failed.filter({ hasText: 'fail-5' });
+  await first.getByText('Input').click();
+  assert.match(await first.locator('.error').innerText(), /Cannot add fail-5: out of stock/);
+  assert.match(await first.locator('pre').innerText(), /"sku": "fail-5"/);
+  await page.screenshot({ path: `${SHOTS}/4-bulk-failed.png`, fullPage: true });
+
+  cart.steering.failing = false;
+  await page.getByRole('button', { name: 'Retry failed' }).click();
+  await page.getByRole('status').filter({ hasText: '2 operations reopened.' }).waitFor();
+  await page.locator('h2 .badge', { hasText: /^finished$/ }).waitFor();
+  await page.getByText('None.').waitFor();
+  assert.equal(await failed.count(), 0);
+  await page.screenshot({ path: `${SHOTS}/5-bulk-retried.png`, fullPage: true });
+
+  const status = await server.request('GET', `/rest/V1/bulk/${uuid}/status?operations=false`);
+  assert.equal(status.json.bulk_status, 2);
+  assert.equal(status.json.operation_counts.complete, skus.length);
+
+  await page.getByRole('link', { name: 'Queues' }).click();
+  await page.getByRole('heading', { name: 'Consumers' }).waitFor();
+  await page.locator('td', { hasText: `/ ${process.pid}` }).waitFor();
+  await page.screenshot({ path: `${SHOTS}/6-queues.png`, fullPage: true });
+  await page.close();
+});

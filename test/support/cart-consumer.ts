@@ -1,0 +1,90 @@
+/**
+ * A real consumer (src/consumer) in the test process, running the cart route through a plugin the
+ * test steers: each operation takes `delayMs`, and a SKU starting with `fail` fails (status 3)
+ * until `failing` is switched off, so a retry then completes it; one starting with `flaky` fails
+ * retriably on its first attempt only (pg-boss retries it). Used by the operator tests
+ * (dashboard, metrics, webhooks) that need bulks which run for a while and fail on purpose.
+ */
+import type { TestServer } from './server.ts';
+import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
+import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../../src/consumer/index.ts';
+import { queueForEntity } from '../../src/queue/names.ts';
+import { definePlugin, RetriableError, type HandlerContext } from '../../src/plugins/api.ts';
+import { createMetrics, type Metrics } from '../../src/metrics/registry.ts';
+import { startHeartbeat } from '../../src/metrics/heartbeat.ts';
+
+export const CART_BULK_PATH = '/rest/default/async/bulk/V1/carts/byQuoteId/items';
+
+export interface CartSteering {
+  delayMs: number;
+  failing: boolean;
+}
+
+export interface CartConsumer {
+  consumer: ConsumerHandle;
+  metrics: Metrics;
+  steering: CartSteering;
+  stop(): Promise<void>;
+}
+
+export function cartItems(skus: string[]): unknown[] {
+  return skus.map((sku) => ({ quoteId: '7', cartItem: { qty: 1, quote_id: '7', sku } }));
+}
+
+export async function startCartConsumer(server: TestServer, steering: CartSteering): Promise<CartConsumer> {
+  const plugin = definePlugin({
+    name: 'Test_Operators',
+    compatibility: '*',
+    handlers: {
+      async PostV1CartsQuoteIdItems(args: { cartItem: { sku: string } }, ctx: HandlerContext) {
+        await new Promise((resolve) => setTimeout(resolve, steering.delayMs));
+        if (args.cartItem.sku.startsWith('flaky') && ctx.operation.attempt === 1) {
+          throw new RetriableError(`${args.cartItem.sku}: upstream busy`);
+        }
+        if (steering.failing && args.cartItem.sku.startsWith('fail')) {
+          throw new Error(`Cannot add ${args.cartItem.sku}: out of stock`);
+        }
+        return { sku: args.cartItem.sku };
+      },
+    },
+  });
+  const routes = server.artifacts.routes;
+  const registry = await loadPlugins({
+    routes,
+    pluginsDir: 'plugins',
+    modules: [{ source: 'test/support/cart-consumer.ts', module: { default: plugin } }],
+  });
+  await runInstalls(server.db.pool, server.db.schema, registry.installs);
+  const metrics = createMetrics({ pool: server.db.pool, schema: server.db.schema, bossSchema: server.db.bossSchema });
+  const consumer = await startConsumer({
+    pool: server.db.pool,
+    boss: server.boss,
+    schema: server.db.schema,
+    registry: registry as unknown as OperationInvoker,
+    queues: [...new Set(routes.map((r) => queueForEntity(r.entity)))],
+    batchSize: 5,
+    concurrency: 1,
+    pollingIntervalSeconds: 0.5,
+    notifyPollingIntervalSeconds: 0.5,
+    flushAfterMs: 50,
+    log: { info() {}, warn() {}, error() {}, debug() {} },
+    observe: (e) => metrics.processed(e),
+  });
+  const heartbeat = await startHeartbeat({
+    pool: server.db.pool,
+    schema: server.db.schema,
+    queues: [...new Set(routes.map((r) => queueForEntity(r.entity)))],
+    handled: () => consumer.handled(),
+    log: { info() {}, warn() {}, error() {}, debug() {} },
+    intervalMs: 500,
+  });
+  return {
+    consumer,
+    metrics,
+    steering,
+    async stop() {
+      await consumer.stop();
+      await heartbeat.stop();
+    },
+  };
+}
