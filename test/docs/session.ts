@@ -26,7 +26,17 @@ export const SHARED_DIR = join(PROJECT_ROOT, '../shared');
 
 // curl's answers are also logged, so `<bulk_uuid>` can name one printed earlier in the same block.
 const PRELUDE = `set -e -o pipefail
-curl() { command curl --silent --show-error --fail-with-body "$@" | tee -a "$DOC_TEST_LOG"; local rc=\${PIPESTATUS[0]}; echo; return $rc; }
+curl() {
+  # --fail-with-body unless the block asks for --fail itself (curl refuses both).
+  local fail=--fail-with-body a
+  for a in "$@"; do case "$a" in --fail|--fail-with-body) fail= ;; --*) ;; -*f*) [[ "$a" =~ ^-[A-Za-z]+$ ]] && fail= ;; esac; done
+  # Through a file, so a reader that stops early (grep -q) sees the same as with curl alone.
+  local body rc; body=$(mktemp)
+  command curl --silent --show-error $fail "$@" > "$body" && rc=0 || rc=$?
+  cat "$body" >> "$DOC_TEST_LOG"
+  ( trap '' PIPE; cat "$body"; echo ) 2>/dev/null || true
+  rm -f "$body"; return $rc
+}
 doc_bulk_uuid() { grep -o '"bulk_uuid":"[0-9a-f-]\\{36\\}"' "$DOC_TEST_LOG" | tail -1 | cut -d'"' -f4; }
 `;
 
