@@ -129,7 +129,8 @@ export type Kind = 'shell' | 'typescript' | 'json' | 'output';
 const SHELL = new Set(['sh', 'bash', 'shell', 'console', 'zsh']);
 const TYPESCRIPT = new Set(['ts', 'typescript', 'js', 'javascript', 'mjs']);
 // Output shown to the reader (what a command prints), not code: nothing to run.
-const OUTPUT = new Set(['', 'text', 'txt', 'plain', 'output']);
+// Diagrams (mermaid) are pictures for the reader too.
+const OUTPUT = new Set(['', 'text', 'txt', 'plain', 'output', 'mermaid']);
 
 export function kindOf(block: Block): Kind | null {
   if (SHELL.has(block.lang)) return 'shell';
