@@ -50,6 +50,8 @@ export interface Driver {
   release(gate: string): void;
   /** Resolves once no operation of the bulk can run any more (none open, none with a retry). */
   settled(bulkUuid: string, timeoutMs?: number): Promise<void>;
+  /** Resolves once at least `count` operations of the bulk have an outcome recorded (status not 4). */
+  recorded(bulkUuid: string, count: number, timeoutMs?: number): Promise<void>;
   /** Resolves once the handler has started on the operations waiting at `gate` (`count` of them). */
   reached(gate: string, count?: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -180,6 +182,19 @@ export async function startDriver(
         },
         timeoutMs,
         `bulk ${bulkUuid} to settle`,
+      );
+    },
+    recorded(bulkUuid, count, timeoutMs = 15_000) {
+      return waitFor(
+        async () => {
+          const { rows } = await db.pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM ${ident(db.schema)}.operation WHERE bulk_uuid = $1 AND status <> 4`,
+            [bulkUuid],
+          );
+          return rows[0]!.n >= count;
+        },
+        timeoutMs,
+        `${count} outcomes of bulk ${bulkUuid}`,
       );
     },
     reached(name, count = 1, timeoutMs = 15_000) {
