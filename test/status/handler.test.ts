@@ -166,10 +166,12 @@ test('OperationRepositoryInterfaceTest::testBulkGetListByStartTime (two bulks, s
   const a = '00000000-0000-4000-8000-0000000000b1';
   const b = '00000000-0000-4000-8000-0000000000b2';
   for (const uuid of [a, b]) {
-    await insertBulk(db.pool, db.schema, { uuid, userType: 2, userId: 1, operationCount: 2 }, [
-      { key: 0, status: 4, topic: 'async.magento.customer.api.accountmanagementinterface.createaccount.post' },
-      { key: 1, status: 4, topic: 'async.magento.customer.api.accountmanagementinterface.createaccount.post' },
-    ]);
+    await drive.accept({
+      uuid,
+      unprocessed: true,
+      topic: 'async.magento.customer.api.accountmanagementinterface.createaccount.post',
+      operations: [{}, {}],
+    });
   }
   const since = new Date(Date.now() - 60_000).toISOString().slice(0, 19).replace('T', ' ');
   const q =
