@@ -157,6 +157,8 @@ function buildRoute(
     lastParamTargets,
     acl: aclOf(operation, entity),
   };
+  const secretFields = bodySchema ? secretFieldsOf(doc, bodySchema) : [];
+  if (secretFields.length > 0) route.secretFields = secretFields;
 
   const properties: Json = {};
   const required: string[] = [];
@@ -234,3 +236,32 @@ function firstContentSchema(content: Json): Json {
 }
 
 export { normalisePath };
+
+/**
+ * Properties the spec marks secret (`format: password` or `x-secret: true`), at any depth of the
+ * body schema: stored encrypted, erased when final (src/accept/secrets.ts). `password` always is.
+ */
+function secretFieldsOf(doc: Json, schema: unknown): string[] {
+  const found = new Set<string>();
+  const seen = new Set<unknown>();
+  const visit = (node: unknown): void => {
+    const s = deref(doc, node);
+    if (!s || seen.has(s)) return;
+    seen.add(s);
+    if (isObject(s.properties)) {
+      for (const [name, prop] of Object.entries(s.properties)) {
+        const p = deref(doc, prop);
+        if (p && (p.format === 'password' || p['x-secret'] === true)) found.add(name);
+        visit(prop);
+      }
+    }
+    if (s.items !== undefined) visit(s.items);
+    for (const key of ['allOf', 'anyOf', 'oneOf'] as const) {
+      if (Array.isArray(s[key])) for (const sub of s[key] as unknown[]) visit(sub);
+    }
+    if (isObject(s.additionalProperties)) visit(s.additionalProperties);
+  };
+  visit(schema);
+  found.delete('password');
+  return [...found].sort();
+}

@@ -33,7 +33,16 @@ export interface UpstreamConfig {
   timeoutMs: number;
 }
 
-/** Worker settings for `queue:consumers:start` (pg-boss `work()` and queue policy options). */
+/** Bounds every database connection is opened with (pg connect timeout, PostgreSQL settings). */
+export interface DatabaseConfig {
+  /** Milliseconds to wait for a connection (a new one, or a free one of the pool). Default 10000. */
+  connectTimeoutMs: number;
+  /** PostgreSQL `statement_timeout` in milliseconds; 0 is none. Default 60000. */
+  statementTimeoutMs: number;
+  /** PostgreSQL `idle_in_transaction_session_timeout` in milliseconds; 0 is none. Default 120000. */
+  idleInTransactionTimeoutMs: number;
+}
+
 /** Authentication settings (docs/authentication.md). */
 export interface OAuthConfig {
   /**
@@ -52,6 +61,7 @@ export interface OAuthConfig {
   adminLockSeconds: number;
 }
 
+/** Worker settings for `queue:consumers:start` (pg-boss `work()` and queue policy options). */
 export interface ConsumerConfig {
   /** Jobs fetched per poll (pg-boss `batchSize`); Magento's `--batch-size`. Default 100. */
   batchSize: number;
@@ -186,6 +196,26 @@ export interface Config {
   partialAccept: boolean;
   /** How long an `Idempotency-Key` is remembered, in seconds. Default 86400 (24 h). */
   idempotencyTtlSeconds: number;
+  /** How often each server deletes expired `Idempotency-Key` rows, in seconds. Default 600. */
+  idempotencySweepSeconds: number;
+  /**
+   * Most async/bulk requests accepted at once (reading, decoding, committing); over it a request
+   * is answered 503 with `Retry-After`. Default 256.
+   */
+  maxConcurrentAccepts: number;
+  /**
+   * Most request-body bytes all accepts in flight may hold together (the first 64 KiB of each body
+   * are not counted); over it 503 with `Retry-After`. Bounds the server's memory: a bulk body is
+   * decoded and validated in about 20 times its size, so the accept path's peak is about 20 × this.
+   * Must be at least `maxBodyBytes` for the largest bodies to get through. Default 32 MiB (33554432).
+   */
+  maxAcceptBytesInFlight: number;
+  /** `Retry-After` seconds of a 503 for work over those bounds. Default 1. */
+  busyRetryAfterSeconds: number;
+  /** Seconds a client has to send a whole request (headers and body); then 408. Default 60. */
+  requestTimeoutSeconds: number;
+  /** PostgreSQL connection bounds, on every pool. */
+  database: DatabaseConfig;
   /**
    * Group commit: concurrent accepts share a transaction (one fsync for many requests). A request
    * arriving while `acceptTransactions` transactions are committing joins the next one; `false`
@@ -364,6 +394,11 @@ const TOP: Record<string, KeySpec> = {
   maxJsonDepth: { check: int(2, 10_000), default: 64 },
   partialAccept: { check: bool, default: false },
   idempotencyTtlSeconds: { check: int(1, 365 * 86400), default: 86400 },
+  idempotencySweepSeconds: { check: int(1, 86400), default: 600 },
+  maxConcurrentAccepts: { check: int(1, 100_000), default: 256 },
+  maxAcceptBytesInFlight: { check: int(1024, 64 * 1024 * MIB), default: 32 * MIB },
+  busyRetryAfterSeconds: { check: int(1, 3600), default: 1 },
+  requestTimeoutSeconds: { check: int(1, 3600), default: 60 },
   groupCommit: { check: bool, default: true },
   acceptTransactions: { check: int(1, 64), default: 2 },
   spec: { check: str(), default: 'openapi/magento-sample.yaml' },
@@ -390,6 +425,12 @@ const CONSUMER: Record<string, KeySpec> = {
   heartbeatSeconds: { check: nullableInt(10, 86400), default: 10 },
   handlerTimeoutSeconds: { check: int(1, 86400), default: 30 },
   leaseSeconds: { check: int(5, 3600), default: 20 },
+};
+
+const DATABASE: Record<string, KeySpec> = {
+  connectTimeoutMs: { check: int(1, 600_000), default: 10_000 },
+  statementTimeoutMs: { check: int(0, 86_400_000), default: 60_000 },
+  idleInTransactionTimeoutMs: { check: int(0, 86_400_000), default: 120_000 },
 };
 
 const nullableBool: Checker = (key, raw) => (raw.value === null ? null : bool(key, raw));
@@ -443,6 +484,7 @@ const NESTED: Record<string, Record<string, KeySpec>> = {
   upstream: UPSTREAM,
   consumer: CONSUMER,
   oauth: OAUTH,
+  database: DATABASE,
   dashboard: DASHBOARD,
   metrics: METRICS,
   webhooks: WEBHOOKS,

@@ -3,7 +3,7 @@
  * listens. Also used by tests and `npm start`, which is why it returns a handle instead of blocking.
  */
 import type { AddressInfo } from 'node:net';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import pino from 'pino';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from './config.ts';
@@ -12,6 +12,10 @@ import { migrate } from './db/migrate.ts';
 import { createApp } from './http/app.ts';
 import { createRouteMatcher } from './http/route-matcher.ts';
 import { AcceptCommitter } from './accept/committer.ts';
+import { createAccept } from './accept/accept.ts';
+import { startIdempotencySweeper } from './accept/idempotency-sweeper.ts';
+import { Admission } from './http/admission.ts';
+import { createBoundedServer } from './http/connections.ts';
 import { parseCryptKey } from './accept/crypt-key.ts';
 import { storeResolver } from './store/index.ts';
 import { authorize, createCallerResolver, createEncryptor, getOrCreateCryptKey, isAllowed } from './auth/index.ts';
@@ -63,7 +67,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { config } = options;
   const log = options.log ?? createLogger(config);
   const url = config.databaseUrl ?? databaseUrl();
-  const pool = createPool({ connectionString: url, max: 20, applicationName: 'magento-async:serve' });
+  const pool = createPool({
+    connectionString: url,
+    max: 20,
+    applicationName: 'magento-async:serve',
+    bounds: config.database,
+  });
   try {
     checkIntegrationUrls(config.webhooks);
     await migrate(pool, config.schema);
@@ -72,7 +81,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (await loadArtifacts({ spec: options.spec, token: options.token, generatedDir: config.generatedDir }));
     const cryptKeyText = await getOrCreateCryptKey(pool, config.schema, config.cryptKey);
     const cryptKey = parseCryptKey(cryptKeyText);
-    const boss = await createBoss({ connectionString: url, schema: config.bossSchema, supervise: false, log });
+    const boss = await createBoss({
+      connectionString: url,
+      schema: config.bossSchema,
+      supervise: false,
+      bounds: config.database,
+      log,
+    });
     await ensureQueues(boss, new Set(artifacts.routes.map((r) => r.entity)), queuePolicyFromConfig(config.consumer));
     const stores = storeResolver(pool, config.schema);
     const callers = createCallerResolver(pool, config.schema, {
@@ -101,15 +116,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       entityOf: (operationId) => entityOf.get(operationId) ?? 'unknown',
       limits: { maxPageSize: config.statusPageSizeMax },
     });
+    const accept = createAccept({
+      pool,
+      schema: config.schema,
+      validators: artifacts.validators,
+      committer,
+      cryptKey,
+      limits: {
+        maxBulkItems: config.maxBulkItems,
+        maxJsonDepth: config.maxJsonDepth,
+        partialAccept: config.partialAccept,
+        idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      },
+    });
+    const stopSweeper = startIdempotencySweeper({
+      pool,
+      schema: config.schema,
+      ttlSeconds: config.idempotencyTtlSeconds,
+      intervalSeconds: config.idempotencySweepSeconds,
+      log,
+    });
     const app = createApp({
       pool,
       schema: config.schema,
       log,
       routes: artifacts.routes,
       matcher: createRouteMatcher(artifacts.routes),
-      validators: artifacts.validators,
-      committer,
-      cryptKey,
+      accept,
+      admission: new Admission({
+        maxConcurrent: config.maxConcurrentAccepts,
+        maxBytes: config.maxAcceptBytesInFlight,
+        retryAfterSeconds: config.busyRetryAfterSeconds,
+      }),
       resolveStore: (path) => stores.resolve(path),
       authenticate: (req) => callers.resolveHttp(req),
       authorize,
@@ -120,32 +158,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }),
       schemas: artifacts.schemas,
       sync: status,
-      limits: {
-        maxBodyBytes: config.maxBodyBytes,
-        maxBulkItems: config.maxBulkItems,
-        maxJsonDepth: config.maxJsonDepth,
-        partialAccept: config.partialAccept,
-        idempotencyTtlSeconds: config.idempotencyTtlSeconds,
-      },
+      limits: { maxBodyBytes: config.maxBodyBytes },
       developerMode: config.mode === 'developer',
       onAccepted: (e) => metrics.accepted(e),
       callbackUrl: (header, caller) => callbackUrlFor(config.webhooks, header, caller.tokenName),
     });
     const dashboard = config.dashboard.enabled ? createDashboard(config.dashboard.path) : null;
     const koa = app.callback();
-    const server = createServer((req, res) => {
-      observeRequest(metrics, req, res);
-      const path = (req.url ?? '/').split('?')[0];
-      if (config.metrics.enabled && path === '/metrics') {
-        serveMetrics(metrics, config.metrics.token, req, res).catch((error: unknown) => {
-          log.error({ err: error }, 'metrics scrape failed');
-          if (!res.headersSent) res.writeHead(500).end();
-        });
-        return;
-      }
-      if (dashboard?.handle(req, res)) return;
-      void koa(req, res);
-    });
+    const server = createBoundedServer(
+      (req, res) => {
+        observeRequest(metrics, req, res);
+        const path = (req.url ?? '/').split('?')[0];
+        if (config.metrics.enabled && path === '/metrics') {
+          serveMetrics(metrics, config.metrics.token, req, res).catch((error: unknown) => {
+            log.error({ err: error }, 'metrics scrape failed');
+            if (!res.headersSent) res.writeHead(500).end();
+          });
+          return;
+        }
+        if (dashboard?.handle(req, res)) return;
+        void koa(req, res);
+      },
+      { requestTimeoutSeconds: config.requestTimeoutSeconds, log },
+    );
     server.listen(config.port, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -179,6 +214,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       webhooks,
       async close() {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await stopSweeper();
         await webhooks?.stop();
         await committer.drain();
         await status.close();

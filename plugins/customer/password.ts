@@ -2,7 +2,7 @@
  * Password rules of Magento's AccountManagement::checkPasswordStrength (default configuration)
  * and the hash we store: scrypt, never the password itself.
  */
-import { randomBytes, scrypt, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { OperationError } from '../../src/plugins/api.ts';
 
 const MIN_LENGTH = 8;
@@ -47,6 +47,9 @@ export async function hashPassword(password: string): Promise<string> {
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [kind, N, r, p, salt, key] = stored.split('$');
   if (kind !== 'scrypt' || !salt || !key) return false;
+  const expected = Buffer.from(key, 'base64');
   const derived = await derive(password, Buffer.from(salt, 'base64'), { N: Number(N), r: Number(r), p: Number(p) });
-  return derived.equals(Buffer.from(key, 'base64'));
+  // Constant time: Buffer.equals stops at the first differing byte, which a timing attack can read.
+  // The length is the stored hash's, not a secret.
+  return derived.length === expected.length && timingSafeEqual(derived, expected);
 }

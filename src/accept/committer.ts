@@ -176,9 +176,21 @@ export class AcceptCommitter {
   }
 
   async #claimKeys(client: pg.PoolClient, group: Pending[]): Promise<Set<Pending>> {
-    const claiming = group.filter((p) => p.job.idempotency);
-    if (claiming.length === 0) return new Set();
-    const keyOf = (userType: number, userId: number, key: string) => `${userType}\u0000${userId}\u0000${key}`;
+    const keyOf = (p: Pending) =>
+      `${p.job.bulk.userType}\u0000${p.job.bulk.userId ?? 0}\u0000${p.job.idempotency!.key}`;
+    // Two requests with the same key in one group: the first one claims it, as if it came first,
+    // and the others lose without being sent (one INSERT … ON CONFLICT DO UPDATE may not touch a
+    // row twice: PostgreSQL would fail the whole group with 21000).
+    const first = new Map<string, Pending>();
+    const lost = new Set<Pending>();
+    for (const p of group) {
+      if (!p.job.idempotency) continue;
+      const k = keyOf(p);
+      if (first.has(k)) lost.add(p);
+      else first.set(k, p);
+    }
+    const claiming = [...first.values()];
+    if (claiming.length === 0) return lost;
     const { rows } = await client.query<{ user_type: number; user_id: number; key: string }>(
       claimIdempotencyKeys(this.#options.schema),
       [
@@ -192,15 +204,8 @@ export class AcceptCommitter {
         this.#options.idempotencyTtlSeconds,
       ],
     );
-    const won = new Set(rows.map((r) => keyOf(r.user_type, r.user_id, r.key)));
-    const lost = new Set<Pending>();
-    const seen = new Set<string>();
-    for (const p of claiming) {
-      const k = keyOf(p.job.bulk.userType, p.job.bulk.userId ?? 0, p.job.idempotency!.key);
-      // Two requests with the same key in one group: the first one wins, as if it came first.
-      if (!won.has(k) || seen.has(k)) lost.add(p);
-      seen.add(k);
-    }
+    const won = new Set(rows.map((r) => `${r.user_type}\u0000${r.user_id}\u0000${r.key}`));
+    for (const [k, p] of first) if (!won.has(k)) lost.add(p);
     return lost;
   }
 

@@ -3,7 +3,7 @@
  * same key and the same request returns the first response and writes nothing; the same key with a
  * different request is 422. Keys live `idempotencyTtlSeconds` (24 h by default).
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import { E, WebapiError } from '../errors/catalogue.ts';
 import { findIdempotencyKey } from '../db/sql/accept.ts';
@@ -18,12 +18,29 @@ export function parseIdempotencyKey(header: string | undefined): string | undefi
   return header;
 }
 
-/** What makes two requests "the same": method, store, path and the exact body bytes. */
-export function requestFingerprint(method: string, storeId: number, path: string, body: string | null): Buffer {
-  return createHash('sha256')
-    .update(`${method}\n${storeId}\n${path}\n`)
-    .update(body ?? '')
-    .digest();
+/**
+ * What makes two requests "the same": the whole request as it bears on the outcome — method,
+ * store, path, the raw query string (`?partialAccept=true` changes the answer), the caller and the
+ * exact body bytes. Lengths are framed so no two different requests can run together.
+ */
+export function requestFingerprint(request: {
+  method: string;
+  storeId: number;
+  path: string;
+  queryString: string;
+  caller: { userType: number; userId: number };
+  body: Uint8Array | null;
+}): Buffer {
+  const head = [
+    request.method,
+    String(request.storeId),
+    request.path,
+    request.queryString,
+    `${request.caller.userType}:${request.caller.userId}`,
+  ];
+  const hash = createHash('sha256');
+  for (const part of head) hash.update(`${Buffer.byteLength(part)}:${part}\n`);
+  return hash.update(request.body ?? new Uint8Array(0)).digest();
 }
 
 export interface StoredResponse {
@@ -46,6 +63,7 @@ export async function replayStoredResponse(
   );
   const row = rows[0];
   if (!row) return null;
-  if (!row.request_hash.equals(fingerprint)) throw new WebapiError(E.IDEMPOTENCY_KEY_REUSED, { key });
+  const same = row.request_hash.length === fingerprint.length && timingSafeEqual(row.request_hash, fingerprint);
+  if (!same) throw new WebapiError(E.IDEMPOTENCY_KEY_REUSED, { key });
   return { status: row.response_status, body: row.response_body };
 }

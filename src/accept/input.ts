@@ -65,9 +65,13 @@ export function buildAsyncInput(
 export function buildBulkInputs(route: Route, body: PhpValue | undefined): BulkInput[] {
   void route; // bulk elements carry their own arguments; the route adds nothing (no forced params yet)
   if (body === undefined) return [];
-  if (!(body instanceof PhpArray) || !body.isList()) throw new WebapiError(E.BULK_BODY_NOT_ARRAY);
+  // getBodyParams casts the body `(array)` (a scalar becomes a one-element list, null an empty
+  // one) and getRequestData's array_merge renumbers integer keys (`{"5":{}}` is a list then).
+  let list = phpArrayCast(body);
+  if (!list.isList()) list = arrayMerge(list);
+  if (!list.isList()) throw new WebapiError(E.BULK_BODY_NOT_ARRAY);
   const out: BulkInput[] = [];
-  const values = body.values;
+  const values = list.values;
   for (let i = 0; i < values.length; i++) {
     const element = values[i];
     if (element instanceof PhpArray) out.push({ index: i, input: filterInputData(element) });
@@ -78,7 +82,8 @@ export function buildBulkInputs(route: Route, body: PhpValue | undefined): BulkI
 // Bulk elements repeat the same few dozen keys thousands of times: normalise each once.
 const normalizedKeys = new Map<string, string>();
 
-function normalizedKey(key: string): string {
+/** `strtolower(str_replace('_', '', $key))`, cached: the key filterInputData compares. */
+export function normalizedKey(key: string): string {
   let n = normalizedKeys.get(key);
   if (n === undefined) {
     n = phpStrToLower(key.replaceAll('_', ''));

@@ -81,9 +81,24 @@ export class PhpJsonEncodeError extends Error {
   }
 }
 
+/** The top-level list holds more elements than allowed (checked while parsing, before the rest). */
+export class PhpJsonListTooLongError extends Error {
+  readonly maxItems: number;
+  constructor(maxItems: number) {
+    super(`The list holds more than ${maxItems} elements`);
+    this.name = 'PhpJsonListTooLongError';
+    this.maxItems = maxItems;
+  }
+}
+
 export interface DecodeOptions {
   /** PHP's `$depth` (default 512): N nested arrays/objects need maxDepth > N. */
   maxDepth?: number;
+  /**
+   * Most elements of a top-level list (not PHP: a bound of ours). Parsing stops at the first one
+   * beyond it, so a huge `[0,0,0,…]` is never built.
+   */
+  maxListItems?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -95,6 +110,7 @@ let pos = 0;
 let len = 0;
 let depth = 0;
 let maxDepth = 512;
+let maxListItems = Infinity;
 
 const SMALL_OBJECT = 24;
 
@@ -104,6 +120,7 @@ export function phpJsonDecode(text: string, options: DecodeOptions = {}): PhpVal
   len = text.length;
   depth = 0;
   maxDepth = options.maxDepth ?? 512;
+  maxListItems = options.maxListItems ?? Infinity;
   try {
     skipWs();
     const value = parseValue();
@@ -188,8 +205,10 @@ function parseArray(): PhpArray {
     depth--;
     return PhpArray.list(values);
   }
+  const bounded = depth === 1 && maxListItems !== Infinity;
   for (;;) {
     skipWs();
+    if (bounded && values.length >= maxListItems) throw new PhpJsonListTooLongError(maxListItems);
     values.push(parseValue());
     skipWs();
     const c = src.charCodeAt(pos);

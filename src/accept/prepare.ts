@@ -6,11 +6,13 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Route } from '../routes/types.ts';
 import type { StoreScope } from '../plugins/api.ts';
-import { E, WebapiError } from '../errors/catalogue.ts';
-import { PhpArray, PhpJsonDepthError, phpJsonDecode, toJs, type PhpValue } from './php-json.ts';
+import { E, renderTemplate } from '../errors/catalogue.ts';
+import { PhpArray, PhpJsonEncodeError, toJs } from './php-json.ts';
 import { buildAsyncInput, buildBulkInputs } from './input.ts';
 import { serializedData } from './data-hash.ts';
 import { validationError } from './validation-errors.ts';
+import { decodeBodyText } from './decode.ts';
+import { sealSecrets, secretFieldSet } from './secrets.ts';
 
 /** The shape of an ajv standalone validate function. */
 export interface InputValidator {
@@ -41,41 +43,31 @@ export interface PrepareOptions {
   route: Route;
   pathParams: Record<string, string>;
   query: Record<string, string>;
-  body: string | null;
+  /** The raw body bytes (`null` or empty: no body); decoded here as PHP's json_decode would. */
+  body: Uint8Array | null;
   store: StoreScope;
   validator: InputValidator | undefined;
   cryptKey: Buffer;
   partialAccept: boolean;
   maxBulkItems: number;
   maxJsonDepth: number;
-}
-
-export function decodeBody(body: string | null, maxDepth: number): PhpValue | undefined {
-  if (body === null) return undefined;
-  try {
-    // PHP's depth counts the value itself: N nested levels need a limit of N + 1.
-    return phpJsonDecode(body, { maxDepth: maxDepth + 1 });
-  } catch (error) {
-    if (error instanceof PhpJsonDepthError) {
-      throw new WebapiError(E.NESTING_TOO_DEEP, { max: maxDepth }, { cause: error });
-    }
-    throw new WebapiError(E.DECODING_ERROR, undefined, { cause: error });
-  }
+  /** Normalised names of the fields stored sealed (see secrets.ts); default `password`. */
+  secretFields?: ReadonlySet<string>;
 }
 
 export function prepareRequest(options: PrepareOptions): PreparedRequest {
   const { route, kind } = options;
-  const body = decodeBody(options.body, options.maxJsonDepth);
+  const limitItems = kind === 'bulk' ? { max: options.maxBulkItems, type: route.operationId } : undefined;
+  const decoded = decodeBodyText(options.body, { maxJsonDepth: options.maxJsonDepth, maxListItems: limitItems });
+  const body = decoded?.value;
   const inputs =
     kind === 'async'
       ? [{ index: 0, input: buildAsyncInput(route, body, options.pathParams, options.query) }]
       : buildBulkInputs(route, body);
-  if (inputs.length > options.maxBulkItems) {
-    throw new WebapiError(E.TOO_MANY_ITEMS, { type: route.operationId, max: options.maxBulkItems });
-  }
   const storeId = String(options.store.id);
-  const native = kind === 'bulk' && options.validator ? nativeElements(options.body) : undefined;
+  const native = kind === 'bulk' && options.validator && decoded ? nativeElements(decoded.text) : undefined;
   const elements = body instanceof PhpArray ? body.values : [];
+  const secrets = options.secretFields ?? secretFieldSet(undefined);
   const accepted: AcceptedItem[] = [];
   const rejected: RejectedItem[] = [];
   for (const { index, input } of inputs) {
@@ -84,17 +76,120 @@ export function prepareRequest(options: PrepareOptions): PreparedRequest {
       // An element filterInputData left untouched is exactly what V8's JSON.parse built for it (same
       // keys in the same order, the last duplicate wins in place), at a fraction of toJs's cost.
       const data = native !== undefined && input === elements[index] ? native[index] : toJs(input);
-      if (!validator(data)) {
-        const error = validationError(validator.errors ?? [], { index: kind === 'bulk' ? index : undefined, data });
-        if (!options.partialAccept) throw error;
-        rejected.push({ index, message: error.message, code: 0 });
+      const error = validate(validator, data, kind === 'async' ? options.pathParams : undefined, route);
+      if (error) {
+        const reported = validationError(error.errors, {
+          index: kind === 'bulk' ? index : undefined,
+          data: error.data,
+        });
+        if (!options.partialAccept) throw reported;
+        rejected.push({ index, message: reported.message, code: 0 });
         continue;
       }
     }
-    const serialized = serializedData(input, storeId);
-    accepted.push({ index, serialized, hash: operationHash(serialized, options.cryptKey) });
+    let serialized: string;
+    try {
+      serialized = serializedData(input, storeId);
+    } catch (error) {
+      // Magento's MassSchedule rejects just this item (Json::serialize failed) and goes on.
+      if (!(error instanceof PhpJsonEncodeError)) throw error;
+      rejected.push({ index, message: renderTemplate(E.UNSERIALIZABLE_ITEM.template, [error.message]), code: 0 });
+      continue;
+    }
+    const hash = operationHash(serialized, options.cryptKey);
+    const sealed = sealSecrets(input, secrets, options.cryptKey);
+    if (sealed !== input) serialized = serializedData(sealed, storeId);
+    accepted.push({ index, serialized, hash });
   }
   return { route, accepted, rejected };
+}
+
+/**
+ * Validates one operation input; the errors and the data they refer to, or null when valid.
+ * The validator sees JS values, where PHP sees arrays: an empty PHP array is as much `[]` as `{}`,
+ * so a type error on an empty one is retried with the other form before it counts. Path
+ * parameters always come from the URL: when filterInputData dropped one as a later duplicate
+ * (`{"SKU":1}` beside `sku` from the path), Magento still accepts the request (the service has
+ * no such argument), so validation sees the URL's value.
+ */
+function validate(
+  validator: InputValidator,
+  data: unknown,
+  pathParams: Record<string, string> | undefined,
+  route: Route,
+): { errors: unknown[]; data: unknown } | null {
+  if (validator(data)) return null;
+  let current = data;
+  if (pathParams && isPlainObject(current)) {
+    const missing = route.pathParams.filter(
+      (n) => !Object.hasOwn(current as object, n) && Object.hasOwn(pathParams, n),
+    );
+    if (missing.length > 0) {
+      const copy = { ...(current as Record<string, unknown>) };
+      for (const n of missing) copy[n] = pathParams[n];
+      current = copy;
+      if (validator(current)) return null;
+    }
+  }
+  // Bounded: each round turns one more empty container around, and there are at most that many.
+  for (let round = 0; round < 64; round++) {
+    const errors = validator.errors ?? [];
+    const flipped = flipEmptyContainer(current, errors);
+    if (flipped === undefined) return { errors, data: current };
+    current = flipped;
+    if (validator(current)) return null;
+  }
+  return { errors: validator.errors ?? [], data: current };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** `data` with the empty container a type error points at replaced by its other form, or undefined. */
+function flipEmptyContainer(data: unknown, errors: readonly unknown[]): unknown {
+  for (const e of errors) {
+    const error = e as { keyword?: string; instancePath?: string; params?: { type?: unknown } };
+    if (error.keyword !== 'type' || typeof error.instancePath !== 'string') continue;
+    const expected = ([] as unknown[]).concat(error.params?.type);
+    const path = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map(unescapePointer);
+    const value = at(data, path);
+    const empty = Array.isArray(value) ? value.length === 0 : isPlainObject(value) && Object.keys(value).length === 0;
+    if (!empty) continue;
+    const replacement =
+      Array.isArray(value) && expected.includes('object')
+        ? {}
+        : !Array.isArray(value) && expected.includes('array')
+          ? []
+          : undefined;
+    if (replacement === undefined) continue;
+    return replaceAt(data, path, replacement);
+  }
+  return undefined;
+}
+
+function unescapePointer(s: string): string {
+  return s.replaceAll('~1', '/').replaceAll('~0', '~');
+}
+
+function at(data: unknown, path: readonly string[]): unknown {
+  let v = data;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, p)) return undefined;
+    v = (v as Record<string, unknown>)[p];
+  }
+  return v;
+}
+
+/** A copy of `data` along `path` with the value there replaced (the original is shared elsewhere). */
+function replaceAt(data: unknown, path: readonly string[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path as [string, ...string[]];
+  const container = data as Record<string, unknown> | unknown[];
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(container) ? [...container] : { ...container };
+  const child = replaceAt((container as Record<string, unknown>)[head], rest, value);
+  Object.defineProperty(copy, head, { value: child, writable: true, enumerable: true, configurable: true });
+  return copy;
 }
 
 const hmacKeys = new WeakMap<Buffer, KeyObject>();
@@ -111,10 +206,9 @@ function operationHash(serialized: string, cryptKey: Buffer): string {
 }
 
 /** The bulk body parsed natively, for validation only; undefined when it is not a JSON list. */
-function nativeElements(body: string | null): unknown[] | undefined {
-  if (body === null) return undefined;
+function nativeElements(text: string): unknown[] | undefined {
   try {
-    const parsed: unknown = JSON.parse(body);
+    const parsed: unknown = JSON.parse(text);
     return Array.isArray(parsed) ? parsed : undefined;
   } catch {
     return undefined;

@@ -8,6 +8,7 @@
  * | required, dependentRequired              | E.FIELD_REQUIRED      | {fieldName}               |
  * | additionalProperties, unevaluatedProperties | E.FIELD_NOT_SUPPORTED | {fieldName}            |
  * | type                                     | E.FIELD_TYPE_INVALID  | {value, type}             |
+ * | type, where PHP sees the same type        | E.FIELD_VALUE_INVALID | {value, fieldName}        |
  * | anything else (enum, format, minimum, …) | E.FIELD_VALUE_INVALID | {value, fieldName}        |
  *
  * `value` is the offending value as PHP would print it (`true` → "1", `false`/`null` → "", arrays
@@ -64,10 +65,12 @@ export function validationError(
     definition = E.FIELD_NOT_SUPPORTED;
     path = [...segments, params.unevaluatedProperty];
     parameters = { fieldName: params.unevaluatedProperty };
-  } else if (keyword === 'type') {
+  } else if (keyword === 'type' && phpStringValue(value) !== expectedType(params.type)) {
     definition = E.FIELD_TYPE_INVALID;
     parameters = { value: phpStringValue(value), type: expectedType(params.type) };
   } else {
+    // Also a type error PHP cannot tell apart (an object where a list is expected: both are
+    // "array"): "value array, type array expected" would contradict itself.
     parameters = { value: phpStringValue(value), fieldName };
   }
   if (context.index !== undefined) {

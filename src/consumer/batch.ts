@@ -10,6 +10,7 @@ import type { Db, Job, JobAttempt } from 'pg-boss';
 import { recordOutcomes as recordOutcomesSql, type OperationRow } from '../db/sql/lifecycle.ts';
 import type { HandlerContext } from '../plugins/api.ts';
 import type { OperationJob } from '../queue/names.ts';
+import { openSecrets } from '../accept/secrets.ts';
 import { classifyFailure, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from './classify.ts';
 import type { OperationInvoker } from './invoker.ts';
 import {
@@ -38,6 +39,8 @@ export interface BatchContext extends LifecycleContext {
   invoker: OperationInvoker;
   /** Outcomes of handlers without a transaction wait at most this long to be written. */
   flushAfterMs: number;
+  /** The crypt key, to open sealed secret fields before the handler runs (src/accept/secrets.ts). */
+  cryptKey: Buffer;
   /** True once the consumer is stopping: no further operation starts, the rest is given back. */
   stopping(): boolean;
   /** Told of every handler run (metrics). */
@@ -211,7 +214,7 @@ async function runHandler(
   aborted.catch(() => {});
   try {
     timer = setTimeout(() => timeout.abort(new HandlerTimeoutError(timeoutMs)), timeoutMs);
-    const args = parseArgs(row.serialized_data);
+    const args = openSecrets(parseArgs(row.serialized_data), ctx.cryptKey);
     const handlerCtx: HandlerContext = {
       store: {
         id: row.store_code === 'all' ? 0 : row.store_id,
@@ -247,7 +250,7 @@ async function runHandler(
       return null;
     }
     if (timeout.signal.aborted) tx.abandon();
-    const failure = classifyFailure(timeout.signal.aborted ? timeout.signal.reason : error);
+    const failure = classifyFailure(timeout.signal.aborted ? timeout.signal.reason : error, row);
     const level = failure.status === STATUS_RETRIABLY_FAILED ? 'warn' : 'info';
     log[level]({ err: error, status: failure.status }, 'operation failed');
     return { status: failure.status, errorCode: failure.errorCode, message: failure.message, result: null };
@@ -284,7 +287,7 @@ async function recordInTransaction(
     client = await tx.client();
   } catch (error) {
     // The transaction never opened, so the handler's writes never happened either.
-    return outcome.status === STATUS_COMPLETE ? asFailure(error) : outcome;
+    return outcome.status === STATUS_COMPLETE ? asFailure(error, row) : outcome;
   }
   try {
     if (outcome.status !== STATUS_COMPLETE) await client.query('ROLLBACK TO SAVEPOINT handler');
@@ -303,12 +306,12 @@ async function recordInTransaction(
     // The connection is suspect: drop it rather than return it to the pool.
     client.release(error as Error);
     ctx.log.warn({ err: error, bulk: row.bulk_uuid, key: row.operation_key }, 'operation transaction failed');
-    return asFailure(error);
+    return asFailure(error, row);
   }
 }
 
-function asFailure(error: unknown): Outcome {
-  const failure = classifyFailure(error);
+function asFailure(error: unknown, row?: OperationRow): Outcome {
+  const failure = classifyFailure(error, row);
   return { status: failure.status, errorCode: failure.errorCode, message: failure.message, result: null };
 }
 

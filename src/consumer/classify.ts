@@ -2,7 +2,8 @@
  * Failure classification (CONTRACT §5, Magento's executeHandler): what trying again may fix is
  * status 2 and retried; everything else is status 3.
  */
-import { RetriableError } from '../plugins/api.ts';
+import { OperationError, RetriableError } from '../plugins/api.ts';
+import { E, renderTemplate } from '../errors/catalogue.ts';
 
 export const STATUS_COMPLETE = 1;
 export const STATUS_RETRIABLY_FAILED = 2;
@@ -12,7 +13,10 @@ export const STATUS_OPEN = 4;
 export interface Failure {
   status: typeof STATUS_RETRIABLY_FAILED | typeof STATUS_NOT_RETRIABLY_FAILED;
   errorCode: number;
-  /** Kept whole: `result_message` is text here, not Magento's varchar(255). */
+  /**
+   * What `result_message` says (kept whole: text here, not Magento's varchar(255)): the message
+   * of an error the handler meant for the client, else a generic one (see {@link resultMessage}).
+   */
   message: string;
 }
 
@@ -59,12 +63,38 @@ export function isRetriable(error: unknown): boolean {
   return e.cause !== undefined && e.cause !== error && isRetriable(e.cause);
 }
 
-export function classifyFailure(error: unknown): Failure {
-  const message = error instanceof Error ? error.message : String(error);
+export function classifyFailure(error: unknown, operation?: { bulk_uuid: string; operation_key: number }): Failure {
   const code = (error as { errorCode?: unknown } | null)?.errorCode;
   return {
     status: isRetriable(error) ? STATUS_RETRIABLY_FAILED : STATUS_NOT_RETRIABLY_FAILED,
     errorCode: typeof code === 'number' && Number.isInteger(code) ? code : 0,
-    message: message || (error instanceof Error ? error.name : 'Unknown error'),
+    message: resultMessage(error, operation),
   };
+}
+
+/** Errors written for the client: a handler's OperationError / RetriableError, our missing-handler and timeout errors. */
+const CLIENT_MESSAGES = new Set(['OperationError', 'RetriableError', 'NoHandlerError', 'HandlerTimeoutError']);
+
+/**
+ * The `result_message` the status API serves. A handler's OperationError (or RetriableError) says
+ * what it means to say; any other error's message can hold internals (a pg error naming tables and
+ * values, an upstream URL, a file path), so it becomes a generic message naming a code (SQLSTATE,
+ * Node error code or error class) and the operation, and the detail goes to the consumer's log only
+ * (the caller logs the error itself beside the operation).
+ */
+export function resultMessage(error: unknown, operation?: { bulk_uuid: string; operation_key: number }): string {
+  const name = error instanceof Error ? error.name : '';
+  if (error instanceof OperationError || error instanceof RetriableError || CLIENT_MESSAGES.has(name)) {
+    const message = (error as Error).message;
+    return message || name;
+  }
+  const rawCode = (error as { code?: unknown } | null)?.code;
+  const code =
+    typeof rawCode === 'string' && /^[A-Z0-9_]{1,40}$/.test(rawCode)
+      ? rawCode
+      : /^[A-Za-z]{1,40}$/.test(name)
+        ? name
+        : 'Error';
+  const id = operation ? `${operation.bulk_uuid}/${operation.operation_key}` : 'unknown';
+  return renderTemplate(E.OPERATION_INTERNAL_ERROR.template, { code, operation: id });
 }

@@ -9,6 +9,8 @@
  * timeout race, telemetry wrappers, a completion statement after the handler) cost as much as
  * the fetch and completion themselves; this loop keeps only what the consumer needs.
  */
+import { parseCryptKey } from '../accept/crypt-key.ts';
+import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
 import type { Job, JobAttempt, PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../plugins/api.ts';
@@ -46,6 +48,8 @@ export interface ConsumerOptions {
   deadLetter?: boolean;
   /** How long outcomes of transaction-less handlers may wait to be written, ms. */
   flushAfterMs?: number;
+  /** The crypt key (parsed); default: the one stored in the database, as a server without CRYPT_KEY uses. */
+  cryptKey?: Buffer;
   /** Leases, handler timeout and retries (defaults: DEFAULT_LIFECYCLE). */
   policy?: Partial<LifecyclePolicy>;
   /**
@@ -87,6 +91,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     log,
     policy,
     flushAfterMs: options.flushAfterMs ?? 1000,
+    cryptKey: options.cryptKey ?? parseCryptKey(await getOrCreateCryptKey(pool, schema)),
     stopping: () => stopping,
     observe: options.observe,
   };

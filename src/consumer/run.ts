@@ -2,6 +2,8 @@
  * A consumer wired from configuration: the routes' entity queues, the plugins (with their tables),
  * pg-boss with maintenance on, and the worker. Used by `queue:consumers:start` and by `start`.
  */
+import { parseCryptKey } from '../accept/crypt-key.ts';
+import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
 import type { Config } from '../config.ts';
 import { createPool, databaseUrl } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
@@ -85,6 +87,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     );
     const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
     const consumer = await startConsumer({
+      cryptKey: parseCryptKey(await getOrCreateCryptKey(pool, config.schema, config.cryptKey)),
       pool,
       boss,
       schema: config.schema,

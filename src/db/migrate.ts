@@ -37,6 +37,8 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<string[]> 
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    // A migration may rewrite big tables: the pool's statement timeout is for requests, not this.
+    await client.query('SET LOCAL statement_timeout = 0');
     // One lock id per schema name, so tests on separate schemas never wait on each other.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`magento-async:${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);

@@ -7,10 +7,39 @@ export function databaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env.DATABASE_URL || DEFAULT_DATABASE_URL;
 }
 
+/** The bounds of every connection (config `database`); the defaults are the config's. */
+export interface ConnectionBounds {
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+}
+
+export const DEFAULT_CONNECTION_BOUNDS: ConnectionBounds = {
+  connectTimeoutMs: 10_000,
+  statementTimeoutMs: 60_000,
+  idleInTransactionTimeoutMs: 120_000,
+};
+
 export interface PoolOptions {
   connectionString?: string;
   max?: number;
   applicationName?: string;
+  bounds?: Partial<ConnectionBounds>;
+}
+
+/**
+ * pg settings for a connection within `bounds`: a connect (or pool checkout) that waits too long
+ * fails instead of queueing forever, a statement that runs too long is canceled by the server, and
+ * a transaction left idle (a hung client between statements) is ended by the server, releasing its
+ * locks. Dedicated clients (LISTEN) take the same settings from the pool's options.
+ */
+export function connectionSettings(bounds: Partial<ConnectionBounds> = {}): pg.PoolConfig {
+  const b = { ...DEFAULT_CONNECTION_BOUNDS, ...bounds };
+  return {
+    connectionTimeoutMillis: b.connectTimeoutMs,
+    statement_timeout: b.statementTimeoutMs,
+    idle_in_transaction_session_timeout: b.idleInTransactionTimeoutMs,
+  };
 }
 
 export function createPool(options: PoolOptions = {}): pg.Pool {
@@ -18,6 +47,7 @@ export function createPool(options: PoolOptions = {}): pg.Pool {
     connectionString: options.connectionString ?? databaseUrl(),
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'magento-async',
+    ...connectionSettings(options.bounds),
   });
   // A connection dropping (server restart, pg_terminate_backend) must not crash the process: an idle
   // client's error comes here, a checked-out client's comes through the query in flight as well as

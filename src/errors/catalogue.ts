@@ -64,9 +64,17 @@ export const E = {
   ),
   DECODING_ERROR: def('MA_DECODING_ERROR', 400, 'Decoding error.'),
   BODY_TOO_LARGE: def('MA_BODY_TOO_LARGE', 413, 'The request body is larger than the allowed %max bytes.'),
+  HEADERS_TOO_LARGE: def('MA_HEADERS_TOO_LARGE', 431, 'The request header fields are too large.'),
+  BAD_HTTP_REQUEST: def('MA_BAD_HTTP_REQUEST', 400, 'The HTTP request is malformed.'),
+  REQUEST_TIMEOUT: def('MA_REQUEST_TIMEOUT', 408, 'The request was not received in time.'),
+  // Bounds on work in flight (beyond Magento; its own backpressure answer is 429 "Too Many Requests")
+  SERVER_BUSY: def('MA_SERVER_BUSY', 503, 'The server is busy with other requests. Try again in %retryAfter seconds.'),
   NESTING_TOO_DEEP: def('MA_NESTING_TOO_DEEP', 400, 'The request data is nested deeper than the allowed %max levels.'),
   BULK_BODY_NOT_ARRAY: def('MA_BULK_BODY_NOT_ARRAY', 400, 'Request body must be an array'),
   TOO_MANY_ITEMS: def('MA_TOO_MANY_ITEMS', 400, 'Maximum items of type "%type" is %max'),
+  // A request item whose input decodes but cannot be encoded again (1e400 is INF): Magento's
+  // Json::serialize message, as the item's error_message (source notes §3.4).
+  UNSERIALIZABLE_ITEM: def('MA_UNSERIALIZABLE_ITEM', 0, 'Unable to serialize value. Error: %1', true),
   // Validation (ServiceInputProcessor's messages)
   FIELD_REQUIRED: def('MA_FIELD_REQUIRED', 400, '"%fieldName" is required. Enter and try again.'),
   FIELD_NOT_SUPPORTED: def(
@@ -107,7 +115,36 @@ export const E = {
     400,
     'The search criteria are too complex: at most %max %what are allowed.',
   ),
+  SEARCH_PAGE_TOO_DEEP: def(
+    'MA_SEARCH_PAGE_TOO_DEEP',
+    400,
+    'The search criteria reach too far: currentPage × pageSize may be at most %max.',
+  ),
+  SEARCH_FIELD_NOT_SEARCHABLE: def(
+    'MA_SEARCH_FIELD_NOT_SEARCHABLE',
+    400,
+    'Cannot use "%conditionType" on "%field": the field holds stored input.',
+  ),
+  TOO_MANY_WAITERS: def(
+    'MA_TOO_MANY_WAITERS',
+    503,
+    'Too many requests are waiting for bulks to finish. Try again in %retryAfter seconds.',
+  ),
   INVALID_STATUS_LIST: def('MA_INVALID_STATUS_LIST', 400, 'Only failed operations (statuses 2 and 3) can be retried.'),
+  // An operation's failure that was not an OperationError: its message (SQL, URLs, paths) stays in
+  // the consumer's log; result_message says only this (rendered, it is stored as text).
+  OPERATION_INTERNAL_ERROR: def(
+    'MA_OPERATION_INTERNAL_ERROR',
+    0,
+    'The operation failed with an internal error (%code). Details are in the consumer log under operation %operation.',
+    true,
+  ),
+  SECRET_ERASED: def(
+    'MA_SECRET_ERASED',
+    0,
+    'The secret fields of this operation were erased when it finished; send the request again.',
+    true,
+  ),
   // Completion webhooks (beyond Magento, docs/webhooks.md)
   WEBHOOKS_OFF: def('MA_WEBHOOKS_OFF', 400, 'Completion webhooks are not enabled on this server.'),
   CALLBACK_URL_INVALID: def('MA_CALLBACK_URL_INVALID', 400, 'The X-Callback-Url "%url" is invalid: %reason'),

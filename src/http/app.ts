@@ -3,7 +3,6 @@
  * per processor kind. Everything it needs arrives as dependencies, so tests build it against a real
  * database with the same wiring as `serve`.
  */
-import { randomUUID } from 'node:crypto';
 import Koa, { type Context } from 'koa';
 import type pg from 'pg';
 import type { Route } from '../routes/types.ts';
@@ -12,13 +11,11 @@ import { E, WebapiError } from '../errors/catalogue.ts';
 import { errorMiddleware } from './middleware/errors.ts';
 import { requestIdMiddleware } from './middleware/request-id.ts';
 import { classifyRequest } from './dispatch.ts';
-import { readBody } from './body.ts';
+import { readBodyBytes } from './body.ts';
 import { sendJson } from './respond.ts';
 import type { RouteMatcher } from './route-matcher.ts';
-import { asyncResponse, prepareRequest, type InputValidator } from '../accept/prepare.ts';
-import type { AcceptCommitter } from '../accept/committer.ts';
-import { parseIdempotencyKey, replayStoredResponse, requestFingerprint } from '../accept/idempotency.ts';
-import { phpJsonEncode } from '../accept/php-json.ts';
+import type { Admission } from './admission.ts';
+import type { Accept } from '../accept/accept.ts';
 import type { Caller } from '../auth/tokens.ts';
 import type { HttpRequestLike } from '../auth/oauth-request.ts';
 
@@ -30,9 +27,10 @@ export interface AppDependencies {
   log: Logger;
   routes: readonly Route[];
   matcher: RouteMatcher;
-  validators: Readonly<Record<string, InputValidator>>;
-  committer: AcceptCommitter;
-  cryptKey: Buffer;
+  /** The accept use case (src/accept/accept.ts). */
+  accept: Accept;
+  /** Bounds on accept requests in flight. */
+  admission: Admission;
   /** Magento's PathProcessor: store from the first segment after `/rest`, and the rest of the path. */
   resolveStore(pathAfterRest: string): Promise<{ store: StoreScope; path: string }>;
   /** The auth step: the request's caller (src/auth/caller.ts); throws for a bad OAuth signature. */
@@ -47,10 +45,6 @@ export interface AppDependencies {
   sync?: (ctx: Context, path: string, store: StoreScope, caller: () => Promise<Caller>) => Promise<boolean>;
   limits: {
     maxBodyBytes: number;
-    maxBulkItems: number;
-    maxJsonDepth: number;
-    partialAccept: boolean;
-    idempotencyTtlSeconds: number;
   };
   developerMode?: boolean;
   /** Told of every committed accept (metrics). */
@@ -91,6 +85,7 @@ async function handle(ctx: Context, deps: AppDependencies): Promise<void> {
   }
 }
 
+/** Adapts HTTP to `accept(route, request)`: route, caller and body in, status, headers and body out. */
 async function accept(
   ctx: Context,
   deps: AppDependencies,
@@ -105,88 +100,45 @@ async function accept(
   deps.authorize(caller, route.acl);
 
   const callbackUrl = deps.callbackUrl?.(ctx.get('X-Callback-Url') || undefined, caller) ?? null;
-  const idempotencyKey = parseIdempotencyKey(ctx.get('Idempotency-Key') || undefined);
-  const body = await readBody(ctx.req, deps.limits.maxBodyBytes);
-  const fingerprint = idempotencyKey ? requestFingerprint(ctx.method, store.id, path, body) : undefined;
-  if (idempotencyKey && fingerprint) {
-    const stored = await replayStoredResponse(
-      deps.pool,
-      deps.schema,
-      caller,
-      idempotencyKey,
-      fingerprint,
-      deps.limits.idempotencyTtlSeconds,
-    );
-    if (stored) return replay(ctx, stored);
+  const ticket = deps.admission.reading();
+  try {
+    const body = await readBodyBytes(ctx.req, deps.limits.maxBodyBytes, ticket);
+    const leave = deps.admission.enter();
+    try {
+      const response = await deps.accept(route, {
+        kind,
+        method: ctx.method,
+        path,
+        pathParams: params,
+        query: queryValues(ctx),
+        queryString: ctx.querystring,
+        store,
+        caller,
+        contentType: ctx.get('Content-Type') || undefined,
+        idempotencyKey: ctx.get('Idempotency-Key') || undefined,
+        requestId: (ctx.state.requestId as string | undefined) ?? null,
+        callbackUrl,
+        body,
+      });
+      if (response.bulkUuid) {
+        ctx.state.bulkUuid = response.bulkUuid;
+        deps.onAccepted?.({
+          kind,
+          topic: route.topic,
+          store: store.code ?? 'default',
+          accepted: response.items?.accepted ?? 0,
+          rejected: response.items?.rejected ?? 0,
+        });
+      }
+      ctx.status = response.status;
+      ctx.set(response.headers);
+      ctx.body = response.body;
+    } finally {
+      leave();
+    }
+  } finally {
+    ticket.release();
   }
-
-  const query = queryValues(ctx);
-  const prepared = prepareRequest({
-    kind,
-    route,
-    pathParams: params,
-    query,
-    body,
-    store,
-    validator: deps.validators[route.operationId],
-    cryptKey: deps.cryptKey,
-    partialAccept: partialAccept(query.partialAccept, deps.limits.partialAccept),
-    maxBulkItems: deps.limits.maxBulkItems,
-    maxJsonDepth: deps.limits.maxJsonDepth,
-  });
-
-  const bulkUuid = randomUUID();
-  const response = asyncResponse(bulkUuid, prepared);
-  const encoded = phpJsonEncode(response as never);
-  const outcome = await deps.committer.submit({
-    bulk: {
-      uuid: bulkUuid,
-      userId: caller.userId,
-      userType: caller.userType,
-      description: `Topic ${route.topic}`,
-      storeId: store.id,
-      storeCode: store.code,
-      requestId: (ctx.state.requestId as string | undefined) ?? null,
-      callbackUrl,
-    },
-    route,
-    items: prepared.accepted,
-    idempotency:
-      idempotencyKey && fingerprint
-        ? { key: idempotencyKey, requestHash: fingerprint, responseStatus: 202, responseBody: encoded }
-        : undefined,
-  });
-  if (outcome.kind === 'idempotency-conflict') {
-    // A concurrent request with the same key committed first: answer what it answered.
-    const stored = await replayStoredResponse(
-      deps.pool,
-      deps.schema,
-      caller,
-      idempotencyKey!,
-      fingerprint!,
-      deps.limits.idempotencyTtlSeconds,
-    );
-    if (stored) return replay(ctx, stored);
-    throw new Error('Idempotency key conflict without a stored response');
-  }
-  ctx.state.bulkUuid = bulkUuid;
-  deps.onAccepted?.({
-    kind,
-    topic: route.topic,
-    store: store.code ?? 'default',
-    accepted: prepared.accepted.length,
-    rejected: prepared.rejected.length,
-  });
-  ctx.status = 202;
-  ctx.set('Content-Type', 'application/json; charset=utf-8');
-  ctx.body = encoded;
-}
-
-function replay(ctx: Context, stored: { status: number; body: string }): void {
-  ctx.status = stored.status;
-  ctx.set('Content-Type', 'application/json; charset=utf-8');
-  ctx.set('Idempotent-Replayed', 'true');
-  ctx.body = stored.body;
 }
 
 /** Query parameters as single strings (repeated ones keep the last value). */
@@ -197,9 +149,4 @@ function queryValues(ctx: Context): Record<string, string> {
     if (typeof v === 'string') out[key] = v;
   }
   return out;
-}
-
-function partialAccept(param: string | undefined, configured: boolean): boolean {
-  if (param === undefined) return configured;
-  return param === 'true' || param === '1';
 }

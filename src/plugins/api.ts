@@ -110,7 +110,7 @@ export type StubHandler = Handler & { [NOT_IMPLEMENTED]: string };
 /** What a generated stub calls: fails its operation with a message naming itself. */
 export function notImplemented<A = AnyArgs>(where: string): Handler<A, never> {
   const handler = (() => {
-    throw new Error(`Handler ${where} is not implemented yet: edit ${where.split('#')[0]}`);
+    throw new OperationError(`Handler ${where} is not implemented yet: edit ${where.split('#')[0]}`);
   }) as unknown as StubHandler;
   handler[NOT_IMPLEMENTED] = where;
   return handler as unknown as Handler<A, never>;

@@ -7,6 +7,7 @@ import type { QueueResult } from 'pg-boss';
 import type { Logger } from '../plugins/api.ts';
 import { DEAD_LETTER_QUEUE, queueForEntity } from './names.ts';
 import { analyzeJobTable } from '../db/sql/queue.ts';
+import { connectionSettings, type ConnectionBounds } from '../db/pool.ts';
 import { isRetriable } from '../consumer/classify.ts';
 
 export interface BossOptions {
@@ -27,6 +28,8 @@ export interface BossOptions {
   /** Size of pg-boss's own pool. */
   max?: number;
   applicationName?: string;
+  /** Connect, statement and idle-in-transaction timeouts of pg-boss's pool (defaults: the config's). */
+  bounds?: Partial<ConnectionBounds>;
   log?: Logger;
 }
 
@@ -38,6 +41,7 @@ export async function createBoss(options: BossOptions): Promise<PgBoss> {
     schema: options.schema,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'magento-async:queue',
+    ...connectionSettings(options.bounds),
     supervise,
     ...(supervise ? { superviseIntervalSeconds: interval, monitorIntervalSeconds: interval } : {}),
     // We keep no cron schedules; the timekeeper would only poll for nothing.

@@ -52,4 +52,10 @@ export interface Route {
   lastParamTargets: string[];
   /** ACL resources; `['anonymous']` means no token is needed. Never empty. */
   acl: string[];
+  /**
+   * Input fields stored encrypted while the operation may run and erased once it is final
+   * (src/accept/secrets.ts), beyond `password`, which always is. Matched by name at any depth,
+   * case and `_` ignored. Absent: none beyond `password`.
+   */
+  secretFields?: string[];
 }

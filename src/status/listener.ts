@@ -11,6 +11,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../plugins/api.ts';
+import { E, WebapiError } from '../errors/catalogue.ts';
 
 export interface BulkFinishedListener {
   /**
@@ -28,6 +29,11 @@ export interface ListenerOptions {
   log: Logger;
   /** Delay before reconnecting after the connection dropped. Default 1000 ms. */
   reconnectDelayMs?: number;
+  /**
+   * Most waiters at once, over every bulk (each holds a request open); one more is refused with
+   * 503 `TOO_MANY_WAITERS` and `Retry-After`. Default 1000.
+   */
+  maxWaiters?: number;
 }
 
 /** Connection settings of a pool, for a dedicated client beside it. */
@@ -42,6 +48,8 @@ export function clientFactory(pool: pg.Pool): () => Promise<pg.Client> {
 
 export function createBulkFinishedListener(options: ListenerOptions): BulkFinishedListener {
   const waiters = new Map<string, Set<() => void>>();
+  const maxWaiters = options.maxWaiters ?? 1000;
+  let waiting = 0;
   let client: pg.Client | null = null;
   let connecting: Promise<pg.Client> | null = null;
   let closed = false;
@@ -106,13 +114,21 @@ export function createBulkFinishedListener(options: ListenerOptions): BulkFinish
 
   return {
     async subscribe(bulkUuid, wake) {
+      if (waiting >= maxWaiters) throw new WebapiError(E.TOO_MANY_WAITERS, { retryAfter: 1 });
       let set = waiters.get(bulkUuid);
       if (!set) waiters.set(bulkUuid, (set = new Set()));
-      set.add(wake);
+      // A wrapper per subscription: the same function subscribed twice still counts (and leaves) twice.
+      const entry = () => wake();
+      set.add(entry);
+      waiting++;
+      let subscribed = true;
       const unsubscribe = () => {
+        if (!subscribed) return;
+        subscribed = false;
+        waiting--;
         const s = waiters.get(bulkUuid);
         if (!s) return;
-        s.delete(wake);
+        s.delete(entry);
         if (s.size === 0) waiters.delete(bulkUuid);
       };
       try {
@@ -130,6 +146,7 @@ export function createBulkFinishedListener(options: ListenerOptions): BulkFinish
       client = null;
       wakeAll();
       waiters.clear();
+      waiting = 0;
       if (c) await c.end().catch(() => {});
     },
   };

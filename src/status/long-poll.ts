@@ -36,15 +36,17 @@ export async function waitUntilFinished(
       wake();
     }
   };
-  ctx.res.once('close', onClose);
   const unsubscribe = await sc.listener().subscribe(uuid, wake);
-  // Registered after subscribing and before the first read: a completion committed after the
-  // registration notifies; one committed before it is seen by the read.
-  const { rows: waiter } = await pool.query<{ id: string }>(sql.registerWaiter(schema), [
-    uuid,
-    sc.limits.maxWaitSeconds * 2,
-  ]);
+  ctx.res.once('close', onClose);
+  let waiter: { id: string }[] = [];
   try {
+    // Registered after subscribing and before the first read: a completion committed after the
+    // registration notifies; one committed before it is seen by the read. Inside the try: a failed
+    // registration must not leak the subscription.
+    ({ rows: waiter } = await pool.query<{ id: string }>(sql.registerWaiter(schema), [
+      uuid,
+      sc.limits.maxWaitSeconds * 2,
+    ]));
     for (;;) {
       woken = false;
       const row = await selectSummary(pool, schema, uuid);
@@ -68,6 +70,6 @@ export async function waitUntilFinished(
   } finally {
     unsubscribe();
     ctx.res.off('close', onClose);
-    await pool.query(sql.unregisterWaiter(schema), [waiter[0]!.id]).catch(() => {});
+    if (waiter[0]) await pool.query(sql.unregisterWaiter(schema), [waiter[0].id]).catch(() => {});
   }
 }

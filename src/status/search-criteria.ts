@@ -98,14 +98,23 @@ export interface SearchLimits {
   maxPageSize: number;
   /** Magento's `webapi/validation/default_page_size` (20), applied when none is given. */
   defaultPageSize: number;
+  /**
+   * Deepest row a page may reach, `currentPage × pageSize` (beyond Magento): an OFFSET makes the
+   * database read and drop every row before the page, so a far page costs a scan. 100,000.
+   */
+  maxResultWindow?: number;
 }
 
-export const DEFAULT_SEARCH_LIMITS: SearchLimits = { maxPageSize: 300, defaultPageSize: 20 };
+export const DEFAULT_SEARCH_LIMITS: Required<SearchLimits> = {
+  maxPageSize: 300,
+  defaultPageSize: 20,
+  maxResultWindow: 100_000,
+};
 const MAX_FILTERS = 50;
 const MAX_LIST_VALUES = 1000;
 const MAX_SORT_ORDERS = 10;
 
-type FieldType = 'int' | 'uuid' | 'text' | 'timestamp';
+type FieldType = 'int' | 'uuid' | 'text' | 'timestamp' | 'stored';
 /**
  * Filterable and sortable fields. `id` is the operation's index in its bulk (`operation_key`),
  * because that is what every response calls `id` (CONTRACT §4); `operation_key` is accepted too.
@@ -118,8 +127,10 @@ const FIELDS: Record<string, { expr: string; type: FieldType }> = {
   status: { expr: 'o.status', type: 'int' },
   error_code: { expr: 'o.error_code', type: 'int' },
   result_message: { expr: 'o.result_message', type: 'text' },
-  serialized_data: { expr: 'o.serialized_data', type: 'text' },
-  result_serialized_data: { expr: 'o.result_serialized_data', type: 'text' },
+  // Stored input and results: up to megabytes per row, unindexed, and the input may hold what a
+  // client sent in confidence. Only `null` / `notnull` (and sorting) apply to them.
+  serialized_data: { expr: 'o.serialized_data', type: 'stored' },
+  result_serialized_data: { expr: 'o.result_serialized_data', type: 'stored' },
   start_time: { expr: 'b.start_time', type: 'timestamp' },
 };
 
@@ -188,6 +199,9 @@ export function parseSearchCriteria(query: QueryTree, limits: SearchLimits = DEF
       // Magento's Filter::getConditionType defaults to `eq`.
       const conditionType = str(get(f, 'conditionType'), 'condition_type') || 'eq';
       if (!CONDITIONS.has(conditionType)) throw new WebapiError(E.SEARCH_CONDITION_INVALID, { conditionType });
+      if (FIELDS[field]!.type === 'stored' && conditionType !== 'null' && conditionType !== 'notnull') {
+        throw new WebapiError(E.SEARCH_FIELD_NOT_SEARCHABLE, { conditionType, field });
+      }
       const value = str(get(f, 'value'), 'value');
       if (value === undefined && conditionType !== 'null' && conditionType !== 'notnull') {
         throw new WebapiError(E.FIELD_REQUIRED, { fieldName: 'value' });
@@ -235,6 +249,8 @@ export function parseSearchCriteria(query: QueryTree, limits: SearchLimits = DEF
     pageSize = n;
   }
   const currentPage = integer(get(sc, 'currentPage'), 'current_page', 1_000_000_000) ?? null;
+  const window = limits.maxResultWindow ?? DEFAULT_SEARCH_LIMITS.maxResultWindow;
+  if ((currentPage ?? 1) * pageSize > window) throw new WebapiError(E.SEARCH_PAGE_TOO_DEEP, { max: window });
   return { filterGroups, sortOrders, pageSize, currentPage };
 }
 

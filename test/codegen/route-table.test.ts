@@ -150,3 +150,54 @@ describe('route table of a messy spec', () => {
     assert.deepEqual((await table()).routes, (await table()).routes);
   });
 });
+
+test('routes list the body fields the spec marks secret (format: password, x-secret), at any depth', () => {
+  const { routes } = buildRouteTable({
+    openapi: '3.0.2',
+    info: { title: 'secrets', version: '1' },
+    paths: {
+      '/V1/accounts': {
+        post: {
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    account: { $ref: '#/components/schemas/account' },
+                    password: { type: 'string', format: 'password' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {},
+        },
+      },
+      '/V1/plain': {
+        post: {
+          requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { a: {} } } } } },
+          responses: {},
+        },
+      },
+    },
+    components: {
+      schemas: {
+        account: {
+          type: 'object',
+          properties: {
+            pin: { type: 'string', format: 'password' },
+            tokens: {
+              type: 'array',
+              items: { type: 'object', properties: { apiKey: { type: 'string', 'x-secret': true } } },
+            },
+            self: { $ref: '#/components/schemas/account' },
+          },
+        },
+      },
+    },
+  });
+  // `password` is always secret, so it is not listed; a route with none has no key at all.
+  assert.deepEqual(routes.find((r) => r.path === '/V1/accounts')!.secretFields, ['apiKey', 'pin']);
+  assert.equal('secretFields' in routes.find((r) => r.path === '/V1/plain')!, false);
+});

@@ -5,7 +5,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { startTestServer, TEST_CRYPT_KEY, type TestServer } from '../support/server.ts';
+import { parseCryptKey } from '../../src/accept/crypt-key.ts';
 import { ident } from '../../src/db/pool.ts';
 import { createStore } from '../../src/store/index.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
@@ -51,6 +52,7 @@ before(async () => {
     schema: server.db.schema,
     registry: registry as unknown as OperationInvoker,
     queues: [...new Set(routes.map((r) => queueForEntity(r.entity)))],
+    cryptKey: parseCryptKey(TEST_CRYPT_KEY),
     batchSize: 10,
     concurrency: 2,
     pollingIntervalSeconds: 0.5,

@@ -49,3 +49,39 @@ test('values are parameters, never SQL text', () => {
   assert.equal(w.sql, 'b.user_type = $1::smallint AND b.user_id = $2::int AND (o.topic_name = $3::text)');
   assert.deepEqual(w.values, [1, 7, "x' OR 1=1"]);
 });
+
+test('search cost is capped: stored input only null/notnull, the page window bounded', () => {
+  const filter = (field: string, conditionType: string) =>
+    `searchCriteria[filter_groups][0][filters][0][field]=${field}&searchCriteria[filter_groups][0][filters][0][value]=%25x%25&searchCriteria[filter_groups][0][filters][0][condition_type]=${conditionType}`;
+  const refused: [string, string][] = [
+    [filter('serialized_data', 'like'), 'MA_SEARCH_FIELD_NOT_SEARCHABLE'],
+    [filter('result_serialized_data', 'like'), 'MA_SEARCH_FIELD_NOT_SEARCHABLE'],
+    [filter('serialized_data', 'eq'), 'MA_SEARCH_FIELD_NOT_SEARCHABLE'],
+    ['searchCriteria[page_size]=300&searchCriteria[current_page]=334', 'MA_SEARCH_PAGE_TOO_DEEP'],
+    ['searchCriteria[page_size]=300&searchCriteria[current_page]=1000000000', 'MA_SEARCH_PAGE_TOO_DEEP'],
+  ];
+  for (const [qs, code] of refused) {
+    assert.throws(
+      () => parseSearchCriteria(parseQueryString(qs)),
+      (e: unknown) => e instanceof WebapiError && e.code === code && e.status === 400,
+      qs,
+    );
+  }
+  for (const qs of [
+    filter('serialized_data', 'null'),
+    filter('serialized_data', 'notnull'),
+    filter('result_message', 'like'),
+    'searchCriteria[page_size]=300&searchCriteria[current_page]=333',
+  ]) {
+    assert.doesNotThrow(() => parseSearchCriteria(parseQueryString(qs)), qs);
+  }
+  assert.throws(
+    () =>
+      parseSearchCriteria(parseQueryString('searchCriteria[page_size]=10&searchCriteria[current_page]=11'), {
+        maxPageSize: 300,
+        defaultPageSize: 20,
+        maxResultWindow: 100,
+      }),
+    (e: unknown) => e instanceof WebapiError && e.code === 'MA_SEARCH_PAGE_TOO_DEEP',
+  );
+});

@@ -9,7 +9,7 @@ import type { TestServer } from './server.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
 import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../../src/consumer/index.ts';
 import { queueForEntity } from '../../src/queue/names.ts';
-import { definePlugin, RetriableError, type HandlerContext } from '../../src/plugins/api.ts';
+import { definePlugin, OperationError, RetriableError, type HandlerContext } from '../../src/plugins/api.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/registry.ts';
 import { startHeartbeat } from '../../src/metrics/heartbeat.ts';
 
@@ -42,7 +42,7 @@ export async function startCartConsumer(server: TestServer, steering: CartSteeri
           throw new RetriableError(`${args.cartItem.sku}: upstream busy`);
         }
         if (steering.failing && args.cartItem.sku.startsWith('fail')) {
-          throw new Error(`Cannot add ${args.cartItem.sku}: out of stock`);
+          throw new OperationError(`Cannot add ${args.cartItem.sku}: out of stock`);
         }
         return { sku: args.cartItem.sku };
       },

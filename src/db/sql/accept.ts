@@ -78,5 +78,8 @@ export const findIdempotencyKey = (schema: string) => `
   SELECT request_hash, response_status, response_body FROM ${ident(schema)}.idempotency_key
   WHERE user_type = $1 AND user_id = $2 AND key = $3 AND created_at >= now() - make_interval(secs => $4)`;
 
+/** Deletes up to $2 keys older than $1 seconds (the sweeper repeats it while it deletes $2). */
 export const deleteExpiredIdempotencyKeys = (schema: string) => `
-  DELETE FROM ${ident(schema)}.idempotency_key WHERE created_at < now() - make_interval(secs => $1)`;
+  DELETE FROM ${ident(schema)}.idempotency_key WHERE ctid = ANY (ARRAY(
+    SELECT ctid FROM ${ident(schema)}.idempotency_key
+    WHERE created_at < now() - make_interval(secs => $1) LIMIT $2))`;

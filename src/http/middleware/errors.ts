@@ -15,6 +15,9 @@ export function errorMiddleware(log: Logger, developerMode: boolean) {
       await next();
     } catch (error) {
       if (error instanceof WebapiError) {
+        // Bounds on work in flight say when to come back (RFC 9110 §10.2.3).
+        const retryAfter = (error.parameters as { retryAfter?: unknown } | undefined)?.retryAfter;
+        if (error.status === 503 && typeof retryAfter === 'number') ctx.set('Retry-After', String(retryAfter));
         sendJson(ctx, error.status, errorBody(error));
         return;
       }

@@ -1,0 +1,45 @@
+/** Every pool is bounded: a statement or an idle transaction that runs too long is ended by PostgreSQL, a checkout that waits too long fails. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPool, databaseUrl } from '../../src/db/pool.ts';
+import { loadConfig } from '../../src/config.ts';
+
+const bounds = { connectTimeoutMs: 300, statementTimeoutMs: 300, idleInTransactionTimeoutMs: 300 };
+let pool: ReturnType<typeof createPool>;
+before(() => {
+  pool = createPool({ connectionString: databaseUrl(), max: 1, bounds });
+});
+after(() => pool.end());
+
+test('a statement over statementTimeoutMs is canceled (57014)', async () => {
+  await assert.rejects(pool.query('SELECT pg_sleep(5)'), (e: unknown) => (e as { code?: string }).code === '57014');
+  assert.equal((await pool.query('SELECT 1 AS one')).rows[0].one, 1, 'the pool still works');
+});
+
+test('a transaction left idle past idleInTransactionTimeoutMs is ended by the server', async () => {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    await assert.rejects(client.query('SELECT 1'));
+  } finally {
+    client.release(true);
+  }
+});
+
+test('a checkout waiting past connectTimeoutMs fails instead of queueing forever', async () => {
+  const held = await pool.connect();
+  try {
+    await assert.rejects(pool.connect(), /timeout/i);
+  } finally {
+    held.release();
+  }
+});
+
+test('the configuration has the bounds, with defaults', () => {
+  assert.deepEqual(loadConfig({ env: {}, cwd: '/nonexistent' }).database, {
+    connectTimeoutMs: 10_000,
+    statementTimeoutMs: 60_000,
+    idleInTransactionTimeoutMs: 120_000,
+  });
+});
