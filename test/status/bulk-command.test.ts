@@ -65,7 +65,7 @@ test('--watch follows the bulk until it finishes', async () => {
   const pending = run(['bulk:status', OPEN, '--watch', '--interval', '100']);
   setTimeout(() => drive.release('open'), 300);
   const r = await pending;
-  assert.equal(r.code, 0);
+  assert.equal(r.code, 0, r.err + r.out);
   assert.match(r.err, /100\.0%\s+done 2\s+failed 0\s+open 0/);
   assert.match(r.out, /Finished Successfully/);
 });

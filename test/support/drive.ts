@@ -118,7 +118,9 @@ export async function startDriver(
     concurrency: 2,
     pollingIntervalSeconds: 0.5,
     notifyPollingIntervalSeconds: 0.5,
-    policy: { retryLimit, retryDelaySeconds: retryDelay, retryBackoff: false },
+    // A gate may hold an operation for as long as a test needs (CLI runs on a loaded machine take
+    // tens of seconds): the default handler timeout would fail it retriably under the test.
+    policy: { retryLimit, retryDelaySeconds: retryDelay, retryBackoff: false, handlerTimeoutMs: 600_000 },
     log: { info() {}, warn() {}, error() {}, debug() {} },
   });
   const committer = new AcceptCommitter({
