@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PROJECT_ROOT, runCodegen } from '../codegen/index.ts';
@@ -26,6 +26,8 @@ await converter.convertObj(JSON.parse(await readFile(SPEC, 'utf8')), { patch: tr
 const baselineMs = performance.now() - t0;
 const rssAfterBaseline = process.resourceUsage().maxRSS / 1024;
 
+// A clean clone has no .cache yet.
+await mkdir(join(PROJECT_ROOT, '.cache'), { recursive: true });
 const dir = await mkdtemp(join(PROJECT_ROOT, '.cache', 'bench-codegen-'));
 try {
   const t1 = performance.now();

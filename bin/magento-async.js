@@ -3,4 +3,7 @@
 // devDependency), so there is no build step between editing and running.
 import { main } from '../src/cli.ts';
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// A failed command exits at once: pools or timers it opened must not keep it alive after its one line.
+if (code !== 0) process.exit(code);
+process.exitCode = code;

@@ -36,14 +36,14 @@ export function registerCodegenCommands(program: Command): void {
     .description('Print the async and bulk routes a spec yields (paths as in the spec, without /rest/<store>)')
     .requiredOption('--spec <file|url>', 'spec file or http(s) URL (JSON or YAML)')
     .option('--token <token>', 'bearer token sent when --spec is a URL')
-    .option('--json', 'print a JSON array of {method, path, asyncPath, bulkPath, topic, entity, operationId}')
+    .option('--json', 'print a JSON array of {method, path, asyncPath, bulkPath, topic, entity, operationId, acl}')
     .action(async (opts: { spec: string; token?: string; json?: boolean }) => {
       const spec = await loadSpec(opts.spec, { token: opts.token });
       if (isMagentoStyle(spec)) closeMagentoObjects(spec.doc);
       const table = buildRouteTable(spec.doc);
       for (const d of [...spec.diagnostics, ...table.diagnostics])
         process.stderr.write(`warning: ${formatDiagnostic(d)}\n`);
-      const rows = table.routes.map(({ method, path, asyncPath, bulkPath, topic, entity, operationId }) => ({
+      const rows = table.routes.map(({ method, path, asyncPath, bulkPath, topic, entity, operationId, acl }) => ({
         method,
         path,
         asyncPath,
@@ -51,6 +51,7 @@ export function registerCodegenCommands(program: Command): void {
         topic,
         entity,
         operationId,
+        acl,
       }));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

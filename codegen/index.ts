@@ -5,11 +5,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Route } from '../src/routes/types.ts';
 import { emitAsyncSchema } from './emit/async-schema.ts';
 import { emitHandlers } from './emit/handlers.ts';
-import { importPath } from './emit/header.ts';
+import { headerText, importPath } from './emit/header.ts';
 import { emitRoutes, type SpecInfo } from './emit/routes.ts';
 import { emitStub } from './emit/stubs.ts';
 import { emitTypes } from './emit/types.ts';
@@ -19,8 +18,9 @@ import { loadSpec, type LoadedSpec } from './load-spec.ts';
 import { buildRouteTable } from './route-table.ts';
 import { formatDiagnostic, isObject, type Diagnostic } from './types.ts';
 
-/** The project root: where `src/routes/types.ts` and `src/plugins/api.ts` live. */
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { PROJECT_ROOT, recordedSource, SPEC_RECORD, type SpecRecord } from './spec-record.ts';
+
+export { PROJECT_ROOT, SPEC_RECORD, type SpecRecord };
 
 export interface CodegenOptions {
   /** A file path or URL, or a spec already loaded (so a caller that needed its hash loads it once). */
@@ -102,6 +102,7 @@ export async function generate(spec: LoadedSpec, out: string): Promise<Generated
     version: typeof info.version === 'string' ? info.version : '',
   };
   const files = new Map<string, string>();
+  files.set(SPEC_RECORD, specRecordText(spec));
   files.set(
     'routes.gen.ts',
     emitRoutes(table.routes, specInfo, importPath(out, join(PROJECT_ROOT, 'src/routes/types.ts'))),
@@ -114,6 +115,11 @@ export async function generate(spec: LoadedSpec, out: string): Promise<Generated
   files.set('async-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'async'));
   files.set('bulk-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'bulk'));
   return { routes: table.routes, diagnostics, files };
+}
+
+function specRecordText(spec: LoadedSpec): string {
+  const record: SpecRecord = { source: recordedSource(spec.source), file: spec.file, sha256: spec.sha256 };
+  return `${JSON.stringify({ 'x-generated': headerText(spec), ...record }, null, 2)}\n`;
 }
 
 async function writeIfChanged(path: string, content: string): Promise<WrittenFile> {

@@ -15,6 +15,8 @@ const require = createRequire(import.meta.url);
 export interface LoadedSpec {
   /** Base name of the file or last URL segment: what the DO NOT EDIT headers name. */
   file: string;
+  /** The path or URL it was loaded from, as given (codegen records it in spec.json). */
+  source: string;
   sha256: string;
   /** The spec as an OpenAPI 3.x document (converted when it was Swagger 2.0). */
   doc: Json;
@@ -22,6 +24,8 @@ export interface LoadedSpec {
   sourceVersion: string;
   /** Swagger 2.0 `basePath` (Magento: `/rest/default`); null for OAS 3. */
   basePath: string | null;
+  /** The Swagger 2.0 document as given (the async schemas answer in its version), null for OAS 3. */
+  swagger2: Json | null;
   diagnostics: Diagnostic[];
 }
 
@@ -35,11 +39,14 @@ export async function loadSpec(source: string, options: LoadOptions = {}): Promi
   const raw = await readSource(source, options.token);
   const sha256 = createHash('sha256').update(raw).digest('hex');
   const parsed = parseText(raw.toString('utf8'), source);
-  return normaliseSpec(parsed, { file: specFileName(source), sha256 });
+  return normaliseSpec(parsed, { file: specFileName(source), sha256, source });
 }
 
 /** Pure part of loading, usable from tests with inline specs. */
-export async function normaliseSpec(parsed: unknown, meta: { file: string; sha256: string }): Promise<LoadedSpec> {
+export async function normaliseSpec(
+  parsed: unknown,
+  meta: { file: string; sha256: string; source?: string },
+): Promise<LoadedSpec> {
   if (!isObject(parsed)) throw new SpecLoadError(`${meta.file}: not an OpenAPI document (top level is not an object)`);
   const diagnostics: Diagnostic[] = [];
   const swagger = typeof parsed.swagger === 'string' ? parsed.swagger : null;
@@ -51,14 +58,25 @@ export async function normaliseSpec(parsed: unknown, meta: { file: string; sha25
   replaceExternalRefs(parsed, '#', diagnostics);
   let doc: Json = parsed;
   let basePath: string | null = null;
+  let swagger2: Json | null = null;
   if (swagger) {
+    swagger2 = parsed;
     if (!swagger.startsWith('2.')) throw new SpecLoadError(`${meta.file}: unsupported swagger version ${swagger}`);
     basePath = typeof parsed.basePath === 'string' ? parsed.basePath : null;
     doc = await convertSwagger2(parsed, meta.file);
   } else if (!/^3\.[01]\./.test(openapi!)) {
     throw new SpecLoadError(`${meta.file}: unsupported openapi version ${openapi}`);
   }
-  return { file: meta.file, sha256: meta.sha256, doc, sourceVersion: (swagger ?? openapi)!, basePath, diagnostics };
+  return {
+    file: meta.file,
+    source: meta.source ?? meta.file,
+    sha256: meta.sha256,
+    doc,
+    sourceVersion: (swagger ?? openapi)!,
+    basePath,
+    swagger2,
+    diagnostics,
+  };
 }
 
 function specFileName(source: string): string {

@@ -18,13 +18,19 @@ export function toTemplate(pathKey: string): string {
   return normalisePath(pathKey).replace(PARAM, (_, name: string) => `:${name}`);
 }
 
+/** The path key as the spec spells it (trailing slash kept, as Magento's async schema keeps it), without `#fragment`. */
+function specSpelling(pathKey: string): string {
+  const path = pathKey.split('#')[0] ?? '';
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
 export function asyncPath(pathKey: string): string {
-  return `/async${normalisePath(pathKey)}`;
+  return `/async${specSpelling(pathKey)}`;
 }
 
 /** Magento's `ucfirst` of every whole-segment parameter: only the first character changes. */
 export function bulkPath(pathKey: string): string {
-  const path = normalisePath(pathKey).replace(
+  const path = specSpelling(pathKey).replace(
     /\/\{([^}/]*)\}(?=\/|$)/g,
     (_, name: string) => `/by${name.charAt(0).toUpperCase()}${name.slice(1)}`,
   );

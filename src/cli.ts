@@ -14,14 +14,37 @@ export function buildProgram(): Command {
   const program = new Command('magento-async')
     .description('Magento-compatible asynchronous and bulk endpoints for any OpenAPI-described REST API')
     .version(pkg.version)
+    .option('-v, --verbose', 'say on stderr which database (and why) a command uses')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (command) => {
+      // Read where the database is resolved (src/runtime/instance.ts), far from commander.
+      if (command.opts().verbose) process.env.MAGENTO_ASYNC_VERBOSE = '1';
+    });
   registerCommands(program);
   return program;
 }
 
+let pipesGuarded = false;
+
+/**
+ * A reader that closes the pipe early (`routes --json | head`) is not an error: the output is no
+ * longer wanted, so the process ends quietly instead of printing an EPIPE stack trace.
+ */
+function guardPipes(): void {
+  if (pipesGuarded) return;
+  pipesGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw error;
+    });
+  }
+}
+
 /** Runs the CLI and returns the process exit code instead of exiting, so tests can drive it. */
 export async function main(argv: string[]): Promise<number> {
+  guardPipes();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

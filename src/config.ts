@@ -224,8 +224,12 @@ export interface Config {
   groupCommit: boolean;
   /** Most accept transactions committing at once (group commit). Default 2. */
   acceptTransactions: number;
-  /** OpenAPI spec (file path or URL) the routes are generated from. Default `openapi/magento-sample.yaml`. */
-  spec: string;
+  /**
+   * The spec `start`, `serve` and the consumers must run. Env `MAGENTO_ASYNC_SPEC`. Unset (default):
+   * the one codegen recorded in `<generatedDir>/spec.json`. When set and different from it, they
+   * refuse to start, naming both and the codegen command that fixes it.
+   */
+  spec: string | undefined;
   /** Where codegen writes its output. Default `src/generated`. */
   generatedDir: string;
   /** Folder of local plugins (`<pluginsDir>/<entity>/`). Default `plugins`. */
@@ -401,7 +405,7 @@ const TOP: Record<string, KeySpec> = {
   requestTimeoutSeconds: { check: int(1, 3600), default: 60 },
   groupCommit: { check: bool, default: true },
   acceptTransactions: { check: int(1, 64), default: 2 },
-  spec: { check: str(), default: 'openapi/magento-sample.yaml' },
+  spec: { check: str(), default: undefined, env: 'MAGENTO_ASYNC_SPEC' },
   generatedDir: { check: str(), default: 'src/generated' },
   pluginsDir: { check: str(), default: 'plugins' },
   pluginPackages: { check: stringList, default: [] },

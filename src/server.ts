@@ -23,6 +23,7 @@ import { createAdminTokenEndpoint } from './auth/admin-token-endpoint.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from './queue/boss.ts';
 import { enqueueOperations } from './queue/enqueue.ts';
 import { loadArtifacts, type Artifacts } from './runtime/artifacts.ts';
+import { publishRouteTable } from './runtime/route-tables.ts';
 import type { Logger } from './plugins/api.ts';
 import type { Caller } from './auth/tokens.ts';
 import { createStatusHandler } from './status/handler.ts';
@@ -73,12 +74,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     applicationName: 'magento-async:serve',
     bounds: config.database,
   });
+  // Whatever started before a failure (a taken port, say) is stopped, so the process can exit.
+  const undo: (() => Promise<unknown>)[] = [];
   try {
     checkIntegrationUrls(config.webhooks);
     await migrate(pool, config.schema);
     const artifacts =
       options.artifacts ??
       (await loadArtifacts({ spec: options.spec, token: options.token, generatedDir: config.generatedDir }));
+    // Consumers on this database run what this server accepts (src/runtime/route-tables.ts).
+    await publishRouteTable(pool, config.schema, artifacts.routes, artifacts.source);
     const cryptKeyText = await getOrCreateCryptKey(pool, config.schema, config.cryptKey);
     const cryptKey = parseCryptKey(cryptKeyText);
     const boss = await createBoss({
@@ -88,6 +93,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       bounds: config.database,
       log,
     });
+    undo.push(() => boss.stop({ graceful: false }));
     await ensureQueues(boss, new Set(artifacts.routes.map((r) => r.entity)), queuePolicyFromConfig(config.consumer));
     const stores = storeResolver(pool, config.schema);
     const callers = createCallerResolver(pool, config.schema, {
@@ -116,6 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       entityOf: (operationId) => entityOf.get(operationId) ?? 'unknown',
       limits: { maxPageSize: config.statusPageSizeMax },
     });
+    undo.push(() => status.close());
     const accept = createAccept({
       pool,
       schema: config.schema,
@@ -136,6 +143,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       intervalSeconds: config.idempotencySweepSeconds,
       log,
     });
+    undo.push(() => stopSweeper());
     const app = createApp({
       pool,
       schema: config.schema,
@@ -184,7 +192,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server.listen(config.port, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
-      server.once('error', reject);
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(
+                `Port ${config.port} on ${options.host ?? '127.0.0.1'} is in use: choose another with --port or PORT.`,
+              )
+            : error,
+        ),
+      );
     });
     const address = server.address() as AddressInfo;
     const serverUrl = `http://${address.address}:${address.port}`;
@@ -223,6 +239,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       },
     };
   } catch (error) {
+    for (const step of undo.reverse()) await step().catch(() => {});
     await pool.end().catch(() => {});
     throw error;
   }

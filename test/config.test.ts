@@ -28,7 +28,7 @@ test('defaults, with no env and no config file', (t) => {
   assert.equal(c.idempotencyTtlSeconds, 86400);
   assert.equal(c.groupCommit, true);
   assert.equal(c.acceptTransactions, 2);
-  assert.equal(c.spec, 'openapi/magento-sample.yaml');
+  assert.equal(c.spec, undefined);
   assert.equal(c.generatedDir, 'src/generated');
   assert.equal(c.pluginsDir, 'plugins');
   assert.deepEqual(c.pluginPackages, []);

@@ -6,6 +6,7 @@ import type { Route } from '../../src/routes/types.ts';
 import type { RouteDetail } from '../route-table.ts';
 import { isObject, type Json } from '../types.ts';
 import { headerText, type SpecMeta } from './header.ts';
+import { swagger2Document } from './async-schema-swagger2.ts';
 
 export const ASYNC_RESPONSE_SCHEMA: Json = {
   type: 'object',
@@ -114,6 +115,15 @@ function to31Nullable(schema: Json): Json {
   ) as Json;
 }
 
-export function emitAsyncSchema(doc: Json, details: RouteDetail[], meta: SpecMeta, kind: SchemaKind): string {
-  return `${JSON.stringify(asyncDocument(doc, details, meta, kind), null, 2)}\n`;
+/** Swagger 2.0 input gets Swagger 2.0 (as Magento serves it), OpenAPI 3 input OpenAPI 3. */
+export function emitAsyncSchema(
+  doc: Json,
+  details: RouteDetail[],
+  meta: SpecMeta & { swagger2?: Json | null },
+  kind: SchemaKind,
+): string {
+  const document = meta.swagger2
+    ? swagger2Document(meta.swagger2, details, meta, kind)
+    : asyncDocument(doc, details, meta, kind);
+  return `${JSON.stringify(document, null, 2)}\n`;
 }

@@ -1,6 +1,6 @@
 /**
  * `magento-async bulk:status <uuid> [--watch]`: reads the same O(1) counters as the status API,
- * straight from the database (DATABASE_URL / MAGENTO_ASYNC_SCHEMA, like every operator command):
+ * straight from the database (the one every operator command uses, src/runtime/instance.ts):
  * no server, token or URL to get right, and it works while the server is down. With --watch it
  * redraws a progress bar on stderr (TTY) until the bulk finishes, then prints a summary on stdout.
  * Exit code 0 when every operation succeeded, 1 otherwise (failures, unfinished, unknown bulk).
@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.ts';
 import { createPool } from '../db/pool.ts';
+import { commandDatabase } from '../runtime/instance.ts';
 import { selectBulkSummary, type BulkSummaryRow } from '../db/sql/status.ts';
 import { bulkStatus, FINISHED_SUCCESSFULLY, isFinished } from '../status/summary.ts';
 import { isUuid } from '../status/search-criteria.ts';
@@ -81,7 +82,7 @@ export function registerBulkCommands(program: Command): void {
     .option('--json', 'print the final counters as JSON')
     .action(async (uuid: string, opts: { watch?: boolean; interval: number; json?: boolean }) => {
       if (!isUuid(uuid)) throw new Error(`Bulk uuid ${uuid} not exist`);
-      const config = loadConfig({ env: process.env });
+      const { config } = await commandDatabase(loadConfig({ env: process.env }));
       const pool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: 'magento-async-cli' });
       const tty = process.stderr.isTTY === true;
       try {

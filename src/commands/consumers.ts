@@ -1,15 +1,20 @@
 /**
  * `queue:consumers:start` and `queue:consumers:list` (Magento's names). A consumer process migrates,
- * loads the routes and plugins, makes sure the queues exist and runs until SIGTERM/SIGINT (graceful:
- * batches in hand finish) or `--max-messages`.
+ * loads the routes the servers on its database serve (and this checkout's generated ones), the
+ * plugins, makes sure the queues exist and runs until SIGTERM/SIGINT (graceful: batches in hand
+ * finish) or `--max-messages`, following new route tables as servers register them.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import type { Route } from '../routes/types.ts';
 import { createLogger } from '../server.ts';
-import { startConfiguredConsumer } from '../consumer/run.ts';
 import { listConsumers } from '../consumer/select.ts';
+import { createPool } from '../db/pool.ts';
+import { migrate } from '../db/migrate.ts';
+import { checkDatabase, describeDatabase, withResolvedDatabase } from '../runtime/instance.ts';
+import { servedRoutes } from '../runtime/route-tables.ts';
+import { startFollowingConsumer } from '../runtime/following-consumer.ts';
 
 function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -20,15 +25,21 @@ function positiveInt(value: string): number {
   return Number(value);
 }
 
+/**
+ * This checkout's generated route table, or none: a consumer machine may have no codegen output
+ * and run only what the servers registered. Imported lazily so the CLI starts without it.
+ */
+export async function localRoutes(config: Config): Promise<readonly Route[]> {
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  if (!existsSync(join(config.generatedDir, 'routes.gen.ts'))) return [];
+  const { importArtifacts } = await import('../runtime/artifacts.ts');
+  return (await importArtifacts(config.generatedDir)).routes;
+}
+
 function port(value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('Expected a port (0-65535).');
   return Number(value);
-}
-
-/** The generated route table; imported lazily so the CLI starts without it (codegen comes first). */
-async function loadRoutes(config: Config): Promise<readonly Route[]> {
-  const { loadArtifacts } = await import('../runtime/artifacts.ts');
-  return (await loadArtifacts({ generatedDir: config.generatedDir })).routes;
 }
 
 export interface StartOptions {
@@ -42,17 +53,30 @@ export interface StartOptions {
 export async function runConsumer(
   name: string,
   opts: StartOptions,
-  config: Config = loadConfig({
+  configured: Config = loadConfig({
     env: process.env,
     overrides: opts.metricsPort === undefined ? {} : { metrics: { consumerPort: opts.metricsPort } },
   }),
 ): Promise<void> {
+  const { config, database } = withResolvedDatabase(configured);
+  out(describeDatabase(database));
+  await checkDatabase(database);
   const log = createLogger(config);
-  const routes = await loadRoutes(config);
   const { maxMessages, batchSize, concurrency } = opts;
-  const running = await startConfiguredConsumer({ config, routes, name, log, maxMessages, batchSize, concurrency });
-  if (running.selection.note) out(`Note: ${running.selection.note}`);
-  if (running.metricsUrl) out(`Metrics: ${running.metricsUrl}`);
+  const running = await startFollowingConsumer({
+    config,
+    name,
+    log,
+    localRoutes: await localRoutes(config),
+    maxMessages,
+    batchSize,
+    concurrency,
+  });
+  const selection = running.selection();
+  if (selection.note) out(`Note: ${selection.note}`);
+  const metricsUrl = running.metricsUrl();
+  if (metricsUrl) out(`Metrics: ${metricsUrl}`);
+  log.info({ queues: selection.queues, tables: running.served().sources }, 'consumer started');
   const onSignal = (signal: string) => {
     log.info({ signal }, 'stopping: finishing the operations in hand');
     void running.consumer.stop();
@@ -90,8 +114,17 @@ export function registerConsumerCommands(program: Command): void {
     .command('queue:consumers:list')
     .description('List the consumers and the topics each one runs')
     .action(async () => {
-      const config = loadConfig({ env: process.env });
-      const listing = listConsumers(await loadRoutes(config));
+      const { config, database } = withResolvedDatabase(loadConfig({ env: process.env }));
+      await checkDatabase(database);
+      const pool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: 'magento-async-cli' });
+      let routes: readonly Route[];
+      try {
+        await migrate(pool, config.schema);
+        routes = (await servedRoutes(pool, config.schema, await localRoutes(config))).routes;
+      } finally {
+        await pool.end();
+      }
+      const listing = listConsumers(routes);
       const width = Math.max(...listing.map((c) => c.name.length));
       for (const c of listing) out(`${c.name.padEnd(width)}  ${c.queue}  ${c.topics.join(' ')}`.trimEnd());
     });

@@ -7,6 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { createPool, type Pool } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
+import { commandDatabase } from '../runtime/instance.ts';
 import { createStore, listStores, type Store } from '../store/stores.ts';
 import { createIntegrationToken, parseResourceList, revokeIntegrationToken } from '../auth/tokens.ts';
 
@@ -23,7 +24,7 @@ export async function withDatabase<T>(
   options: { migrate: boolean },
   fn: (pool: Pool, config: Config, applied: string[]) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig({ env: process.env });
+  const { config } = await commandDatabase(loadConfig({ env: process.env }));
   const pool = createPool({ connectionString: config.databaseUrl, max: 2, applicationName: 'magento-async-cli' });
   try {
     const applied = options.migrate ? await migrate(pool, config.schema) : [];
@@ -81,7 +82,7 @@ export function registerInfraCommands(program: Command): void {
           websiteId: opts.websiteId,
         });
         out(`Created store view "${store.code}" with id ${store.id}.`);
-        out('Running servers pick it up within a few seconds.');
+        out('Running servers on this database pick it up within a few seconds.');
       });
     });
 

@@ -1,22 +1,33 @@
 /**
  * `npm start` (`magento-async start`): the zero-setup demo. In one process it
  *   1. uses `DATABASE_URL` (or the config file's `databaseUrl`) when set, else starts the embedded
- *      PostgreSQL in `<var>/postgres` (`<var>` is `./var`, or env `MAGENTO_ASYNC_VAR_DIR`);
- *   2. regenerates `src/generated/` when the spec's sha256 differs from the generated one;
+ *      PostgreSQL in `<var>/postgres` (`<var>` is `./var`, or env `MAGENTO_ASYNC_VAR_DIR`), and
+ *      records the connection in `<var>/instance.json` so every other command reaches it;
+ *   2. runs the spec codegen recorded (src/runtime/spec.ts): regenerates `src/generated/` when
+ *      that same file changed, and refuses when the configuration names another spec;
  *   3. runs the server (PORT, default 8080; a free port when that one is taken) and one consumer
- *      (`async.operations.all`);
+ *      (`async.operations.all`, following the route tables servers register);
  *   4. reuses the development token in `<var>/dev-token` (0600) while it still authenticates, else
  *      issues a new one (every resource);
  *   5. prints the URL, the token and ready `curl` commands for the seed's example.
  * SIGINT/SIGTERM stop the consumer (operations in hand finish), the server, then the database.
  */
-import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { createLogger, startServer, type RunningServer } from '../server.ts';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
+import {
+  checkDatabase,
+  describeDatabase,
+  INSTANCE_FILE,
+  redactUrl,
+  resolveDatabase,
+  varDir as varDirOf,
+  writeInstance,
+} from '../runtime/instance.ts';
+import { checkSpec } from '../runtime/spec.ts';
 import { ALL_RESOURCES, GUEST, createAuthenticator, createIntegrationToken } from '../auth/index.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../plugins/api.ts';
@@ -33,27 +44,16 @@ export interface StartDevOptions {
   until?: Promise<unknown>;
 }
 
-/** The sha256 recorded in `<generatedDir>/routes.gen.ts`, read as text (importing would cache it). */
-function generatedSha256(generatedDir: string): string | null {
-  try {
-    const text = readFileSync(join(generatedDir, 'routes.gen.ts'), 'utf8');
-    return /"sha256":\s*"([0-9a-f]{64})"/.exec(text)?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** Regenerates the code when the local spec changed since the last codegen; true when it did. */
+/**
+ * The recorded spec, regenerated when that same file changed since codegen (said on `out`); a
+ * configured spec that is not the recorded one is an error naming both. True when it regenerated.
+ */
 export async function regenerateIfChanged(config: Config, out: (line: string) => void): Promise<boolean> {
-  if (/^https?:\/\//.test(config.spec)) return false;
-  const spec = resolve(config.spec);
-  if (!existsSync(spec)) return false;
-  const sha256 = createHash('sha256').update(readFileSync(spec)).digest('hex');
-  const generatedDir = resolve(config.generatedDir);
-  if (generatedSha256(generatedDir) === sha256) return false;
-  out(`${config.spec} changed since the last codegen: regenerating ${config.generatedDir}/`);
+  const spec = checkSpec({ generatedDir: config.generatedDir, configured: config.spec });
+  if (spec.state === 'current') return false;
+  out(`${spec.record.source} changed since the last codegen: regenerating ${config.generatedDir}/ from it`);
   const { runCodegen } = await import('../../codegen/index.ts');
-  await runCodegen({ spec, out: generatedDir, plugins: config.pluginsDir });
+  await runCodegen({ spec: spec.path, out: resolve(config.generatedDir), plugins: config.pluginsDir });
   return true;
 }
 
@@ -88,10 +88,9 @@ async function startConsumerIn(
   config: Config,
   log: Logger,
 ): Promise<{ consumer: ConsumerHandle; close(): Promise<void> }> {
-  const { loadArtifacts } = await import('../runtime/artifacts.ts');
-  const { startConfiguredConsumer } = await import('../consumer/run.ts');
-  const routes = (await loadArtifacts({ generatedDir: config.generatedDir })).routes;
-  return startConfiguredConsumer({ config, routes, name: 'async.operations.all', log });
+  const { localRoutes } = await import('../commands/consumers.ts');
+  const { startFollowingConsumer } = await import('../runtime/following-consumer.ts');
+  return startFollowingConsumer({ config, name: 'async.operations.all', log, localRoutes: await localRoutes(config) });
 }
 
 function signalled(): { promise: Promise<string>; dispose(): void } {
@@ -123,7 +122,7 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
     config = { ...config, dashboard: { ...config.dashboard, enabled: true } };
   }
   const log = createLogger(config);
-  const varDir = resolve(env.MAGENTO_ASYNC_VAR_DIR || 'var');
+  const varDir = varDirOf(env);
   mkdirSync(varDir, { recursive: true });
 
   const stops: (() => Promise<void>)[] = [];
@@ -140,20 +139,25 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
   let interrupted = false;
   void signal.promise.then(() => (interrupted = true));
   try {
+    // Before anything starts: a spec conflict is one line and exit 1, with nothing to stop.
+    await regenerateIfChanged(config, out);
     let embedded: EmbeddedPostgres | undefined;
     if (config.databaseUrl) {
-      out(`Database: ${config.databaseUrl.replace(/:[^:@/]*@/, ':***@')} (DATABASE_URL)`);
+      const database = resolveDatabase(config, env);
+      out(describeDatabase(database));
+      await checkDatabase(database);
     } else {
       embedded = await startEmbeddedPostgres({ dataDir: join(varDir, 'postgres'), log: (m) => out(m) });
       stops.push(() => embedded!.stop());
       config = { ...config, databaseUrl: embedded.url };
       out(
-        `Database: embedded PostgreSQL in ${embedded.dataDir} (port ${embedded.port}; set DATABASE_URL to use your own server)`,
+        `Database: embedded PostgreSQL in ${embedded.dataDir}, ${redactUrl(embedded.url)} (the password is in ${join(varDir, INSTANCE_FILE)}; set DATABASE_URL to use your own server)`,
       );
     }
+    // Every other command (bulk:status, store:create, …) finds this database through this record.
+    writeInstance(varDir, { databaseUrl: config.databaseUrl!, pid: process.pid, startedAt: new Date().toISOString() });
     if (interrupted) return;
 
-    await regenerateIfChanged(config, out);
     if (config.port !== 0 && !(await portIsFree(config.port))) {
       out(`Port ${config.port} is in use: using a free port instead (set PORT to choose one).`);
       config = { ...config, port: 0 };
@@ -168,6 +172,12 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
 
     const { token, reused } = await developmentToken(server.pool, config.schema, join(varDir, 'dev-token'));
     const url = server.url;
+    writeInstance(varDir, {
+      databaseUrl: config.databaseUrl!,
+      url,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    });
     out('');
     out(
       `magento-async is running at ${url} (${server.artifacts.routes.length} routes; consumer async.operations.all) — ready in ${((Date.now() - began) / 1000).toFixed(1)} s`,

@@ -3,6 +3,7 @@
  * per processor kind. Everything it needs arrives as dependencies, so tests build it against a real
  * database with the same wiring as `serve`.
  */
+import { createSchemaAccess } from '../runtime/schema-access.ts';
 import Koa, { type Context } from 'koa';
 import type pg from 'pg';
 import type { Route } from '../routes/types.ts';
@@ -53,6 +54,13 @@ export interface AppDependencies {
   callbackUrl?(header: string | undefined, caller: Caller): string | null;
 }
 
+const schemaAccesses = new WeakMap<AppDependencies, ReturnType<typeof createSchemaAccess>>();
+function schemaAccess(deps: AppDependencies) {
+  let access = schemaAccesses.get(deps);
+  if (!access) schemaAccesses.set(deps, (access = createSchemaAccess(deps.schemas, deps.routes)));
+  return access;
+}
+
 export function createApp(deps: AppDependencies): Koa {
   const app = new Koa();
   // Koa would otherwise print errors it sees to stderr a second time.
@@ -70,9 +78,11 @@ async function handle(ctx: Context, deps: AppDependencies): Promise<void> {
   const kind = classifyRequest(ctx.method, path, deps.matcher.traits);
   switch (kind) {
     case 'asyncSchema':
-      return sendJson(ctx, 200, deps.schemas.async);
-    case 'bulkSchema':
-      return sendJson(ctx, 200, deps.schemas.bulk);
+    case 'bulkSchema': {
+      // As Magento: the operations the caller's token may call; without a token, the anonymous ones.
+      const caller = await deps.authenticate(ctx.req);
+      return sendJson(ctx, 200, schemaAccess(deps).visible(kind === 'asyncSchema' ? 'async' : 'bulk', caller));
+    }
     case 'sync': {
       if (deps.adminToken && (await deps.adminToken(ctx, path))) return;
       const caller = () => deps.authenticate(ctx.req);

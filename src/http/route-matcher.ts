@@ -37,7 +37,9 @@ export function createRouteMatcher(routes: readonly Route[]): RouteMatcher {
   const noop = async () => {};
   for (const route of routes) {
     for (const kind of ['async', 'bulk'] as const) {
-      const path = toRouterPath(kind === 'async' ? route.asyncPath : route.bulkPath);
+      // Registered without the spec's trailing slash: non-strict matching then takes the URL with or
+      // without it, as Magento's router does.
+      const path = toRouterPath((kind === 'async' ? route.asyncPath : route.bulkPath).replace(/(.)\/+$/, '$1'));
       const layer = routers[kind].register(path, [route.method], noop, { sensitive: true, strict: false });
       byLayer.set(layer as Layer, route);
     }

@@ -10,7 +10,7 @@
  *   our schema, which is also where handlers find those tables at run time.
  * - `fallback(options)`: returns a handler factory for operations nobody implements (http-forward).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handler, Interceptor, PluginDefinition } from './api.ts';
@@ -80,6 +80,14 @@ interface Candidate {
 
 const NAME = /^[A-Z][A-Za-z0-9]*_[A-Z][A-Za-z0-9]*$/;
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // a dangling link
+  }
+}
+
 async function importCandidates(options: LoadOptions, problems: string[]): Promise<Candidate[]> {
   const candidates: Candidate[] = [];
   // `pluginsDir: null` loads no directory (only packages and modules).
@@ -87,7 +95,8 @@ async function importCandidates(options: LoadOptions, problems: string[]): Promi
   const entries =
     dir && existsSync(dir)
       ? readdirSync(dir, { withFileTypes: true })
-          .filter((e) => e.isDirectory())
+          // A linked folder (npm/pnpm workspaces, `ln -s`) is a plugin folder like any other.
+          .filter((e) => e.isDirectory() || (e.isSymbolicLink() && isDirectory(join(dir!, e.name))))
           .map((e) => e.name)
           .sort()
       : [];

@@ -20,11 +20,11 @@ export interface Invocation {
 export class NoHandlerError extends Error {
   readonly operationId: string;
   constructor(operationId: string, route?: Route) {
-    const topic = route ? ` (topic ${route.topic})` : '';
+    const where = route
+      ? `route ${route.method} ${route.path} (operation "${operationId}", topic ${route.topic})`
+      : `operation "${operationId}"`;
     const file = route ? `plugins/${route.entity}/index.ts` : 'plugins/<entity>/index.ts';
-    super(
-      `No handler is implemented for operation "${operationId}"${topic}: implement it in ${file} or configure an upstream for http-forward.`,
-    );
+    super(`No handler is implemented for ${where}: implement it in ${file} or configure an upstream for http-forward.`);
     this.name = 'NoHandlerError';
     this.operationId = operationId;
   }

@@ -21,9 +21,9 @@ export interface Route {
   path: string;
   /** Normalised template used for matching: no trailing slash, no `#fragment`, `{p}` → `:p`. */
   template: string;
-  /** `/async` + normalised path, `{param}` kept (`/async/V1/products/{sku}`). */
+  /** `/async` + the spec's path, `{param}` and a trailing slash kept (`/async/V1/products/{sku}`, `/async/V1/carts/`). */
   asyncPath: string;
-  /** `/async/bulk` + normalised path with every `/{param}` → `/by<Param>` (CONTRACT §1). */
+  /** `/async/bulk` + the spec's path with every `/{param}` → `/by<Param>` (CONTRACT §1), trailing slash kept. */
   bulkPath: string;
   /** Topic name (CONTRACT §4): `async.V1.products.sku.PUT` or Magento's service form. */
   topic: string;

@@ -10,12 +10,16 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Route } from '../routes/types.ts';
 import type { InputValidator } from '../accept/prepare.ts';
+import { recordedSource } from '../../codegen/spec-record.ts';
+import { readSpecRecord } from './spec.ts';
 
 export interface Artifacts {
   routes: readonly Route[];
   validators: Readonly<Record<string, InputValidator>>;
   schemas: { async: unknown; bulk: unknown };
   specInfo: { file: string; sha256: string };
+  /** The spec's path or URL: what codegen recorded, or the `--spec` given. */
+  source: string;
   dir: string;
 }
 
@@ -29,20 +33,22 @@ export interface LoadArtifactsOptions {
 
 export async function loadArtifacts(options: LoadArtifactsOptions = {}): Promise<Artifacts> {
   let dir = resolve(options.generatedDir ?? 'src/generated');
+  let source: string | undefined;
   if (options.spec) {
     const { loadSpec } = await import('../../codegen/load-spec.ts');
     const { runCodegen } = await import('../../codegen/index.ts');
     const loaded = await loadSpec(options.spec, { token: options.token });
+    source = recordedSource(options.spec);
     dir = resolve(options.cacheDir ?? 'var/cache', loaded.sha256.slice(0, 16));
     if (!existsSync(join(dir, 'routes.gen.ts'))) {
       // The spec is already loaded (for its hash): a URL is fetched once, not twice.
       await runCodegen({ spec: loaded, out: dir, plugins: false });
     }
   }
-  return importArtifacts(dir);
+  return importArtifacts(dir, source);
 }
 
-export async function importArtifacts(dir: string): Promise<Artifacts> {
+export async function importArtifacts(dir: string, source?: string): Promise<Artifacts> {
   const file = (name: string) => join(dir, name);
   if (!existsSync(file('routes.gen.ts'))) {
     throw new Error(`No generated routes in ${dir}: run \`magento-async codegen --spec <spec> --out ${dir}\` first`);
@@ -63,6 +69,7 @@ export async function importArtifacts(dir: string): Promise<Artifacts> {
     validators: validatorsModule.validators,
     schemas: { async: asyncSchema, bulk: bulkSchema },
     specInfo: routesModule.specInfo,
+    source: source ?? readSpecRecord(dir)?.source ?? routesModule.specInfo.file,
     dir,
   };
 }

@@ -44,6 +44,7 @@ describe('codegen on openapi/magento-sample.yaml', () => {
       '/bulk-schema.gen.json',
       '/handlers.gen.ts',
       '/routes.gen.ts',
+      '/spec.json',
       '/types.gen.ts',
       '/validators.gen.ts',
     ]);
@@ -75,28 +76,40 @@ describe('codegen on openapi/magento-sample.yaml', () => {
     );
   });
 
-  test('async and bulk schemas: write operations only, each answering 202 with the async response', async () => {
+  test('async and bulk schemas of a Swagger 2.0 spec: Swagger 2.0, write operations only, 202 with the async response', async () => {
     const asyncDoc = JSON.parse(await readFile(join(out, 'async-schema.gen.json'), 'utf8'));
     const bulkDoc = JSON.parse(await readFile(join(out, 'bulk-schema.gen.json'), 'utf8'));
     assert.ok(asyncDoc.paths['/async/V1/products/{sku}'].put);
     assert.equal(asyncDoc.paths['/async/V1/products/{sku}'].get, undefined);
     assert.ok(bulkDoc.paths['/async/bulk/V1/products/bySku/media/byEntryId'].put);
     for (const doc of [asyncDoc, bulkDoc]) {
+      assert.equal(doc.swagger, '2.0');
+      assert.equal(doc.basePath, '/rest/default');
       for (const item of Object.values(doc.paths) as Record<string, any>[]) {
         for (const operation of Object.values(item)) {
-          assert.deepEqual(Object.keys(operation.responses), ['202']);
+          assert.deepEqual(Object.keys(operation.responses), ['202', '401', 'default']);
           assert.equal(
-            operation.responses['202'].content['application/json'].schema.$ref,
-            '#/components/schemas/async-response',
+            operation.responses['202'].schema.$ref,
+            '#/definitions/asynchronous-operations-data-async-response-interface',
           );
+          assert.equal(operation.responses['401'].schema.$ref, '#/definitions/error-response');
         }
       }
-      assert.deepEqual(doc.components.schemas['async-response'].required, ['bulk_uuid', 'request_items', 'errors']);
+      assert.deepEqual(doc.definitions['asynchronous-operations-data-async-response-interface'].required, [
+        'bulk_uuid',
+        'request_items',
+        'errors',
+      ]);
     }
     const bulkPut = bulkDoc.paths['/async/bulk/V1/products/bySku'].put;
-    assert.equal(bulkPut.parameters, undefined);
-    assert.equal(bulkPut.requestBody.content['application/json'].schema.type, 'array');
-    assert.deepEqual(bulkPut.requestBody.content['application/json'].schema.items.required, ['product', 'sku']);
+    assert.equal(bulkPut.parameters.length, 1);
+    assert.equal(bulkPut.parameters[0].in, 'body');
+    assert.equal(bulkPut.parameters[0].schema.type, 'array');
+    assert.deepEqual(bulkPut.parameters[0].schema.items.required, ['product', 'sku']);
+    assert.equal(
+      bulkPut.parameters[0].schema.items.properties.product.$ref,
+      '#/definitions/catalog-data-product-interface',
+    );
   });
 
   test('validators: required argument, unknown field in a data object, valid input', async () => {
@@ -154,6 +167,7 @@ describe('codegen on openapi/magento-sample.yaml', () => {
       topic: 'async.V1.carts.mine.items.POST',
       entity: 'carts',
       operationId: 'PostV1CartsMineItems',
+      acl: ['Magento_Cart::manage'],
     });
     assert.deepEqual(
       rows.find((r) => r.path === '/V1/carts/{quoteId}/items')!.bulkPath,

@@ -32,7 +32,8 @@ describe('path rules (CONTRACT §1)', () => {
       '/async/V1/customers/{customer_id}',
       '/async/bulk/V1/customers/byCustomer_id',
     ],
-    ['/V1/invoices/', '/V1/invoices', '/async/V1/invoices', '/async/bulk/V1/invoices'],
+    ['/V1/invoices/', '/V1/invoices', '/async/V1/invoices/', '/async/bulk/V1/invoices/'],
+    ['/V1/carts/{cartId}/', '/V1/carts/:cartId', '/async/V1/carts/{cartId}/', '/async/bulk/V1/carts/byCartId/'],
     ['/files/{file_id}#get_shared_link', '/files/:file_id', '/async/files/{file_id}', '/async/bulk/files/byFile_id'],
     ['/', '/', '/async/', '/async/bulk/'],
   ];

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -49,6 +49,31 @@ describe('Magento 2.4.8 admin spec', { skip }, () => {
     const mine = routes.findIndex((r) => r.template === '/V1/carts/mine/items');
     const byId = routes.findIndex((r) => r.template === '/V1/carts/:quoteId/items');
     assert.ok(mine >= 0 && byId >= 0 && mine < byId, 'literal /mine before /:quoteId');
+  });
+
+  test('path keys with a trailing slash keep it in asyncPath, bulkPath and both schemas, as Magento does', async () => {
+    const spec = await loadSpec(join(SPECS, SPEC_FILES.admin));
+    const { routes } = buildRouteTable(spec.doc);
+    const slashed = routes.filter((r) => r.path.endsWith('/')).map((r) => [r.path, r.asyncPath, r.bulkPath]);
+    assert.deepEqual(slashed, [
+      ['/V1/carts/', '/async/V1/carts/', '/async/bulk/V1/carts/'],
+      ['/V1/company/role/', '/async/V1/company/role/', '/async/bulk/V1/company/role/'],
+      ['/V1/company/', '/async/V1/company/', '/async/bulk/V1/company/'],
+      ['/V1/invoices/', '/async/V1/invoices/', '/async/bulk/V1/invoices/'],
+      ['/V1/shipment/', '/async/V1/shipment/', '/async/bulk/V1/shipment/'],
+    ]);
+    const out = join(CACHE, `real-slash-${process.pid}`);
+    await mkdir(CACHE, { recursive: true });
+    try {
+      await runCodegen({ spec, out, plugins: false, warn: null });
+      const asyncDoc = JSON.parse(await readFile(join(out, 'async-schema.gen.json'), 'utf8'));
+      const bulkDoc = JSON.parse(await readFile(join(out, 'bulk-schema.gen.json'), 'utf8'));
+      assert.equal(asyncDoc.swagger, '2.0');
+      assert.ok(asyncDoc.paths['/async/V1/carts/'].post);
+      assert.ok(bulkDoc.paths['/async/bulk/V1/invoices/'].post);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });
 

@@ -9,10 +9,10 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
-import { databaseAnswers, startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { databaseAnswers, startEmbeddedPostgres } from '../../src/dev/embedded.ts';
 
 const dataDir = resolve(`var/test-embedded-${randomBytes(4).toString('hex')}`);
-const moduleUrl = new URL('../../src/db/embedded.ts', import.meta.url).href;
+const moduleUrl = new URL('../../src/dev/embedded.ts', import.meta.url).href;
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function scalar(url: string, sql: string): Promise<unknown> {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -52,6 +52,24 @@ test('loads every <dir>/index.ts in name order, with migrations collected as ins
     rows.map((r) => r.table_name),
     ['alpha_t', 'beta_t'],
   );
+});
+
+test('a plugin folder that is a symbolic link (workspaces, ln -s) loads like a real one', async (t) => {
+  const elsewhere = pluginDir({
+    linked: `import { definePlugin } from 'API';
+      export default definePlugin({ name: 'Acme_Linked', compatibility: '^1.0.0', handlers: { PostV1Products: async () => 'linked' } });`,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'plugins-'));
+  symlinkSync(join(elsewhere, 'linked'), join(dir, 'linked'));
+  // A dangling link or a link to a file is not a plugin folder, and must not stop the others.
+  symlinkSync(join(elsewhere, 'gone'), join(dir, 'dangling'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(elsewhere, { recursive: true, force: true });
+  });
+  const registry = await loadPlugins({ routes, pluginsDir: dir, frameworkVersion: '1.0.0' });
+  const run = await registry.invoke('PostV1Products', {}, {} as never);
+  assert.deepEqual(run, { result: 'linked', handler: 'Acme_Linked::PostV1Products' });
 });
 
 test('every problem of every plugin is reported at once, naming plugin, file and reason', async (t) => {

@@ -70,7 +70,7 @@ const resolution: { title: string; modules: ReturnType<typeof mod>[]; upstream?:
       title: 'nothing at all: NoHandlerError naming the operation, topic and file',
       modules: [],
       expect:
-        'No handler is implemented for operation "PutV1ProductsSku" (topic async.V1.products.sku.PUT): implement it in plugins/products/index.ts or configure an upstream for http-forward.',
+        'No handler is implemented for route PUT /V1/products/{sku} (operation "PutV1ProductsSku", topic async.V1.products.sku.PUT): implement it in plugins/products/index.ts or configure an upstream for http-forward.',
     },
     {
       title: 'replaces settles two real claims in favour of the replacer',

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { createPool, databaseUrl, DEFAULT_DATABASE_URL, ident, type Pool } from '../../src/db/pool.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { databaseAnswers, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.ts';
+import { databaseAnswers, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embedded.ts';
 
 let embedded: EmbeddedPostgres | undefined;
 
@@ -21,7 +21,12 @@ export async function globalSetup(): Promise<void> {
   const force = Boolean(process.env.MAGENTO_ASYNC_FORCE_EMBEDDED);
   if (!force) {
     if (process.env.DATABASE_URL) return;
-    if (await databaseAnswers(DEFAULT_DATABASE_URL, 1500)) return;
+    if (await databaseAnswers(DEFAULT_DATABASE_URL, 1500)) {
+      // Named explicitly, so CLI processes the tests spawn never follow a var/instance.json that a
+      // developer's `npm start` left in the checkout.
+      process.env.DATABASE_URL = DEFAULT_DATABASE_URL;
+      return;
+    }
   }
   const started = Date.now();
   embedded = await startEmbeddedPostgres({

@@ -24,29 +24,37 @@
  *
  * As root (containers), PostgreSQL refuses to run: the binaries run as the `postgres` user, which
  * is created when missing (as the package's `createPostgresUser` option does) and owns the data
- * directory. That user must be able to reach the data directory and `node_modules`.
+ * directory. That user cannot reach a checkout under a private folder (`/root`, mode 0700, the usual
+ * place in a container), so then the binaries are copied once to `/var/lib/magento-async`
+ * (`MAGENTO_ASYNC_RUNTIME_DIR`) and the data directory lives there too, with `var/postgres` a
+ * symbolic link to it: the data still belongs to the checkout, and deleting `var/` and the link's
+ * target starts from scratch.
  *
  * The server listens on 127.0.0.1 only (no Unix socket), on a free port remembered between runs,
  * with scram-sha-256 and a random password kept in `<dataDir>/magento-async.json` (mode 0600).
  */
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
+  cpSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   realpathSync,
   rmSync,
+  statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 
@@ -347,12 +355,98 @@ function tail(file: string, lines = 15): string {
   }
 }
 
+/** True when the user may enter every directory from `/` down to `dir` (owner, group, then other bits). */
+function traversable(dir: string, as: RunAs): boolean {
+  let current = resolve(dir);
+  for (;;) {
+    let st;
+    try {
+      st = statSync(current);
+    } catch {
+      st = null; // not created yet: its parents decide
+    }
+    if (st) {
+      const bit = st.uid === as.uid ? 0o100 : st.gid === as.gid ? 0o010 : 0o001;
+      if ((st.mode & bit) === 0) return false;
+    }
+    const parent = dirname(current);
+    if (parent === current) return true;
+    current = parent;
+  }
+}
+
+function linkTarget(path: string): string | null {
+  try {
+    return lstatSync(path).isSymbolicLink() ? realpathSync(path) : null;
+  } catch {
+    return null;
+  }
+}
+
+function runtimeDir(): string {
+  const dir = resolve(process.env.MAGENTO_ASYNC_RUNTIME_DIR || '/var/lib/magento-async');
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+/**
+ * Where the `postgres` user can reach the binaries and the data directory (see the header): the
+ * given places when it can traverse them, else copies/links under the runtime folder.
+ */
+function placeForUser(bin: Binaries, dataDir: string, as: RunAs, log: (m: string) => void): Placed {
+  if (as.uid === undefined) return { bin, dataDir, shownDataDir: dataDir };
+  let placedBin = bin;
+  const native = dirname(dirname(bin.initdb));
+  if (!traversable(dirname(bin.initdb), as)) {
+    const target = join(runtimeDir(), `postgres-${shortHash(realpathSync(native))}`);
+    if (!existsSync(join(target, '.complete'))) {
+      log(`the "postgres" user cannot reach ${native}: copying the PostgreSQL binaries to ${target}`);
+      rmSync(target, { recursive: true, force: true });
+      cpSync(native, target, { recursive: true, verbatimSymlinks: true });
+      writeFileSync(join(target, '.complete'), `${native}\n`);
+    }
+    const at = (file: string) => join(target, relative(native, file));
+    placedBin = { initdb: at(bin.initdb), pg_ctl: at(bin.pg_ctl), postgres: at(bin.postgres) };
+  }
+  let placedData = dataDir;
+  if (!traversable(dirname(dataDir), as)) {
+    const linked = linkTarget(dataDir);
+    if (linked) placedData = linked;
+    else if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
+      throw new Error(
+        `The "postgres" user cannot reach ${dataDir} (a parent folder is private) and it is not empty: ` +
+          `move the checkout, remove ${dataDir}, or set DATABASE_URL.`,
+      );
+    } else {
+      placedData = join(runtimeDir(), `data-${shortHash(dataDir)}`);
+      log(
+        `the "postgres" user cannot reach ${dirname(dataDir)}: the data directory is ${placedData} (linked from ${dataDir})`,
+      );
+      rmSync(dataDir, { recursive: true, force: true });
+      mkdirSync(dirname(dataDir), { recursive: true });
+      symlinkSync(placedData, dataDir);
+    }
+  }
+  return { bin: placedBin, dataDir: placedData, shownDataDir: dataDir };
+}
+
+interface Placed {
+  bin: Binaries;
+  /** Where PostgreSQL keeps its data (what `pg_ctl -D` gets). */
+  dataDir: string;
+  /** The path the user chose (a link to `dataDir` when it had to move). */
+  shownDataDir: string;
+}
+
 /** Starts (initialising on first use) the embedded PostgreSQL; resolves when it accepts connections. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => {});
-  const dataDir = resolve(options.dataDir ?? 'var/postgres');
-  const bin = await binaries();
   const as = await postgresUser(log);
+  const placed = placeForUser(await binaries(), resolve(options.dataDir ?? 'var/postgres'), as, log);
+  const { bin, dataDir } = placed;
 
   let initialised = false;
   let state: State;

@@ -1,0 +1,239 @@
+/**
+ * One Markdown file's blocks run as a reader would, in order, in a fresh copy of the checkout
+ * (src/generated, plugins and var/ start as a clone has them; no DATABASE_URL, so `npm start`
+ * runs its embedded database). What the reader's terminal would carry from block to block does:
+ * exported variables, the working directory's files, and the instance `npm start` runs.
+ *
+ * Shell blocks: bash with `set -e -o pipefail`; `curl` fails on an HTTP error (as if written
+ * `curl --fail-with-body`), so an example answering 4xx fails its block; `magento-async` is the
+ * checkout's CLI (`npx magento-async` works too). Substituted before running:
+ *   - `http://127.0.0.1:8080` → the running instance's URL (it listens on a free port);
+ *   - `<bulk_uuid>` → the last `"bulk_uuid":"…"` a `curl` printed (this block or an earlier one);
+ *   - `$TOKEN` is set to the instance's development token (`var/dev-token`).
+ * Code blocks: TypeScript is written to its path (first line `// <path>` or `file="…"`) and the
+ * checkout is type-checked with them; a plugin must also load beside the shipped plugins. JSON
+ * must parse.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createPool, databaseUrl, ident } from '../../src/db/pool.ts';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { copyCheckout, PROJECT_ROOT, type Checkout } from '../support/checkout.ts';
+import type { Block } from './blocks.ts';
+
+export const SHARED_DIR = join(PROJECT_ROOT, '../shared');
+
+// curl's answers are also logged, so `<bulk_uuid>` can name one printed earlier in the same block.
+const PRELUDE = `set -e -o pipefail
+curl() {
+  # --fail-with-body unless the block asks for --fail itself (curl refuses both).
+  local fail=--fail-with-body a
+  for a in "$@"; do case "$a" in --fail|--fail-with-body) fail= ;; --*) ;; -*f*) [[ "$a" =~ ^-[A-Za-z]+$ ]] && fail= ;; esac; done
+  # Through a file, so a reader that stops early (grep -q) sees the same as with curl alone.
+  local body rc; body=$(mktemp)
+  command curl --silent --show-error $fail "$@" > "$body" && rc=0 || rc=$?
+  cat "$body" >> "$DOC_TEST_LOG"
+  ( trap '' PIPE; cat "$body"; echo ) 2>/dev/null || true
+  rm -f "$body"; return $rc
+}
+doc_bulk_uuid() { grep -o '"bulk_uuid":"[0-9a-f-]\\{36\\}"' "$DOC_TEST_LOG" | tail -1 | cut -d'"' -f4; }
+`;
+
+interface Background {
+  block: Block;
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | string | null>;
+}
+
+export interface BlockResult {
+  code: number | string | null;
+  output: string;
+}
+
+export class DocSession {
+  private checkout: Checkout | null = null;
+  private readonly state: string[] = [];
+  private background: Background | null = null;
+  private instance: { url: string; token: string } | null = null;
+  private readonly env: Record<string, string | undefined>;
+  private readonly schema: string;
+
+  constructor() {
+    const env: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'warn' };
+    for (const key of ['DATABASE_URL', 'MAGENTO_ASYNC_VAR_DIR', 'MAGENTO_ASYNC_CONFIG', 'MAGENTO_ASYNC_SPEC'])
+      delete env[key];
+    // Blocks that run before any `npm start` reach the local server (as on this machine): a schema
+    // of its own keeps one file's run from seeing another's (or an earlier run's) data.
+    this.schema = `doc_${randomBytes(4).toString('hex')}`;
+    env.MAGENTO_ASYNC_SCHEMA = this.schema;
+    this.env = env;
+  }
+
+  /** The checkout, copied on first use, with `../shared` beside it as in the workspace. */
+  dir(): string {
+    if (!this.checkout) {
+      this.checkout = copyCheckout();
+      const shared = join(dirname(this.checkout.dir), 'shared');
+      if (existsSync(SHARED_DIR)) symlinkSync(SHARED_DIR, shared);
+      const bin = join(dirname(this.checkout.dir), 'bin');
+      mkdirSync(bin);
+      writeFileSync(
+        join(bin, 'magento-async'),
+        `#!/bin/sh\nexec "${join(this.checkout.dir, 'node_modules/.bin/node')}" "${join(this.checkout.dir, 'bin/magento-async.js')}" "$@"\n`,
+        { mode: 0o755 },
+      );
+      // Node 24 (the `node` devDependency) first, as `npm run`/`npx` would have it.
+      this.env.PATH = `${bin}:${join(this.checkout.dir, 'node_modules/.bin')}:${process.env.PATH}`;
+    }
+    return this.checkout.dir;
+  }
+
+  /** The text a shell block runs: the documented substitutions applied. */
+  substitute(code: string): string {
+    let out = code;
+    if (this.instance) out = out.replaceAll('http://127.0.0.1:8080', this.instance.url);
+    return out.replaceAll('<bulk_uuid>', '$(doc_bulk_uuid)');
+  }
+
+  private bash(code: string): { child: ChildProcess; output: () => string; exited: Promise<number | string | null> } {
+    const script = `${PRELUDE}${this.state.join('\n')}\n${code}\nexport -p > "$DOC_TEST_STATE"\n`;
+    const stateFile = join(dirname(this.dir()), 'state.sh');
+    const child = spawn('bash', ['-c', script], {
+      cwd: this.dir(),
+      env: {
+        ...this.env,
+        DOC_TEST_STATE: stateFile,
+        DOC_TEST_LOG: join(dirname(this.dir()), 'curl.log'),
+        TOKEN: this.instance?.token ?? this.env.TOKEN,
+      },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | string | null>((done) =>
+      child.on('exit', (code, signal) => {
+        // Exports survive into the next block, as in one terminal.
+        if (code === 0 && existsSync(stateFile)) {
+          const exported = readFileSync(stateFile, 'utf8')
+            .split('\n')
+            .filter((l) => /^declare -x (?!PATH=|PWD=|OLDPWD=|SHLVL=|_=|DOC_TEST_STATE=)/.test(l));
+          this.state.splice(0, this.state.length, ...exported);
+        }
+        done(code ?? signal);
+      }),
+    );
+    return { child, output: () => output, exited };
+  }
+
+  /** Runs a foreground shell script to its end (killed after `timeoutMs`). */
+  async run(code: string, timeoutMs = 120_000): Promise<BlockResult> {
+    const { child, output, exited } = this.bash(this.substitute(code));
+    const timer = setTimeout(() => kill(child, 'SIGKILL'), timeoutMs);
+    const result = await exited.finally(() => clearTimeout(timer));
+    return { code: result, output: output() };
+  }
+
+  /** Runs one line; still running after `seconds` counts as started, then it is stopped (SIGTERM). */
+  async runUntilAlive(code: string, seconds: number): Promise<BlockResult> {
+    const { child, output, exited } = this.bash(this.substitute(code));
+    const alive = await Promise.race([exited, sleep(seconds * 1000).then(() => 'alive' as const)]);
+    if (alive !== 'alive') return { code: alive, output: output() };
+    kill(child, 'SIGTERM');
+    const timer = setTimeout(() => kill(child, 'SIGKILL'), 20_000);
+    const stopped = await exited.finally(() => clearTimeout(timer));
+    // Stopped by us: it must have stopped cleanly (exit 0, or the shell reporting our SIGTERM).
+    return { code: stopped === 'SIGTERM' || stopped === 143 ? 0 : stopped, output: output() };
+  }
+
+  /** Starts a block in the background (stopping the previous one) and waits for `ready`. */
+  async startBackground(block: Block, ready: RegExp, timeoutMs = 120_000): Promise<BlockResult> {
+    await this.stopBackground();
+    const started = this.bash(this.substitute(block.code));
+    this.background = { block, ...started };
+    const until = Date.now() + timeoutMs;
+    let gone: number | string | null | undefined;
+    void started.exited.then((c) => (gone = c));
+    while (!ready.test(started.output())) {
+      if (gone !== undefined) return { code: gone === 0 ? 'exited before ready' : gone, output: started.output() };
+      if (Date.now() > until) return { code: `not ready within ${timeoutMs} ms`, output: started.output() };
+      await sleep(100);
+    }
+    this.adoptInstance(started.output());
+    return { code: 0, output: started.output() };
+  }
+
+  /** Reads the URL and token `npm start` prints, so later blocks talk to it. */
+  private adoptInstance(output: string): void {
+    const url = /magento-async is running at (\S+)/.exec(output)?.[1];
+    const token = /Token \([^)]*\): (\S+)/.exec(output)?.[1];
+    if (url && token) this.instance = { url, token };
+  }
+
+  /** `npm start` for blocks that need an instance when no block started one. */
+  async ensureInstance(): Promise<BlockResult | null> {
+    if (this.instance && this.background) return null;
+    const block: Block = {
+      file: '(harness)',
+      line: 0,
+      lang: 'sh',
+      code: 'npm start --silent',
+      directives: {},
+      where: 'harness',
+    };
+    return this.startBackground(block, /magento-async is running at/);
+  }
+
+  hasInstance(): boolean {
+    return this.instance !== null;
+  }
+
+  async stopBackground(): Promise<BlockResult | null> {
+    const running = this.background;
+    if (!running) return null;
+    this.background = null;
+    this.instance = null;
+    kill(running.child, 'SIGINT');
+    const timer = setTimeout(() => kill(running.child, 'SIGKILL'), 30_000);
+    const code = await running.exited.finally(() => clearTimeout(timer));
+    kill(running.child, 'SIGKILL');
+    return { code: code === 'SIGINT' || code === 130 ? 0 : code, output: running.output() };
+  }
+
+  writeFile(path: string, content: string): string {
+    const full = join(this.dir(), path);
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, content.endsWith('\n') ? content : `${content}\n`);
+    return full;
+  }
+
+  async close(): Promise<void> {
+    await this.stopBackground();
+    const pool = createPool({ connectionString: databaseUrl(), max: 1 });
+    try {
+      await pool.query(`DROP SCHEMA IF EXISTS ${ident(this.schema)} CASCADE`);
+      await pool.query(`DROP SCHEMA IF EXISTS ${ident(`${this.schema}_boss`)} CASCADE`);
+    } catch {
+      // No local server (the tests run on an embedded one): nothing was made there.
+    } finally {
+      await pool.end();
+    }
+    this.checkout?.remove();
+    this.checkout = null;
+  }
+}
+
+function kill(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
