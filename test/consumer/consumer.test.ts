@@ -7,6 +7,7 @@ import { jobIdFor } from '../../src/queue/names.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
 import { OperationError, RetriableError, type HandlerContext } from '../../src/plugins/api.ts';
 import { ident } from '../../src/db/pool.ts';
+import { cancelOperations } from '../../src/db/sql/lifecycle.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 
@@ -286,16 +287,35 @@ describe('consumer', () => {
   });
 
   it('never runs an operation that is already finished; completes its job', async () => {
-    const bulk = await seedBulk(db.pool, boss, db.schema, {
-      count: 2,
-      operationId: 'Counted',
-      args: (k) => ({ sku: `done-${k}` }),
-      status: (k) => (k === 0 ? 1 : 4),
+    // A finished operation whose job is still queued: its bulk was canceled before any worker got
+    // to it. Both bulks go to a queue of their own, read by a consumer started only after the
+    // cancel, so no worker can take the canceled one first.
+    await ensureQueues(boss, ['later']);
+    const seed = (sku: string) =>
+      seedBulk(db.pool, boss, db.schema, { count: 1, entity: 'later', operationId: 'Counted', args: () => ({ sku }) });
+    const canceled = await seed('done-0');
+    await db.pool.query(cancelOperations(db.schema), [canceled, 'Canceled']);
+    const open = await seed('done-1');
+    const later = await startConsumer({
+      pool: db.pool,
+      boss,
+      schema: db.schema,
+      registry: invoker,
+      queues: ['async.later'],
+      pollingIntervalSeconds: 0.5,
+      notifyPollingIntervalSeconds: 0.5,
+      log: silentLog,
     });
-    // Key 0 is a retried job whose earlier attempt committed: its operation is seeded finished
-    // (finishing it after seeding would race the consumer, which may load it first).
-    await settled(bulk, 2);
-    await waitFor(async () => (await jobState(bulk, 0)) === 'completed', 5000, 'job completion');
+    try {
+      await settled(open, 1);
+      await waitFor(
+        async () => (await boss.findJobs('async.later', { id: jobIdFor(canceled, 0) }))[0]?.state === 'completed',
+        5000,
+        'job completion',
+      );
+    } finally {
+      await later.stop();
+    }
     assert.equal(calls.get('counted:done-0') ?? 0, 0);
     assert.equal(calls.get('counted:done-1'), 1);
   });

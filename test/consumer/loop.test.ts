@@ -12,6 +12,7 @@ import { startConsumer } from '../../src/consumer/consumer.ts';
 import { normalizeBossSchema, notifyChannel } from '../../src/consumer/wake.ts';
 import { fetchWithClaims, withClaims } from '../../src/consumer/fetch.ts';
 import { deliveredOf } from '../../src/consumer/lifecycle.ts';
+import { cancelOperations } from '../../src/db/sql/lifecycle.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 
@@ -121,11 +122,10 @@ describe('fetch with claims', () => {
     const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
     try {
       await ensureQueues(boss, ['products']);
-      const bulk = await seedBulk(db.pool, boss, db.schema, {
-        count: 3,
-        operationId: 'Void',
-        status: (k) => (k === 2 ? 1 : 4),
-      });
+      const bulk = await seedBulk(db.pool, boss, db.schema, { count: 2, operationId: 'Void' });
+      // A finished operation whose job is still queued: a bulk canceled before any worker got to it.
+      const canceled = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Void' });
+      await db.pool.query(cancelOperations(db.schema), [canceled, 'Canceled']);
       const texts: string[] = [];
       const fetchDb = fetchWithClaims(db.pool, db.schema, 20);
       const jobs = await boss.fetch<{ bulk: string; key: number }>('async.products', {
@@ -134,7 +134,7 @@ describe('fetch with claims', () => {
       });
       assert.ok(withClaims(texts[0]!, db.schema, 9), 'pg-boss fetch has the shape the fold expects');
       assert.equal(jobs.length, 3);
-      const byKey = new Map(jobs.map((j) => [j.data.key, deliveredOf(j)]));
+      const byKey = new Map(jobs.map((j) => [j.data.bulk === canceled ? 2 : j.data.key, deliveredOf(j)]));
       const first = byKey.get(0);
       assert.ok(first && 'row' in first);
       assert.equal(first.row.bulk_uuid, bulk);
@@ -154,7 +154,7 @@ describe('fetch with claims', () => {
       );
       assert.deepEqual(
         rows.map((r) => r.leased),
-        [true, true, null],
+        [true, true],
       );
       assert.equal(withClaims('SELECT 1', db.schema, 1), null);
       assert.equal(withClaims('WITH x AS (SELECT 1) SELECT * FROM x', db.schema, 1), null);

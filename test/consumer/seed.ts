@@ -1,11 +1,13 @@
 /**
- * Test and benchmark data: a bulk with its operation rows and jobs, written the way the accept
- * transaction writes them (one transaction, set-based).
+ * Test and benchmark data: a bulk accepted by the real accept transaction (`AcceptCommitter`):
+ * bulk row, open operation rows and their pg-boss jobs in one transaction.
  */
 import { randomUUID } from 'node:crypto';
 import type { PgBoss } from 'pg-boss';
-import { ident, withTransaction, type Pool } from '../../src/db/pool.ts';
+import { AcceptCommitter } from '../../src/accept/committer.ts';
+import { ident, type Pool } from '../../src/db/pool.ts';
 import { enqueueOperations } from '../../src/queue/enqueue.ts';
+import type { Route } from '../../src/routes/types.ts';
 
 export interface SeedOptions {
   count: number;
@@ -16,49 +18,56 @@ export interface SeedOptions {
   storeCode?: string | null;
   args?: (key: number) => unknown;
   bulkUuid?: string;
-  /** Status each operation row starts with (default 4, open). */
-  status?: (key: number) => number;
   /** Jobs per insert statement (pg-boss sends one JSON payload per statement). */
   chunk?: number;
 }
 
 export async function seedBulk(pool: Pool, boss: PgBoss, schema: string, options: SeedOptions): Promise<string> {
-  const s = ident(schema);
   const bulkUuid = options.bulkUuid ?? randomUUID();
-  const entity = options.entity ?? 'products';
   const topic = options.topic ?? 'async.V1.products.sku.PUT';
-  const operationId = options.operationId ?? 'PutV1ProductsSku';
   const storeId = options.storeId ?? 1;
   const args = options.args ?? ((key: number) => ({ sku: `sku-${key}` }));
-  const keys = Array.from({ length: options.count }, (_, i) => i);
-  const data = keys.map((k) =>
-    JSON.stringify({
+  const chunk = options.chunk ?? 10_000;
+  const committer = new AcceptCommitter({
+    pool,
+    schema,
+    async enqueue(client, jobs) {
+      for (let i = 0; i < jobs.length; i += chunk) await enqueueOperations(client, boss, jobs.slice(i, i + chunk));
+    },
+    idempotencyTtlSeconds: 60,
+    groupCommit: false,
+    maxGroupOperations: Number.MAX_SAFE_INTEGER,
+  });
+  // The committer reads only these fields of the route.
+  const route = {
+    entity: options.entity ?? 'products',
+    topic,
+    operationId: options.operationId ?? 'PutV1ProductsSku',
+  } as Route;
+  const items = Array.from({ length: options.count }, (_, index) => ({
+    index,
+    hash: '',
+    serialized: JSON.stringify({
       entity_id: null,
       entity_link: '',
-      meta_information: JSON.stringify(args(k)),
+      meta_information: JSON.stringify(args(index)),
       store_id: String(storeId),
     }),
-  );
-  await withTransaction(pool, async (client) => {
-    await client.query(
-      `INSERT INTO ${s}.bulk (uuid, user_id, user_type, description, operation_count, store_id, store_code)
-       VALUES ($1, 1, 1, $2, $3, $4, $5)`,
-      [bulkUuid, `Topic ${topic}`, options.count, storeId, options.storeCode ?? null],
-    );
-    await client.query(
-      `INSERT INTO ${s}.operation (bulk_uuid, operation_key, topic_name, operation_id, serialized_data, status)
-       SELECT $1, k, $2, $3, d, st FROM unnest($4::int[], $5::text[], $6::smallint[]) AS t(k, d, st)`,
-      [bulkUuid, topic, operationId, keys, data, keys.map(options.status ?? (() => 4))],
-    );
-    const chunk = options.chunk ?? 10_000;
-    for (let i = 0; i < keys.length; i += chunk) {
-      await enqueueOperations(
-        client,
-        boss,
-        keys.slice(i, i + chunk).map((key) => ({ entity, bulkUuid, key })),
-      );
-    }
+  }));
+  await committer.submit({
+    bulk: {
+      uuid: bulkUuid,
+      userId: 1,
+      userType: 1,
+      description: `Topic ${topic}`,
+      storeId,
+      storeCode: options.storeCode ?? null,
+      requestId: null,
+    },
+    route,
+    items,
   });
+  await committer.drain();
   return bulkUuid;
 }
 

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase } from '../support/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { ident } from '../../src/db/pool.ts';
+import { ident, type Pool } from '../../src/db/pool.ts';
+import { startDriver } from '../support/drive.ts';
 
 test('migrations create the schema once and seed the admin and default scopes', async (t) => {
   const db = await createTestDatabase('migrate');
@@ -19,19 +20,35 @@ test('status counters follow inserts and status changes of operations', async (t
   const db = await createTestDatabase('counters');
   t.after(() => db.drop());
   const s = ident(db.schema);
-  const uuid = '00000000-0000-4000-8000-000000000001';
-  await db.pool.query(`INSERT INTO ${s}.bulk (uuid, operation_count, store_id) VALUES ($1, 3, 1)`, [uuid]);
-  await db.pool.query(
-    `INSERT INTO ${s}.operation (bulk_uuid, operation_key, topic_name, operation_id)
-     SELECT $1, k, 't', 'op' FROM generate_series(0, 2) k`,
-    [uuid],
-  );
-  await db.pool.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key < 2`, [uuid]);
-  await db.pool.query(`UPDATE ${s}.operation SET status = 3 WHERE bulk_uuid = $1 AND operation_key = 1`, [uuid]);
+  // The statuses come from the real accept transaction (inserts) and a real consumer (changes).
+  const drive = await startDriver(db);
+  t.after(() => drive.close());
+  const uuid = await drive.accept({ operations: [{}, { fail: 'no' }, { gate: 'last' }] });
+  await drive.reached('last');
+  await waitForCounters(db.pool, s, uuid, { complete: 1, failed: 1, open: 1 });
+  drive.release('last');
+  await drive.settled(uuid);
   const { rows } = await db.pool.query(
     `SELECT sum(complete)::int AS complete, sum(failed)::int AS failed, sum(open)::int AS open
      FROM ${s}.bulk_counter WHERE bulk_uuid = $1`,
     [uuid],
   );
-  assert.deepEqual(rows[0], { complete: 1, failed: 1, open: 1 });
+  assert.deepEqual(rows[0], { complete: 2, failed: 1, open: 0 });
 });
+
+async function waitForCounters(pool: Pool, s: string, uuid: string, expected: object): Promise<void> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const { rows } = await pool.query(
+      `SELECT sum(complete)::int AS complete, sum(failed)::int AS failed, sum(open)::int AS open
+       FROM ${s}.bulk_counter WHERE bulk_uuid = $1`,
+      [uuid],
+    );
+    try {
+      return assert.deepEqual(rows[0], expected);
+    } catch (e) {
+      if (Date.now() > until) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

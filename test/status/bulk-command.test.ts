@@ -4,12 +4,15 @@ import assert from 'node:assert/strict';
 import { createTestDatabase } from '../support/db.ts';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ident } from '../../src/db/pool.ts';
 import { formatDuration, progressLine } from '../../src/commands/bulk.ts';
-import { insertBulk } from './helpers.ts';
+import { startDriver } from '../support/drive.ts';
 
 const db = await createTestDatabase('status_cli');
-test.after(() => db.drop());
+const drive = await startDriver(db);
+test.after(async () => {
+  await drive.close();
+  await db.drop();
+});
 
 /**
  * Runs the real CLI in a child process: capturing this process's stdout would also swallow the
@@ -32,18 +35,14 @@ function run(args: string[]): Promise<{ code: number; out: string; err: string }
 const OK = '00000000-0000-4000-8000-000000000101';
 const BAD = '00000000-0000-4000-8000-000000000102';
 const OPEN = '00000000-0000-4000-8000-000000000103';
-await insertBulk(db.pool, db.schema, { uuid: OK, userType: 1, userId: 1, operationCount: 2 }, [
-  { key: 0, status: 1 },
-  { key: 1, status: 1 },
-]);
-await insertBulk(db.pool, db.schema, { uuid: BAD, userType: 1, userId: 1, operationCount: 2 }, [
-  { key: 0, status: 1 },
-  { key: 1, status: 3 },
-]);
-await insertBulk(db.pool, db.schema, { uuid: OPEN, userType: 1, userId: 1, operationCount: 2 }, [
-  { key: 0, status: 1 },
-  { key: 1, status: 4 },
-]);
+// Reached by a real consumer; OPEN's second operation is still in its handler until released.
+const owner = { userType: 1, userId: 1 };
+await drive.accept({ uuid: OK, ...owner, operations: [{}, {}] });
+await drive.accept({ uuid: BAD, ...owner, operations: [{}, { fail: 'rejected by the handler' }] });
+await drive.accept({ uuid: OPEN, ...owner, operations: [{}, { gate: 'open' }] });
+await drive.settled(OK);
+await drive.settled(BAD);
+await drive.reached('open');
 
 test('exit codes and summary', async () => {
   const cases: [string[], number, RegExp][] = [
@@ -64,11 +63,9 @@ test('exit codes and summary', async () => {
 
 test('--watch follows the bulk until it finishes', async () => {
   const pending = run(['bulk:status', OPEN, '--watch', '--interval', '100']);
-  setTimeout(() => {
-    void db.pool.query(`UPDATE ${ident(db.schema)}.operation SET status = 1 WHERE bulk_uuid = $1`, [OPEN]);
-  }, 300);
+  setTimeout(() => drive.release('open'), 300);
   const r = await pending;
-  assert.equal(r.code, 0);
+  assert.equal(r.code, 0, r.err + r.out);
   assert.match(r.err, /100\.0%\s+done 2\s+failed 0\s+open 0/);
   assert.match(r.out, /Finished Successfully/);
 });

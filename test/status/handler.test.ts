@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase } from '../support/db.ts';
 import { ident } from '../../src/db/pool.ts';
+import { startDriver, type AcceptSpec, type Outcome } from '../support/drive.ts';
 import { ADMIN, GUEST, OTHER, OWNER, get, insertBulk, post, startHarness } from './helpers.ts';
 
 const B6 = '00000000-0000-4000-8000-000000000006';
@@ -22,7 +23,9 @@ const UNAUTHORIZED =
 
 const db = await createTestDatabase('status_handler');
 const h = await startHarness(db.pool, db.schema);
+const drive = await startDriver(db);
 test.after(async () => {
+  await drive.close();
   await h.close();
   await db.drop();
 });
@@ -163,10 +166,12 @@ test('OperationRepositoryInterfaceTest::testBulkGetListByStartTime (two bulks, s
   const a = '00000000-0000-4000-8000-0000000000b1';
   const b = '00000000-0000-4000-8000-0000000000b2';
   for (const uuid of [a, b]) {
-    await insertBulk(db.pool, db.schema, { uuid, userType: 2, userId: 1, operationCount: 2 }, [
-      { key: 0, status: 4, topic: 'async.magento.customer.api.accountmanagementinterface.createaccount.post' },
-      { key: 1, status: 4, topic: 'async.magento.customer.api.accountmanagementinterface.createaccount.post' },
-    ]);
+    await drive.accept({
+      uuid,
+      unprocessed: true,
+      topic: 'async.magento.customer.api.accountmanagementinterface.createaccount.post',
+      operations: [{}, {}],
+    });
   }
   const since = new Date(Date.now() - 60_000).toISOString().slice(0, 19).replace('T', ' ');
   const q =
@@ -282,95 +287,48 @@ test('404 and 400 answers', async () => {
 
 test('bulk_status: not started, in progress, finished (O(1) counters, #36911 fixed)', async () => {
   h.as(ADMIN);
-  const started = '2020-01-01 00:00:00';
-  const cases: [string, Parameters<typeof insertBulk>[3], number][] = [
-    [
-      'all open, none picked up',
-      [
-        { key: 0, status: 4 },
-        { key: 1, status: 4 },
-      ],
-      0,
-    ],
-    [
-      // Workers record started_at together with the outcome, so until one operation is processed
-      // the bulk reads "not started" (counters only: the read never touches operation rows).
-      'nothing processed yet, even with a start stamp',
-      [
-        { key: 0, status: 4, startedAt: started },
-        { key: 1, status: 4 },
-      ],
-      0,
-    ],
-    [
-      'one complete, one open',
-      [
-        { key: 0, status: 1 },
-        { key: 1, status: 4 },
-      ],
-      1,
-    ],
-    [
-      'one failed, one open (Magento says 3 here)',
-      [
-        { key: 0, status: 3 },
-        { key: 1, status: 4 },
-      ],
-      1,
-    ],
-    [
-      'all complete',
-      [
-        { key: 0, status: 1 },
-        { key: 1, status: 1 },
-      ],
-      2,
-    ],
-    [
-      'complete and failed',
-      [
-        { key: 0, status: 1 },
-        { key: 1, status: 3 },
-      ],
-      3,
-    ],
-    [
-      'retriable with a retry coming',
-      [
-        { key: 0, status: 1 },
-        { key: 1, status: 2, willRetry: true },
-      ],
-      1,
-    ],
-    [
-      'retriable, retries exhausted',
-      [
-        { key: 0, status: 1 },
-        { key: 1, status: 2 },
-      ],
-      3,
-    ],
-    [
-      'rejected',
-      [
-        { key: 0, status: 1 },
-        { key: 1, status: 5 },
-      ],
-      3,
-    ],
+  // Each bulk is accepted and processed for real; a gated operation is one whose handler is
+  // still running when the status is read, so the read sees it open.
+  const cases: [string, Outcome[], number, AcceptSpec['unprocessed']?][] = [
+    ['all open, none picked up', [{}, {}], 0, true],
+    // Workers record started_at together with the outcome, so while the handlers run the bulk
+    // reads "not started" (counters only: the read never touches operation rows).
+    ['picked up, nothing recorded yet', [{ gate: 'running' }, { gate: 'running' }], 0],
+    ['one complete, one open', [{}, { gate: 'open-1' }], 1],
+    ['one failed, one open (Magento says 3 here)', [{ fail: 'bad' }, { gate: 'open-2' }], 1],
+    ['all complete', [{}, {}], 2],
+    ['complete and failed', [{}, { fail: 'bad' }], 3],
+    ['retriable, retries exhausted', [{}, { retry: 'deadlock', code: 11 }], 3],
   ];
   let n = 0;
-  for (const [name, ops, expected] of cases) {
+  for (const [name, ops, expected, unprocessed] of cases) {
     const uuid = `00000000-0000-4000-8000-0000000001${String(n++).padStart(2, '0')}`;
-    await insertBulk(
-      db.pool,
-      db.schema,
-      { uuid, userType: 2, userId: 1, operationCount: ops!.length, startTime: '2001-01-01 00:00:00' },
-      ops,
-    );
+    await drive.accept({ uuid, unprocessed, operations: ops });
+    const gates = ops.filter((o) => 'gate' in o);
+    for (const o of new Set(gates.map((g) => g.gate))) await drive.reached(o, gates.length);
+    await drive.recorded(uuid, ops.length - gates.length - (unprocessed ? ops.length : 0));
     const body = JSON.parse((await get(h, `/V1/bulk/${uuid}/status?operations=false`)).text) as { bulk_status: number };
     assert.equal(body.bulk_status, expected, name);
+    // The consumer has two workers: a held one must go on before the next case can run.
+    for (const g of gates) drive.release(g.gate);
   }
+  // A retriable failure with a retry coming (will_retry): in progress until the retry has run.
+  const retrying = await startDriver(db, { entity: 'retrying', retryLimit: 1, retryDelaySeconds: 3600 });
+  try {
+    const uuid = await retrying.accept({ operations: [{}, { retry: 'deadlock', code: 11 }] });
+    await retrying.recorded(uuid, 2);
+    const { rows } = await db.pool.query<{ will_retry: boolean }>(
+      `SELECT will_retry FROM ${ident(db.schema)}.operation WHERE bulk_uuid = $1 AND operation_key = 1`,
+      [uuid],
+    );
+    assert.equal(rows[0]!.will_retry, true, 'the consumer scheduled a retry');
+    const body = JSON.parse((await get(h, `/V1/bulk/${uuid}/status?operations=false`)).text) as { bulk_status: number };
+    assert.equal(body.bulk_status, 1, 'retriable with a retry coming');
+  } finally {
+    await retrying.close();
+  }
+  // No "rejected" (status 5) case: a rejected item is answered in the accept response and never
+  // stored, so no bulk holds one.
   // Magento's bulk-uuid-searchable-7: operation_count 3, no rows → not started.
   const b7 = JSON.parse((await get(h, `/V1/bulk/${B7}/status`)).text) as Record<string, unknown>;
   assert.deepEqual(b7.operations_list, []);

@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { createTestDatabase } from '../support/db.ts';
-import { ident } from '../../src/db/pool.ts';
-import { ADMIN, get, insertBulk, insertLargeBulk, startHarness } from './helpers.ts';
+import { startDriver } from '../support/drive.ts';
+import { ADMIN, get, startHarness } from './helpers.ts';
 
 const db = await createTestDatabase('status_stream');
 let batchQueries = 0;
@@ -26,23 +26,24 @@ const countingPool = new Proxy(db.pool, {
 }) as pg.Pool;
 const h = await startHarness(countingPool, db.schema);
 h.as(ADMIN);
+// Every state below is reached by accepting bulks and running a real consumer; an operation held at
+// a gate is one the handler is still working on, so its bulk is open until the test releases it.
+const drive = await startDriver(db);
 test.after(async () => {
+  await drive.close();
   await h.close();
   await db.drop();
 });
-const s = ident(db.schema);
 
 test('long-poll: returns as soon as another connection finishes the bulk', async () => {
   const L = '00000000-0000-4000-8000-0000000000e1';
-  await insertBulk(db.pool, db.schema, { uuid: L, userType: 2, userId: 1, operationCount: 2 }, [
-    { key: 0, status: 1 },
-    { key: 1, status: 4 },
-  ]);
+  await drive.accept({ uuid: L, operations: [{}, { gate: 'L1' }] });
+  await drive.reached('L1');
   const started = Date.now();
   const pending = get(h, `/V1/bulk/${L}/status?waitSeconds=10&operations=false`);
   await new Promise((r) => setTimeout(r, 400));
-  // A status change that leaves nothing open: the update trigger NOTIFYs at commit.
-  await db.pool.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 1`, [L]);
+  // The last outcome leaves nothing open: the update trigger NOTIFYs at commit.
+  drive.release('L1');
   const res = await pending;
   const elapsed = Date.now() - started;
   assert.equal(res.status, 200);
@@ -52,29 +53,14 @@ test('long-poll: returns as soon as another connection finishes the bulk', async
 
 test('long-poll: two transactions finishing the last operations concurrently (no NOTIFY) still end the wait within a second', async () => {
   const R = '00000000-0000-4000-8000-0000000000e9';
-  await insertBulk(db.pool, db.schema, { uuid: R, userType: 2, userId: 1, operationCount: 2 }, [
-    { key: 0, status: 4 },
-    { key: 1, status: 4 },
-  ]);
+  await drive.accept({ uuid: R, operations: [{ gate: 'R' }, { gate: 'R' }] });
+  await drive.reached('R', 2);
   const pending = get(h, `/V1/bulk/${R}/status?waitSeconds=10&operations=false`);
   await new Promise((r) => setTimeout(r, 200));
-  // Each transaction's trigger sees the other's operation still open, so neither sends the notice.
-  const [a, b] = [await db.pool.connect(), await db.pool.connect()];
-  try {
-    await a.query('BEGIN');
-    await b.query('BEGIN');
-    await a.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 0`, [R]);
-    // Not awaited before a commits: when both backends map to the same counter shard (pid % 8), b's
-    // counter update waits for a's row lock, and awaiting it first would wait forever.
-    const bUpdated = b.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 1`, [R]);
-    await new Promise((r) => setTimeout(r, 50));
-    await a.query('COMMIT');
-    await bUpdated;
-    await b.query('COMMIT');
-  } finally {
-    a.release();
-    b.release();
-  }
+  // Two workers record the last two outcomes at once: when their transactions overlap, each
+  // trigger sees the other's operation still open and neither sends the notice.
+  drive.release('R');
+  await drive.settled(R);
   const committed = Date.now();
   const res = await pending;
   const elapsed = Date.now() - committed;
@@ -84,14 +70,13 @@ test('long-poll: two transactions finishing the last operations concurrently (no
 
 test('long-poll: a change that leaves work open does not end the wait; time-out answers the current state', async () => {
   const T = '00000000-0000-4000-8000-0000000000e2';
-  await insertBulk(db.pool, db.schema, { uuid: T, userType: 2, userId: 1, operationCount: 2 }, [
-    { key: 0, status: 4 },
-    { key: 1, status: 4 },
-  ]);
+  await drive.accept({ uuid: T, operations: [{ gate: 'T0' }, { gate: 'T1' }] });
+  await drive.reached('T0');
+  await drive.reached('T1');
   const started = Date.now();
   const pending = get(h, `/V1/bulk/${T}/status?waitSeconds=1&operations=false`);
   await new Promise((r) => setTimeout(r, 200));
-  await db.pool.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1 AND operation_key = 0`, [T]);
+  drive.release('T0');
   const res = await pending;
   const elapsed = Date.now() - started;
   assert.equal((JSON.parse(res.text) as { bulk_status: number }).bulk_status, 1);
@@ -100,14 +85,15 @@ test('long-poll: a change that leaves work open does not end the wait; time-out 
 
 test('long-poll: a finished bulk answers at once; a client that leaves is cleaned up', async () => {
   const F = '00000000-0000-4000-8000-0000000000e3';
-  await insertBulk(db.pool, db.schema, { uuid: F, userType: 2, userId: 1, operationCount: 1 }, [{ key: 0, status: 3 }]);
+  await drive.accept({ uuid: F, operations: [{ fail: 'no' }] });
+  await drive.settled(F);
   const started = Date.now();
   const res = await get(h, `/V1/bulk/${F}/status?waitSeconds=30`);
   assert.equal((JSON.parse(res.text) as { bulk_status: number }).bulk_status, 3);
   assert.ok(Date.now() - started < 1000);
 
   const O = '00000000-0000-4000-8000-0000000000e4';
-  await insertBulk(db.pool, db.schema, { uuid: O, userType: 2, userId: 1, operationCount: 1 }, [{ key: 0, status: 4 }]);
+  await drive.accept({ uuid: O, operations: [{ gate: 'O' }] });
   const abort = new AbortController();
   const gone = fetch(`${h.url}/V1/bulk/${O}/status?waitSeconds=30`, { signal: abort.signal }).catch((e: unknown) => e);
   await new Promise((r) => setTimeout(r, 200));
@@ -116,7 +102,7 @@ test('long-poll: a finished bulk answers at once; a client that leaves is cleane
   // The server is still fine and wakes later waiters of the same bulk.
   const again = get(h, `/V1/bulk/${O}/status?waitSeconds=10&operations=false`);
   await new Promise((r) => setTimeout(r, 200));
-  await db.pool.query(`UPDATE ${s}.operation SET status = 1 WHERE bulk_uuid = $1`, [O]);
+  drive.release('O');
   assert.equal((JSON.parse((await again).text) as { bulk_status: number }).bulk_status, 2);
   // Many waiters, one LISTEN connection.
   const { rows } = await db.pool.query<{ n: number }>(
@@ -128,12 +114,18 @@ test('long-poll: a finished bulk answers at once; a client that leaves is cleane
 test('results.ndjson: one line per operation in index order, streamed in batches', async () => {
   const N = 20_000;
   const BIG = '00000000-0000-4000-8000-0000000000f1';
-  await insertLargeBulk(db.pool, db.schema, BIG, N);
-  await db.pool.query(
-    `UPDATE ${s}.operation SET status = 3, error_code = 22, result_message = 'bad "input"', result_serialized_data = NULL
-     WHERE bulk_uuid = $1 AND operation_key = 1`,
-    [BIG],
-  );
+  const big = await startDriver(db, { entity: 'big', batchSize: 500 });
+  try {
+    await big.accept({
+      uuid: BIG,
+      operations: Array.from({ length: N }, (_, k) =>
+        k === 1 ? { fail: 'bad "input"', code: 22 } : { ok: { sku: `sku-${k}`, n: k } },
+      ),
+    });
+    await big.settled(BIG, 120_000);
+  } finally {
+    await big.close();
+  }
   batchQueries = 0;
   const res = await fetch(`${h.url}/V1/bulk/${BIG}/results.ndjson`);
   assert.equal(res.status, 200);
