@@ -30,6 +30,15 @@ export interface BulkSummaryRow {
  * counters alone decide it and no operation row is read. $1 uuid.
  */
 export function selectBulkSummary(schema: string): string {
+  return `${selectBulksWithCounters(schema)}
+    WHERE b.uuid = $1`;
+}
+
+/**
+ * Bulk rows (alias `b`) with their counters summed over the shard rows, without a WHERE: the one
+ * summary shape that the status API and the dashboard's list both read.
+ */
+export function selectBulksWithCounters(schema: string): string {
   const s = ident(schema);
   return `SELECT b.uuid::text AS bulk_id, b.user_type, b.user_id, b.description,
       to_char(b.start_time, 'YYYY-MM-DD HH24:MI:SS') AS start_time, b.operation_count,
@@ -40,8 +49,7 @@ export function selectBulkSummary(schema: string): string {
       SELECT coalesce(sum(k.complete), 0)::int AS complete, coalesce(sum(k.retriable), 0)::int AS retriable,
         coalesce(sum(k.failed), 0)::int AS failed, coalesce(sum(k.open), 0)::int AS open,
         coalesce(sum(k.rejected), 0)::int AS rejected, coalesce(sum(k.retrying), 0)::int AS retrying
-      FROM ${s}.bulk_counter k WHERE k.bulk_uuid = b.uuid) c
-    WHERE b.uuid = $1`;
+      FROM ${s}.bulk_counter k WHERE k.bulk_uuid = b.uuid) c`;
 }
 
 /**
