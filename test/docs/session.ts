@@ -162,15 +162,21 @@ export class DocSession {
       if (Date.now() > until) return { code: `not ready within ${timeoutMs} ms`, output: started.output() };
       await sleep(100);
     }
-    this.adoptInstance(started.output());
+    // `npm start` prints its URL and its token as two writes: a block may be ready before the token
+    // line has arrived, and later blocks must not fall back to the literal 127.0.0.1:8080.
+    while (!this.adoptInstance(started.output()) && /magento-async is running at/.test(started.output())) {
+      if (gone !== undefined || Date.now() > until) break;
+      await sleep(50);
+    }
     return { code: 0, output: started.output() };
   }
 
   /** Reads the URL and token `npm start` prints, so later blocks talk to it. */
-  private adoptInstance(output: string): void {
+  private adoptInstance(output: string): boolean {
     const url = /magento-async is running at (\S+)/.exec(output)?.[1];
     const token = /Token \([^)]*\): (\S+)/.exec(output)?.[1];
     if (url && token) this.instance = { url, token };
+    return this.instance !== null;
   }
 
   /** `npm start` for blocks that need an instance when no block started one. */
