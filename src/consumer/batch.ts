@@ -33,6 +33,7 @@ import {
   type Outcome,
 } from './lifecycle.ts';
 import { prepared } from './prepared.ts';
+import { runBatchGroups } from './batch-handler.ts';
 import { LazyTransaction } from './transaction.ts';
 
 export interface BatchContext extends LifecycleContext {
@@ -112,6 +113,8 @@ async function runClaims(
   leases: Leases,
   startedAt: Date,
 ): Promise<void> {
+  // Operations a batch handler settles (batch-handler.ts) are gone from `claims` before the loop.
+  claims = await runBatchGroups(ctx, queue, claims, leases, startedAt);
   const pending: Pending[] = [];
   let pendingSince = 0;
   const canceled: { bulk: string; key: number; token: number }[] = [];
@@ -260,7 +263,7 @@ async function runHandler(
 }
 
 /** The handler's arguments: `serialized_data.meta_information` is itself a JSON string (Magento). */
-function parseArgs(serialized: string | null): unknown {
+export function parseArgs(serialized: string | null): unknown {
   if (serialized === null) throw new Error('The operation has no serialized data to run with.');
   const data = JSON.parse(serialized) as { meta_information?: unknown };
   if (typeof data.meta_information !== 'string') throw new Error('The operation has no meta_information.');
@@ -310,7 +313,7 @@ async function recordInTransaction(
   }
 }
 
-function asFailure(error: unknown, row?: OperationRow): Outcome {
+export function asFailure(error: unknown, row?: OperationRow): Outcome {
   const failure = classifyFailure(error, row);
   return { status: failure.status, errorCode: failure.errorCode, message: failure.message, result: null };
 }
@@ -366,7 +369,7 @@ function recordingDb(ctx: BatchContext, items: Pending[], startedAt: Date): Db {
  * The operation's logger, made on first use: a pino child per operation costs more than a no-op
  * handler itself, and most operations never log.
  */
-function lazyChild(
+export function lazyChild(
   log: LifecycleContext['log'] & { child?: (bindings: object) => LifecycleContext['log'] },
   bindings: object,
 ): LifecycleContext['log'] {
