@@ -22,6 +22,7 @@ import { authorize, createCallerResolver, createEncryptor, getOrCreateCryptKey, 
 import { createAdminTokenEndpoint } from './auth/admin-token-endpoint.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from './queue/boss.ts';
 import { enqueueOperations } from './queue/enqueue.ts';
+import { acceptJobStatements, JobInserts } from './queue/job-insert.ts';
 import { loadArtifacts, type Artifacts } from './runtime/artifacts.ts';
 import { publishRouteTable } from './runtime/route-tables.ts';
 import type { Logger } from './plugins/api.ts';
@@ -42,7 +43,7 @@ export interface ServerOptions {
   artifacts?: Artifacts;
   log?: Logger;
   /** Test hook forwarded to the accept transaction (fault injection). */
-  afterOperationInsert?: ConstructorParameters<typeof AcceptCommitter>[0]['afterOperationInsert'];
+  beforeCommit?: ConstructorParameters<typeof AcceptCommitter>[0]['beforeCommit'];
   host?: string;
 }
 
@@ -106,10 +107,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       pool,
       schema: config.schema,
       enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
+      jobStatements: acceptJobStatements(new JobInserts(boss, config.bossSchema)),
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
       groupCommit: config.groupCommit,
       maxConcurrentGroups: config.acceptTransactions,
-      afterOperationInsert: options.afterOperationInsert,
+      beforeCommit: options.beforeCommit,
     });
     const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
     const status = createStatusHandler({
