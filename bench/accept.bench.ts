@@ -31,7 +31,8 @@
  *
  *   npx node bench/accept.bench.ts [seconds=8] [bulkClients=4] [singleClients=64] [all|bulk|single|latency] [latencyClients=8]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../test/support/server.ts';
@@ -313,7 +314,7 @@ if (ONLY === 'all' || ONLY === 'latency') {
     const h1 = await watched(() => load(spec({ ratePerSecond: half, clients: 64 })));
     const fh = await watched(() => floor(half));
     const h2 = await watched(() => load(spec({ ratePerSecond: half, clients: 64 })));
-    const ac = autocannon(server, half);
+    const ac = await autocannon(server, half);
     rows.push(
       ...comparison(
         `bulk accept, ${LATENCY_ITEMS}-item bulks, ${LATENCY_CLIENTS} clients (saturation)`,
@@ -347,39 +348,46 @@ if (ONLY === 'all' || ONLY === 'latency') {
 }
 
 /**
- * The same half load from autocannon, when installed (`npm i -D autocannon`): an outside load
- * generator, rate-limited to the same bulks per second. Null when it is not there.
+ * The same half load from autocannon, when installed (a devDependency): an outside load generator,
+ * rate-limited to the same bulks per second over 32 connections. Null when it is not there.
  */
-function autocannon(server: TestServer, ratePerSecond: number): { p50: number; p99: number } | null {
-  const bin = fileURLToPath(new URL('../node_modules/.bin/autocannon', import.meta.url));
-  const body = bulkBody(LATENCY_ITEMS, 0);
-  const r = spawnSync(
-    process.execPath,
-    [
-      bin,
-      '--json',
-      '-c',
-      '32',
-      '-d',
-      String(SECONDS),
-      '--overallRate',
-      String(Math.max(1, Math.round(ratePerSecond))),
-      '-m',
-      'POST',
-      '-H',
-      `Authorization=Bearer ${server.token}`,
-      '-H',
-      'Content-Type=application/json',
-      '-b',
-      body,
-      `${server.url}/rest/default/async/bulk/V1/products`,
-    ],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  );
-  if (r.error || r.status !== 0) return null;
-  const result = JSON.parse(r.stdout) as { latency: { p50: number; p99: number }; non2xx: number };
-  if (result.non2xx > 0) throw new Error(`autocannon saw ${result.non2xx} responses that were not 2xx`);
-  return { p50: result.latency.p50, p99: result.latency.p99 };
+function autocannon(server: TestServer, ratePerSecond: number): Promise<{ p50: number; p99: number } | null> {
+  const bin = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
+  if (!existsSync(bin)) return Promise.resolve(null);
+  const args = [
+    bin,
+    '--json',
+    '-c',
+    '32',
+    '-d',
+    String(SECONDS),
+    '--overallRate',
+    String(Math.max(1, Math.round(ratePerSecond))),
+    '-m',
+    'POST',
+    '-H',
+    `Authorization=Bearer ${server.token}`,
+    '-H',
+    'Content-Type=application/json',
+    '-b',
+    bulkBody(LATENCY_ITEMS, 0),
+    `${server.url}/rest/default/async/bulk/V1/products`,
+  ];
+  // Asynchronous: the server under test runs in this process's event loop.
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited with ${code}`));
+      const result = JSON.parse(out) as { latency: { p50: number; p99: number }; non2xx: number; errors: number };
+      if (result.non2xx > 0 || result.errors > 0) {
+        return reject(new Error(`autocannon: ${result.non2xx} responses not 2xx, ${result.errors} errors`));
+      }
+      resolve({ p50: result.latency.p50, p99: result.latency.p99 });
+    });
+  });
 }
 
 const header = ['measure', 'unit', 'magento-async', 'baseline', 'ratio', 'goal', ''];
