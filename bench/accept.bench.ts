@@ -309,6 +309,29 @@ if (ONLY === 'all' || ONLY === 'latency') {
     await analyze(server);
     const s2 = await watched(() => load(spec({})));
     await analyze(server);
+    // Before and after one statement, same run: the same server wiring writing its jobs with
+    // boss.insert inside BEGIN … COMMIT (six round trips), CPU per 1,000 operations beside ours.
+    const separate = await startTestServer('bench_accept_separate', {}, { separateJobInsert: true });
+    const cpuPerThousand = async (target: TestServer) => {
+      const cpu = cpuSample();
+      const r = await load({ ...spec({}), url: target.url, token: target.token });
+      const used = cpuSince(cpu);
+      const ops = r.total * LATENCY_ITEMS;
+      return { rate: perSecond(r), self: perThousand(used.self, ops), postgres: perThousand(used.postgres, ops) };
+    };
+    let before: { rate: number; self: number; postgres: number }[];
+    let after: { rate: number; self: number; postgres: number }[];
+    try {
+      const b1 = await cpuPerThousand(separate);
+      const a1 = await cpuPerThousand(server);
+      const a2 = await cpuPerThousand(server);
+      const b2 = await cpuPerThousand(separate);
+      before = [b1, b2];
+      after = [a1, a2];
+    } finally {
+      await separate.stop();
+    }
+    await analyze(server);
     const saturation = (s1.requests + s2.requests) / (s1.seconds + s2.seconds);
     const half = saturation / 2;
     const h1 = await watched(() => load(spec({ ratePerSecond: half, clients: 64 })));
@@ -331,6 +354,16 @@ if (ONLY === 'all' || ONLY === 'latency') {
         `${(Math.max(h1.p99Ms, h2.p99Ms) / fh.p99Ms).toFixed(2)}×`,
         'p99 < 50 ms',
         Math.max(h1.p99Ms, h2.p99Ms) < 50 ? 'ok' : 'MISSED',
+      ],
+      ...comparison(`  same, one statement vs boss.insert in BEGIN … COMMIT (before)`, 'ops/s', after, before, 1),
+      [
+        '  CPU per 1,000 ops, server + PostgreSQL (one statement | before)',
+        'ms',
+        after.map((r) => `${fmt(r.self, 1)} + ${fmt(r.postgres, 1)}`).join(', '),
+        before.map((r) => `${fmt(r.self, 1)} + ${fmt(r.postgres, 1)}`).join(', '),
+        `${(after.reduce((n, r) => n + r.self + r.postgres, 0) / before.reduce((n, r) => n + r.self + r.postgres, 0)).toFixed(2)}×`,
+        '',
+        '',
       ],
       [
         '  half load, autocannon (outside generator, same rate) p50 / p99',

@@ -42,6 +42,8 @@ export interface ServerOptions {
   /** Already loaded artifacts (tests); otherwise loaded from config/spec. */
   artifacts?: Artifacts;
   log?: Logger;
+  /** Benchmark baseline: accepts write their jobs with boss.insert in BEGIN … COMMIT, not in one statement. */
+  separateJobInsert?: boolean;
   /** Test hook forwarded to the accept transaction (fault injection). */
   beforeCommit?: ConstructorParameters<typeof AcceptCommitter>[0]['beforeCommit'];
   host?: string;
@@ -107,7 +109,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       pool,
       schema: config.schema,
       enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
-      jobStatements: acceptJobStatements(new JobInserts(boss, config.bossSchema)),
+      jobStatements: options.separateJobInsert
+        ? undefined
+        : acceptJobStatements(new JobInserts(boss, config.bossSchema)),
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
       groupCommit: config.groupCommit,
       maxConcurrentGroups: config.acceptTransactions,
