@@ -14,20 +14,21 @@
  *      scheduled start) → p50 / p99, beside the floor's p50 / p99 at the same offered rate. Goal
  *      p99 < 50 ms. With autocannon installed, it offers the same rate as an outside load generator.
  *
- * Where a 100-item bulk's time goes (node --cpu-prof of a real `serve` at 4 clients, and timing spans
- * per phase; 2 cores shared with other engineers' test runs, so absolute figures are inflated):
- *   server CPU per bulk: PHP-exact encoding of serialized_data ≈ 30 % (php-json encode, the second
- *   json_encode of meta_information), socket writes to PostgreSQL and the client ≈ 20 % (writev:
- *   ~50 kB of statement parameters per bulk), HMAC + job-id hashes ≈ 15 %, decode (PHP model +
- *   native parse for validation) ≈ 15 %, filterInputData ≈ 8 %, validation ≈ 4 %, GC ≈ 10 %.
- *   Wall time per bulk at half load was mostly the accept transaction: six round trips (BEGIN,
- *   bulk, operations, pg-boss insert, COMMIT), each a wake-up of both processes on a busy machine,
- *   and the job insert's parse; body read, decode and hashing were a few ms. Now one prepared
- *   statement (src/db/sql/accept.ts insertAccepted).
- *
- * HTTP load comes from a child process (bench/support/load.ts) with a keep-alive agent; every
- * response must be 202. Phases run A B B A so table growth and warm-up hit both sides alike.
- * Uses its own schemas, dropped at the end.
+ * Where a 100-item bulk's time went before one statement (measured on the shared 2-core machine):
+ *   JS, quiet micro-benchmark of prepareRequest, ms per bulk: PHP decode 0.22, input building
+ *   (filterInputData) 0.15, native JSON.parse for validation 0.15, validation 0.02, serialized_data
+ *   (PHP-exact json_encode twice) 0.44, data_hash HMAC 0.23, secrets 0.06: 1.4 ms in all.
+ *   SQL, one client, p50 ms: BEGIN 0.13, bulk 0.46, operations 1.73, pg-boss insert 3.71, COMMIT
+ *   1.67 (its deferred foreign keys of the jobs and the fsync): 7.9 of a 9.3 ms request.
+ *   Spans in a real server at half load (load average 4–9), p50 / p99 ms: body read 0.1 / 0.5,
+ *   prepare 4.9 / 61, waiting for a group 0.1 / 118, bulk 3.0 / 44, operations 7.1 / 153,
+ *   pg-boss insert 20 / 116, COMMIT 18 / 75: the accept transaction's round trips, each a wake-up
+ *   of both processes on a busy machine, were the time.
+ *   node --cpu-prof of a real `serve` (4 clients): PHP-exact encoding ≈ 30 % of server CPU, socket
+ *   writes ≈ 20 % (≈ 50 kB of parameters per bulk to PostgreSQL, 10 kB of answer), HMAC and job
+ *   ids ≈ 15 %, decoding ≈ 15 %, filterInputData ≈ 8 %, GC ≈ 10 %.
+ *   Now: one prepared statement per group (src/db/sql/accept.ts insertAccepted) and one-shot
+ *   hashes for job ids; part 3 runs the accept as it was beside it.
  *
  *   npx node bench/accept.bench.ts [seconds=8] [bulkClients=4] [singleClients=64] [all|bulk|single|latency] [latencyClients=8]
  */
