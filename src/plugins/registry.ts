@@ -10,6 +10,7 @@
 import { isStub, type Handler, type HandlerContext, type Interceptor } from './api.ts';
 import { compileChain, type Invoke, type OwnedInterceptor } from './pipeline.ts';
 import type { Route } from '../routes/types.ts';
+import { targetsRoute } from './targets.ts';
 
 export interface Invocation {
   result: unknown;
@@ -110,13 +111,12 @@ export class PluginRegistry {
     let compiled = this.compiled.get(operationId);
     if (compiled === undefined) {
       const resolved = this.resolve(operationId);
+      const route = this.routes.get(operationId) ?? { operationId };
       compiled = resolved && {
         plugin: resolved.plugin,
         run: compileChain(
           this.tables.interceptors.filter(
-            (o) =>
-              (o.interceptor.target === operationId || o.interceptor.target === '*') &&
-              !o.except?.includes(operationId),
+            (o) => targetsRoute(o.interceptor.target, route) && !o.except?.includes(operationId),
           ),
           async (args, ctx) => resolved.handler(args, ctx),
         ),
