@@ -12,8 +12,8 @@
  * the object the schema expects. Input that passed at accept passes again. A failure means these
  * validators are not the ones the operation was accepted with (a server mounting another spec with
  * `serve --spec` than the one this checkout generated its types from): the types cannot describe
- * that input either, so the handler gets it as stored and the mismatch is logged once per
- * operation, rather than failing operations the server accepted.
+ * that input either, so the handler gets it converted as far as the validator got, and the
+ * mismatch is logged once per operation, rather than failing operations the server accepted.
  */
 import { flipEmptyContainer, type InputValidator } from '../accept/prepare.ts';
 import { validationError } from '../accept/validation-errors.ts';
@@ -21,9 +21,17 @@ import type { HandlerContext } from './api.ts';
 
 export type CoerceResult = { ok: true; args: unknown } | { ok: false; message: string };
 
-/** A converted copy of `args` (the input is not touched), or the validation message. */
-export function coerceArgs(validator: InputValidator, args: unknown): CoerceResult {
-  let current: unknown = structuredClone(args);
+/**
+ * `args` converted, or the validation message. A copy unless `inPlace`: the consumer's arguments
+ * are parsed afresh from `serialized_data` for each run and belong to it, and copying them cost
+ * three times the conversion itself (bench/coerce.bench.ts).
+ */
+export function coerceArgs(
+  validator: InputValidator,
+  args: unknown,
+  options: { inPlace?: boolean } = {},
+): CoerceResult {
+  let current: unknown = options.inPlace ? args : structuredClone(args);
   // Bounded as at accept: each round turns one more empty container around.
   for (let round = 0; round <= 64; round++) {
     if (validator(current)) return { ok: true, args: current };
@@ -39,9 +47,10 @@ interface Invoker<I> {
 }
 
 /**
- * `inner` with every operation's arguments converted first. Operations without a validator here
- * (a route only another server's route table has, whose types this checkout never generated) are
- * passed through as stored.
+ * `inner` with every operation's arguments converted first, in place: arguments handed to `invoke`
+ * belong to that invocation (its interceptors may change them too). Operations without a validator
+ * here (a route only another server's route table has, whose types this checkout never generated)
+ * are passed through as stored.
  */
 export function coercingInvoker<I>(
   inner: Invoker<I>,
@@ -52,13 +61,13 @@ export function coercingInvoker<I>(
     invoke(operationId, args, ctx) {
       const validator = Object.hasOwn(validators, operationId) ? validators[operationId] : undefined;
       if (!validator) return inner.invoke(operationId, args, ctx);
-      const coerced = coerceArgs(validator, args);
+      const coerced = coerceArgs(validator, args, { inPlace: true });
       if (coerced.ok) return inner.invoke(operationId, coerced.args, ctx);
       if (!warned.has(operationId)) {
         warned.add(operationId);
         ctx.log.warn(
           { operationId, reason: coerced.message },
-          "stored input does not match this checkout's generated validator (another spec?): the handler gets it unconverted",
+          "stored input does not match this checkout's generated validator (another spec?): the handler gets it partly converted",
         );
       }
       return inner.invoke(operationId, args, ctx);
