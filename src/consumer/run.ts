@@ -105,6 +105,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       registry: coercingInvoker(
         registry as OperationInvoker,
         options.validators ?? (await localValidators(config.generatedDir)),
+        { asStored: (operationId) => registry.describe(operationId)?.kind === 'fallback' },
       ),
       queues: selection.queues,
       batchSize: options.batchSize ?? config.consumer.batchSize,

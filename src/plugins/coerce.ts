@@ -55,12 +55,20 @@ interface Invoker<I> {
 export function coercingInvoker<I>(
   inner: Invoker<I>,
   validators: Readonly<Record<string, InputValidator | undefined>>,
+  options: {
+    /**
+     * Operations to hand over as stored: those the http-forward fallback runs, so the replayed
+     * call carries the client's values exactly (ajv turns a `null` into 0, where Magento's
+     * ServiceInputProcessor keeps it null).
+     */
+    asStored?: (operationId: string) => boolean;
+  } = {},
 ): Invoker<I> {
   const warned = new Set<string>();
   return {
     invoke(operationId, args, ctx) {
       const validator = Object.hasOwn(validators, operationId) ? validators[operationId] : undefined;
-      if (!validator) return inner.invoke(operationId, args, ctx);
+      if (!validator || options.asStored?.(operationId)) return inner.invoke(operationId, args, ctx);
       const coerced = coerceArgs(validator, args, { inPlace: true });
       if (coerced.ok) return inner.invoke(operationId, coerced.args, ctx);
       if (!warned.has(operationId)) {

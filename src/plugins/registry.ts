@@ -116,7 +116,7 @@ export class PluginRegistry {
         plugin: resolved.plugin,
         run: compileChain(
           this.tables.interceptors.filter(
-            (o) => targetsRoute(o.interceptor.target, route) && !o.except?.includes(operationId),
+            (o) => targetsRoute(o.interceptor.target, route) && !o.except?.some((t) => targetsRoute(t, route)),
           ),
           async (args, ctx) => resolved.handler(args, ctx),
         ),
@@ -203,8 +203,8 @@ export function activeInterceptors(
       const switchedOff = off.filter((o) => o.plugin === p.name && o.name === i.name);
       if (switchedOff.some((o) => o.target === '*' || o.target === i.target)) continue;
       const narrowed = switchedOff.map((o) => o.target);
-      if (narrowed.length && i.target === '*') {
-        // A `*` interceptor switched off for some operations: keep it, but not on those.
+      if (narrowed.length) {
+        // Switched off for some operations (or service methods) only: keep it, but not on those.
         result.push({ plugin: p.name, interceptor: i, except: narrowed });
         continue;
       }

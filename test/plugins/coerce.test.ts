@@ -80,6 +80,17 @@ describe('coerceArgs with the generated validators', () => {
     assert.deepEqual(seen, [partly, partly, { x: '1' }]);
     assert.equal(warnings.length, 1);
   });
+
+  test('operations the http-forward fallback runs are handed over as stored, to be replayed exactly', async () => {
+    const seen: unknown[] = [];
+    const invoker = coercingInvoker({ invoke: async (_op: string, args: unknown) => seen.push(args) }, validators, {
+      asStored: (operationId) => operationId === 'DeleteV1CmsPagePageId',
+    });
+    const ctx = context({ query: async () => ({ rows: [], rowCount: 0 }) }, NO_CODE);
+    await invoker.invoke('DeleteV1CmsPagePageId', { pageId: '7' }, ctx);
+    await invoker.invoke('DeleteV1ProductsSku', { sku: 5 }, ctx);
+    assert.deepEqual(seen, [{ pageId: '7' }, { sku: '5' }]);
+  });
 });
 
 test('through the real accept and consumer: the handler sees numbers, the stored input keeps the strings', async (t) => {

@@ -179,6 +179,32 @@ describe('loaded plugins', () => {
     assert.equal(registry.describe('PostV1Products')?.handler, 'Acme_Catalog::PostV1Products');
   });
 
+  test('another plugin switches a service interceptor off for one route, or a `*` one for a whole service', async () => {
+    const quiet = {
+      name: 'Acme_Quiet',
+      compatibility: '^1.0.0',
+      interceptors: [
+        { name: 'Acme_Guard::mark', target: 'PutV1ProductsSku', disabled: true },
+        { name: 'Acme_Log::all', target: SAVE, disabled: true },
+      ],
+    };
+    const log = {
+      name: 'Acme_Log',
+      compatibility: '^1.0.0',
+      interceptors: [{ name: 'all', target: '*', after: (result: unknown) => `${String(result)}+log` }],
+    };
+    const registry = await loadPlugins({
+      routes: current,
+      pluginsDir: null,
+      modules: [plugin(guard), plugin(catalog), plugin(log), plugin(quiet)],
+      frameworkVersion: '1.0.0',
+    });
+    const results = [];
+    for (const id of ['PostV1Products', 'PutV1ProductsSku', 'DeleteV1ProductsSku'])
+      results.push((await registry.invoke(id, { route: id }, ctx(id))).result);
+    assert.deepEqual(results, ['saved+PostV1Products', 'saved', 'true+log']);
+  });
+
   test('a target that is neither an operation, `*` nor Class::method is still a load error', async () => {
     const typo = {
       name: 'Acme_Typo',
