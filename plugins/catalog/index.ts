@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { definePlugin, OperationError } from '../../src/plugins/api.ts';
+import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { deleteBatch, saveBatch } from './batch.ts';
 import { createInput, NO_SUCH_PRODUCT, putInput, saveProduct, type ProductArgs } from './product.ts';
 import { deleteProduct } from './sql.ts';
@@ -13,21 +14,22 @@ export { productView, saveProduct, type ProductArgs } from './product.ts';
 
 export const migrations: string[] = [readFileSync(new URL('./schema.sql', import.meta.url), 'utf8')];
 
-export default definePlugin({
+// Typed by the generated map: the consumer delivers arguments as it says (src/plugins/coerce.ts).
+export default definePlugin<OperationArgs>({
   name: 'Magento_Catalog',
   compatibility: '^1.0.0',
   // Creates name their entity in the body; the other routes are keyed by their path parameters.
   orderKeys: { PostV1Products: ['product.sku'] },
   handlers: {
-    PostV1Products: async (args: ProductArgs, ctx) => {
+    PostV1Products: async (args, ctx) => {
       const { product, sku } = createInput(args);
       return saveProduct(product, sku, ctx);
     },
-    PutV1ProductsSku: async (args: ProductArgs, ctx) => {
+    PutV1ProductsSku: async (args, ctx) => {
       const { product, sku } = putInput(args);
       return saveProduct(product, sku, ctx);
     },
-    DeleteV1ProductsSku: async (args: ProductArgs, ctx) => {
+    DeleteV1ProductsSku: async (args, ctx) => {
       if (typeof args.sku !== 'string' || !(await deleteProduct(ctx.tx, args.sku))) {
         throw new OperationError(NO_SUCH_PRODUCT);
       }

@@ -11,6 +11,7 @@ import { isStub, type BatchHandler, type Handler, type HandlerContext, type Inte
 import { compileBatchChain, type BatchInvoke } from './batch-chain.ts';
 import { compileChain, type Invoke, type OwnedInterceptor } from './pipeline.ts';
 import type { Route } from '../routes/types.ts';
+import { targetsRoute } from './targets.ts';
 
 export interface Invocation {
   result: unknown;
@@ -128,8 +129,9 @@ export class PluginRegistry {
   }
 
   private interceptorsFor(operationId: string) {
+    const route = this.routes.get(operationId) ?? { operationId };
     return this.tables.interceptors.filter(
-      (o) => (o.interceptor.target === operationId || o.interceptor.target === '*') && !o.except?.includes(operationId),
+      (o) => targetsRoute(o.interceptor.target, route) && !o.except?.some((t) => targetsRoute(t, route)),
     );
   }
 
@@ -232,8 +234,8 @@ export function activeInterceptors(
       const switchedOff = off.filter((o) => o.plugin === p.name && o.name === i.name);
       if (switchedOff.some((o) => o.target === '*' || o.target === i.target)) continue;
       const narrowed = switchedOff.map((o) => o.target);
-      if (narrowed.length && i.target === '*') {
-        // A `*` interceptor switched off for some operations: keep it, but not on those.
+      if (narrowed.length) {
+        // Switched off for some operations (or service methods) only: keep it, but not on those.
         result.push({ plugin: p.name, interceptor: i, except: narrowed });
         continue;
       }
