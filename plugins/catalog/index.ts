@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { definePlugin, OperationError } from '../../src/plugins/api.ts';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { deleteBatch, saveBatch } from './batch.ts';
-import { createInput, NO_SUCH_PRODUCT, putInput, saveProduct, type ProductArgs } from './product.ts';
+import { createInput, NO_SUCH_PRODUCT, putInput, saveProduct } from './product.ts';
 import { deleteProduct } from './sql.ts';
 
 export { productView, saveProduct, type ProductArgs } from './product.ts';
