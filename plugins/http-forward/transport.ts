@@ -91,7 +91,9 @@ export class Transport {
         res.on('data', (chunk: string) => (text += chunk));
         res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
         res.once('error', reject);
-        res.once('aborted', () => reject(Object.assign(new Error('The upstream closed the response early.'), { code: 'ECONNRESET' })));
+        res.once('aborted', () =>
+          reject(Object.assign(new Error('The upstream closed the response early.'), { code: 'ECONNRESET' })),
+        );
       });
       req.end(options.body);
     });

@@ -287,7 +287,8 @@ export function retryJobs(
 ): JobInsert<OperationJob>[] {
   const after = new Map<string, number>();
   for (const i of items) {
-    if (i.outcome.retryAfterSeconds) after.set(addressOf(i.row.bulk_uuid, i.row.operation_key), i.outcome.retryAfterSeconds);
+    if (i.outcome.retryAfterSeconds)
+      after.set(addressOf(i.row.bulk_uuid, i.row.operation_key), i.outcome.retryAfterSeconds);
   }
   return recorded
     .filter((r) => r.will_retry)

@@ -54,7 +54,8 @@ export class UpstreamLimiter {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(limits: UpstreamLimits) {
-    if (!Number.isInteger(limits.maxInFlight) || limits.maxInFlight < 1) throw new RangeError('maxInFlight must be ≥ 1');
+    if (!Number.isInteger(limits.maxInFlight) || limits.maxInFlight < 1)
+      throw new RangeError('maxInFlight must be ≥ 1');
     if (limits.maxPerSecond !== null && (!Number.isInteger(limits.maxPerSecond) || limits.maxPerSecond < 1))
       throw new RangeError('maxPerSecond must be ≥ 1 or null');
     this.maxInFlight = limits.maxInFlight;

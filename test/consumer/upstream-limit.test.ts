@@ -45,7 +45,10 @@ test('never more starts in any second than maxPerSecond', async () => {
   const { starts } = await drive(limiter, 12, 1);
   starts.sort((a, b) => a - b);
   for (let i = 5; i < starts.length; i++) {
-    assert.ok(starts[i]! - starts[i - 5]! >= 995, `start ${i} came ${starts[i]! - starts[i - 5]!} ms after start ${i - 5}`);
+    assert.ok(
+      starts[i]! - starts[i - 5]! >= 995,
+      `start ${i} came ${starts[i]! - starts[i - 5]!} ms after start ${i - 5}`,
+    );
   }
 });
 
