@@ -140,7 +140,10 @@ export function forwarder(route: Route, upstream: UpstreamConfig, link = linkUps
           retryAfterSeconds: error.retryAfterSeconds,
         });
       }
-      throw new RetriableError(`Upstream ${where} was aborted by the consumer`, { cause: error });
+      throw new RetriableError(
+        `Upstream ${where} was aborted by the consumer while waiting to be sent (upstream.maxInFlight ${link.limiter.maxInFlight} reached)`,
+        { cause: error },
+      );
     }
     let response: UpstreamResponse;
     // The call's own deadline starts once it is sent; the wait for a slot is bounded by ctx.signal.
