@@ -20,6 +20,8 @@ export interface Call {
 }
 
 export interface Answer {
+  /** Drop the connection instead of answering (as a server closing an idle connection does). */
+  reset?: boolean;
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
@@ -43,6 +45,8 @@ export interface LoopbackStore {
   peakPerWindow(windowMs: number): number;
   /** Connections closed by the client while a call on them was unanswered. */
   abandoned(): number;
+  /** Connections closed so far, by either side. */
+  closed(): number;
 }
 
 export async function loopbackStore(t: TestContext, options: StoreOptions = {}): Promise<LoopbackStore> {
@@ -52,6 +56,7 @@ export async function loopbackStore(t: TestContext, options: StoreOptions = {}):
   let inFlight = 0;
   let peak = 0;
   let abandoned = 0;
+  let closed = 0;
   const ids = new WeakMap<object, number>();
   const server = createServer(async (req: IncomingMessage, res) => {
     const at = performance.now();
@@ -75,6 +80,7 @@ export async function loopbackStore(t: TestContext, options: StoreOptions = {}):
     calls.push(call);
     const n = perSku.set(sku, (perSku.get(sku) ?? 0) + 1).get(sku)!;
     const answer = options.answer?.(call, n) ?? { status: 200, body: { sku } };
+    if (answer.reset) return void req.socket.destroy();
     const reply = () => {
       if (res.destroyed) return;
       answered = true;
@@ -86,7 +92,10 @@ export async function loopbackStore(t: TestContext, options: StoreOptions = {}):
     if (options.latencyMs) setTimeout(reply, options.latencyMs);
     else reply();
   });
-  server.on('connection', (socket) => ids.set(socket, ++connections));
+  server.on('connection', (socket) => {
+    ids.set(socket, ++connections);
+    socket.once('close', () => closed++);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
     server.closeAllConnections();
@@ -107,5 +116,6 @@ export async function loopbackStore(t: TestContext, options: StoreOptions = {}):
       return most;
     },
     abandoned: () => abandoned,
+    closed: () => closed,
   };
 }
