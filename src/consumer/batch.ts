@@ -318,7 +318,13 @@ async function recordInTransaction(
 
 function asFailure(error: unknown, row?: OperationRow): Outcome {
   const failure = classifyFailure(error, row);
-  return { status: failure.status, errorCode: failure.errorCode, message: failure.message, result: null };
+  return {
+    status: failure.status,
+    errorCode: failure.errorCode,
+    message: failure.message,
+    result: null,
+    retryAfterSeconds: failure.retryAfterSeconds,
+  };
 }
 
 /**
