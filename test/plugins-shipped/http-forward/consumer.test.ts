@@ -91,7 +91,7 @@ const callsOf = (calls: Call[], sku: string) => calls.filter((c) => c.sku === sk
  * before the answer reached the consumer can still arrive in its first moments: those are allowed
  * a grace period, the time a loopback answer takes on a loaded machine.
  */
-const GRACE_MS = 100;
+const GRACE_MS = 250;
 const arrivedDuring = (calls: Call[], answer: Call, ms: number) =>
   calls.filter((c) => c.at > answer.answeredAt + GRACE_MS && c.at < answer.answeredAt + ms);
 

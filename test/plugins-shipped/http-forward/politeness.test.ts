@@ -66,8 +66,11 @@ test('calls started per second never exceed maxPerSecond', async (t) => {
   const { store, put } = await forwarding(t, {}, { maxInFlight: 50, maxPerSecond: 5 });
   await Promise.all(skus(12).map((s) => put(s)));
   assert.equal(store.calls.length, 12);
-  // Measured where they arrive, so a little shorter than a second for the loopback's jitter.
-  assert.ok(store.peakPerWindow(950) <= 5, `${store.peakPerWindow(950)} calls arrived within 950 ms`);
+  // Measured where they arrive, on a machine that may be loaded: a call can be handled late by the
+  // store's event loop and the next one promptly, so the window is a little shorter than a second
+  // (without the cap all 12 arrive within milliseconds).
+  const most = store.peakPerWindow(800);
+  assert.ok(most <= 5, `${most} calls arrived within 800 ms`);
 });
 
 const backOffs: { title: string; status: number; header: () => string; seconds: number }[] = [
