@@ -17,6 +17,8 @@ export interface TransportOptions {
    * connection the upstream is closing fails for no reason of its own. Default 4000.
    */
   idleMs?: number;
+  /** Certificates (PEM) trusted instead of Node's bundled ones: a store behind a private CA. */
+  ca?: string;
 }
 
 export interface SendOptions {
@@ -50,7 +52,9 @@ export class Transport {
       // Reuse the most recently used connection: the least likely to have been closed upstream.
       scheduling: 'lifo',
     };
-    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.agent = secure
+      ? new https.Agent({ ...agentOptions, ...(options.ca ? { ca: options.ca } : {}) })
+      : new http.Agent(agentOptions);
     this.#request = secure ? https.request : http.request;
   }
 
