@@ -102,6 +102,15 @@ function upstreamFailure(status: number, text: string, where: string): { message
   return { message: `Upstream ${where} answered HTTP ${status}.`, code: 0 };
 }
 
+/** The URL as messages may show it: a password in `upstream.baseUrl` never reaches a status. */
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  if (!u.username && !u.password) return url;
+  u.username = '';
+  u.password = '';
+  return u.href;
+}
+
 /**
  * What every forwarder to one upstream shares: its connection pool and its limiter. One per
  * configured upstream and consumer process, so the caps hold across all batches and routes.
@@ -124,7 +133,7 @@ export function forwarder(route: Route, upstream: UpstreamConfig, link = linkUps
   const timeoutMs = upstream.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return async (args, ctx) => {
     const req = buildRequest(route, (args ?? {}) as Record<string, unknown>, ctx.store, upstream.baseUrl);
-    const where = `${req.method} ${req.url}`;
+    const where = `${req.method} ${withoutCredentials(req.url)}`;
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (req.body !== undefined) headers['Content-Type'] = 'application/json';
     if (upstream.token) headers.Authorization = `Bearer ${upstream.token}`;

@@ -175,3 +175,20 @@ async function waitUntil(check: () => boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('credentials in upstream.baseUrl are sent (basic auth) but never shown in a message', async (t) => {
+  const store = await loopbackStore(t, { answer: () => ({ status: 503 }) });
+  const registry = await loadPlugins({
+    routes,
+    pluginsDir: null,
+    modules: [{ source: 'plugins/http-forward/index.ts', module: forward }],
+    upstream: { baseUrl: store.baseUrl.replace('http://', 'http://shop:s3cret@') },
+    frameworkVersion: '1.0.0',
+  });
+  await assert.rejects(registry.invoke('DeleteV1ProductsSku', { sku: 'x' }, ctx()), (e: unknown) => {
+    assert.ok(e instanceof RetriableError);
+    assert.match(e.message, /^Upstream DELETE http:\/\/127\.0\.0\.1:\d+\/rest\/V1\/products\/x answered HTTP 503\.$/);
+    return true;
+  });
+  assert.equal(store.calls[0]!.authorization, `Basic ${Buffer.from('shop:s3cret').toString('base64')}`);
+});

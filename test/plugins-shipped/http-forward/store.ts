@@ -12,6 +12,7 @@ export interface Call {
   /** The last path segment (the sku of `/V1/products/{sku}`). */
   sku: string;
   idempotencyKey: string | undefined;
+  authorization: string | undefined;
   /** When it arrived (performance.now() of this process) and when it was answered. */
   at: number;
   answeredAt: number;
@@ -73,6 +74,7 @@ export async function loopbackStore(t: TestContext, options: StoreOptions = {}):
       url: req.url!,
       sku,
       idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+      authorization: req.headers.authorization,
       at,
       answeredAt: 0,
       connection: ids.get(req.socket)!,
