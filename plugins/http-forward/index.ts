@@ -131,9 +131,10 @@ export function linkUpstream(upstream: UpstreamConfig): UpstreamLink {
 
 export function forwarder(route: Route, upstream: UpstreamConfig, link = linkUpstream(upstream)): Handler {
   const timeoutMs = upstream.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const shown = /^[a-z]+:\/\/[^/]*@/i.test(upstream.baseUrl) ? withoutCredentials : (url: string) => url;
   return async (args, ctx) => {
     const req = buildRequest(route, (args ?? {}) as Record<string, unknown>, ctx.store, upstream.baseUrl);
-    const where = `${req.method} ${withoutCredentials(req.url)}`;
+    const where = `${req.method} ${shown(req.url)}`;
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (req.body !== undefined) headers['Content-Type'] = 'application/json';
     if (upstream.token) headers.Authorization = `Bearer ${upstream.token}`;
@@ -157,20 +158,28 @@ export function forwarder(route: Route, upstream: UpstreamConfig, link = linkUps
     let response: UpstreamResponse;
     // The call's own deadline starts once it is sent; the wait for a slot is bounded by ctx.signal.
     // No header carries it: none is standard, and Magento (PHP-FPM) would honour none.
-    // A timer cleared on the answer, not AbortSignal.timeout: at hundreds of calls per second its
-    // timers would stay armed for the whole timeout each.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    // One controller for both ends of the call, and a timer cleared on the answer: at hundreds of
+    // calls per second AbortSignal.timeout would keep a timer armed per call for the whole timeout,
+    // and AbortSignal.any costs more than the call's own bookkeeping.
+    const call = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      call.abort(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onAbort = () => call.abort(ctx.signal.reason);
+    if (ctx.signal.aborted) onAbort();
+    else ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       response = await link.transport.send(req.url, {
         method: req.method,
         headers,
         body: req.body,
-        signal: AbortSignal.any([deadline.signal, ctx.signal]),
+        signal: call.signal,
       });
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      const why = deadline.signal.aborted
+      const why = timedOut
         ? `timed out after ${timeoutMs} ms`
         : ctx.signal.aborted
           ? 'was aborted by the consumer'
@@ -178,6 +187,7 @@ export function forwarder(route: Route, upstream: UpstreamConfig, link = linkUps
       throw new RetriableError(`Upstream ${where} ${why}`, { cause: error });
     } finally {
       clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
       release();
     }
     const { status, text } = response;
