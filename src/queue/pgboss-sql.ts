@@ -22,8 +22,8 @@ export const PGBOSS_VERSION = '12.38.0';
  * `<schema>`, the queue `<queue>` and the fetch limit `<limit>` (see the test).
  */
 export const PINNED_SQL = {
-  fetch: 'pinned-by-test',
-  complete: 'pinned-by-test',
+  fetch: '6e3e82dc5413b63dc5679313caa52c9585f747ff1e66c481662ef82ab73be381',
+  complete: '8c94daee7cda94ea7a0fa6f41ed4ba37f227a42c83c01477e7328e9cf646c6b3',
 } as const;
 
 /** pg-boss's channel for a schema: `pgboss_` and the first 24 hex digits of sha224 of its name. */
