@@ -27,7 +27,7 @@ import type { HandlerContext } from '../plugins/api.ts';
 import type { OperationJob } from '../queue/names.ts';
 import { completionWithCte } from '../queue/pgboss-sql.ts';
 import { openSecrets } from '../accept/secrets.ts';
-import { classifyFailure, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from './classify.ts';
+import { classifyFailure, isRetriable, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from './classify.ts';
 import type { OperationInvoker } from './invoker.ts';
 import {
   addressOf,
@@ -162,14 +162,14 @@ export class BatchExecutor {
   #done: JobAttempt[];
   #lock = new TransactionLock();
   #current: SharedTransaction | null = null;
-  /** Outcomes of units kept or undone in each shared transaction, written at its commit. */
-  #inTransaction = new Map<SharedTransaction, Pending[]>();
+  /** Outcomes of units kept or undone in each shared transaction (and how many units), written at its commit. */
+  #inTransaction = new Map<SharedTransaction, { items: Pending[]; units: number }>();
   /** Outcomes of units that never used the transaction. */
   #pending: Pending[] = [];
   #pendingSince = 0;
   #flushing: Promise<void> = Promise.resolve();
   /** Claimed operations to give back unrecorded (their transaction could not commit). */
-  #givenBack: Claimed[] = [];
+  #givenBack: (Claimed & { alone?: boolean })[] = [];
   #canceled: { bulk: string; key: number; token: number }[] = [];
   #source: TransactionSource;
 
@@ -270,7 +270,12 @@ export class BatchExecutor {
    */
   async runUnit(claims: Claimed[], work: UnitWork): Promise<void> {
     const ctx = this.#ctx;
-    const tx = new UnitTransaction(this.#source);
+    // A delivery whose last batch transaction failed to commit runs in one of its own, so a unit
+    // that cannot commit (a deferred constraint) fails alone instead of taking others along again.
+    // With shared transactions off (the benchmark's baseline), every unit has one of its own.
+    const alone = claims.every((c) => c.job.data.alone === true) || ctx.shareTransactions === false;
+    const own = alone ? new SharedTransaction(ctx.pool, ctx.schema) : null;
+    const tx = new UnitTransaction(own ? { lock: new TransactionLock(), current: () => own } : this.#source);
     const lost = this.#leases.lost.signal;
     const timeoutMs = ctx.policy.handlerTimeoutMs;
     const timeout = new AbortController();
@@ -330,10 +335,12 @@ export class BatchExecutor {
     const ended = await tx.end(ok);
     if (ended === 'kept' || ended === 'undone') {
       const shared = tx.shared!;
-      let list = this.#inTransaction.get(shared);
-      if (!list) this.#inTransaction.set(shared, (list = []));
-      list.push(...items);
-      await this.#commitIfDue(shared);
+      let held = this.#inTransaction.get(shared);
+      if (!held) this.#inTransaction.set(shared, (held = { items: [], units: 0 }));
+      held.items.push(...items);
+      held.units++;
+      if (own) await this.#commit(own);
+      else await this.#commitIfDue(shared);
     } else if (ended === 'lost') {
       // Its transaction is gone with its writes: it runs again.
       this.#givenBack.push(...claims);
@@ -346,10 +353,14 @@ export class BatchExecutor {
           if (item.outcome.status === STATUS_COMPLETE) item.outcome = asFailure(new HandlerTimeoutError(timeoutMs));
         }
       }
-      if (!this.#pending.length) this.#pendingSince = Date.now();
-      this.#pending.push(...items);
+      for (const item of items) this.#pend(item);
       if (Date.now() - this.#pendingSince >= ctx.flushAfterMs) await this.#flush();
     }
+  }
+
+  #pend(item: Pending): void {
+    if (!this.#pending.length) this.#pendingSince = Date.now();
+    this.#pending.push(item);
   }
 
   /** Abandons the open shared transaction (the batch failed): nothing in it commits. */
@@ -366,7 +377,7 @@ export class BatchExecutor {
 
   /** A shared transaction that ended without a commit: everything in it is given back. */
   #settleGone(shared: SharedTransaction): void {
-    const items = this.#inTransaction.get(shared) ?? [];
+    const items = this.#inTransaction.get(shared)?.items ?? [];
     this.#inTransaction.delete(shared);
     if (items.length) {
       this.#ctx.log.warn({ count: items.length }, 'batch transaction abandoned; its operations run again');
@@ -389,17 +400,19 @@ export class BatchExecutor {
   /**
    * Commits a shared transaction (under the lock): its outcomes, retry jobs and job completions,
    * then COMMIT. An outcome fenced out (its claim was taken over) rolls it all back: that run must
-   * leave no trace, and the others run again.
+   * leave no trace, and the others run again. A commit that fails gives them back too; when it
+   * failed for what was written (a deferred constraint, not a lost connection), they come back to
+   * run alone, and a unit that ran alone has its failure recorded.
    */
   async #commit(shared: SharedTransaction): Promise<void> {
     if (this.#current === shared) this.#current = null;
-    const items = this.#inTransaction.get(shared) ?? [];
-    this.#inTransaction.delete(shared);
+    const held = this.#inTransaction.get(shared) ?? { items: [], units: 0 };
+    const items = held.items;
     if (shared.gone || !shared.opened) {
-      this.#inTransaction.set(shared, items);
       this.#settleGone(shared);
       return;
     }
+    this.#inTransaction.delete(shared);
     const ctx = this.#ctx;
     try {
       const client = await shared.client();
@@ -418,9 +431,17 @@ export class BatchExecutor {
       await client.query('COMMIT');
       await shared.end();
     } catch (error) {
-      ctx.log.warn({ err: error, count: items.length }, 'batch transaction failed; its operations run again');
       await shared.end(error as Error);
-      this.#givenBack.push(...items.map((i) => ({ job: i.job, row: i.row })));
+      const lone = held.units === 1 && items.every((i) => i.job.data.alone === true);
+      if (lone && !isRetriable(error)) {
+        // Ran alone and still cannot commit: what it wrote is the failure, recorded without it.
+        for (const i of items) this.#pend({ ...i, outcome: asFailure(error, i.row) });
+        logOf(ctx, items[0]!.row).info({ err: error }, 'operation failed at commit');
+        return;
+      }
+      ctx.log.warn({ err: error, count: items.length }, 'batch transaction failed to commit; its operations run again');
+      const alone = isRetriable(error) ? undefined : true;
+      this.#givenBack.push(...items.map((i) => ({ job: i.job, row: i.row, alone })));
       return;
     }
     for (const i of items) this.#leases.drop(addressOf(i.row.bulk_uuid, i.row.operation_key));
@@ -448,7 +469,7 @@ export class BatchExecutor {
       await putOff(
         ctx,
         this.#queue,
-        back.map((c) => ({ job: c.job, delaySeconds: 0 })),
+        back.map((c) => ({ job: c.job, delaySeconds: 0, alone: c.alone })),
         [back.map((c) => c.row.bulk_uuid), back.map((c) => c.row.operation_key), back.map((c) => c.row.lease_token)],
       );
       for (const c of back) this.#leases.drop(addressOf(c.row.bulk_uuid, c.row.operation_key));

@@ -346,7 +346,7 @@ export const needsTransaction = (items: readonly { outcome: Outcome }[]): boolea
 export async function putOff(
   ctx: LifecycleContext,
   queue: string,
-  items: { job: Job<OperationJob>; delaySeconds: number }[],
+  items: { job: Job<OperationJob>; delaySeconds: number; alone?: boolean }[],
   giveBack?: [string[], number[], number[]],
 ): Promise<void> {
   if (!items.length) return;
@@ -357,9 +357,14 @@ export async function putOff(
     const db = bossDb(client);
     await ctx.boss.insert(
       queue,
-      items.map(({ job, delaySeconds }) => ({
+      items.map(({ job, delaySeconds, alone }) => ({
         id: randomUUID(),
-        data: { bulk: job.data.bulk, key: job.data.key, deferred: (job.data.deferred ?? 0) + 1 },
+        data: {
+          bulk: job.data.bulk,
+          key: job.data.key,
+          deferred: (job.data.deferred ?? 0) + 1,
+          ...((alone ?? job.data.alone) ? { alone: true } : {}),
+        },
         startAfter: delaySeconds,
       })),
       { db },

@@ -107,7 +107,19 @@ export class SharedTransaction {
    * it), so the server rolls back everything written in it.
    */
   abandon(): void {
-    void this.end(new Error('transaction abandoned'));
+    if (this.#gone) return;
+    this.#gone = true;
+    void this.#opening?.then(
+      async (client) => {
+        // A statement of it may still be running (and holding locks) on the server, which would
+        // only notice the closed socket when it answers: end that backend first, while it is
+        // surely still ours, then drop the connection.
+        const pid = (client as unknown as { processID?: number }).processID;
+        if (pid) await this.#pool.query('SELECT pg_terminate_backend($1)', [pid]).catch(() => {});
+        client.release(new Error('transaction abandoned'));
+      },
+      () => {},
+    );
   }
 }
 
