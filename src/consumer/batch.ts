@@ -275,10 +275,29 @@ export class BatchExecutor {
     // With shared transactions off (the benchmark's baseline), every unit has one of its own.
     const alone = claims.every((c) => c.job.data.alone === true) || ctx.shareTransactions === false;
     const own = alone ? new SharedTransaction(ctx.pool, ctx.schema) : null;
-    const tx = new UnitTransaction(own ? { lock: new TransactionLock(), current: () => own } : this.#source);
     const lost = this.#leases.lost.signal;
     const timeoutMs = ctx.policy.handlerTimeoutMs;
     const timeout = new AbortController();
+    // The deadline is the handler's: time spent waiting for the transaction's lock (behind other
+    // handlers' statements) does not count against it.
+    let left = timeoutMs;
+    let armedAt = performance.now();
+    const arm = () => {
+      armedAt = performance.now();
+      return setTimeout(() => timeout.abort(new HandlerTimeoutError(timeoutMs)), left);
+    };
+    let timer = arm();
+    let finished = false;
+    const waits = {
+      waiting: () => {
+        clearTimeout(timer);
+        left = Math.max(0, left - (performance.now() - armedAt));
+      },
+      entered: () => {
+        if (!timeout.signal.aborted && !finished) timer = arm();
+      },
+    };
+    const tx = new UnitTransaction(own ? { lock: new TransactionLock(), current: () => own } : this.#source, waits);
     const signal = AbortSignal.any([timeout.signal, lost]);
     const aborted = new Promise<never>((_, reject) => {
       const onAbort = () => reject(signal.reason);
@@ -286,7 +305,6 @@ export class BatchExecutor {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     aborted.catch(() => {});
-    const timer = setTimeout(() => timeout.abort(new HandlerTimeoutError(timeoutMs)), timeoutMs);
     const ran = performance.now();
     let outcomes: Outcome[];
     let ok = false;
@@ -320,6 +338,7 @@ export class BatchExecutor {
         return failure;
       });
     } finally {
+      finished = true;
       clearTimeout(timer);
     }
     const seconds = (performance.now() - ran) / 1000;
@@ -332,13 +351,14 @@ export class BatchExecutor {
       });
     }
     const items = claims.map((c, i) => ({ job: c.job, row: c.row, outcome: outcomes[i]! }));
-    const ended = await tx.end(ok);
-    if (ended === 'kept' || ended === 'undone') {
-      const shared = tx.shared!;
+    const ended = await tx.end(ok, (shared) => {
       let held = this.#inTransaction.get(shared);
       if (!held) this.#inTransaction.set(shared, (held = { items: [], units: 0 }));
       held.items.push(...items);
       held.units++;
+    });
+    if (ended === 'kept' || ended === 'undone') {
+      const shared = tx.shared!;
       if (own) await this.#commit(own);
       else await this.#commitIfDue(shared);
     } else if (ended === 'lost') {
@@ -389,7 +409,7 @@ export class BatchExecutor {
   async #commitIfDue(shared: SharedTransaction): Promise<void> {
     const share = this.#ctx.shareTransactions !== false;
     if (share && performance.now() - shared.openedAt < this.#ctx.flushAfterMs) return;
-    await this.#lock.acquire();
+    await this.#lock.acquire(true);
     try {
       if (this.#current === shared) await this.#commit(shared);
     } finally {

@@ -128,22 +128,19 @@ export class TransactionLock {
   #held = false;
   #waiting: (() => void)[] = [];
 
-  acquire(): Promise<void> {
+  /** `first`: ahead of those already waiting (a commit, so the transaction stays short). */
+  acquire(first = false): Promise<void> {
     if (!this.#held) {
       this.#held = true;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    return new Promise((resolve) => (first ? this.#waiting.unshift(resolve) : this.#waiting.push(resolve)));
   }
 
   release(): void {
     const next = this.#waiting.shift();
     if (next) next();
     else this.#held = false;
-  }
-
-  get idle(): boolean {
-    return !this.#held && !this.#waiting.length;
   }
 }
 
@@ -190,8 +187,12 @@ export class UnitTransaction implements Queryable {
   #aborted: (string | null)[] = [null];
   #nested = 0;
 
-  constructor(source: TransactionSource) {
+  #waits?: { waiting(): void; entered(): void };
+
+  /** `waits` is told when the unit starts waiting for the lock and when it got in (its deadline pauses). */
+  constructor(source: TransactionSource, waits?: { waiting(): void; entered(): void }) {
     this.#source = source;
+    this.#waits = waits;
   }
 
   /** The shared transaction this unit entered, once it has. */
@@ -255,9 +256,10 @@ export class UnitTransaction implements Queryable {
   /**
    * Ends the unit's part: its savepoint released when `ok` (and no statement failed), else rolled
    * back, and the lock freed. Later queries throw. A unit still waiting for the lock just leaves
-   * the queue.
+   * the queue. `settle` is told (still under the lock, so no commit can come between) which shared
+   * transaction now carries the unit's outcome, when one does ('kept' or 'undone').
    */
-  async end(ok: boolean): Promise<UnitEnd> {
+  async end(ok: boolean, settle?: (shared: SharedTransaction) => void): Promise<UnitEnd> {
     this.#closed = true;
     if (this.#phase === 'idle' || this.#phase === 'waiting') return 'untouched';
     let client: PoolClient;
@@ -284,6 +286,7 @@ export class UnitTransaction implements Queryable {
         shared.abandon();
         return 'lost';
       }
+      settle?.(shared);
       return keep ? 'kept' : 'undone';
     } finally {
       this.#source.lock.release();
@@ -307,7 +310,9 @@ export class UnitTransaction implements Queryable {
     if (this.#closed) return Promise.reject(new TransactionClosedError());
     this.#entering ??= (async () => {
       this.#phase = 'waiting';
+      this.#waits?.waiting();
       await this.#source.lock.acquire();
+      this.#waits?.entered();
       if (this.#closed) {
         // Ended while it waited: it never got in.
         this.#source.lock.release();
