@@ -82,7 +82,7 @@ export interface ConsumerHandle {
 export { ABANDONED_MESSAGE } from './lifecycle.ts';
 
 /** Default handlers in flight per batch: see `consumer.inFlight` in src/config.ts for how it was chosen. */
-export const DEFAULT_IN_FLIGHT = 16;
+export const DEFAULT_IN_FLIGHT = 32;
 
 export async function startConsumer(options: ConsumerOptions): Promise<ConsumerHandle> {
   const { boss, pool, schema, log } = options;
