@@ -68,6 +68,11 @@ export interface BatchContext extends LifecycleContext {
    * `ctx.tx` commits on its own: the benchmark's baseline.
    */
   shareTransactions?: boolean;
+  /**
+   * A batch handler for an operationId, if it has one: the batch's claims of that operationId run
+   * together as one unit (see {@link BatchExecutor.runUnit}), returning an outcome per claim.
+   */
+  batchHandlerOf?(operationId: string): ((claims: Claimed[], unit: UnitContext) => Promise<Outcome[]>) | undefined;
   /** The crypt key, to open sealed secret fields before the handler runs (src/accept/secrets.ts). */
   cryptKey: Buffer;
   /** True once the consumer is stopping: no further operation starts, the rest is given back. */
@@ -191,27 +196,37 @@ export class BatchExecutor {
     const running = new Set<Promise<void>>();
     let failure: { error: unknown } | null = null;
     const limit = Math.max(1, this.#ctx.inFlight);
-    for (let i = 0; i < claims.length && !failure; i++) {
+    const units = this.#plan(claims);
+    for (let u = 0; u < units.length && !failure; u++) {
       while (running.size >= limit && !failure) await Promise.race(running);
       if (failure) break;
-      const claim = claims[i]!;
-      const address = addressOf(claim.row.bulk_uuid, claim.row.operation_key);
-      if (i > 0) await this.#leases.lookAgain(CANCEL_LOOK_MS);
-      if (this.#leases.canceled(address)) {
-        // Flagged by the cancel API before it started: it never runs.
-        this.#canceled.push({ bulk: claim.row.bulk_uuid, key: claim.row.operation_key, token: claim.row.lease_token });
-        this.#done.push(attemptOf(claim.job));
-        continue;
+      if (u > 0) await this.#leases.lookAgain(CANCEL_LOOK_MS);
+      const unit = units[u]!;
+      const starting: Claimed[] = [];
+      for (const claim of unit.claims) {
+        if (this.#leases.canceled(addressOf(claim.row.bulk_uuid, claim.row.operation_key))) {
+          // Flagged by the cancel API before it started: it never runs.
+          this.#canceled.push({
+            bulk: claim.row.bulk_uuid,
+            key: claim.row.operation_key,
+            token: claim.row.lease_token,
+          });
+          this.#done.push(attemptOf(claim.job));
+        } else starting.push(claim);
       }
-      if (this.#ctx.stopping() || !this.#leases.mayStart(address)) {
+      if (!starting.length) continue;
+      const mayStart = starting.every((c) => this.#leases.mayStart(addressOf(c.row.bulk_uuid, c.row.operation_key)));
+      if (this.#ctx.stopping() || !mayStart) {
         // Stopping, or the lease is too short for another handler: give the rest back to run at once.
-        this.#givenBack.push(...claims.slice(i));
+        this.#givenBack.push(...starting, ...units.slice(u + 1).flatMap((x) => x.claims));
         break;
       }
-      const unit = this.runOperation(claim).catch((error: unknown) => {
-        failure ??= { error };
-      });
-      const tracked: Promise<void> = unit.finally(() => running.delete(tracked));
+      const run = (unit.work ? this.runUnit(starting, unit.work) : this.runOperation(starting[0]!)).catch(
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      );
+      const tracked: Promise<void> = run.finally(() => running.delete(tracked));
       running.add(tracked);
     }
     await Promise.all(running);
@@ -219,30 +234,42 @@ export class BatchExecutor {
     await this.#finish();
   }
 
+  /**
+   * The batch's units: the claims of an operationId with a batch handler (`ctx.batchHandlerOf`)
+   * together, in one unit, every other claim in a unit of its own; in delivery order.
+   */
+  #plan(claims: Claimed[]): { claims: Claimed[]; work?: UnitWork }[] {
+    const units: { claims: Claimed[]; work?: UnitWork }[] = [];
+    const grouped = new Map<string, { claims: Claimed[]; work?: UnitWork }>();
+    for (const claim of claims) {
+      const id = claim.row.operation_id;
+      const batch = this.#ctx.batchHandlerOf?.(id);
+      if (!batch) {
+        units.push({ claims: [claim] });
+        continue;
+      }
+      let unit = grouped.get(id);
+      if (!unit) {
+        const group: Claimed[] = [];
+        unit = { claims: group, work: (u) => batch(group, u) };
+        grouped.set(id, unit);
+        units.push(unit);
+      }
+      unit.claims.push(claim);
+    }
+    return units;
+  }
+
   /** Runs one claimed operation through its handler (with its interceptors) as a unit. */
   runOperation(claim: Claimed): Promise<void> {
     const { row } = claim;
     return this.runUnit([claim], async ({ tx, signal }) => {
-      const args = openSecrets(parseArgs(row.serialized_data), this.#ctx.cryptKey);
-      const handlerCtx: HandlerContext = {
-        store: {
-          id: row.store_code === 'all' ? 0 : row.store_id,
-          code: row.store_code,
-          explicit: row.store_code !== null,
-        },
-        tx,
-        operation: {
-          bulkUuid: row.bulk_uuid,
-          key: row.operation_key,
-          topic: row.topic_name,
-          operationId: row.operation_id,
-          attempt: row.attempts + 1,
-          idempotencyKey: `${row.bulk_uuid}:${row.operation_key}`,
-        },
-        signal,
-        log: logOf(this.#ctx, row),
-      };
-      const invocation = await this.#ctx.invoker.invoke(row.operation_id, args, handlerCtx);
+      const args = operationArgs(this.#ctx, row);
+      const invocation = await this.#ctx.invoker.invoke(
+        row.operation_id,
+        args,
+        operationContext(this.#ctx, row, tx, signal),
+      );
       return [
         {
           status: STATUS_COMPLETE,
@@ -515,6 +542,38 @@ export class BatchExecutor {
     this.#flushing = run.catch(() => {});
     return run;
   }
+}
+
+/** The handler context of one operation of a unit (a batch handler builds one per operation). */
+export function operationContext(
+  ctx: BatchContext,
+  row: OperationRow,
+  tx: UnitTransaction,
+  signal: AbortSignal,
+): HandlerContext {
+  return {
+    store: {
+      id: row.store_code === 'all' ? 0 : row.store_id,
+      code: row.store_code,
+      explicit: row.store_code !== null,
+    },
+    tx,
+    operation: {
+      bulkUuid: row.bulk_uuid,
+      key: row.operation_key,
+      topic: row.topic_name,
+      operationId: row.operation_id,
+      attempt: row.attempts + 1,
+      idempotencyKey: `${row.bulk_uuid}:${row.operation_key}`,
+    },
+    signal,
+    log: logOf(ctx, row),
+  };
+}
+
+/** An operation's handler arguments, its sealed secret fields opened. */
+export function operationArgs(ctx: BatchContext, row: OperationRow): unknown {
+  return openSecrets(parseArgs(row.serialized_data), ctx.cryptKey);
 }
 
 class HandlerTimeoutError extends Error {

@@ -52,6 +52,8 @@ export interface ConsumerOptions {
   inFlight?: number;
   /** Handlers of a batch share one transaction (default true; false is the benchmark's baseline). */
   shareTransactions?: boolean;
+  /** Batch handlers by operationId (see `BatchContext.batchHandlerOf`). */
+  batchHandlerOf?: BatchContext['batchHandlerOf'];
   /** The crypt key (parsed); default: the one stored in the database, as a server without CRYPT_KEY uses. */
   cryptKey?: Buffer;
   /** Leases, handler timeout and retries (defaults: DEFAULT_LIFECYCLE). */
@@ -100,6 +102,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     flushAfterMs: options.flushAfterMs ?? 1000,
     inFlight: Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT),
     shareTransactions: options.shareTransactions ?? true,
+    batchHandlerOf: options.batchHandlerOf,
     cryptKey: options.cryptKey ?? parseCryptKey(await getOrCreateCryptKey(pool, schema)),
     stopping: () => stopping,
     observe: options.observe,

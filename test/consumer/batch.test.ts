@@ -210,6 +210,40 @@ describe('batch executor', () => {
     for (let i = 0; i < 6; i++) assert.deepEqual(order.get(`keyed-${i}`), [i, i + 6, i + 12], `keyed-${i}`);
   });
 
+  it("a batch handler gets its operationId's claims of the batch as one unit, and its outcomes are recorded per operation", async () => {
+    const calls: number[][] = [];
+    const ops = await runBulk('unit', 5, () => assert.fail('the single-operation handler must not run'), {
+      batchHandlerOf: (operationId) =>
+        operationId === 'Op'
+          ? async (claims, unit) => {
+              calls.push(claims.map((c) => c.row.operation_key).sort());
+              const skus = claims.map((c) => `unit-${c.row.operation_key}`);
+              // Set-based: one statement for every operation of the unit.
+              await unit.tx.query(`INSERT INTO effect (sku, txid) SELECT unnest($1::text[]), txid_current()`, [skus]);
+              return claims.map((c) =>
+                c.row.operation_key === 3
+                  ? { status: 3, errorCode: 7, message: 'rejected unit-3', result: null }
+                  : { status: 1, errorCode: null, message: 'Service execution success Test::Op', result: '{}' },
+              );
+            }
+          : undefined,
+    });
+    assert.deepEqual(calls, [[0, 1, 2, 3, 4]]);
+    assert.deepEqual(
+      ops.map((o) => [o.status, o.result_message]),
+      [
+        [1, 'Service execution success Test::Op'],
+        [1, 'Service execution success Test::Op'],
+        [1, 'Service execution success Test::Op'],
+        [3, 'rejected unit-3'],
+        [1, 'Service execution success Test::Op'],
+      ],
+    );
+    // The unit did not throw, so its savepoint was kept whole: per-operation undo is the batch
+    // handler's own (savepoint() around an operation's part).
+    assert.equal((await effects('unit')).length, 5);
+  });
+
   it('a handler aborted in the middle of a ctx.tx statement: the others of its transaction run again, effects once', async () => {
     const runs: number[] = [];
     let stuck = -1;
