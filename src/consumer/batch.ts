@@ -23,7 +23,7 @@
  */
 import type { Db, Job, JobAttempt } from 'pg-boss';
 import { recordOutcomes as recordOutcomesSql, type OperationRow } from '../db/sql/lifecycle.ts';
-import type { HandlerContext } from '../plugins/api.ts';
+import { OperationError, type HandlerContext } from '../plugins/api.ts';
 import type { OperationJob } from '../queue/names.ts';
 import { completionWithCte } from '../queue/pgboss-sql.ts';
 import { openSecrets } from '../accept/secrets.ts';
@@ -397,7 +397,7 @@ export class BatchExecutor {
       // case) is recorded without a transaction so an always-hanging handler still uses its runs.
       if (ended === 'abandoned') {
         for (const item of items) {
-          if (item.outcome.status === STATUS_COMPLETE) item.outcome = asFailure(new HandlerTimeoutError(timeoutMs));
+          if (item.outcome.status === STATUS_COMPLETE) item.outcome = asFailure(new StatementStillRunningError());
         }
       }
       for (const item of items) this.#pend(item);
@@ -574,6 +574,16 @@ export function operationContext(
 /** An operation's handler arguments, its sealed secret fields opened. */
 export function operationArgs(ctx: BatchContext, row: OperationRow): unknown {
   return openSecrets(parseArgs(row.serialized_data), ctx.cryptKey);
+}
+
+/** A handler returned while a `ctx.tx` statement it did not await was still running. */
+class StatementStillRunningError extends OperationError {
+  constructor() {
+    super(
+      "The operation's handler returned while one of its ctx.tx statements was still running (not awaited); its writes were rolled back.",
+    );
+    this.name = 'StatementStillRunningError';
+  }
 }
 
 class HandlerTimeoutError extends Error {
