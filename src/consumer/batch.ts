@@ -193,14 +193,18 @@ export class BatchExecutor {
    * unfinished in the claim's snapshot), so running them at once keeps every key's order.
    */
   async runAll(claims: Claimed[]): Promise<void> {
-    const running = new Set<Promise<void>>();
+    const started: Promise<void>[] = [];
     let failure: { error: unknown } | null = null;
     const limit = Math.max(1, this.#ctx.inFlight);
+    // A counted slot per unit in flight, and one waiter woken when a slot frees (no race over
+    // every unit in flight for each start: that cost more than a no-op handler).
+    let active = 0;
+    let wake: (() => void) | null = null;
     const units = this.#plan(claims);
     for (let u = 0; u < units.length && !failure; u++) {
-      while (running.size >= limit && !failure) await Promise.race(running);
+      while (active >= limit && !failure) await new Promise<void>((resolve) => (wake = resolve));
       if (failure) break;
-      if (u > 0) await this.#leases.lookAgain(CANCEL_LOOK_MS);
+      if (u > 0 && this.#leases.lookDue(CANCEL_LOOK_MS)) await this.#leases.lookAgain(CANCEL_LOOK_MS);
       const unit = units[u]!;
       const starting: Claimed[] = [];
       for (const claim of unit.claims) {
@@ -221,15 +225,23 @@ export class BatchExecutor {
         this.#givenBack.push(...starting, ...units.slice(u + 1).flatMap((x) => x.claims));
         break;
       }
-      const run = (unit.work ? this.runUnit(starting, unit.work) : this.runOperation(starting[0]!)).catch(
+      active++;
+      const run = (unit.work ? this.runUnit(starting, unit.work) : this.runOperation(starting[0]!)).then(
+        () => {},
         (error: unknown) => {
           failure ??= { error };
         },
       );
-      const tracked: Promise<void> = run.finally(() => running.delete(tracked));
-      running.add(tracked);
+      started.push(
+        run.then(() => {
+          active--;
+          const woken = wake;
+          wake = null;
+          woken?.();
+        }),
+      );
     }
-    await Promise.all(running);
+    await Promise.all(started);
     if (failure) throw (failure as { error: unknown }).error;
     await this.#finish();
   }

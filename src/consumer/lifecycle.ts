@@ -180,9 +180,14 @@ export class Leases {
     return this.#canceled.has(address);
   }
 
+  /** Whether the last look is older than `lookMs`. */
+  lookDue(lookMs: number): boolean {
+    return performance.now() - this.#lookedAt >= lookMs;
+  }
+
   /** Looks again when the last look is older than `lookMs`: fast batches never pay for it. */
   async lookAgain(lookMs: number): Promise<void> {
-    if (performance.now() - this.#lookedAt >= lookMs) await this.extend();
+    if (this.lookDue(lookMs)) await this.extend();
   }
 
   /** Stops holding an operation (its outcome is written, or it was given back). */
