@@ -13,6 +13,8 @@
  * - the NOTIFY channel of a schema (plans.notifyChannelSql), computed by the database the same way.
  * - the job table's `name`, `state` (an enum with `completed` after the live states) and `data`
  *   columns, read by the sweeper and the operators' queue view (src/db/sql/lifecycle.ts, operators.ts).
+ * - the job insert the accept statement embeds (plans.insertJobs): its shape check lives beside its
+ *   use in src/queue/job-insert.ts, pinned to this same version (test/queue/job-insert.test.ts).
  */
 
 export const PGBOSS_VERSION = '12.38.0';
