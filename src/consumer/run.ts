@@ -112,6 +112,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       queues: selection.queues,
       batchSize: options.batchSize ?? config.consumer.batchSize,
       concurrency,
+      inFlight: config.consumer.inFlight,
       maxMessages: options.maxMessages,
       policy: {
         leaseSeconds: config.consumer.leaseSeconds,
