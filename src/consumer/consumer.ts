@@ -18,6 +18,7 @@ import { DEAD_LETTER_QUEUE, type OperationJob } from '../queue/names.ts';
 import { BatchFailure, processBatch, type BatchContext } from './batch.ts';
 import { isRetriable } from './classify.ts';
 import type { OperationInvoker } from './invoker.ts';
+import { batchHandlersOf } from './batch-handler.ts';
 import { fetchWithClaims } from './fetch.ts';
 import { closeAbandoned, DEFAULT_LIFECYCLE, releaseClaims, sweep, type LifecyclePolicy } from './lifecycle.ts';
 import { QueueWaker } from './wake.ts';
@@ -46,8 +47,14 @@ export interface ConsumerOptions {
   notifyPollingIntervalSeconds?: number;
   /** Also close operations whose jobs exhausted their attempts (default true). */
   deadLetter?: boolean;
-  /** How long outcomes of transaction-less handlers may wait to be written, ms. */
+  /** How long outcomes may wait to be written, and a batch's shared transaction stay open, ms. */
   flushAfterMs?: number;
+  /** Handlers of one batch running at once (`consumer.inFlight`). */
+  inFlight?: number;
+  /** Handlers of a batch share one transaction (default true; false is the benchmark's baseline). */
+  shareTransactions?: boolean;
+  /** Batch handlers by operationId (see `BatchContext.batchHandlerOf`). */
+  batchHandlerOf?: BatchContext['batchHandlerOf'];
   /** The crypt key (parsed); default: the one stored in the database, as a server without CRYPT_KEY uses. */
   cryptKey?: Buffer;
   /** Leases, handler timeout and retries (defaults: DEFAULT_LIFECYCLE). */
@@ -77,6 +84,9 @@ export interface ConsumerHandle {
 
 export { ABANDONED_MESSAGE } from './lifecycle.ts';
 
+/** Default handlers in flight per batch: see `consumer.inFlight` in src/config.ts for how it was chosen. */
+export const DEFAULT_IN_FLIGHT = 32;
+
 export async function startConsumer(options: ConsumerOptions): Promise<ConsumerHandle> {
   const { boss, pool, schema, log } = options;
   const batchSize = Math.max(1, Math.min(options.batchSize ?? 100, options.maxMessages ?? Infinity));
@@ -91,6 +101,10 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     log,
     policy,
     flushAfterMs: options.flushAfterMs ?? 1000,
+    inFlight: Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT),
+    shareTransactions: options.shareTransactions ?? true,
+    // The registry's batch chains (batch-handler.ts) unless the caller brings its own.
+    batchHandlerOf: options.batchHandlerOf ?? (options.registry.batch ? batchHandlersOf(() => ctx) : undefined),
     cryptKey: options.cryptKey ?? parseCryptKey(await getOrCreateCryptKey(pool, schema)),
     stopping: () => stopping,
     observe: options.observe,

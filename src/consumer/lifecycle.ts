@@ -69,6 +69,8 @@ export interface Outcome {
   errorCode: number | null;
   message: string;
   result: string | null;
+  /** A retriable failure's least retry delay, seconds (an upstream's `Retry-After`). */
+  retryAfterSeconds?: number | undefined;
 }
 
 export interface Claimed {
@@ -180,9 +182,14 @@ export class Leases {
     return this.#canceled.has(address);
   }
 
+  /** Whether the last look is older than `lookMs`. */
+  lookDue(lookMs: number): boolean {
+    return performance.now() - this.#lookedAt >= lookMs;
+  }
+
   /** Looks again when the last look is older than `lookMs`: fast batches never pay for it. */
   async lookAgain(lookMs: number): Promise<void> {
-    if (performance.now() - this.#lookedAt >= lookMs) await this.extend();
+    if (this.lookDue(lookMs)) await this.extend();
   }
 
   /** Stops holding an operation (its outcome is written, or it was given back). */
@@ -274,14 +281,29 @@ export function outcomeArrays(items: { row: OperationRow; outcome: Outcome }[], 
   ];
 }
 
-/** The jobs of the automatic retries just recorded. */
-export function retryJobs(ctx: LifecycleContext, recorded: readonly Recorded[]): JobInsert<OperationJob>[] {
+/**
+ * The jobs of the automatic retries just recorded; none starts before the `Retry-After` its
+ * outcome asked for.
+ */
+export function retryJobs(
+  ctx: LifecycleContext,
+  recorded: readonly Recorded[],
+  items: readonly { row: OperationRow; outcome: Outcome }[] = [],
+): JobInsert<OperationJob>[] {
+  const after = new Map<string, number>();
+  for (const i of items) {
+    if (i.outcome.retryAfterSeconds)
+      after.set(addressOf(i.row.bulk_uuid, i.row.operation_key), i.outcome.retryAfterSeconds);
+  }
   return recorded
     .filter((r) => r.will_retry)
     .map((r) => ({
       id: retryJobIdFor(r.bulk_uuid, r.operation_key, r.reopened, r.attempts + 1),
       data: { bulk: r.bulk_uuid, key: r.operation_key },
-      startAfter: retryDelaySeconds(ctx.policy, r.attempts + 1),
+      startAfter: Math.max(
+        retryDelaySeconds(ctx.policy, r.attempts + 1),
+        after.get(addressOf(r.bulk_uuid, r.operation_key)) ?? 0,
+      ),
     }));
 }
 
@@ -307,7 +329,7 @@ export async function recordOn(
       ).rows
     : [];
   const db = bossDb(client);
-  const retries = retryJobs(ctx, recorded);
+  const retries = retryJobs(ctx, recorded, items);
   if (retries.length) await ctx.boss.insert(queue, retries, { db });
   const jobs = [...items.map((i) => attemptOf(i.job)), ...done];
   if (jobs.length) await ctx.boss.complete(queue, jobs, null, { db });
@@ -346,7 +368,7 @@ export const needsTransaction = (items: readonly { outcome: Outcome }[]): boolea
 export async function putOff(
   ctx: LifecycleContext,
   queue: string,
-  items: { job: Job<OperationJob>; delaySeconds: number }[],
+  items: { job: Job<OperationJob>; delaySeconds: number; alone?: boolean }[],
   giveBack?: [string[], number[], number[]],
 ): Promise<void> {
   if (!items.length) return;
@@ -357,9 +379,14 @@ export async function putOff(
     const db = bossDb(client);
     await ctx.boss.insert(
       queue,
-      items.map(({ job, delaySeconds }) => ({
+      items.map(({ job, delaySeconds, alone }) => ({
         id: randomUUID(),
-        data: { bulk: job.data.bulk, key: job.data.key, deferred: (job.data.deferred ?? 0) + 1 },
+        data: {
+          bulk: job.data.bulk,
+          key: job.data.key,
+          deferred: (job.data.deferred ?? 0) + 1,
+          ...((alone ?? job.data.alone) ? { alone: true } : {}),
+        },
         startAfter: delaySeconds,
       })),
       { db },

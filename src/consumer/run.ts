@@ -74,6 +74,8 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
           baseUrl: config.upstream.baseUrl,
           token: config.upstream.token ?? undefined,
           timeoutMs: config.upstream.timeoutMs,
+          maxInFlight: config.upstream.maxInFlight,
+          maxPerSecond: config.upstream.maxPerSecond,
         }
       : undefined;
     const registry = await loadPlugins({
@@ -110,6 +112,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       queues: selection.queues,
       batchSize: options.batchSize ?? config.consumer.batchSize,
       concurrency,
+      inFlight: config.consumer.inFlight,
       maxMessages: options.maxMessages,
       policy: {
         leaseSeconds: config.consumer.leaseSeconds,

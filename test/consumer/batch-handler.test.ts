@@ -9,8 +9,6 @@ import assert from 'node:assert/strict';
 import type { PgBoss } from 'pg-boss';
 import catalog, * as catalogModule from '../../plugins/catalog/index.ts';
 import { startConsumer } from '../../src/consumer/consumer.ts';
-import { groupClaims } from '../../src/consumer/batch-handler.ts';
-import type { Claimed } from '../../src/consumer/lifecycle.ts';
 import { ident } from '../../src/db/pool.ts';
 import {
   definePlugin,
@@ -21,7 +19,6 @@ import {
   type PluginDefinition,
 } from '../../src/plugins/api.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
-import type { BatchInvocation } from '../../src/plugins/registry.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { route } from '../plugins/fixtures.ts';
@@ -251,58 +248,4 @@ describe('batch handlers in the consumer', () => {
     );
     assert.deepEqual(JSON.parse(operations[0].result as string).name, 'P0');
   });
-});
-
-describe('groupClaims', () => {
-  const claim = (operationId: string, key: number) =>
-    ({ row: { operation_id: operationId, operation_key: key } }) as unknown as Claimed;
-  const batchable = { handler: 'X::A', run: async () => [] } as BatchInvocation;
-  const cases: { title: string; claims: [string, number][]; groups: number[][]; single: number[] }[] = [
-    {
-      title: 'one operationId with a batch chain',
-      claims: [
-        ['A', 0],
-        ['A', 1],
-        ['A', 2],
-      ],
-      groups: [[0, 1, 2]],
-      single: [],
-    },
-    {
-      title: 'others stay single, in order',
-      claims: [
-        ['B', 0],
-        ['A', 1],
-        ['B', 2],
-        ['A', 3],
-      ],
-      groups: [[1, 3]],
-      single: [0, 2],
-    },
-    {
-      title: 'a group of one runs singly',
-      claims: [
-        ['A', 0],
-        ['B', 1],
-      ],
-      groups: [],
-      single: [0, 1],
-    },
-  ];
-  for (const c of cases) {
-    it(c.title, () => {
-      const { groups, single } = groupClaims(
-        c.claims.map(([id, key]) => claim(id, key)),
-        (id) => (id === 'A' ? batchable : null),
-      );
-      assert.deepEqual(
-        groups.map((g) => g.claims.map((x) => x.row.operation_key)),
-        c.groups,
-      );
-      assert.deepEqual(
-        single.map((x) => x.row.operation_key),
-        c.single,
-      );
-    });
-  }
 });
