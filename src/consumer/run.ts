@@ -9,7 +9,7 @@ import { createPool, databaseUrl } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Route } from '../routes/types.ts';
 import type { Logger } from '../plugins/api.ts';
-import { loadPlugins, runInstalls } from '../plugins/loader.ts';
+import { loadPlugins, runInstalls, type LoadOptions } from '../plugins/loader.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.ts';
 import { startConsumer, type ConsumerHandle } from './consumer.ts';
 import type { OperationInvoker } from './invoker.ts';
@@ -29,6 +29,10 @@ export interface ConfiguredConsumerOptions {
   batchSize?: number;
   concurrency?: number;
   maxMessages?: number;
+  /** Plugin modules already in memory, loaded after `pluginsDir` and `pluginPackages` (the test kit). */
+  plugins?: LoadOptions['modules'];
+  /** Where `pluginPackages` are installed; default the working directory. */
+  projectDir?: string;
 }
 
 export interface ConfiguredConsumer {
@@ -69,6 +73,8 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       routes,
       pluginsDir: config.pluginsDir,
       packages: config.pluginPackages,
+      modules: options.plugins,
+      projectDir: options.projectDir,
       upstream,
     });
     await runInstalls(pool, config.schema, registry.installs);
