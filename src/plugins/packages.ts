@@ -131,7 +131,9 @@ export async function importPackages(
     }
     const entry = entryOf(dir, pkg);
     if (!entry) {
-      say(`its package.json names no entry file that exists (set "exports" or "main" in ${join(dir, 'package.json')}).`);
+      say(
+        `its package.json names no entry file that exists (set "exports" or "main" in ${join(dir, 'package.json')}).`,
+      );
       continue;
     }
     if (/\.[mc]?ts$/.test(entry) && insideNodeModules(entry)) {

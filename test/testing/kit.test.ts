@@ -42,7 +42,7 @@ const plugin = definePlugin({
         product: { ...args.product, price: Math.round(args.product.price ?? 0) },
       }),
     },
-    { name: 'tag', target: '*', after: (result: object) => ({ ...result, tagged: true }) },
+    { name: 'tag', target: '*', after: (result) => ({ ...(result as object), tagged: true }) },
   ],
 });
 const module = {
