@@ -9,6 +9,7 @@ import { createPool, databaseUrl } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Route } from '../routes/types.ts';
 import type { Logger } from '../plugins/api.ts';
+import type { PluginRegistry } from '../plugins/registry.ts';
 import { loadPlugins, runInstalls, type LoadOptions } from '../plugins/loader.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.ts';
 import { startConsumer, type ConsumerHandle } from './consumer.ts';
@@ -37,6 +38,8 @@ export interface ConfiguredConsumerOptions {
 
 export interface ConfiguredConsumer {
   consumer: ConsumerHandle;
+  /** The loaded plugins (the test kit reads their tables with the handlers' search path). */
+  registry: PluginRegistry;
   selection: ConsumerSelection;
   metrics: Metrics;
   /** The consumer's own `/metrics`, when `metrics.consumerPort` is set. */
@@ -138,6 +141,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     const started = boss;
     return {
       consumer,
+      registry,
       selection,
       metrics,
       metricsUrl: metricsServer?.url ?? null,

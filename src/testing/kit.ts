@@ -282,9 +282,12 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
       outcomes,
       async query(text, values) {
         const schema = db!.schema;
+        // The search path of a handler's transaction (src/consumer/transaction.ts): the registry's
+        // when it has one (plugin schemas), else ours and public.
+        const registry = consumer!.registry as { searchPath?: (schema: string) => readonly string[] };
+        const path = registry.searchPath?.(schema) ?? [schema, 'public'];
         return withTransaction(db!.pool, async (client) => {
-          // The same search path as a handler's transaction (src/consumer/transaction.ts).
-          await client.query(`SET LOCAL search_path TO ${ident(schema)}, public`);
+          await client.query(`SET LOCAL search_path TO ${path.map(ident).join(', ')}`);
           return (await client.query(text, values)).rows;
         });
       },

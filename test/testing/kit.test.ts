@@ -4,6 +4,9 @@
  * status API shows and what the handler wrote.
  */
 import { strict as assert } from 'node:assert';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   definePlugin,
@@ -135,4 +138,47 @@ test('a plugin that does not load fails the kit with the loader message', async 
     startTestKit({ plugins: [definePlugin({ name: 'Acme_Bad', compatibility: '^9.0.0' })] }),
     /Acme_Bad \(plugins\[0\] Acme_Bad\): requires framework \^9\.0\.0, but this is magento-async 1\.0\.0/,
   );
+});
+
+test('loads plugins from a folder and packages from a project, as pluginsDir and pluginPackages do', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'kit-sources-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(join(root, 'plugins/deleting'), { recursive: true });
+  writeFileSync(
+    join(root, 'plugins/deleting/index.ts'),
+    `export default { name: 'Acme_Deleting', compatibility: '^1.0.0', handlers: { DeleteV1ProductsSku: async (args) => ({ deleted: args.sku }) } };\n`,
+  );
+  mkdirSync(join(root, 'project/node_modules/acme-posting'), { recursive: true });
+  writeFileSync(
+    join(root, 'project/node_modules/acme-posting/package.json'),
+    '{"name":"acme-posting","type":"module"}',
+  );
+  writeFileSync(
+    join(root, 'project/node_modules/acme-posting/index.js'),
+    `export default { name: 'Acme_Posting', compatibility: '^1.0.0', handlers: { PostV1Products: async (args) => ({ posted: args.product.sku }) } };\n`,
+  );
+  const kit = await startTestKit({
+    pluginsDir: join(root, 'plugins'),
+    packages: ['acme-posting'],
+    projectDir: join(root, 'project'),
+  });
+  t.after(() => kit.close());
+  const cases = [
+    { operationId: 'DeleteV1ProductsSku', args: { sku: 'D-1' }, handler: 'Acme_Deleting', result: { deleted: 'D-1' } },
+    {
+      operationId: 'PostV1Products',
+      args: { product: { sku: 'P-1' } },
+      handler: 'Acme_Posting',
+      result: { posted: 'P-1' },
+    },
+  ];
+  for (const c of cases) {
+    const outcome = await kit.run(c.operationId, c.args);
+    assert.equal(outcome.handler, `${c.handler}::${c.operationId}`, outcome.message ?? '');
+    assert.deepEqual(outcome.result, c.result);
+  }
+  // What no plugin implements fails as in production, naming the route.
+  const nobody = await kit.run('PutV1ProductsSku', { sku: 'N-1', product: { price: 1 } });
+  assert.equal(nobody.status, STATUS.FAILED);
+  assert.match(nobody.message ?? '', /No handler is implemented for route PUT \/V1\/products\/\{sku\}/);
 });
