@@ -30,7 +30,7 @@ export interface KitDatabaseOptions {
 }
 
 export async function openKitDatabase(options: KitDatabaseOptions = {}): Promise<KitDatabase> {
-  const label = (options.name ?? 'kit').replace(/\W/g, '_').slice(0, 20).toLowerCase();
+  const label = (options.name ?? 'kit').replace(/\W/g, '_').slice(0, 12).toLowerCase();
   const suffix = `${label}_${randomBytes(4).toString('hex')}`;
   const schema = `kit_${suffix}`;
   const bossSchema = `kitb_${suffix}`;
@@ -44,8 +44,12 @@ export async function openKitDatabase(options: KitDatabaseOptions = {}): Promise
       origin: 'DATABASE_URL',
       pool,
       async drop() {
-        await pool.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
-        await pool.query(`DROP SCHEMA IF EXISTS ${ident(bossSchema)} CASCADE`);
+        // Ours, pg-boss's and the plugins' own (`<schema>__<plugin>`, where their migrations run).
+        const { rows } = await pool.query<{ nspname: string }>(
+          'SELECT nspname FROM pg_namespace WHERE nspname = ANY($1) OR starts_with(nspname, $2)',
+          [[schema, bossSchema], `${schema}__`],
+        );
+        for (const r of rows) await pool.query(`DROP SCHEMA IF EXISTS ${ident(r.nspname)} CASCADE`);
         await pool.end();
       },
     };

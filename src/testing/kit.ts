@@ -182,6 +182,8 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
         bossSchema: db.bossSchema,
         port: 0,
         logLevel: 'silent',
+        // Where the routes came from: what the consumer reads beside them (the validators) is theirs.
+        generatedDir: artifacts.dir,
         pluginsDir: options.pluginsDir ? resolve(options.pluginsDir) : noPlugins,
         pluginPackages: [...(options.packages ?? [])],
         dashboard: { enabled: false, ...extra.dashboard },

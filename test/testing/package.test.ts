@@ -73,8 +73,12 @@ test(
     t.after(async () => {
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await client.query(`DROP SCHEMA IF EXISTS ${schema}_boss CASCADE`);
+      // Ours, pg-boss's and the plugins' own (`<schema>__<plugin>`).
+      const { rows } = await client.query<{ nspname: string }>(
+        `SELECT nspname FROM pg_namespace WHERE nspname IN ($1, $2) OR starts_with(nspname, $3)`,
+        [schema, `${schema}_boss`, `${schema}__`],
+      );
+      for (const r of rows) await client.query(`DROP SCHEMA IF EXISTS "${r.nspname}" CASCADE`);
       await client.end();
     });
 
@@ -115,8 +119,15 @@ test(
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     try {
+      // The plugin's table: in our schema, or in the plugin's own where its migrations run there.
+      const found = await client.query<{ table_schema: string }>(
+        `SELECT table_schema FROM information_schema.tables
+          WHERE table_name = 'acme_stock_price' AND (table_schema = $1 OR starts_with(table_schema, $1 || '__'))`,
+        [schema],
+      );
+      assert.equal(found.rows.length, 1, 'the package created its table once');
       const { rows } = await client.query(
-        `SELECT sku, store_id, price::float AS price FROM ${schema}.acme_stock_price`,
+        `SELECT sku, store_id, price::float AS price FROM "${found.rows[0]!.table_schema}".acme_stock_price`,
       );
       assert.deepEqual(rows, [{ sku: 'SHOP-1', store_id: 1, price: 19.9 }]);
     } finally {
