@@ -22,6 +22,7 @@ import { importArtifacts, loadArtifacts, type Artifacts } from '../runtime/artif
 import { startServer, type RunningServer } from '../server.ts';
 import { createStore } from '../store/stores.ts';
 import { openKitDatabase, type KitDatabase } from './database.ts';
+import { exampleArgs } from './example-args.ts';
 
 /** The Magento-style sample spec this package ships: enough routes for most plugin tests. */
 export const SAMPLE_SPEC = fileURLToPath(new URL('../../openapi/magento-sample.yaml', import.meta.url));
@@ -127,6 +128,8 @@ export interface TestKit {
   ): Promise<OperationOutcome[]>;
   /** Any request, with the kit's token (`path` from `/rest`, e.g. `/rest/default/async/V1/products/sku-1`). */
   request(method: string, path: string, body?: unknown): Promise<KitResponse>;
+  /** The smallest arguments the spec accepts for the operation (every required property), to start a case from. */
+  example(operationId: string): Record<string, unknown>;
   /** Waits until no operation of the bulk is open, and returns them all. */
   outcomes(bulkUuid: string): Promise<OperationOutcome[]>;
   /** A query on the kit's database with our schema first on the search path, as handlers see it. */
@@ -282,6 +285,7 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
       },
       request,
       outcomes,
+      example: (operationId) => exampleArgs(routeOf(operationId), artifacts.schemas.async),
       async query(text, values) {
         const schema = db!.schema;
         // The search path of a handler's transaction (src/consumer/transaction.ts): the registry's

@@ -128,6 +128,13 @@ describe('the test kit', () => {
     assert.equal(seen.length, 0);
   });
 
+  test('gives the smallest arguments the spec accepts, which run as they are', async () => {
+    const args = kit.example('PutV1ProductsSku');
+    assert.deepEqual(args, { sku: 'example-sku', product: { sku: 'example-sku' } });
+    const outcome = await kit.run('PutV1ProductsSku', args);
+    assert.equal(outcome.status, STATUS.COMPLETE, outcome.message ?? '');
+  });
+
   test('names the operation it does not know', async () => {
     await assert.rejects(kit.run('PutV1Nothing', {}), /No operation "PutV1Nothing" in the kit's routes/);
   });
