@@ -4,8 +4,8 @@
  * test kit: server, consumer, this plugin), and it never overwrites an author's plugin.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { copyCheckout, type Checkout } from '../support/checkout.ts';
 import { runCli } from '../support/processes.ts';
@@ -48,6 +48,13 @@ test('scaffolds a plugin for an entity whose test passes as written', { timeout:
 });
 
 test('refuses what it must not do, saying why', { timeout: 120_000 }, async (t) => {
+  // An author's plugin, with a real handler: never overwritten.
+  const mine = join(checkout.dir, 'plugins/mine/index.ts');
+  mkdirSync(dirname(mine), { recursive: true });
+  writeFileSync(
+    mine,
+    "export default { name: 'Acme_Mine', compatibility: '^1.0.0', handlers: { PostV1Customers: async () => null } };\n",
+  );
   const cases = [
     {
       args: ['plugin:new', 'nothing'],
@@ -58,18 +65,19 @@ test('refuses what it must not do, saying why', { timeout: 120_000 }, async (t) 
       error: /--name "acme" is not a Magento-style "Vendor_Module" name/,
     },
     {
-      args: ['plugin:new', 'customers', '--dir', 'catalog'],
-      error: /plugins\/catalog\/index\.ts already exists and is not codegen's stub/,
+      args: ['plugin:new', 'customers', '--dir', 'mine'],
+      error: /plugins\/mine\/index\.ts already exists and is not codegen's stub/,
     },
     { args: ['plugin:new', 'products', '--dir', '../outside'], error: /--dir "\.\.\/outside" is not a folder name/ },
   ];
   for (const c of cases) {
     await t.test(c.args.join(' '), async () => {
-      const before = readFileSync(join(checkout.dir, 'plugins/catalog/index.ts'), 'utf8');
+      const before = readFileSync(mine, 'utf8');
       const result = await cli(...c.args);
       assert.equal(result.code, 1, result.stdout);
       assert.match(result.stderr, c.error);
-      assert.equal(readFileSync(join(checkout.dir, 'plugins/catalog/index.ts'), 'utf8'), before);
+      assert.equal(readFileSync(mine, 'utf8'), before);
+      assert.equal(existsSync(join(checkout.dir, 'plugins/mine/index.test.ts')), false);
     });
   }
 });
