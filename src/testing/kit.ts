@@ -190,7 +190,14 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
         pluginsDir: options.pluginsDir ? resolve(options.pluginsDir) : noPlugins,
         pluginPackages: [...(options.packages ?? [])],
         dashboard: { enabled: false, ...extra.dashboard },
-        consumer: { retryLimit: 0, batchSize: 10, concurrency: 1, ...extra.consumer },
+        // A handler that never returns is aborted when `run` gives up on it, so `close` can finish.
+        consumer: {
+          retryLimit: 0,
+          batchSize: 10,
+          concurrency: 1,
+          handlerTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
+          ...extra.consumer,
+        },
       },
     });
     await migrate(db.pool, db.schema);

@@ -189,3 +189,20 @@ test('loads plugins from a folder and packages from a project, as pluginsDir and
   assert.equal(nobody.status, STATUS.FAILED);
   assert.match(nobody.message ?? '', /No handler is implemented for route PUT \/V1\/products\/\{sku\}/);
 });
+
+test('an operation whose handler never returns fails the run, naming it, and the kit still closes', async () => {
+  const hanging = definePlugin({
+    name: 'Acme_Hanging',
+    compatibility: '^1.0.0',
+    handlers: { DeleteV1ProductsSku: () => new Promise(() => {}) },
+  });
+  const kit = await startTestKit({ plugins: [hanging], timeoutMs: 1500 });
+  try {
+    await assert.rejects(
+      kit.run('DeleteV1ProductsSku', { sku: 'H-1' }),
+      /Operations 0 of bulk \S+ are still open after 1500 ms \(a handler that does not return\?\)/,
+    );
+  } finally {
+    await kit.close();
+  }
+});
