@@ -25,8 +25,10 @@ function environment(extra: Record<string, string | undefined>): Record<string, 
     PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
     ...extra,
   };
-  // A test file's process would make a nested `node --test` report to it instead of printing.
+  // A test file's process would make a nested `node --test` report to it instead of printing, and
+  // an outer `npm test` leaves its own settings (npm_config_local_prefix, …) for a nested npm.
   delete env.NODE_TEST_CONTEXT;
+  for (const key of Object.keys(env)) if (key.startsWith('npm_')) delete env[key];
   for (const key of ['MAGENTO_ASYNC_CONFIG', 'MAGENTO_ASYNC_SPEC', 'MAGENTO_ASYNC_VAR_DIR', 'npm_config_prefix'])
     delete env[key];
   return env;
