@@ -23,6 +23,7 @@ import {
   type Install,
 } from './registry.ts';
 import { importPackages } from './packages.ts';
+import { expandServiceHandlers, isServiceTarget } from './targets.ts';
 import { satisfies, validRange } from './version.ts';
 import { ident, type Pool } from '../db/pool.ts';
 import type { Route } from '../routes/types.ts';
@@ -161,7 +162,7 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
   }
   const handlers = (def.handlers ?? {}) as Record<string, Handler | undefined>;
   for (const [operationId, handler] of Object.entries(handlers)) {
-    if (!operations.has(operationId))
+    if (!operations.has(operationId) && !isServiceTarget(operationId))
       say(`handler "${operationId}" names no operation of the route table (run codegen, or check the spelling).`);
     else if (handler !== undefined && typeof handler !== 'function') say(`handler "${operationId}" is not a function.`);
   }
@@ -209,8 +210,10 @@ function checkInterceptors(list: Interceptor[], operations: Set<string>, say: (w
     }
     if (seen.has(i.name)) say(`${what} is declared twice.`);
     seen.add(i.name);
-    if (typeof i.target !== 'string' || (i.target !== '*' && !operations.has(i.target))) {
-      say(`${what} targets ${JSON.stringify(i.target)}, which is neither "*" nor an operation of the route table.`);
+    if (typeof i.target !== 'string' || (i.target !== '*' && !operations.has(i.target) && !isServiceTarget(i.target))) {
+      say(
+        `${what} targets ${JSON.stringify(i.target)}, which is neither "*", an operation of the route table nor a service method (Class::method).`,
+      );
     }
     if (i.sortOrder !== undefined && !Number.isInteger(i.sortOrder))
       say(`${what} has a sortOrder that is not an integer.`);
@@ -259,7 +262,9 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
     plugins.push(checked);
   }
   checkReferences(plugins, problems);
-  const claims = resolveClaims(plugins);
+  const claims = resolveClaims(
+    plugins.map((p) => ({ ...p, handlers: expandServiceHandlers(p.handlers, options.routes) })),
+  );
   problems.push(...claims.problems);
 
   let fallback: { plugin: string; resolve: Fallback } | undefined;

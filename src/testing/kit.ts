@@ -210,6 +210,8 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
       log,
       plugins: (options.plugins ?? []).map(asModule),
       projectDir,
+      // Arguments coerced by the validators of the kit's routes, as the server validated them.
+      validators: artifacts.validators,
     });
     server = await startServer({ config, artifacts, log, host: '127.0.0.1' });
     const { token } = await createIntegrationToken(db.pool, db.schema, { name: 'test kit', resources: 'all' });
