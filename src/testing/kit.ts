@@ -57,7 +57,10 @@ export interface TestKitOptions {
   config?: ConfigOverrides;
   /** Where handlers' `ctx.log` and the runtime log go. Default: nowhere. */
   log?: Logger;
-  /** How long `run` waits for an outcome. Default 30 s. */
+  /**
+   * How long a handler may run before it is aborted, as `consumer.handlerTimeoutSeconds` does
+   * (whole seconds); its operation is then retriably failed (status 2). Default 30 s.
+   */
   timeoutMs?: number;
   /** A label for the kit's schemas. */
   name?: string;
@@ -157,7 +160,9 @@ async function routesFor(options: TestKitOptions, scratch: string): Promise<Arti
 /** Starts a kit; `await using kit = await startTestKit(...)` or `t.after(() => kit.close())`. */
 export async function startTestKit(options: TestKitOptions = {}): Promise<TestKit & AsyncDisposable> {
   const log = options.log ?? SILENT;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const handlerSeconds = Math.max(1, Math.ceil((options.timeoutMs ?? 30_000) / 1000));
+  // `run` waits for the consumer to abort a handler, and this much more, before it gives up.
+  const waitMs = handlerSeconds * 1000 + 15_000;
   const scratch = mkdtempSync(join(tmpdir(), 'magento-async-kit-run-'));
   const noPlugins = join(scratch, 'no-plugins');
   mkdirSync(noPlugins);
@@ -190,12 +195,12 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
         pluginsDir: options.pluginsDir ? resolve(options.pluginsDir) : noPlugins,
         pluginPackages: [...(options.packages ?? [])],
         dashboard: { enabled: false, ...extra.dashboard },
-        // A handler that never returns is aborted when `run` gives up on it, so `close` can finish.
+        // A handler that never returns is aborted as in production (and `close` can finish).
         consumer: {
           retryLimit: 0,
           batchSize: 10,
           concurrency: 1,
-          handlerTimeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
+          handlerTimeoutSeconds: handlerSeconds,
           ...extra.consumer,
         },
       },
@@ -237,7 +242,7 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
     };
 
     const outcomes = async (bulkUuid: string): Promise<OperationOutcome[]> => {
-      const until = Date.now() + timeoutMs;
+      const until = Date.now() + waitMs;
       for (;;) {
         const left = Math.max(1, Math.min(10, Math.ceil((until - Date.now()) / 1000)));
         const res = await request('GET', `/rest/V1/bulk/${bulkUuid}/detailed-status?waitSeconds=${left}`);
@@ -247,7 +252,7 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
         if (Date.now() >= until) {
           const open = list.filter((o) => o.status === STATUS.OPEN).map((o) => o.id);
           throw new Error(
-            `Operations ${open.join(', ')} of bulk ${bulkUuid} are still open after ${timeoutMs} ms (a handler that does not return?).`,
+            `Operations ${open.join(', ')} of bulk ${bulkUuid} are still open after ${waitMs} ms: is a consumer of the kit stuck?`,
           );
         }
       }
