@@ -22,6 +22,7 @@ import {
   type Fallback,
   type Install,
 } from './registry.ts';
+import { importPackages } from './packages.ts';
 import { expandServiceHandlers, isServiceTarget } from './targets.ts';
 import { satisfies, validRange } from './version.ts';
 import { ident, type Pool } from '../db/pool.ts';
@@ -52,8 +53,10 @@ export interface LoadOptions {
   routes: readonly Route[];
   /** Directory whose `<dir>/index.ts` files are plugins; relative to the working directory. */
   pluginsDir?: string | null;
-  /** npm package names (or absolute module paths) whose default export is a plugin. */
+  /** npm package names (or absolute module paths) whose default export is a plugin (src/plugins/packages.ts). */
   packages?: readonly string[];
+  /** Where `packages` are looked up (its node_modules, then its parents'). Default: the working directory. */
+  projectDir?: string;
   upstream?: UpstreamConfig | undefined;
   /** Plugin modules already in memory (tests, embedding), validated like the others, loaded last. */
   modules?: readonly { source: string; module: Record<string, unknown> }[];
@@ -114,9 +117,6 @@ async function importCandidates(options: LoadOptions, problems: string[]): Promi
         specifier: pathToFileURL(file).href,
       });
   }
-  for (const pkg of options.packages ?? []) {
-    targets.push({ source: `package ${pkg}`, specifier: pkg.startsWith('/') ? pathToFileURL(pkg).href : pkg });
-  }
   for (const t of targets) {
     try {
       candidates.push({ source: t.source, module: (await import(t.specifier)) as Record<string, unknown> });
@@ -124,6 +124,13 @@ async function importCandidates(options: LoadOptions, problems: string[]): Promi
       problems.push(`${t.source}: cannot be imported: ${(error as Error).message}`);
     }
   }
+  candidates.push(
+    ...(await importPackages(
+      options.packages ?? [],
+      { projectDir: options.projectDir, frameworkVersion: options.frameworkVersion ?? packageVersion() },
+      problems,
+    )),
+  );
   candidates.push(...(options.modules ?? []));
   return candidates;
 }
