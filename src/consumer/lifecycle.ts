@@ -14,6 +14,7 @@
  *   token, `lease_token`), keeps the lease while it runs, and every write it makes names the token.
  *   A delivery of an operation that is final is completed; of one that is busy (another worker's
  *   live lease, or an earlier unfinished operation of its entity key) it is put off: a new job later.
+ *   One put off behind an earlier operation is named on it, and made runnable once that is final.
  *   Duplicate deliveries are therefore harmless, and every unfinished, unclaimed operation has a job.
  * - A retry is a new job, inserted in the transaction that records the retriable failure, so
  *   `will_retry` is true exactly while that job exists and "finished" (no open operation, no
