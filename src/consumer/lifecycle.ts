@@ -419,6 +419,9 @@ export async function putOff(
  * predecessor finished since the claim may run at once; one whose predecessor was being recorded
  * (its row locked) comes back in a second rather than after its backoff.
  */
+const SKIPPED_LOOKS = 3;
+const SKIPPED_PAUSE_MS = 5;
+
 async function waitBehind(
   ctx: LifecycleContext,
   client: PoolClient,
@@ -426,21 +429,22 @@ async function waitBehind(
   ids: readonly string[],
 ): Promise<number[]> {
   const delays = items.map((i) => i.delaySeconds);
-  const behind = items.flatMap((item, i) => (item.behind ? [i] : []));
-  if (!behind.length) return delays;
-  const { rows } = await client.query<{ job: string; waiting: sql.Waiting }>(
-    prepared(sql.nameWaitingJobs(ctx.schema), [
-      behind.map((i) => items[i]!.job.data.bulk),
-      behind.map((i) => items[i]!.job.data.key),
-      behind.map((i) => ids[i]!),
-    ]),
-  );
-  const waiting = new Map(rows.map((r) => [r.job, r.waiting]));
-  for (const i of behind) {
-    const w = waiting.get(ids[i]!);
-    if (w === 'free') delays[i] = 0;
-    else if (w === 'skipped') delays[i] = Math.min(delays[i]!, 1);
+  let behind = items.flatMap((item, i) => (item.behind ? [i] : []));
+  // A predecessor locked by its recorder is final a moment later: look again a few times.
+  for (let look = 0; behind.length && look < SKIPPED_LOOKS; look++) {
+    if (look) await new Promise((resolve) => setTimeout(resolve, SKIPPED_PAUSE_MS));
+    const { rows } = await client.query<{ job: string; waiting: sql.Waiting }>(
+      prepared(sql.nameWaitingJobs(ctx.schema), [
+        behind.map((i) => items[i]!.job.data.bulk),
+        behind.map((i) => items[i]!.job.data.key),
+        behind.map((i) => ids[i]!),
+      ]),
+    );
+    const waiting = new Map(rows.map((r) => [r.job, r.waiting]));
+    for (const i of behind) if (waiting.get(ids[i]!) === 'free') delays[i] = 0;
+    behind = behind.filter((i) => waiting.get(ids[i]!) === 'skipped');
   }
+  for (const i of behind) delays[i] = Math.min(delays[i]!, 1);
   return delays;
 }
 
