@@ -140,7 +140,7 @@ async function runClaims(
       for (const c of rest) leases.drop(addressOf(c.row.bulk_uuid, c.row.operation_key));
       break;
     }
-    const tx = new LazyTransaction(ctx.pool, ctx.schema);
+    const tx = new LazyTransaction(ctx.pool, ctx.schema, ctx.invoker.searchPath?.(ctx.schema));
     const ran = performance.now();
     const outcome = await runHandler(ctx, row, tx, leases.lost.signal);
     if (outcome === null) {

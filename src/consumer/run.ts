@@ -69,8 +69,10 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       routes,
       pluginsDir: config.pluginsDir,
       packages: config.pluginPackages,
+      examples: config.plugins.examples ?? [],
       upstream,
     });
+    for (const note of registry.notes) log.warn(note);
     await runInstalls(pool, config.schema, registry.installs);
     await saveOrderRules(pool, config.schema, orderRules(routes, registry.orderKeys));
     boss = await createBoss({

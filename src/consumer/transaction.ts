@@ -12,13 +12,14 @@ export const HANDLER_SAVEPOINT = 'handler';
 
 export class LazyTransaction implements Queryable {
   #pool: Pool;
-  #schema: string;
+  #searchPath: readonly string[];
   #opening: Promise<PoolClient> | null = null;
   #abandoned = false;
 
-  constructor(pool: Pool, schema: string) {
+  /** `searchPath`: our schema, then the plugins' (PluginRegistry.searchPath); default ours and public. */
+  constructor(pool: Pool, schema: string, searchPath: readonly string[] = [schema, 'public']) {
     this.#pool = pool;
-    this.#schema = schema;
+    this.#searchPath = searchPath;
   }
 
   get started(): boolean {
@@ -58,10 +59,10 @@ export class LazyTransaction implements Queryable {
     try {
       // The savepoint lets a throwing handler's writes be undone while its failure status and job
       // settlement still go through this same transaction.
-      // Plugins name their tables unqualified: the search path puts them (and our `store`) in the
-      // deployment's schema for this transaction only.
+      // Plugins name their tables unqualified: the search path finds ours (`store`) and every
+      // plugin's own schema, for this transaction only.
       await client.query(
-        `BEGIN; SET LOCAL search_path TO ${ident(this.#schema)}, public; SAVEPOINT ${HANDLER_SAVEPOINT}`,
+        `BEGIN; SET LOCAL search_path TO ${this.#searchPath.map(ident).join(', ')}; SAVEPOINT ${HANDLER_SAVEPOINT}`,
       );
     } catch (error) {
       client.release(error as Error);

@@ -13,7 +13,7 @@ import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
 import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../../src/consumer/index.ts';
 import { queueForEntity } from '../../src/queue/names.ts';
 import { parseCryptKey } from '../../src/accept/crypt-key.ts';
-import { verifyPassword } from '../../plugins/customer/password.ts';
+import { verifyPassword } from '../../examples/customer/password.ts';
 
 let server: TestServer;
 let consumer: ConsumerHandle | undefined;
