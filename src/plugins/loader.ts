@@ -14,7 +14,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Handler, Interceptor, PluginDefinition } from './api.ts';
+import { isStub, type Handler, type Interceptor, type PluginDefinition } from './api.ts';
 import {
   activeInterceptors,
   parseReference,
@@ -321,6 +321,26 @@ function checkReferences(plugins: readonly Checked[], problems: string[]): void 
       }
     }
   }
+}
+
+/**
+ * Operations some plugin really implements (not a generated stub), with the file that does: what
+ * codegen needs to write stubs only for the rest. Nothing is validated here (that is loadPlugins'
+ * job at start); a plugin that cannot be imported is reported in `problems` and counts for nothing.
+ */
+export async function implementedOperations(
+  options: Pick<LoadOptions, 'pluginsDir' | 'packages' | 'examples'>,
+): Promise<{ implemented: Map<string, string>; problems: string[] }> {
+  const problems: string[] = [];
+  const implemented = new Map<string, string>();
+  for (const c of await importCandidates({ ...options, routes: [], builtins: false }, problems)) {
+    const handlers = (c.module.default as PluginDefinition | undefined)?.handlers ?? {};
+    for (const [operationId, handler] of Object.entries(handlers as Record<string, unknown>)) {
+      if (typeof handler === 'function' && !isStub(handler) && !implemented.has(operationId))
+        implemented.set(operationId, c.source);
+    }
+  }
+  return { implemented, problems };
 }
 
 /** Plugin schemas are named from the lower-cased plugin name: two names may not differ only in case. */
