@@ -48,9 +48,9 @@ export function registerCodegenCommands(program: Command): void {
           examples,
           pluginPackages: config.pluginPackages,
         });
-      const count = (s: string) => result.files.filter((f) => f.status === s).length;
-      process.stdout.write(
-        `${result.routes.length} routes from ${result.spec.file}: ${count('written')} files written, ${count('unchanged')} unchanged, ` +
+        const count = (s: string) => result.files.filter((f) => f.status === s).length;
+        process.stdout.write(
+          `${result.routes.length} routes from ${result.spec.file}: ${count('written')} files written, ${count('unchanged')} unchanged, ` +
             `${count('created')} stubs created, ${count('kept')} stubs kept` +
             (count('pruned') ? `, ${count('pruned')} stubs pruned (now implemented elsewhere)` : '') +
             `; ${result.diagnostics.length} warnings\n`,

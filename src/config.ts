@@ -444,7 +444,13 @@ const CONSUMER: Record<string, KeySpec> = {
 };
 
 const exampleList: Checker = (key, raw) => {
-  const v = typeof raw.value === 'string' ? raw.value.split(',').map((x) => x.trim()).filter(Boolean) : raw.value;
+  const v =
+    typeof raw.value === 'string'
+      ? raw.value
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : raw.value;
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !isExampleName(x)))
     fail(key, raw, `a list of shipped examples (${EXAMPLE_NAMES.join(', ')})`);
   return [...new Set(v as string[])];

@@ -17,4 +17,3 @@ export function isExampleName(name: string): name is ExampleName {
 export function examplePath(name: ExampleName): string {
   return fileURLToPath(new URL(`../../examples/${name}/index.ts`, import.meta.url));
 }
-

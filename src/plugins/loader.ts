@@ -125,9 +125,7 @@ function exampleSources(options: LoadOptions, problems: string[]): PluginSource[
   const sources: PluginSource[] = [];
   for (const name of new Set(options.examples ?? [])) {
     if (!isExampleName(name)) {
-      problems.push(
-        `plugins.examples: "${name}" is not a shipped example (there are: ${EXAMPLE_NAMES.join(', ')}).`,
-      );
+      problems.push(`plugins.examples: "${name}" is not a shipped example (there are: ${EXAMPLE_NAMES.join(', ')}).`);
       continue;
     }
     sources.push({
@@ -154,7 +152,10 @@ function folderSources(options: LoadOptions, skip: ReadonlySet<string>): PluginS
     const file = join(dir, name, 'index.ts');
     // This checkout's own plugins/ holds the built-in http-forward: loaded once, as the built-in.
     if (!existsSync(file) || skip.has(realpath(file))) continue;
-    sources.push({ source: join(options.pluginsDir ?? 'plugins', name, 'index.ts'), specifier: pathToFileURL(file).href });
+    sources.push({
+      source: join(options.pluginsDir ?? 'plugins', name, 'index.ts'),
+      specifier: pathToFileURL(file).href,
+    });
   }
   return sources;
 }
@@ -169,7 +170,12 @@ function packageSources(options: LoadOptions): PluginSource[] {
 async function importSource(t: PluginSource, problems: string[]): Promise<Candidate | null> {
   try {
     const module = (await import(t.specifier)) as Record<string, unknown>;
-    return { source: t.source, module, ...(t.shipped && { shipped: t.shipped }), ...(t.example && { example: t.example }) };
+    return {
+      source: t.source,
+      module,
+      ...(t.shipped && { shipped: t.shipped }),
+      ...(t.example && { example: t.example }),
+    };
   } catch (error) {
     problems.push(`${t.source}: cannot be imported: ${(error as Error).message}`);
     return null;
@@ -180,7 +186,11 @@ function pluginNameOf(c: Candidate): unknown {
   return (c.module.default as { name?: unknown } | undefined)?.name;
 }
 
-async function importCandidates(options: LoadOptions, problems: string[]): Promise<Candidate[]> {
+/**
+ * `fresh`: import file modules anew (a query string makes a new module instance), for codegen,
+ * which reads plugins that it or the author may have changed since this process first imported them.
+ */
+async function importCandidates(options: LoadOptions, problems: string[], fresh = false): Promise<Candidate[]> {
   const builtins = options.builtins === false ? [] : [HTTP_FORWARD_PATH];
   const targets = [
     ...exampleSources(options, problems),
@@ -188,8 +198,10 @@ async function importCandidates(options: LoadOptions, problems: string[]): Promi
     ...packageSources(options),
   ];
   const candidates: Candidate[] = [];
+  const stamp = `?fresh=${Date.now()}-${Math.random().toString(36).slice(2)}`;
   for (const t of targets) {
-    const c = await importSource(t, problems);
+    const specifier = fresh && t.specifier.startsWith('file:') ? t.specifier + stamp : t.specifier;
+    const c = await importSource({ ...t, specifier }, problems);
     if (c) candidates.push(c);
   }
   candidates.push(...(options.modules ?? []));
@@ -333,7 +345,7 @@ export async function implementedOperations(
 ): Promise<{ implemented: Map<string, string>; problems: string[] }> {
   const problems: string[] = [];
   const implemented = new Map<string, string>();
-  for (const c of await importCandidates({ ...options, routes: [], builtins: false }, problems)) {
+  for (const c of await importCandidates({ ...options, routes: [], builtins: false }, problems, true)) {
     const handlers = (c.module.default as PluginDefinition | undefined)?.handlers ?? {};
     for (const [operationId, handler] of Object.entries(handlers as Record<string, unknown>)) {
       if (typeof handler === 'function' && !isStub(handler) && !implemented.has(operationId))

@@ -21,7 +21,11 @@ let consumer: ConsumerHandle | undefined;
 
 before(async () => {
   server = await startTestServer('secrets-e2e');
-  const registry = await loadPlugins({ routes: server.artifacts.routes, pluginsDir: 'plugins', examples: ['customer'] });
+  const registry = await loadPlugins({
+    routes: server.artifacts.routes,
+    pluginsDir: 'plugins',
+    examples: ['customer'],
+  });
   await runInstalls(server.db.pool, server.db.schema, registry.installs);
 });
 after(async () => {
@@ -63,7 +67,11 @@ test('passwords are sealed while open, opened for the handler, erased when final
   assert.equal(like.rowCount, 0);
 
   // Only now a consumer runs: the handler must see the clear password.
-  const registry = await loadPlugins({ routes: server.artifacts.routes, pluginsDir: 'plugins', examples: ['customer'] });
+  const registry = await loadPlugins({
+    routes: server.artifacts.routes,
+    pluginsDir: 'plugins',
+    examples: ['customer'],
+  });
   consumer = await startConsumer({
     pool: server.db.pool,
     boss: server.boss,

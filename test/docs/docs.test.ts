@@ -156,6 +156,13 @@ async function runCode(session: DocSession, block: Block): Promise<void> {
       "`,
     );
     if (load.code !== 0)
-      assert.fail(failure(block, `(written to ${path}) loading plugins/ beside the shipped examples, and with an upstream`, load, 0));
+      assert.fail(
+        failure(
+          block,
+          `(written to ${path}) loading plugins/ beside the shipped examples, and with an upstream`,
+          load,
+          0,
+        ),
+      );
   }
 }

@@ -26,7 +26,13 @@ export async function pluginDatabase(
   t.after(() => db.drop());
   const installs = modules.flatMap((m) => (m.migrations ?? []).map((sql) => ({ plugin: m.default.name, sql })));
   await runInstalls(db.pool, db.schema, installs);
-  const searchPath = new PluginRegistry({ routes: [], handlers: new Map(), stubs: new Map(), interceptors: [], installs })
+  const searchPath = new PluginRegistry({
+    routes: [],
+    handlers: new Map(),
+    stubs: new Map(),
+    interceptors: [],
+    installs,
+  })
     .searchPath(db.schema)
     .map(ident)
     .join(', ');

@@ -59,7 +59,9 @@ test(
       const client = new pg.Client({ connectionString: instance.databaseUrl });
       await client.connect();
       try {
-        const { rows } = await client.query('SELECT sku, price::float AS price FROM magento_async__acme_pricing.acme_price');
+        const { rows } = await client.query(
+          'SELECT sku, price::float AS price FROM magento_async__acme_pricing.acme_price',
+        );
         assert.deepEqual(rows, [{ sku: 'ACME-1', price: 29 }], 'rounded by the interceptor, stored by the handler');
       } finally {
         await client.end();
