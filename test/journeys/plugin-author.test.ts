@@ -39,6 +39,7 @@ test(
     /** One `npm start` of the checkout: sends `requests`, waits for each operation's final status. */
     const withStart = async (
       requests: { method: string; path: string; body: unknown }[],
+      whileRunning: () => Promise<void> = async () => {},
     ): Promise<{ status: number; result_message: string }[]> => {
       const start = startCli('npm', ['start', '--silent'], { cwd: checkout.dir, env });
       try {
@@ -63,6 +64,7 @@ test(
           }
           outcomes.push(operation);
         }
+        await whileRunning();
         assert.equal(await start.stop('SIGINT'), 0, start.stdout() + start.stderr());
         return outcomes;
       } finally {
@@ -72,24 +74,26 @@ test(
     const price = { method: 'PUT', path: '/V1/products/ACME-1', body: { product: { price: 29.4 } } };
     const create = { method: 'POST', path: '/V1/products', body: { product: { sku: 'NEW-1', name: 'New' } } };
 
-    const [priced, created] = await withStart([price, create]);
+    // The embedded database runs only while `npm start` does.
+    const pricesStored = async () => {
+      const instance = JSON.parse(readFileSync(join(checkout.dir, 'var/instance.json'), 'utf8')) as {
+        databaseUrl: string;
+      };
+      const client = new pg.Client({ connectionString: instance.databaseUrl });
+      await client.connect();
+      try {
+        const { rows } = await client.query(
+          'SELECT sku, price::float AS price FROM magento_async__acme_pricing.acme_price',
+        );
+        assert.deepEqual(rows, [{ sku: 'ACME-1', price: 29 }], 'rounded by the interceptor, stored by the handler');
+      } finally {
+        await client.end();
+      }
+    };
+    const [priced, created] = await withStart([price, create], pricesStored);
     assert.equal(priced!.status, 1, JSON.stringify(priced));
     assert.match(priced!.result_message, /Acme_Pricing::PutV1ProductsSku/);
     assert.match(created!.result_message, /Magento_Catalog::PostV1Products/, 'the demo runs the catalog example');
-
-    const instance = JSON.parse(readFileSync(join(checkout.dir, 'var/instance.json'), 'utf8')) as {
-      databaseUrl: string;
-    };
-    const client = new pg.Client({ connectionString: instance.databaseUrl });
-    await client.connect();
-    try {
-      const { rows } = await client.query(
-        'SELECT sku, price::float AS price FROM magento_async__acme_pricing.acme_price',
-      );
-      assert.deepEqual(rows, [{ sku: 'ACME-1', price: 29 }], 'rounded by the interceptor, stored by the handler');
-    } finally {
-      await client.end();
-    }
 
     // The project points at its real store.
     const seen: string[] = [];
