@@ -355,6 +355,17 @@ export async function implementedOperations(
   return { implemented, problems };
 }
 
+/** Enabled on purpose, an example still keeps its operations from the store: say so at start. */
+function exampleNotes(plugins: readonly Checked[], upstream: UpstreamConfig | undefined): string[] {
+  if (!upstream?.baseUrl) return [];
+  return plugins
+    .filter((p) => p.example && Object.keys(p.handlers).length)
+    .map(
+      (p) =>
+        `example "${p.example}" (${p.name}) runs ${Object.keys(p.handlers).join(', ')} on local tables although an upstream (${upstream.baseUrl}) is configured; take it out of plugins.examples to send them to the store.`,
+    );
+}
+
 /** Plugin schemas are named from the lower-cased plugin name: two names may not differ only in case. */
 function checkSchemaNames(plugins: readonly Checked[], problems: string[]): void {
   const seen = new Map<string, Checked>();
@@ -417,7 +428,7 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
     interceptors: activeInterceptors(plugins),
     fallback,
     installs,
-    notes: claims.notes,
+    notes: [...claims.notes, ...exampleNotes(plugins, options.upstream)],
   });
 }
 

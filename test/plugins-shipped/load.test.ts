@@ -103,6 +103,13 @@ describe('a fresh project (empty plugins folder)', () => {
       assert.deepEqual(got, c.expect);
       for (const id of EXAMPLE_OPERATIONS.filter((id) => !(id in c.expect)))
         assert.equal(registry.describe(id), null, `${id} is not in this spec`);
+      // An example enabled beside an upstream keeps operations from the store: the start log says so.
+      const warned = registry.notes.filter((n) => /on local tables although an upstream/.test(n));
+      assert.equal(
+        warned.length,
+        c.upstream && c.routes !== ORDERS_ONLY ? c.examples.length : 0,
+        registry.notes.join('\n'),
+      );
       // Only enabled examples bring tables.
       assert.deepEqual(
         [...new Set(registry.installs.map((i) => i.plugin))].sort(),
