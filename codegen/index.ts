@@ -64,6 +64,7 @@ export async function runCodegen(options: CodegenOptions): Promise<CodegenResult
   const warn = options.warn === undefined ? (line: string) => process.stderr.write(`warning: ${line}\n`) : options.warn;
   if (pluginsDir) {
     const { implemented, problems } = await implementedOperations({
+      routes: generated.routes,
       pluginsDir,
       examples: options.examples ?? [],
       packages: options.pluginPackages ?? [],

@@ -17,6 +17,7 @@ import {
   topicName,
 } from './paths.ts';
 import { deref, jsonMediaType, objectShape } from './schema.ts';
+import { serviceOf } from './services.ts';
 import { isObject, type Diagnostic, type Json } from './types.ts';
 
 export const WRITE_METHODS = ['post', 'put', 'patch', 'delete'] as const;
@@ -159,6 +160,8 @@ function buildRoute(
   };
   const secretFields = bodySchema ? secretFieldsOf(doc, bodySchema) : [];
   if (secretFields.length > 0) route.secretFields = secretFields;
+  const service = serviceOf(method, pathKey, operation, specOperationId);
+  if (service) route.service = service;
 
   const properties: Json = {};
   const required: string[] = [];

@@ -30,7 +30,9 @@ export function emitValidators(doc: Json, details: RouteDetail[], meta: SpecMeta
     logger: false,
     // Magento's ServiceInputProcessor converts scalars to the declared type ("5" for an int, 5 for
     // a string) and so do path parameters, which always arrive as strings: validate the same way.
-    // Coercion rewrites the validated copy only; the stored input keeps the client's values.
+    // Coercion rewrites the validated copy only; the stored input keeps the client's values. The
+    // consumer runs the same validator over the arguments it decodes for a handler, so they arrive
+    // as types.gen.ts declares them (src/plugins/coerce.ts).
     coerceTypes: true,
     allErrors: false,
     inlineRefs: false,

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { definePlugin, OperationError, type HandlerContext, type Queryable } from '../../src/plugins/api.ts';
+import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { REQUIRED_ATTRIBUTES, writeStoreId } from './scope.ts';
 import { ADMIN_STORE_ID, deleteProduct, selectProduct, upsertProduct, writeValues } from './sql.ts';
 
@@ -106,26 +107,27 @@ function requireProduct(args: ProductArgs): ProductInput {
   return args.product;
 }
 
-export default definePlugin({
+// Typed by the generated map: the consumer delivers arguments as it says (src/plugins/coerce.ts).
+export default definePlugin<OperationArgs>({
   name: 'Magento_Catalog',
   compatibility: '^1.0.0',
   // Creates name their entity in the body; the other routes are keyed by their path parameters.
   orderKeys: { PostV1Products: ['product.sku'] },
   handlers: {
-    PostV1Products: async (args: ProductArgs, ctx) => {
+    PostV1Products: async (args, ctx) => {
       const product = requireProduct(args);
       if (typeof product.sku !== 'string' || !product.sku)
         throw new OperationError('"sku" is required. Enter and try again.');
       return saveProduct(product, product.sku, ctx);
     },
     // Magento's PUT saves too: an unknown sku is created, and the URL's sku wins over the body's.
-    PutV1ProductsSku: async (args: ProductArgs, ctx) => {
+    PutV1ProductsSku: async (args, ctx) => {
       const product = requireProduct(args);
       const sku = args.sku ?? product.sku;
       if (typeof sku !== 'string' || !sku) throw new OperationError('"sku" is required. Enter and try again.');
       return saveProduct(product, sku, ctx);
     },
-    DeleteV1ProductsSku: async (args: ProductArgs, ctx) => {
+    DeleteV1ProductsSku: async (args, ctx) => {
       if (typeof args.sku !== 'string' || !(await deleteProduct(ctx.tx, args.sku))) {
         throw new OperationError(NO_SUCH_PRODUCT);
       }

@@ -1,17 +1,19 @@
 /** Magento_Cms: PageRepository::save and ::deleteById for CMS pages. */
 import { readFileSync } from 'node:fs';
 import { definePlugin, OperationError } from '../../src/plugins/api.ts';
+import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { deletePage, savePage, type PageInput } from './sql.ts';
 
 export const migrations: string[] = [readFileSync(new URL('./schema.sql', import.meta.url), 'utf8')];
 
 const noSuchPage = (id: unknown) => new OperationError(`The CMS page with the "${String(id)}" ID doesn't exist.`);
 
-export default definePlugin({
+// Typed by the generated map: the consumer delivers arguments as it says (src/plugins/coerce.ts).
+export default definePlugin<OperationArgs>({
   name: 'Magento_Cms',
   compatibility: '^1.0.0',
   handlers: {
-    PostV1CmsPage: async (args: { page?: Partial<PageInput> }, ctx) => {
+    PostV1CmsPage: async (args, ctx) => {
       const page = args.page;
       for (const field of ['identifier', 'title'] as const) {
         if (typeof page?.[field] !== 'string' || !page[field]) {
@@ -22,7 +24,7 @@ export default definePlugin({
       if (!saved) throw noSuchPage(page!.id);
       return saved;
     },
-    DeleteV1CmsPagePageId: async (args: { pageId?: number | string }, ctx) => {
+    DeleteV1CmsPagePageId: async (args, ctx) => {
       const id = Number(args.pageId);
       // Outside int4 no page can exist, and asking Postgres would abort the operation's transaction.
       if (!Number.isInteger(id) || id < 1 || id > 2147483647 || !(await deletePage(ctx.tx, id)))

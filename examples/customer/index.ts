@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { definePlugin, OperationError } from '../../src/plugins/api.ts';
+import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { checkPasswordStrength, hashPassword } from './password.ts';
 import { insertCustomer, storeExists } from './sql.ts';
 
@@ -35,13 +36,14 @@ function required(value: unknown, field: string): string {
   return value;
 }
 
-export default definePlugin({
+// Typed by the generated map: the consumer delivers arguments as it says (src/plugins/coerce.ts).
+export default definePlugin<OperationArgs>({
   name: 'Magento_Customer',
   compatibility: '^1.0.0',
   // Creates name their entity in the body; the other routes are keyed by their path parameters.
   orderKeys: { PostV1Customers: ['customer.email'] },
   handlers: {
-    PostV1Customers: async (args: CreateAccountArgs, ctx) => {
+    PostV1Customers: async (args, ctx) => {
       const customer = args.customer ?? {};
       const email = required(customer.email, 'email');
       const firstname = required(customer.firstname, 'firstname');

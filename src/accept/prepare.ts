@@ -147,7 +147,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** `data` with the empty container a type error points at replaced by its other form, or undefined. */
-function flipEmptyContainer(data: unknown, errors: readonly unknown[]): unknown {
+export function flipEmptyContainer(data: unknown, errors: readonly unknown[]): unknown {
   for (const e of errors) {
     const error = e as { keyword?: string; instancePath?: string; params?: { type?: unknown } };
     if (error.keyword !== 'type' || typeof error.instancePath !== 'string') continue;

@@ -2,6 +2,9 @@
  * A consumer wired from configuration: the routes' entity queues, the plugins (with their tables),
  * pg-boss with maintenance on, and the worker. Used by `queue:consumers:start` and by `start`.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseCryptKey } from '../accept/crypt-key.ts';
 import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
 import type { Config } from '../config.ts';
@@ -19,6 +22,8 @@ import { queueForEntity } from '../queue/names.ts';
 import { createMetrics, type Metrics } from '../metrics/registry.ts';
 import { startMetricsServer } from '../metrics/http.ts';
 import { startHeartbeat } from '../metrics/heartbeat.ts';
+import type { InputValidator } from '../accept/prepare.ts';
+import { coercingInvoker } from '../plugins/coerce.ts';
 
 export interface ConfiguredConsumerOptions {
   config: Config;
@@ -29,6 +34,12 @@ export interface ConfiguredConsumerOptions {
   batchSize?: number;
   concurrency?: number;
   maxMessages?: number;
+  /**
+   * The generated validators whose coercion turns stored input into what the handlers' types say
+   * (src/plugins/coerce.ts). Default: those in `config.generatedDir`, which the plugins' types come
+   * from; none when that folder has no codegen output.
+   */
+  validators?: Readonly<Record<string, InputValidator>>;
 }
 
 export interface ConfiguredConsumer {
@@ -93,7 +104,11 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       pool,
       boss,
       schema: config.schema,
-      registry: registry as OperationInvoker,
+      registry: coercingInvoker(
+        registry as OperationInvoker,
+        options.validators ?? (await localValidators(config.generatedDir)),
+        { asStored: (operationId) => registry.describe(operationId)?.kind === 'fallback' },
+      ),
       queues: selection.queues,
       batchSize: options.batchSize ?? config.consumer.batchSize,
       concurrency,
@@ -150,4 +165,12 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     await pool.end().catch(() => {});
     throw error;
   }
+}
+
+/** The validators codegen wrote to `dir`, or none (a consumer machine may have no codegen output). */
+async function localValidators(dir: string): Promise<Readonly<Record<string, InputValidator>>> {
+  const file = resolve(dir, 'validators.gen.ts');
+  if (!existsSync(file)) return {};
+  const module = (await import(pathToFileURL(file).href)) as { validators: Record<string, InputValidator> };
+  return module.validators;
 }

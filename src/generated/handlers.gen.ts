@@ -10,6 +10,12 @@ type QueryOf<O> = O extends { parameters: { query?: infer Q } } ? ([NonNullable<
 type BodyOf<O, M extends string> = O extends { requestBody?: infer B }
   ? NonNullable<B> extends { content: infer C } ? (M extends keyof C ? C[M] : unknown) : unknown
   : unknown;
+// What a handler returns: the JSON of its 200 (else 201) response, `void` for one without content.
+type JsonOf<C> = 'application/json' extends keyof C ? C['application/json'] : C[keyof C];
+type ContentOf<X> = X extends { content: infer C } ? ([C] extends [never] ? void : JsonOf<C>) : void;
+type ResultOf<O> = O extends { responses: infer R }
+  ? 200 extends keyof R ? ContentOf<R[200]> : 201 extends keyof R ? ContentOf<R[201]> : 204 extends keyof R ? void : unknown
+  : unknown;
 
 /**
  * Handler arguments per operationId: the body (its properties at top level, or under `body`
@@ -39,4 +45,35 @@ export type OperationArgs = {
   DeleteV1ProductsSkuMediaEntryId: PathOf<operations["DeleteV1ProductsSkuMediaEntryId"]> & QueryOf<operations["DeleteV1ProductsSkuMediaEntryId"]>;
   /** PUT /V1/products/{sku}/media/{entryId} */
   PutV1ProductsSkuMediaEntryId: BodyOf<operations["PutV1ProductsSkuMediaEntryId"], "application/json"> & PathOf<operations["PutV1ProductsSkuMediaEntryId"]> & QueryOf<operations["PutV1ProductsSkuMediaEntryId"]>;
+};
+
+/** Handler results per operationId (what Magento stores as `result_serialized_data`). */
+export type OperationResults = {
+  PostV1CartsMineItems: ResultOf<operations["PostV1CartsMineItems"]>;
+  PostV1CartsQuoteIdItems: ResultOf<operations["PostV1CartsQuoteIdItems"]>;
+  PostV1CmsPage: ResultOf<operations["PostV1CmsPage"]>;
+  DeleteV1CmsPagePageId: ResultOf<operations["DeleteV1CmsPagePageId"]>;
+  PostV1Customers: ResultOf<operations["PostV1Customers"]>;
+  PostV1Products: ResultOf<operations["PostV1Products"]>;
+  DeleteV1ProductsSku: ResultOf<operations["DeleteV1ProductsSku"]>;
+  PutV1ProductsSku: ResultOf<operations["PutV1ProductsSku"]>;
+  PostV1ProductsSkuMedia: ResultOf<operations["PostV1ProductsSkuMedia"]>;
+  DeleteV1ProductsSkuMediaEntryId: ResultOf<operations["DeleteV1ProductsSkuMediaEntryId"]>;
+  PutV1ProductsSkuMediaEntryId: ResultOf<operations["PutV1ProductsSkuMediaEntryId"]>;
+};
+
+/**
+ * Magento service methods → the operations (routes) that call them: an interceptor or handler
+ * keyed by the method applies to all of them.
+ */
+export type ServiceOperations = {
+  "Magento\\Catalog\\Api\\ProductAttributeMediaGalleryManagementInterface::create": "PostV1ProductsSkuMedia";
+  "Magento\\Catalog\\Api\\ProductAttributeMediaGalleryManagementInterface::remove": "DeleteV1ProductsSkuMediaEntryId";
+  "Magento\\Catalog\\Api\\ProductAttributeMediaGalleryManagementInterface::update": "PutV1ProductsSkuMediaEntryId";
+  "Magento\\Catalog\\Api\\ProductRepositoryInterface::deleteById": "DeleteV1ProductsSku";
+  "Magento\\Catalog\\Api\\ProductRepositoryInterface::save": "PostV1Products" | "PutV1ProductsSku";
+  "Magento\\Cms\\Api\\PageRepositoryInterface::deleteById": "DeleteV1CmsPagePageId";
+  "Magento\\Cms\\Api\\PageRepositoryInterface::save": "PostV1CmsPage";
+  "Magento\\Customer\\Api\\AccountManagementInterface::createAccount": "PostV1Customers";
+  "Magento\\Quote\\Api\\CartItemRepositoryInterface::save": "PostV1CartsMineItems" | "PostV1CartsQuoteIdItems";
 };

@@ -28,7 +28,8 @@ export const routes: readonly Route[] = [
     "lastParamTargets": [],
     "acl": [
       "Magento_Cart::manage"
-    ]
+    ],
+    "service": "Magento\\Quote\\Api\\CartItemRepositoryInterface::save"
   },
   {
     "method": "POST",
@@ -58,7 +59,8 @@ export const routes: readonly Route[] = [
     "lastParamTargets": [],
     "acl": [
       "Magento_Cart::manage"
-    ]
+    ],
+    "service": "Magento\\Quote\\Api\\CartItemRepositoryInterface::save"
   },
   {
     "method": "POST",
@@ -77,7 +79,8 @@ export const routes: readonly Route[] = [
     "lastParamTargets": [],
     "acl": [
       "Magento_Cms::page"
-    ]
+    ],
+    "service": "Magento\\Cms\\Api\\PageRepositoryInterface::save"
   },
   {
     "method": "DELETE",
@@ -107,7 +110,8 @@ export const routes: readonly Route[] = [
     "lastParamTargets": [],
     "acl": [
       "Magento_Cms::page"
-    ]
+    ],
+    "service": "Magento\\Cms\\Api\\PageRepositoryInterface::deleteById"
   },
   {
     "method": "POST",
@@ -126,7 +130,8 @@ export const routes: readonly Route[] = [
     "lastParamTargets": [],
     "acl": [
       "anonymous"
-    ]
+    ],
+    "service": "Magento\\Customer\\Api\\AccountManagementInterface::createAccount"
   },
   {
     "method": "POST",
@@ -145,7 +150,8 @@ export const routes: readonly Route[] = [
     "lastParamTargets": [],
     "acl": [
       "Magento_Catalog::products"
-    ]
+    ],
+    "service": "Magento\\Catalog\\Api\\ProductRepositoryInterface::save"
   },
   {
     "method": "DELETE",
@@ -175,7 +181,8 @@ export const routes: readonly Route[] = [
     "lastParamTargets": [],
     "acl": [
       "Magento_Catalog::products"
-    ]
+    ],
+    "service": "Magento\\Catalog\\Api\\ProductRepositoryInterface::deleteById"
   },
   {
     "method": "PUT",
@@ -207,7 +214,8 @@ export const routes: readonly Route[] = [
     ],
     "acl": [
       "Magento_Catalog::products"
-    ]
+    ],
+    "service": "Magento\\Catalog\\Api\\ProductRepositoryInterface::save"
   },
   {
     "method": "POST",
@@ -237,7 +245,8 @@ export const routes: readonly Route[] = [
     "lastParamTargets": [],
     "acl": [
       "Magento_Catalog::products"
-    ]
+    ],
+    "service": "Magento\\Catalog\\Api\\ProductAttributeMediaGalleryManagementInterface::create"
   },
   {
     "method": "DELETE",
@@ -276,7 +285,8 @@ export const routes: readonly Route[] = [
     "lastParamTargets": [],
     "acl": [
       "Magento_Catalog::products"
-    ]
+    ],
+    "service": "Magento\\Catalog\\Api\\ProductAttributeMediaGalleryManagementInterface::remove"
   },
   {
     "method": "PUT",
@@ -315,6 +325,7 @@ export const routes: readonly Route[] = [
     "lastParamTargets": [],
     "acl": [
       "Magento_Catalog::products"
-    ]
+    ],
+    "service": "Magento\\Catalog\\Api\\ProductAttributeMediaGalleryManagementInterface::update"
   }
 ];

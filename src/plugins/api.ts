@@ -57,18 +57,22 @@ export interface HandlerContext {
   log: Logger;
 }
 
-// Handler arguments are `any` by default so untyped plugins compile; generated stubs pass the
-// generated `OperationArgs` map to `definePlugin` and get each handler's arguments typed.
+// Handler arguments are `any` by default so untyped plugins compile. A plugin that passes the
+// generated maps (`definePlugin<OperationArgs, OperationResults, ServiceOperations>`) gets every
+// handler's arguments and result, and every interceptor's, typed by its key or target.
 
 export type AnyArgs = any;
 
 export type Handler<A = AnyArgs, R = unknown> = (args: A, ctx: HandlerContext) => R | Promise<R>;
 
-export interface Interceptor<A = AnyArgs, R = unknown> {
+export interface Interceptor<A = AnyArgs, R = unknown, T extends string = string> {
   /** Unique within the plugin; `<plugin>::<name>` is how other plugins refer to it. */
   name: string;
-  /** operationId this interceptor wraps, or `*` for every operation. */
-  target: string;
+  /**
+   * What this interceptor wraps: an operationId, a Magento service method
+   * (`Magento\Catalog\Api\ProductRepositoryInterface::save`: every route of that method), or `*`.
+   */
+  target: T;
   sortOrder?: number;
   /** Switch off this interceptor, or (with `<Plugin>::<name>`) another plugin's one. */
   disabled?: boolean;
@@ -77,13 +81,46 @@ export interface Interceptor<A = AnyArgs, R = unknown> {
   after?: (result: R, args: A, ctx: HandlerContext) => R | Promise<R>;
 }
 
-export interface PluginDefinition<Args extends Record<string, unknown> = Record<string, AnyArgs>> {
+/** The generated result of operation(s) `K`; `unknown` where the plugin passed no result map. */
+export type ResultOf<Results, K> = K extends keyof Results ? Results[K] : unknown;
+
+/** The arguments of a service target: those of any of its routes. */
+export type ServiceArgs<Args, Services, S extends keyof Services> = Args[Services[S] & keyof Args];
+
+/**
+ * One interceptor of a typed plugin: its `target` picks the argument and result types (a union
+ * over the routes of a service target; `unknown` for `*`, which wraps everything).
+ */
+export type TypedInterceptor<Args, Results, Services> =
+  | { [K in keyof Args & string]: Interceptor<Args[K], ResultOf<Results, K>, K> }[keyof Args & string]
+  | {
+      [S in keyof Services & string]: Interceptor<ServiceArgs<Args, Services, S>, ResultOf<Results, Services[S]>, S>;
+    }[keyof Services & string]
+  | Interceptor<unknown, unknown, '*'>;
+
+type NoMap = Record<never, never>;
+
+export interface PluginDefinition<
+  Args extends Record<string, unknown> = Record<string, AnyArgs>,
+  Results = NoMap,
+  Services extends Record<string, keyof Args> = NoMap,
+> {
   /** Magento-style `Vendor_Module`. */
   name: string;
   /** semver range the plugin works with, checked against the framework version at load. */
   compatibility: string;
-  handlers?: { [K in keyof Args]?: Handler<Args[K]> };
-  interceptors?: Interceptor[];
+  /**
+   * Keyed by operationId, or by a Magento service method to handle every route of that method (an
+   * operationId key of the same plugin wins over its service key for that route).
+   */
+  handlers?: { [K in keyof Args]?: Handler<Args[K], ResultOf<NoInfer<Results>, K>> } & {
+    [S in keyof NoInfer<Services>]?: Handler<ServiceArgs<Args, Services, S>, ResultOf<NoInfer<Results>, Services[S]>>;
+  };
+  // Typed once the plugin passes the generated result map: before that, Args may be inferred from
+  // the handlers alone, and targets outside them must stay allowed.
+  interceptors?: ([keyof Results] extends [never]
+    ? Interceptor
+    : TypedInterceptor<NoInfer<Args>, NoInfer<Results>, NoInfer<Services>>)[];
   /** Names of plugins whose handlers this one replaces on purpose. */
   replaces?: string[];
   /**
@@ -96,9 +133,11 @@ export interface PluginDefinition<Args extends Record<string, unknown> = Record<
 }
 
 /** Identity function that gives plugin objects their type. */
-export function definePlugin<Args extends Record<string, unknown> = Record<string, AnyArgs>>(
-  plugin: PluginDefinition<Args>,
-): PluginDefinition<Args> {
+export function definePlugin<
+  Args extends Record<string, unknown> = Record<string, AnyArgs>,
+  Results = NoMap,
+  Services extends Record<string, keyof Args> = NoMap,
+>(plugin: PluginDefinition<Args, Results, Services>): PluginDefinition<Args, Results, Services> {
   return plugin;
 }
 

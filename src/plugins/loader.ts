@@ -23,6 +23,7 @@ import {
   type Fallback,
   type Install,
 } from './registry.ts';
+import { expandServiceHandlers, isServiceTarget } from './targets.ts';
 import { satisfies, validRange } from './version.ts';
 import { examplePath, EXAMPLE_NAMES, isExampleName } from './examples.ts';
 import { runPluginMigrations, type AppliedMigration } from './migrations.ts';
@@ -229,9 +230,12 @@ interface Checked {
   example?: string | undefined;
 }
 
-/** A shipped plugin keeps only the entries for operations this route table has. */
+/**
+ * A shipped plugin keeps only the entries for operations this route table has (service targets
+ * stay: they already apply to whatever routes have the method, possibly none).
+ */
 function forOperations<T>(entries: Record<string, T>, operations: Set<string>): Record<string, T> {
-  return Object.fromEntries(Object.entries(entries).filter(([operationId]) => operations.has(operationId)));
+  return Object.fromEntries(Object.entries(entries).filter(([id]) => operations.has(id) || isServiceTarget(id)));
 }
 
 function checkPlugin(c: Candidate, operations: Set<string>, version: string, problems: string[]): Checked | null {
@@ -254,7 +258,7 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
   let handlers = (def.handlers ?? {}) as Record<string, Handler | undefined>;
   if (c.shipped) handlers = forOperations(handlers, operations);
   for (const [operationId, handler] of Object.entries(handlers)) {
-    if (!operations.has(operationId))
+    if (!operations.has(operationId) && !isServiceTarget(operationId))
       say(`handler "${operationId}" names no operation of the route table (run codegen, or check the spelling).`);
     else if (handler !== undefined && typeof handler !== 'function') say(`handler "${operationId}" is not a function.`);
   }
@@ -303,8 +307,10 @@ function checkInterceptors(list: Interceptor[], operations: Set<string>, say: (w
     }
     if (seen.has(i.name)) say(`${what} is declared twice.`);
     seen.add(i.name);
-    if (typeof i.target !== 'string' || (i.target !== '*' && !operations.has(i.target))) {
-      say(`${what} targets ${JSON.stringify(i.target)}, which is neither "*" nor an operation of the route table.`);
+    if (typeof i.target !== 'string' || (i.target !== '*' && !operations.has(i.target) && !isServiceTarget(i.target))) {
+      say(
+        `${what} targets ${JSON.stringify(i.target)}, which is neither "*", an operation of the route table nor a service method (Class::method).`,
+      );
     }
     if (i.sortOrder !== undefined && !Number.isInteger(i.sortOrder))
       say(`${what} has a sortOrder that is not an integer.`);
@@ -341,13 +347,15 @@ function checkReferences(plugins: readonly Checked[], problems: string[]): void 
  * job at start); a plugin that cannot be imported is reported in `problems` and counts for nothing.
  */
 export async function implementedOperations(
-  options: Pick<LoadOptions, 'pluginsDir' | 'packages' | 'examples'>,
+  options: Pick<LoadOptions, 'routes' | 'pluginsDir' | 'packages' | 'examples'>,
 ): Promise<{ implemented: Map<string, string>; problems: string[] }> {
   const problems: string[] = [];
   const implemented = new Map<string, string>();
-  for (const c of await importCandidates({ ...options, routes: [], builtins: false }, problems, true)) {
+  for (const c of await importCandidates({ ...options, builtins: false }, problems, true)) {
     const handlers = (c.module.default as PluginDefinition | undefined)?.handlers ?? {};
-    for (const [operationId, handler] of Object.entries(handlers as Record<string, unknown>)) {
+    // A service-method key implements every route of that method.
+    const byOperation = expandServiceHandlers(handlers as Record<string, Handler | undefined>, options.routes);
+    for (const [operationId, handler] of Object.entries(byOperation)) {
       if (typeof handler === 'function' && !isStub(handler) && !implemented.has(operationId))
         implemented.set(operationId, c.source);
     }
@@ -399,7 +407,9 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
   }
   checkReferences(plugins, problems);
   checkSchemaNames(plugins, problems);
-  const claims = resolveClaims(plugins);
+  const claims = resolveClaims(
+    plugins.map((p) => ({ ...p, handlers: expandServiceHandlers(p.handlers, options.routes) })),
+  );
   problems.push(...claims.problems);
 
   let fallback: { plugin: string; resolve: Fallback } | undefined;

@@ -11,6 +11,7 @@ import { isStub, type Handler, type HandlerContext, type Interceptor } from './a
 import { compileChain, type Invoke, type OwnedInterceptor } from './pipeline.ts';
 import { pluginSchema, pluginsWithSchemas } from './migrations.ts';
 import type { Route } from '../routes/types.ts';
+import { targetsRoute } from './targets.ts';
 
 export interface Invocation {
   result: unknown;
@@ -129,13 +130,12 @@ export class PluginRegistry {
     let compiled = this.compiled.get(operationId);
     if (compiled === undefined) {
       const resolved = this.resolve(operationId);
+      const route = this.routes.get(operationId) ?? { operationId };
       compiled = resolved && {
         plugin: resolved.plugin,
         run: compileChain(
           this.tables.interceptors.filter(
-            (o) =>
-              (o.interceptor.target === operationId || o.interceptor.target === '*') &&
-              !o.except?.includes(operationId),
+            (o) => targetsRoute(o.interceptor.target, route) && !o.except?.some((t) => targetsRoute(t, route)),
           ),
           async (args, ctx) => resolved.handler(args, ctx),
         ),
@@ -257,8 +257,8 @@ export function activeInterceptors(
       const switchedOff = off.filter((o) => o.plugin === p.name && o.name === i.name);
       if (switchedOff.some((o) => o.target === '*' || o.target === i.target)) continue;
       const narrowed = switchedOff.map((o) => o.target);
-      if (narrowed.length && i.target === '*') {
-        // A `*` interceptor switched off for some operations: keep it, but not on those.
+      if (narrowed.length) {
+        // Switched off for some operations (or service methods) only: keep it, but not on those.
         result.push({ plugin: p.name, interceptor: i, except: narrowed });
         continue;
       }

@@ -58,4 +58,10 @@ export interface Route {
    * case and `_` ignored. Absent: none beyond `password`.
    */
   secretFields?: string[];
+  /**
+   * The Magento service method the route calls (`Magento\Catalog\Api\ProductRepositoryInterface::save`),
+   * when the spec or Magento's core route table names one (codegen/services.ts). Interceptors and
+   * handlers may target it instead of the operationId (src/plugins/targets.ts).
+   */
+  service?: string;
 }

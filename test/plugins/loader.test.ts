@@ -110,7 +110,7 @@ test('every problem of every plugin is reported at once, naming plugin, file and
     /bad\/index.ts\): compatibility "soon" is not a semver range/,
     /bad\/index.ts\): handler "PutV1Nothing" names no operation of the route table/,
     /bad\/index.ts\): handler "PostV1Products" is not a function/,
-    /bad\/index.ts\): interceptor "x" targets "PostV1Nowhere", which is neither "\*" nor an operation/,
+    /bad\/index.ts\): interceptor "x" targets "PostV1Nowhere", which is neither "\*", an operation of the route table nor a service method/,
     /bad\/index.ts\): interceptor "x" is declared twice/,
     /bad\/index.ts\): interceptor "x" has a sortOrder that is not an integer/,
     /bad\/index.ts\): interceptor "x" has none of before, around, after/,

@@ -21,7 +21,9 @@ test("CMS pages: save, then the seed's DELETE bulk with one missing id", async (
   const outcomes: string[] = [];
   for (const pageId of [ids[0]!, 999, ids[1]!, 'abc', 99999999999]) {
     try {
-      outcomes.push(`1 ${String(await run(NO_CODE, async (ctx) => h.DeleteV1CmsPagePageId!({ pageId }, ctx)))}`);
+      outcomes.push(
+        `1 ${String(await run(NO_CODE, async (ctx) => h.DeleteV1CmsPagePageId!({ pageId } as { pageId: number }, ctx)))}`,
+      );
     } catch (error) {
       assert.ok(error instanceof OperationError);
       outcomes.push(`3 ${error.message}`);

@@ -1,0 +1,84 @@
+/**
+ * Handlers receive their arguments as their generated types say. The stored input stays exactly
+ * what Magento would store (CONTRACT §3: `serialized_data` and `data_hash` are built from the
+ * client's values), so a path parameter is the string from the URL and `"29"` stays `"29"`; the
+ * consumer converts a copy before the handler runs, as Magento's MessageEncoder does with
+ * ServiceInputProcessor::convertValue before it calls the service (source notes §7.2).
+ *
+ * The conversion is the one the accept step's validation already applied to its own throwaway
+ * copy: the operation's generated validator, whose ajv `coerceTypes` casts scalars to the declared
+ * type ("5" → 5, 5 → "5", "1"/"true" → true; null → 0, "" or false where the schema does not allow
+ * null), plus the same turning of an empty PHP array (`[]`, which is how Magento stores `{}`) into
+ * the object the schema expects. Input that passed at accept passes again. A failure means these
+ * validators are not the ones the operation was accepted with (a server mounting another spec with
+ * `serve --spec` than the one this checkout generated its types from): the types cannot describe
+ * that input either, so the handler gets it converted as far as the validator got, and the
+ * mismatch is logged once per operation, rather than failing operations the server accepted.
+ */
+import { flipEmptyContainer, type InputValidator } from '../accept/prepare.ts';
+import { validationError } from '../accept/validation-errors.ts';
+import type { HandlerContext } from './api.ts';
+
+export type CoerceResult = { ok: true; args: unknown } | { ok: false; message: string };
+
+/**
+ * `args` converted, or the validation message. A copy unless `inPlace`: the consumer's arguments
+ * are parsed afresh from `serialized_data` for each run and belong to it, and copying them cost
+ * three times the conversion itself (bench/coerce.bench.ts).
+ */
+export function coerceArgs(
+  validator: InputValidator,
+  args: unknown,
+  options: { inPlace?: boolean } = {},
+): CoerceResult {
+  let current: unknown = options.inPlace ? args : structuredClone(args);
+  // Bounded as at accept: each round turns one more empty container around.
+  for (let round = 0; round <= 64; round++) {
+    if (validator(current)) return { ok: true, args: current };
+    const flipped = flipEmptyContainer(current, validator.errors ?? []);
+    if (flipped === undefined) break;
+    current = flipped;
+  }
+  return { ok: false, message: validationError(validator.errors, { data: current }).message };
+}
+
+interface Invoker<I> {
+  invoke(operationId: string, args: unknown, ctx: HandlerContext): Promise<I>;
+}
+
+/**
+ * `inner` with every operation's arguments converted first, in place: arguments handed to `invoke`
+ * belong to that invocation (its interceptors may change them too). Operations without a validator
+ * here (a route only another server's route table has, whose types this checkout never generated)
+ * are passed through as stored.
+ */
+export function coercingInvoker<I>(
+  inner: Invoker<I>,
+  validators: Readonly<Record<string, InputValidator | undefined>>,
+  options: {
+    /**
+     * Operations to hand over as stored: those the http-forward fallback runs, so the replayed
+     * call carries the client's values exactly (ajv turns a `null` into 0, where Magento's
+     * ServiceInputProcessor keeps it null).
+     */
+    asStored?: (operationId: string) => boolean;
+  } = {},
+): Invoker<I> {
+  const warned = new Set<string>();
+  return {
+    invoke(operationId, args, ctx) {
+      const validator = Object.hasOwn(validators, operationId) ? validators[operationId] : undefined;
+      if (!validator || options.asStored?.(operationId)) return inner.invoke(operationId, args, ctx);
+      const coerced = coerceArgs(validator, args, { inPlace: true });
+      if (coerced.ok) return inner.invoke(operationId, coerced.args, ctx);
+      if (!warned.has(operationId)) {
+        warned.add(operationId);
+        ctx.log.warn(
+          { operationId, reason: coerced.message },
+          "stored input does not match this checkout's generated validator (another spec?): the handler gets it partly converted",
+        );
+      }
+      return inner.invoke(operationId, args, ctx);
+    },
+  };
+}
