@@ -45,6 +45,8 @@ export interface BatchContext extends LifecycleContext {
   stopping(): boolean;
   /** Told of every handler run (metrics). */
   observe?(e: { topic: string; status: number; seconds: number; attempt: number }): void;
+  /** Search path of handler transactions (ConsumerOptions.searchPath). */
+  searchPath?: readonly string[] | undefined;
 }
 
 interface Pending {
@@ -140,7 +142,7 @@ async function runClaims(
       for (const c of rest) leases.drop(addressOf(c.row.bulk_uuid, c.row.operation_key));
       break;
     }
-    const tx = new LazyTransaction(ctx.pool, ctx.schema, ctx.invoker.searchPath?.(ctx.schema));
+    const tx = new LazyTransaction(ctx.pool, ctx.schema, ctx.searchPath);
     const ran = performance.now();
     const outcome = await runHandler(ctx, row, tx, leases.lost.signal);
     if (outcome === null) {

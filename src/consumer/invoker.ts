@@ -12,6 +12,4 @@ export interface Invocation {
 
 export interface OperationInvoker {
   invoke(operationId: string, args: unknown, ctx: HandlerContext): Promise<Invocation>;
-  /** Search path of a handler's transaction (plugin schemas after ours); default ours and public. */
-  searchPath?(schema: string): readonly string[];
 }

@@ -129,6 +129,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       },
       log,
       observe: (e) => metrics.processed(e),
+      searchPath: registry.searchPath(config.schema),
     });
     const heartbeat = await startHeartbeat({
       pool,

@@ -77,6 +77,7 @@ test('passwords are sealed while open, opened for the handler, erased when final
     boss: server.boss,
     schema: server.db.schema,
     registry: registry as unknown as OperationInvoker,
+    searchPath: registry.searchPath(server.db.schema),
     queues: [queueForEntity('customers')],
     cryptKey: parseCryptKey(TEST_CRYPT_KEY),
     pollingIntervalSeconds: 0.5,

@@ -53,6 +53,7 @@ before(async () => {
     boss: server.boss,
     schema: server.db.schema,
     registry: registry as unknown as OperationInvoker,
+    searchPath: registry.searchPath(server.db.schema),
     queues: [...new Set(routes.map((r) => queueForEntity(r.entity)))],
     cryptKey: parseCryptKey(TEST_CRYPT_KEY),
     batchSize: 10,
