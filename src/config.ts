@@ -30,8 +30,19 @@ export interface UpstreamConfig {
   baseUrl: string | null;
   /** Bearer token sent upstream (an integration token of the real store). Default `null`: none. */
   token: string | null;
-  /** Timeout of one upstream call in milliseconds; a timeout is a retriable failure. Default 30000. */
+  /**
+   * Deadline of one upstream call in milliseconds, counted from when it is sent (also bounded by
+   * `consumer.handlerTimeoutSeconds`); a timeout is a retriable failure. Default 30000.
+   */
   timeoutMs: number;
+  /**
+   * Calls in flight at once to the upstream, per consumer process (all its batches share it), and
+   * the size of its keep-alive connection pool. Default 16: a Magento store serves a few dozen
+   * PHP-FPM workers at most, and calls beyond its pool only queue there.
+   */
+  maxInFlight: number;
+  /** Calls started per second to the upstream, per consumer process. `null` (default): no cap. */
+  maxPerSecond: number | null;
 }
 
 /** Bounds every database connection is opened with (pg connect timeout, PostgreSQL settings). */
@@ -428,6 +439,8 @@ const UPSTREAM: Record<string, KeySpec> = {
   baseUrl: { check: url, default: null },
   token: { check: str({ nullable: true }), default: null },
   timeoutMs: { check: int(1, 3_600_000), default: 30_000 },
+  maxInFlight: { check: int(1, 10_000), default: 16 },
+  maxPerSecond: { check: nullableInt(1, 1_000_000), default: null },
 };
 
 const CONSUMER: Record<string, KeySpec> = {

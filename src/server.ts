@@ -22,6 +22,7 @@ import { authorize, createCallerResolver, createEncryptor, getOrCreateCryptKey, 
 import { createAdminTokenEndpoint } from './auth/admin-token-endpoint.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from './queue/boss.ts';
 import { enqueueOperations } from './queue/enqueue.ts';
+import { acceptJobStatements, JobInserts } from './queue/job-insert.ts';
 import { loadArtifacts, type Artifacts } from './runtime/artifacts.ts';
 import { publishRouteTable } from './runtime/route-tables.ts';
 import type { Logger } from './plugins/api.ts';
@@ -41,8 +42,10 @@ export interface ServerOptions {
   /** Already loaded artifacts (tests); otherwise loaded from config/spec. */
   artifacts?: Artifacts;
   log?: Logger;
+  /** Benchmark baseline: accepts write their jobs with boss.insert in BEGIN … COMMIT, not in one statement. */
+  separateJobInsert?: boolean;
   /** Test hook forwarded to the accept transaction (fault injection). */
-  afterOperationInsert?: ConstructorParameters<typeof AcceptCommitter>[0]['afterOperationInsert'];
+  beforeCommit?: ConstructorParameters<typeof AcceptCommitter>[0]['beforeCommit'];
   host?: string;
 }
 
@@ -106,10 +109,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       pool,
       schema: config.schema,
       enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
+      jobStatements: options.separateJobInsert
+        ? undefined
+        : acceptJobStatements(new JobInserts(boss, config.bossSchema)),
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
       groupCommit: config.groupCommit,
       maxConcurrentGroups: config.acceptTransactions,
-      afterOperationInsert: options.afterOperationInsert,
+      beforeCommit: options.beforeCommit,
     });
     const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
     const status = createStatusHandler({

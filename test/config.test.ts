@@ -33,7 +33,7 @@ test('defaults, with no env and no config file', (t) => {
   assert.equal(c.pluginsDir, 'plugins');
   assert.deepEqual(c.pluginPackages, []);
   assert.deepEqual(c.plugins, { examples: null });
-  assert.deepEqual(c.upstream, { baseUrl: null, token: null, timeoutMs: 30000 });
+  assert.deepEqual(c.upstream, { baseUrl: null, token: null, timeoutMs: 30000, maxInFlight: 16, maxPerSecond: null });
   assert.deepEqual(c.consumer, {
     batchSize: 100,
     concurrency: 4,
@@ -112,7 +112,7 @@ test('precedence: default < file < env < overrides; the default file is found in
       port: 7000,
       maxBulkItems: 10,
       consumer: { batchSize: 7 },
-      upstream: { baseUrl: 'https://shop.test/rest/' },
+      upstream: { baseUrl: 'https://shop.test/rest/', maxInFlight: 64, maxPerSecond: 50 },
     }),
   );
   const fromFile = loadConfig({ env: {}, cwd });
@@ -121,6 +121,8 @@ test('precedence: default < file < env < overrides; the default file is found in
   assert.equal(fromFile.consumer.batchSize, 7);
   assert.equal(fromFile.consumer.concurrency, 4, 'unset nested keys keep their defaults');
   assert.equal(fromFile.upstream.baseUrl, 'https://shop.test/rest', 'trailing slash dropped');
+  assert.equal(fromFile.upstream.maxInFlight, 64);
+  assert.equal(fromFile.upstream.maxPerSecond, 50);
   assert.equal(fromFile.configFile, join(cwd, 'magento-async.config.json'));
 
   assert.equal(loadConfig({ env: { PORT: '7001' }, cwd }).port, 7001);
@@ -189,6 +191,18 @@ test('invalid values are rejected with a message naming the key and its source',
       file: { upstream: { baseUrl: 'ftp://x' } },
       options: {},
       message: /"upstream.baseUrl"/,
+    },
+    {
+      name: 'upstream.maxInFlight zero',
+      file: { upstream: { maxInFlight: 0 } },
+      options: {},
+      message: /"upstream.maxInFlight".*an integer from 1 to 10000/,
+    },
+    {
+      name: 'upstream.maxPerSecond a fraction',
+      file: { upstream: { maxPerSecond: 2.5 } },
+      options: {},
+      message: /"upstream.maxPerSecond".*an integer from 1 to 1000000/,
     },
     {
       name: 'consumer.batchSize negative',

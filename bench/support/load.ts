@@ -4,13 +4,19 @@
  *
  *   node bench/support/load.ts '<LoadSpec as JSON>'   → prints one LoadResult as JSON on stdout
  *
- * Each of `clients` loops send → read the whole response → send again over a keep-alive agent
- * (maxSockets = clients). Requests finishing during the warm-up are not counted; the measured
- * window starts when the warm-up ends and closes at `durationMs` (requests still in flight then
- * are awaited but not counted). Any status other than `expectStatus` is counted and reported.
+ * Closed loop (default): each of `clients` loops send → read the whole response → send again over
+ * a keep-alive agent (maxSockets = clients): the rate the server sustains.
+ * Open loop (`ratePerSecond`): requests start on a fixed schedule of Poisson arrivals (seeded, so
+ * every run offers the same sequence) whatever the server does, over up to `clients` keep-alive
+ * sockets; a request's latency counts from its scheduled start, so time spent waiting for a free
+ * socket behind a slow answer is in the figure (no coordinated omission).
+ * Requests finishing during the warm-up are not counted; the measured window starts when the
+ * warm-up ends and closes at `durationMs` (requests still in flight then are awaited but not
+ * counted). Any status other than `expectStatus` is counted and reported.
  */
 import http from 'node:http';
 import { bulkBody, singleBody } from './bodies.ts';
+import { percentile, poissonArrivals } from './arrivals.ts';
 
 export interface LoadSpec {
   url: string;
@@ -20,7 +26,10 @@ export interface LoadSpec {
   kind: 'bulk' | 'single';
   path: string;
   bulkItems?: number;
+  /** Closed loop: concurrent clients. Open loop: most sockets (requests in flight) at once. */
   clients: number;
+  /** Open loop: requests started per second (Poisson arrivals); absent: closed loop. */
+  ratePerSecond?: number;
   warmupMs: number;
   durationMs: number;
   expectStatus?: number;
@@ -38,6 +47,9 @@ export interface LoadResult {
   firstUnexpected: string | null;
   p50Ms: number;
   p99Ms: number;
+  maxMs: number;
+  /** Latencies measured (requests started and finished inside the window). */
+  samples: number;
 }
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
@@ -76,9 +88,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       const req = http.request(
         { host: target.hostname, port: target.port, path, method: spec.method, agent, headers: headers(body) },
         (res) => {
+          // Read whole, but decoded only when it is reported (the client's CPU is on the same cores).
+          const status = res.statusCode ?? 0;
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('data', (c: Buffer) => {
+            if (status !== expect) chunks.push(c);
+          });
+          res.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }));
           res.on('error', reject);
         },
       );
@@ -87,33 +103,40 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     });
 
   let seq = 0;
-  await Promise.all(
-    Array.from({ length: spec.clients }, async () => {
-      while (performance.now() < measureTo) {
-        const n = seq++;
-        const body = bodies[n % bodies.length]!;
-        const path = spec.kind === 'bulk' ? spec.path : paths[n % paths.length]!;
-        const sent = performance.now();
-        const res = await send(path, body);
-        const done = performance.now();
-        total++;
-        if (res.status !== expect) {
-          unexpected++;
-          firstUnexpected ??= `${res.status} ${res.text.slice(0, 300)}`;
-        }
-        if (sent >= measureFrom && done <= measureTo) {
-          counted++;
-          latencies.push(done - sent);
-        } else if (done > measureFrom && done <= measureTo) {
-          // Started in the warm-up, finished in the window: counts for throughput, not latency.
-          counted++;
-        }
-      }
-    }),
-  );
+  const one = async (scheduled?: number) => {
+    const n = seq++;
+    const body = bodies[n % bodies.length]!;
+    const path = spec.kind === 'bulk' ? spec.path : paths[n % paths.length]!;
+    const sent = scheduled ?? performance.now();
+    const res = await send(path, body);
+    const done = performance.now();
+    total++;
+    if (res.status !== expect) {
+      unexpected++;
+      firstUnexpected ??= `${res.status} ${res.text.slice(0, 300)}`;
+    }
+    // Open loop: every request scheduled inside the window has its latency counted, however late it
+    // ends (dropping the ones that end after the window would drop the slow tail).
+    const ends = scheduled === undefined ? done <= measureTo : sent < measureTo;
+    if (sent >= measureFrom && ends) {
+      if (done <= measureTo) counted++;
+      latencies.push(done - sent);
+    } else if (done > measureFrom && done <= measureTo) {
+      // Started in the warm-up, finished in the window: counts for throughput, not latency.
+      counted++;
+    }
+  };
+  if (spec.ratePerSecond === undefined) {
+    await Promise.all(
+      Array.from({ length: spec.clients }, async () => {
+        while (performance.now() < measureTo) await one();
+      }),
+    );
+  } else {
+    await poissonArrivals(spec.ratePerSecond, start, measureTo, one);
+  }
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN;
   const cpu = process.cpuUsage();
   return {
     requests: counted,
@@ -122,8 +145,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     seconds: spec.durationMs / 1000,
     unexpected,
     firstUnexpected,
-    p50Ms: at(0.5),
-    p99Ms: at(0.99),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    maxMs: latencies.at(-1) ?? NaN,
+    samples: latencies.length,
   };
 }
 

@@ -5,14 +5,23 @@
  *
  * Failure mapping: what may pass on its own (5xx, 408, 429, timeouts, refused or reset
  * connections) is a RetriableError; any other 4xx is the upstream's own verdict on the input, an
- * OperationError carrying its Magento message and code.
+ * OperationError carrying its Magento message and code. A `Retry-After` on a 429 or 503 holds back
+ * both the operation's retry and every other call to that upstream.
+ *
+ * Politeness: calls go over a bounded pool of keep-alive connections, at most `maxInFlight` at
+ * once and `maxPerSecond` started per second per upstream (src/consumer/upstream-limit.ts).
  */
 import { definePlugin, OperationError, RetriableError, type Handler, type StoreScope } from '../../src/plugins/api.ts';
 import type { FallbackOptions, UpstreamConfig } from '../../src/plugins/loader.ts';
 import type { Fallback } from '../../src/plugins/registry.ts';
 import type { Route } from '../../src/routes/types.ts';
+import { UpstreamBackedOff, UpstreamLimiter, type Release } from '../../src/consumer/upstream-limit.ts';
+import { parseRetryAfter } from './retry-after.ts';
+import { Transport, type UpstreamResponse } from './transport.ts';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** As `upstream.maxInFlight`'s default (src/config.ts). */
+const DEFAULT_MAX_IN_FLIGHT = 16;
 
 export interface UpstreamRequest {
   method: string;
@@ -93,41 +102,97 @@ function upstreamFailure(status: number, text: string, where: string): { message
   return { message: `Upstream ${where} answered HTTP ${status}.`, code: 0 };
 }
 
-export function forwarder(route: Route, upstream: UpstreamConfig): Handler {
+/** The URL as messages may show it: a password in `upstream.baseUrl` never reaches a status. */
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  if (!u.username && !u.password) return url;
+  u.username = '';
+  u.password = '';
+  return u.href;
+}
+
+/**
+ * What every forwarder to one upstream shares: its connection pool and its limiter. One per
+ * configured upstream and consumer process, so the caps hold across all batches and routes.
+ */
+export interface UpstreamLink {
+  transport: Transport;
+  limiter: UpstreamLimiter;
+}
+
+export function linkUpstream(upstream: UpstreamConfig): UpstreamLink {
+  const limiter = new UpstreamLimiter({
+    maxInFlight: upstream.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    maxPerSecond: upstream.maxPerSecond ?? null,
+  });
+  // One connection per call in flight: the limiter bounds the calls, so the pool never queues.
+  return { limiter, transport: new Transport({ baseUrl: upstream.baseUrl, maxSockets: limiter.maxInFlight }) };
+}
+
+export function forwarder(route: Route, upstream: UpstreamConfig, link = linkUpstream(upstream)): Handler {
   const timeoutMs = upstream.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const shown = /^[a-z]+:\/\/[^/]*@/i.test(upstream.baseUrl) ? withoutCredentials : (url: string) => url;
   return async (args, ctx) => {
     const req = buildRequest(route, (args ?? {}) as Record<string, unknown>, ctx.store, upstream.baseUrl);
-    const where = `${req.method} ${req.url}`;
+    const where = `${req.method} ${shown(req.url)}`;
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (req.body !== undefined) headers['Content-Type'] = 'application/json';
     if (upstream.token) headers.Authorization = `Bearer ${upstream.token}`;
     // The same on every attempt: an upstream that honours it applies a repeated call once.
     headers['Idempotency-Key'] = ctx.operation.idempotencyKey;
-    let response: Response;
-    let text: string;
+    let release: Release;
     try {
-      response = await fetch(req.url, {
+      release = await link.limiter.acquire(ctx.signal);
+    } catch (error) {
+      if (error instanceof UpstreamBackedOff) {
+        throw new RetriableError(`Upstream ${where} was not called: ${error.message}`, {
+          cause: error,
+          retryAfterSeconds: error.retryAfterSeconds,
+        });
+      }
+      throw new RetriableError(
+        `Upstream ${where} was aborted by the consumer while waiting to be sent (upstream.maxInFlight ${link.limiter.maxInFlight} reached)`,
+        { cause: error },
+      );
+    }
+    let response: UpstreamResponse;
+    // The call's own deadline starts once it is sent; the wait for a slot is bounded by ctx.signal.
+    // No header carries it: none is standard, and Magento (PHP-FPM) would honour none.
+    // One controller for both ends of the call, and a timer cleared on the answer: at hundreds of
+    // calls per second AbortSignal.timeout would keep a timer armed per call for the whole timeout,
+    // and AbortSignal.any costs more than the call's own bookkeeping.
+    const call = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      call.abort(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onAbort = () => call.abort(ctx.signal.reason);
+    if (ctx.signal.aborted) onAbort();
+    else ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      response = await link.transport.send(req.url, {
         method: req.method,
         headers,
         body: req.body,
-        // Our own timeout, and the consumer's: handler timeout, or a claim it can no longer keep.
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), ctx.signal]),
+        signal: call.signal,
       });
-      text = await response.text();
     } catch (error) {
-      // fetch hides the reason in `cause` (ECONNREFUSED, ECONNRESET, a DNS error, …).
-      const e = error as Error & { cause?: { code?: string; message?: string } };
-      const reason = e.cause?.code ?? e.cause?.message ?? e.message;
-      const why =
-        e.name === 'TimeoutError'
-          ? `timed out after ${timeoutMs} ms`
-          : ctx.signal.aborted
-            ? 'was aborted by the consumer'
-            : `failed: ${reason}`;
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      const why = timedOut
+        ? `timed out after ${timeoutMs} ms`
+        : ctx.signal.aborted
+          ? 'was aborted by the consumer'
+          : `failed: ${reason}`;
       throw new RetriableError(`Upstream ${where} ${why}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      release();
     }
-    ctx.log.debug({ upstream: where, status: response.status }, 'forwarded operation');
-    if (response.ok) {
+    const { status, text } = response;
+    ctx.log.debug({ upstream: where, status }, 'forwarded operation');
+    if (status >= 200 && status < 300) {
       if (!text) return null;
       try {
         return JSON.parse(text) as unknown;
@@ -135,9 +200,13 @@ export function forwarder(route: Route, upstream: UpstreamConfig): Handler {
         return text;
       }
     }
-    const { message, code } = upstreamFailure(response.status, text, where);
-    if (response.status >= 500 || response.status === 408 || response.status === 429) {
-      throw new RetriableError(message, { code });
+    const { message, code } = upstreamFailure(status, text, where);
+    if (status >= 500 || status === 408 || status === 429) {
+      const retryAfterSeconds =
+        status === 429 || status === 503 ? parseRetryAfter(response.headers['retry-after']) : undefined;
+      // Every call to this upstream waits, not only this operation's retry.
+      if (retryAfterSeconds !== undefined) link.limiter.backOff(retryAfterSeconds);
+      throw new RetriableError(message, { code, retryAfterSeconds });
     }
     throw new OperationError(message, { code });
   };
@@ -148,11 +217,12 @@ export function fallback({ routes, upstream }: FallbackOptions): Fallback | unde
   if (!upstream?.baseUrl) return undefined;
   const byId = new Map(routes.map((r) => [r.operationId, r]));
   const cache = new Map<string, Handler>();
+  const link = linkUpstream(upstream);
   return (operationId) => {
     const route = byId.get(operationId);
     if (!route) return undefined;
     let handler = cache.get(operationId);
-    if (!handler) cache.set(operationId, (handler = forwarder(route, upstream)));
+    if (!handler) cache.set(operationId, (handler = forwarder(route, upstream, link)));
     return handler;
   };
 }

@@ -255,7 +255,13 @@ async function runHandler(
     const failure = classifyFailure(timeout.signal.aborted ? timeout.signal.reason : error, row);
     const level = failure.status === STATUS_RETRIABLY_FAILED ? 'warn' : 'info';
     log[level]({ err: error, status: failure.status }, 'operation failed');
-    return { status: failure.status, errorCode: failure.errorCode, message: failure.message, result: null };
+    return {
+      status: failure.status,
+      errorCode: failure.errorCode,
+      message: failure.message,
+      result: null,
+      retryAfterSeconds: failure.retryAfterSeconds,
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -314,7 +320,13 @@ async function recordInTransaction(
 
 function asFailure(error: unknown, row?: OperationRow): Outcome {
   const failure = classifyFailure(error, row);
-  return { status: failure.status, errorCode: failure.errorCode, message: failure.message, result: null };
+  return {
+    status: failure.status,
+    errorCode: failure.errorCode,
+    message: failure.message,
+    result: null,
+    retryAfterSeconds: failure.retryAfterSeconds,
+  };
 }
 
 /**

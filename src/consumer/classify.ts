@@ -18,6 +18,8 @@ export interface Failure {
    * of an error the handler meant for the client, else a generic one (see {@link resultMessage}).
    */
   message: string;
+  /** The least delay of the automatic retry, seconds, when the error asked for one (`Retry-After`). */
+  retryAfterSeconds?: number;
 }
 
 /** SQLSTATEs of failures that go away on their own: serialization, deadlock, locks, shutdowns, connections. */
@@ -65,11 +67,18 @@ export function isRetriable(error: unknown): boolean {
 
 export function classifyFailure(error: unknown, operation?: { bulk_uuid: string; operation_key: number }): Failure {
   const code = (error as { errorCode?: unknown } | null)?.errorCode;
-  return {
-    status: isRetriable(error) ? STATUS_RETRIABLY_FAILED : STATUS_NOT_RETRIABLY_FAILED,
+  const retriable = isRetriable(error);
+  const failure: Failure = {
+    status: retriable ? STATUS_RETRIABLY_FAILED : STATUS_NOT_RETRIABLY_FAILED,
     errorCode: typeof code === 'number' && Number.isInteger(code) ? code : 0,
     message: resultMessage(error, operation),
   };
+  // Read off the error itself, not its class: a plugin package may bring its own copy of the API.
+  const after = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+  if (retriable && typeof after === 'number' && Number.isFinite(after) && after > 0) {
+    failure.retryAfterSeconds = Math.ceil(after);
+  }
+  return failure;
 }
 
 /** Errors written for the client: a handler's OperationError / RetriableError, our missing-handler and timeout errors. */

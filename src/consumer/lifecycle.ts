@@ -69,6 +69,8 @@ export interface Outcome {
   errorCode: number | null;
   message: string;
   result: string | null;
+  /** A retriable failure's least retry delay, seconds (an upstream's `Retry-After`). */
+  retryAfterSeconds?: number | undefined;
 }
 
 export interface Claimed {
@@ -274,14 +276,29 @@ export function outcomeArrays(items: { row: OperationRow; outcome: Outcome }[], 
   ];
 }
 
-/** The jobs of the automatic retries just recorded. */
-export function retryJobs(ctx: LifecycleContext, recorded: readonly Recorded[]): JobInsert<OperationJob>[] {
+/**
+ * The jobs of the automatic retries just recorded; none starts before the `Retry-After` its
+ * outcome asked for.
+ */
+export function retryJobs(
+  ctx: LifecycleContext,
+  recorded: readonly Recorded[],
+  items: readonly { row: OperationRow; outcome: Outcome }[] = [],
+): JobInsert<OperationJob>[] {
+  const after = new Map<string, number>();
+  for (const i of items) {
+    if (i.outcome.retryAfterSeconds)
+      after.set(addressOf(i.row.bulk_uuid, i.row.operation_key), i.outcome.retryAfterSeconds);
+  }
   return recorded
     .filter((r) => r.will_retry)
     .map((r) => ({
       id: retryJobIdFor(r.bulk_uuid, r.operation_key, r.reopened, r.attempts + 1),
       data: { bulk: r.bulk_uuid, key: r.operation_key },
-      startAfter: retryDelaySeconds(ctx.policy, r.attempts + 1),
+      startAfter: Math.max(
+        retryDelaySeconds(ctx.policy, r.attempts + 1),
+        after.get(addressOf(r.bulk_uuid, r.operation_key)) ?? 0,
+      ),
     }));
 }
 
@@ -307,7 +324,7 @@ export async function recordOn(
       ).rows
     : [];
   const db = bossDb(client);
-  const retries = retryJobs(ctx, recorded);
+  const retries = retryJobs(ctx, recorded, items);
   if (retries.length) await ctx.boss.insert(queue, retries, { db });
   const jobs = [...items.map((i) => attemptOf(i.job)), ...done];
   if (jobs.length) await ctx.boss.complete(queue, jobs, null, { db });

@@ -74,6 +74,8 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
           baseUrl: config.upstream.baseUrl,
           token: config.upstream.token ?? undefined,
           timeoutMs: config.upstream.timeoutMs,
+          maxInFlight: config.upstream.maxInFlight,
+          maxPerSecond: config.upstream.maxPerSecond,
         }
       : undefined;
     const registry = await loadPlugins({

@@ -165,10 +165,16 @@ export function isStub(handler: unknown): handler is StubHandler {
  */
 export class RetriableError extends Error {
   readonly errorCode: number;
-  constructor(message: string, options: { code?: number; cause?: unknown } = {}) {
+  /**
+   * Seconds the automatic retry must wait at least (an upstream's `Retry-After`); the retry comes
+   * after the later of this and the configured backoff.
+   */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, options: { code?: number; cause?: unknown; retryAfterSeconds?: number } = {}) {
     super(message, { cause: options.cause });
     this.name = 'RetriableError';
     this.errorCode = options.code ?? 0;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

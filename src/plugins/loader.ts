@@ -37,6 +37,10 @@ export interface UpstreamConfig {
   token?: string;
   /** Per-request timeout; a timeout is retriable. Default 30 s. */
   timeoutMs?: number;
+  /** Calls in flight at once to this upstream, per consumer process. Default 16. */
+  maxInFlight?: number;
+  /** Calls started per second to this upstream, per consumer process. Default none. */
+  maxPerSecond?: number | null;
 }
 
 export interface FallbackOptions {

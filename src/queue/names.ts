@@ -4,7 +4,7 @@
  * (`async.products`): a consumer for one entity reads only its queue, and the all-consumer works
  * every entity queue of the route table.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const ALL_OPERATIONS_CONSUMER = 'async.operations.all';
 
@@ -35,9 +35,9 @@ export interface OperationJob {
 export function jobIdFor(bulkUuid: string, key: number, reopened = 0): string {
   // `reopened` (how often the retry API reopened the operation) gives a reopened operation a new
   // job while keeping replays of the same reopening idempotent.
-  const h = createHash('sha1')
-    .update(reopened === 0 ? `${bulkUuid}:${key}` : `${bulkUuid}:${key}:${reopened}`)
-    .digest();
+  // The one-shot hash(): an accept derives one id per operation, and a Hash object per call
+  // cost twice as much.
+  const h = hash('sha1', reopened === 0 ? `${bulkUuid}:${key}` : `${bulkUuid}:${key}:${reopened}`, 'buffer');
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const hex = h.subarray(0, 16).toString('hex');

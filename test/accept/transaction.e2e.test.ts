@@ -16,8 +16,8 @@ before(async () => {
     'accept-tx',
     { idempotencyTtlSeconds: 2 },
     {
-      // Fault injected between the operation insert and the job insert.
-      afterOperationInsert: async () => {
+      // Fault injected after every write of the accept transaction, before its commit.
+      beforeCommit: async () => {
         if (failNext === 'throw') {
           failNext = null;
           throw new Error('injected fault: connection lost before the jobs were written');
@@ -37,7 +37,7 @@ async function counts(): Promise<{ bulks: number; operations: number; jobs: numb
   return rows[0];
 }
 
-test('a fault between the operation insert and the job insert leaves no bulk, no operation and no job', async () => {
+test('a fault after every write of the accept transaction, before its commit, leaves no bulk, no operation and no job', async () => {
   const before = await counts();
   failNext = 'throw';
   const res = await server.request('POST', '/rest/default/async/bulk/V1/products', {

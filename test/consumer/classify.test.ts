@@ -65,3 +65,26 @@ test('classification is unchanged by the sanitising: status, code', () => {
     message: 'bad',
   });
 });
+
+const RETRY_AFTER: [string, unknown, number | undefined][] = [
+  ['a RetriableError passes on its Retry-After', new RetriableError('busy', { retryAfterSeconds: 30 }), 30],
+  ['whole seconds, rounded up', new RetriableError('busy', { retryAfterSeconds: 1.2 }), 2],
+  [
+    'a RetriableError of another copy of the plugin API (by name)',
+    Object.assign(new Error('busy'), { name: 'RetriableError', retryAfterSeconds: 5 }),
+    5,
+  ],
+  ['none asked for', new RetriableError('busy'), undefined],
+  ['zero or less is none', new RetriableError('busy', { retryAfterSeconds: -1 }), undefined],
+  [
+    'a final failure has no retry to delay',
+    Object.assign(new OperationError('bad'), { retryAfterSeconds: 30 }),
+    undefined,
+  ],
+];
+
+for (const [rule, error, seconds] of RETRY_AFTER) {
+  test(`retry delay: ${rule}`, () => {
+    assert.equal(classifyFailure(error, OP).retryAfterSeconds, seconds);
+  });
+}

@@ -1,5 +1,6 @@
 /** SQL of the accept transaction: set-based, one statement per table for a whole group of requests. */
 import { ident } from '../pool.ts';
+import { insertWebhooks } from './webhooks.ts';
 
 export const insertBulks = (schema: string) => `
   INSERT INTO ${ident(schema)}.bulk
@@ -23,6 +24,56 @@ export const insertOperations = (schema: string) => `
     string_to_array($5::text, ',')::int[],
     COALESCE($6::text[], string_to_array($7::text, E'\\n'))
   ) AS i(job, key, data)`;
+
+/** A queue's job insert as the accept statement embeds it (src/queue/job-insert.ts). */
+export interface JobInsertPart {
+  /** pg-boss's `INSERT … RETURNING start_after`, its JSON payload written `$1`. */
+  insert: string;
+  /** pg-boss's `SELECT pg_notify(…)` for the queue, or null when it does not notify. */
+  notify: string | null;
+  /** pg-boss's clock, `<bossSchema>.job_now()`. */
+  now: string;
+}
+
+export interface AcceptStatementShape {
+  /** Whether the group registers completion webhooks (two more parameters). */
+  webhooks: boolean;
+  /** One job insert per queue the group's operations go to (one more parameter each). */
+  queues: readonly JobInsertPart[];
+}
+
+/**
+ * A whole group's writes as ONE statement: bulk rows, webhooks, operation rows and each queue's
+ * jobs as data-modifying CTEs. Run on its own it is its own transaction (all or nothing, committed
+ * before the result arrives), so an accept is one round trip instead of BEGIN, four statements and
+ * COMMIT. The operations' foreign key to the bulk and the operation triggers (counters, order
+ * keys, which read the bulk's store) fire at the end of the statement and see the bulk rows.
+ * Parameters in order: `insertBulks`' eight, `insertWebhooks`' two when `webhooks`,
+ * `insertOperations`' seven, then one JSON payload per queue. The result is one row, `notified`:
+ * how many queues were told of runnable jobs (pg-boss's NOTIFY, sent at commit).
+ */
+export function insertAccepted(schema: string, shape: AcceptStatementShape): string {
+  let next = 1;
+  const shift = (sql: string) => {
+    let highest = 0;
+    const out = sql.replace(/\$(\d+)/g, (_m, n: string) => {
+      highest = Math.max(highest, Number(n));
+      return `$${Number(n) + next - 1}`;
+    });
+    next += highest;
+    return out;
+  };
+  const ctes = [`bulks AS (${shift(insertBulks(schema))})`];
+  if (shape.webhooks) ctes.push(`hooks AS (${shift(insertWebhooks(schema))})`);
+  ctes.push(`operations AS (${shift(insertOperations(schema))})`);
+  const notices: string[] = [];
+  shape.queues.forEach((q, i) => {
+    ctes.push(`jobs_${i} AS (${shift(q.insert)})`);
+    if (q.notify) notices.push(`(${q.notify} FROM jobs_${i} WHERE start_after <= ${q.now} LIMIT 1)`);
+  });
+  const notified = notices.length > 0 ? `(SELECT count(*) FROM (${notices.join(' UNION ALL ')}) n)` : '0';
+  return `WITH ${ctes.join(',\n  ')}\nSELECT ${notified}::int AS notified`;
+}
 
 export interface OperationRows {
   bulkUuid: string;
