@@ -7,6 +7,7 @@ import { registerConsumerCommands } from './commands/consumers.ts';
 import { registerBulkCommands } from './commands/bulk.ts';
 import { registerServeCommands } from './commands/serve.ts';
 import { registerStartCommands } from './commands/start.ts';
+import { registerPluginCommands } from './commands/plugin.ts';
 
 export function registerCommands(program: Command): void {
   registerCodegenCommands(program);
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerBulkCommands(program);
   registerServeCommands(program);
   registerStartCommands(program);
+  registerPluginCommands(program);
 }

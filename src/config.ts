@@ -79,6 +79,15 @@ export interface ConsumerConfig {
   batchSize: number;
   /** Batches processed at once per worker process (pg-boss `localConcurrency`). Default 4. */
   concurrency: number;
+  /**
+   * Handlers of one batch running at once. Operations of one entity key never share a batch, so
+   * they keep their order; handlers that use `ctx.tx` take the batch's transaction in turn (one
+   * connection), the others (upstream calls) overlap. Default 32, measured with
+   * bench/executor.bench.ts (a 20 ms I/O handler, one consumer, 4 batches of 100): 142 ops/s at 1,
+   * 1,400–1,600 at 16, 1,900–2,300 at 32, 2,500 at 64; past 32 each doubling gains under 1.3× while
+   * a stop waits for more handlers in hand, and calls to one upstream are capped by its own limit.
+   */
+  inFlight: number;
   /** Retries of a retriably failed operation (status 2) before it stays failed. Default 5. */
   retryLimit: number;
   /** Delay before the first retry, in seconds (pg-boss `retryDelay`). Default 2. */
@@ -446,6 +455,7 @@ const UPSTREAM: Record<string, KeySpec> = {
 const CONSUMER: Record<string, KeySpec> = {
   batchSize: { check: int(1, 10_000), default: 100 },
   concurrency: { check: int(1, 1000), default: 4 },
+  inFlight: { check: int(1, 10_000), default: 32 },
   retryLimit: { check: int(0, 1000), default: 5 },
   retryDelaySeconds: { check: int(0, 86400), default: 2 },
   retryBackoff: { check: bool, default: true },

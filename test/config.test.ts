@@ -37,6 +37,7 @@ test('defaults, with no env and no config file', (t) => {
   assert.deepEqual(c.consumer, {
     batchSize: 100,
     concurrency: 4,
+    inFlight: 32,
     retryLimit: 5,
     retryDelaySeconds: 2,
     retryBackoff: true,

@@ -46,8 +46,14 @@ export interface ConsumerOptions {
   notifyPollingIntervalSeconds?: number;
   /** Also close operations whose jobs exhausted their attempts (default true). */
   deadLetter?: boolean;
-  /** How long outcomes of transaction-less handlers may wait to be written, ms. */
+  /** How long outcomes may wait to be written, and a batch's shared transaction stay open, ms. */
   flushAfterMs?: number;
+  /** Handlers of one batch running at once (`consumer.inFlight`). */
+  inFlight?: number;
+  /** Handlers of a batch share one transaction (default true; false is the benchmark's baseline). */
+  shareTransactions?: boolean;
+  /** Batch handlers by operationId (see `BatchContext.batchHandlerOf`). */
+  batchHandlerOf?: BatchContext['batchHandlerOf'];
   /** The crypt key (parsed); default: the one stored in the database, as a server without CRYPT_KEY uses. */
   cryptKey?: Buffer;
   /** Leases, handler timeout and retries (defaults: DEFAULT_LIFECYCLE). */
@@ -82,6 +88,9 @@ export interface ConsumerHandle {
 
 export { ABANDONED_MESSAGE } from './lifecycle.ts';
 
+/** Default handlers in flight per batch: see `consumer.inFlight` in src/config.ts for how it was chosen. */
+export const DEFAULT_IN_FLIGHT = 32;
+
 export async function startConsumer(options: ConsumerOptions): Promise<ConsumerHandle> {
   const { boss, pool, schema, log } = options;
   const batchSize = Math.max(1, Math.min(options.batchSize ?? 100, options.maxMessages ?? Infinity));
@@ -96,6 +105,9 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     log,
     policy,
     flushAfterMs: options.flushAfterMs ?? 1000,
+    inFlight: Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT),
+    shareTransactions: options.shareTransactions ?? true,
+    batchHandlerOf: options.batchHandlerOf,
     cryptKey: options.cryptKey ?? parseCryptKey(await getOrCreateCryptKey(pool, schema)),
     stopping: () => stopping,
     observe: options.observe,

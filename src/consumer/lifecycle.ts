@@ -182,9 +182,14 @@ export class Leases {
     return this.#canceled.has(address);
   }
 
+  /** Whether the last look is older than `lookMs`. */
+  lookDue(lookMs: number): boolean {
+    return performance.now() - this.#lookedAt >= lookMs;
+  }
+
   /** Looks again when the last look is older than `lookMs`: fast batches never pay for it. */
   async lookAgain(lookMs: number): Promise<void> {
-    if (performance.now() - this.#lookedAt >= lookMs) await this.extend();
+    if (this.lookDue(lookMs)) await this.extend();
   }
 
   /** Stops holding an operation (its outcome is written, or it was given back). */
@@ -363,7 +368,7 @@ export const needsTransaction = (items: readonly { outcome: Outcome }[]): boolea
 export async function putOff(
   ctx: LifecycleContext,
   queue: string,
-  items: { job: Job<OperationJob>; delaySeconds: number }[],
+  items: { job: Job<OperationJob>; delaySeconds: number; alone?: boolean }[],
   giveBack?: [string[], number[], number[]],
 ): Promise<void> {
   if (!items.length) return;
@@ -374,9 +379,14 @@ export async function putOff(
     const db = bossDb(client);
     await ctx.boss.insert(
       queue,
-      items.map(({ job, delaySeconds }) => ({
+      items.map(({ job, delaySeconds, alone }) => ({
         id: randomUUID(),
-        data: { bulk: job.data.bulk, key: job.data.key, deferred: (job.data.deferred ?? 0) + 1 },
+        data: {
+          bulk: job.data.bulk,
+          key: job.data.key,
+          deferred: (job.data.deferred ?? 0) + 1,
+          ...((alone ?? job.data.alone) ? { alone: true } : {}),
+        },
         startAfter: delaySeconds,
       })),
       { db },

@@ -12,7 +12,8 @@ import { createPool, databaseUrl } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Route } from '../routes/types.ts';
 import type { Logger } from '../plugins/api.ts';
-import { loadPlugins, runInstalls } from '../plugins/loader.ts';
+import type { PluginRegistry } from '../plugins/registry.ts';
+import { loadPlugins, runInstalls, type LoadOptions } from '../plugins/loader.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.ts';
 import { startConsumer, type ConsumerHandle } from './consumer.ts';
 import type { OperationInvoker } from './invoker.ts';
@@ -34,6 +35,10 @@ export interface ConfiguredConsumerOptions {
   batchSize?: number;
   concurrency?: number;
   maxMessages?: number;
+  /** Plugin modules already in memory, loaded after `pluginsDir` and `pluginPackages` (the test kit). */
+  plugins?: LoadOptions['modules'];
+  /** Where `pluginPackages` are installed; default the working directory. */
+  projectDir?: string;
   /**
    * The generated validators whose coercion turns stored input into what the handlers' types say
    * (src/plugins/coerce.ts). Default: those in `config.generatedDir`, which the plugins' types come
@@ -44,6 +49,8 @@ export interface ConfiguredConsumerOptions {
 
 export interface ConfiguredConsumer {
   consumer: ConsumerHandle;
+  /** The loaded plugins (the test kit reads their tables with the handlers' search path). */
+  registry: PluginRegistry;
   selection: ConsumerSelection;
   metrics: Metrics;
   /** The consumer's own `/metrics`, when `metrics.consumerPort` is set. */
@@ -83,6 +90,8 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       pluginsDir: config.pluginsDir,
       packages: config.pluginPackages,
       examples: config.plugins.examples ?? [],
+      modules: options.plugins,
+      projectDir: options.projectDir,
       upstream,
     });
     for (const note of registry.notes) log.warn(note);
@@ -114,6 +123,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       queues: selection.queues,
       batchSize: options.batchSize ?? config.consumer.batchSize,
       concurrency,
+      inFlight: config.consumer.inFlight,
       maxMessages: options.maxMessages,
       policy: {
         leaseSeconds: config.consumer.leaseSeconds,
@@ -152,6 +162,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     const started = boss;
     return {
       consumer,
+      registry,
       selection,
       metrics,
       metricsUrl: metricsServer?.url ?? null,

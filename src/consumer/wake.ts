@@ -7,6 +7,7 @@
 import type { Db, PgBoss } from 'pg-boss';
 import type { Logger } from '../plugins/api.ts';
 import { bossSchemaOf } from '../queue/boss.ts';
+import { NOTIFY_CHANNEL_SQL } from '../queue/pgboss-sql.ts';
 
 /**
  * pg-boss's channel for a schema (`plans.notifyChannelSql`): `pgboss_` and the first 24 hex digits
@@ -15,14 +16,12 @@ import { bossSchemaOf } from '../queue/boss.ts';
  */
 type ListenHandle = Awaited<ReturnType<NonNullable<Db['listen']>>>;
 
-const CHANNEL_SQL = `SELECT 'pgboss_' || left(encode(sha224($1::text::bytea), 'hex'), 24) AS channel`;
-
 export function normalizeBossSchema(schema: string): string {
   return /^"[a-z_][a-z0-9_]*"$/.test(schema) ? schema.slice(1, -1) : schema;
 }
 
 export async function notifyChannel(boss: PgBoss, schema: string): Promise<string> {
-  const { rows } = await boss.getDb().executeSql(CHANNEL_SQL, [normalizeBossSchema(schema)]);
+  const { rows } = await boss.getDb().executeSql(NOTIFY_CHANNEL_SQL, [normalizeBossSchema(schema)]);
   return (rows[0] as { channel: string }).channel;
 }
 

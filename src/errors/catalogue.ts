@@ -139,6 +139,14 @@ export const E = {
     'The operation failed with an internal error (%code). Details are in the consumer log under operation %operation.',
     true,
   ),
+  // A handler queried ctx.tx again after a failed statement whose error it caught (SQLSTATE 25P02):
+  // said plainly, with the way out, instead of an opaque internal error.
+  TRANSACTION_ABORTED: def(
+    'MA_TRANSACTION_ABORTED',
+    0,
+    "The operation's transaction is aborted: an earlier statement failed (SQLSTATE %code) and its error was caught, so PostgreSQL ignores every statement until it is rolled back. Run statements that may fail inside savepoint(ctx.tx, async () => ...) (from the plugin API) to go on after their failure, or let the error propagate.",
+    true,
+  ),
   SECRET_ERASED: def(
     'MA_SECRET_ERASED',
     0,

@@ -23,6 +23,7 @@ import {
   type Fallback,
   type Install,
 } from './registry.ts';
+import { importPackages } from './packages.ts';
 import { expandServiceHandlers, isServiceTarget } from './targets.ts';
 import { satisfies, validRange } from './version.ts';
 import { examplePath, EXAMPLE_NAMES, isExampleName } from './examples.ts';
@@ -55,8 +56,10 @@ export interface LoadOptions {
   routes: readonly Route[];
   /** Directory whose `<dir>/index.ts` files are plugins; relative to the working directory. */
   pluginsDir?: string | null;
-  /** npm package names (or absolute module paths) whose default export is a plugin. */
+  /** npm package names (or absolute module paths) whose default export is a plugin (src/plugins/packages.ts). */
   packages?: readonly string[];
+  /** Where `packages` are looked up (its node_modules, then its parents'). Default: the working directory. */
+  projectDir?: string;
   upstream?: UpstreamConfig | undefined;
   /** Plugin modules already in memory (tests, embedding), validated like the others, loaded last. */
   modules?: readonly { source: string; module: Record<string, unknown> }[];
@@ -165,13 +168,6 @@ function folderSources(options: LoadOptions, skip: ReadonlySet<string>): PluginS
   return sources;
 }
 
-function packageSources(options: LoadOptions): PluginSource[] {
-  return (options.packages ?? []).map((pkg) => ({
-    source: `package ${pkg}`,
-    specifier: pkg.startsWith('/') ? pathToFileURL(pkg).href : pkg,
-  }));
-}
-
 async function importSource(t: PluginSource, problems: string[]): Promise<Candidate | null> {
   try {
     const module = (await import(t.specifier)) as Record<string, unknown>;
@@ -197,11 +193,7 @@ function pluginNameOf(c: Candidate): unknown {
  */
 async function importCandidates(options: LoadOptions, problems: string[], fresh = false): Promise<Candidate[]> {
   const builtins = options.builtins === false ? [] : [HTTP_FORWARD_PATH];
-  const targets = [
-    ...exampleSources(options, problems),
-    ...folderSources(options, new Set(builtins.map(realpath))),
-    ...packageSources(options),
-  ];
+  const targets = [...exampleSources(options, problems), ...folderSources(options, new Set(builtins.map(realpath)))];
   const candidates: Candidate[] = [];
   const stamp = `?fresh=${Date.now()}-${Math.random().toString(36).slice(2)}`;
   for (const t of targets) {
@@ -209,6 +201,13 @@ async function importCandidates(options: LoadOptions, problems: string[], fresh 
     const c = await importSource({ ...t, specifier }, problems);
     if (c) candidates.push(c);
   }
+  candidates.push(
+    ...(await importPackages(
+      options.packages ?? [],
+      { projectDir: options.projectDir, frameworkVersion: options.frameworkVersion ?? packageVersion() },
+      problems,
+    )),
+  );
   candidates.push(...(options.modules ?? []));
   for (const file of builtins) {
     const c = await importSource(

@@ -14,9 +14,10 @@
 import type { PgBoss } from 'pg-boss';
 import { insertJobs, notifyQueue } from 'pg-boss/dist/plans.js';
 import { jobIdFor, queueForEntity } from './names.ts';
+import { PGBOSS_VERSION } from './pgboss-sql.ts';
 
-/** The version whose insert text was read when this was written (package.json pins pg-boss). */
-export const JOB_INSERT_PGBOSS_VERSION = '12.38.0';
+/** The version whose insert text was read when this was written: the one pg-boss pin (pgboss-sql.ts). */
+export const JOB_INSERT_PGBOSS_VERSION = PGBOSS_VERSION;
 
 export interface JobInsertFragment {
   queue: string;

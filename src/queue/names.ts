@@ -25,6 +25,8 @@ export interface OperationJob {
   key: number;
   /** How often delivery was put off because the operation was busy (held, or behind its key). */
   deferred?: number;
+  /** Run in a transaction of its own: the batch transaction it last ran in could not commit. */
+  alone?: boolean;
 }
 
 /**

@@ -135,6 +135,49 @@ describe('consumer processes', () => {
     }
   });
 
+  it('a worker stalled past its lease while another takes its claims over: its batch transaction rolls back, every effect once', async () => {
+    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 20, args: (k) => ({ sku: `lapse-${k}` }) });
+    // Stalls 8 s at the end of its third run, inside the batch's shared transaction: its 5 s lease
+    // lapses unextended and the queue's 4 s expiry hands the jobs on. Woken, its handler has
+    // returned, so it tries to commit: the claims' tokens fence its outcomes out.
+    const stalled = await startWorker(db, 5, 20, 1, {
+      LEASE_SECONDS: '5',
+      IN_FLIGHT: '1',
+      STALL_AFTER: '3',
+      STALL_MS: '8000',
+    });
+    children.push(stalled);
+    await waitFor(async () => (await runs('lapse')).total >= 3, 20_000, 'the stalled worker to start');
+    const taker = await startWorker(db, 5, 20, 1, { LEASE_SECONDS: '5' });
+    children.push(taker);
+    await waitFor(allComplete(bulk, 20), 60_000, 'every operation to complete');
+    await waitFor(
+      async () => stalled.stderr().includes('claim lapsed'),
+      20_000,
+      'the stalled worker to find its claims taken over',
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; its log: ${stalled.stderr()}`);
+    });
+    assert.deepEqual(await effects('lapse'), { total: 20, distinct: 20 }, 'effects');
+    const r = await runs('lapse');
+    assert.equal(r.distinct, 20);
+    // Run twice: only the three the stalled worker had run in its transaction (rolled back).
+    assert.equal(r.total - 20, 3, `${r.total - 20} runs repeated`);
+    const { rows } = await db.pool.query(
+      `SELECT count(DISTINCT pid)::int AS n, min(pid) = max(pid) AND min(pid) = $1 AS taker FROM ${s}.effect WHERE sku LIKE 'lapse-%'`,
+      [taker.child.pid],
+    );
+    assert.deepEqual(rows[0], { n: 1, taker: true }, 'every committed effect is the taker’s');
+    // The stalled worker's deliveries, given back, find the operations done: nothing stays queued.
+    await waitFor(
+      async () => (await boss.findJobs('async.products', { data: { bulk }, queued: true })).length === 0,
+      20_000,
+      'no delivery left queued',
+    );
+    for (const w of [stalled, taker]) w.child.kill('SIGTERM');
+    for (const w of [stalled, taker]) assert.equal((await w.exited).code, 0);
+  });
+
   for (const n of [2, 4]) {
     it(`${n} consumer processes on one bulk: each operation runs once`, async () => {
       const prefix = `multi${n}`;

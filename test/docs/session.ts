@@ -64,6 +64,8 @@ export class DocSession {
     const env: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'warn' };
     for (const key of ['DATABASE_URL', 'MAGENTO_ASYNC_VAR_DIR', 'MAGENTO_ASYNC_CONFIG', 'MAGENTO_ASYNC_SPEC'])
       delete env[key];
+    // Set in a test file's process: a block's `node --test` would skip its files and exit 0.
+    delete env.NODE_TEST_CONTEXT;
     // Blocks that run before any `npm start` reach the local server (as on this machine): a schema
     // of its own keeps one file's run from seeing another's (or an earlier run's) data.
     this.schema = `doc_${randomBytes(4).toString('hex')}`;

@@ -58,6 +58,9 @@ before(async () => {
     cryptKey: parseCryptKey(TEST_CRYPT_KEY),
     batchSize: 10,
     concurrency: 2,
+    // One handler at a time per batch: the cancel test blocks every loop in one handler, so the
+    // rest of its batch is still waiting (not running) when the cancel comes.
+    inFlight: 1,
     pollingIntervalSeconds: 0.5,
     notifyPollingIntervalSeconds: 0.5,
     log: { info() {}, warn() {}, error() {}, debug() {} },

@@ -11,7 +11,7 @@ import { ident, type Pool } from '../../src/db/pool.ts';
 import { loadMigrations, migrate, renderMigration } from '../../src/db/migrate.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
 import { pluginSchema } from '../../src/plugins/migrations.ts';
-import { LazyTransaction } from '../../src/consumer/transaction.ts';
+import { SharedTransaction } from '../../src/consumer/transaction.ts';
 import type { Install } from '../../src/plugins/registry.ts';
 import { sampleRoutes } from './fixtures.ts';
 
@@ -122,12 +122,13 @@ describe('plugin migrations', () => {
       ],
     });
     await runInstalls(db.pool, db.schema, registry.installs);
-    const tx = new LazyTransaction(db.pool, db.schema, registry.searchPath(db.schema));
-    const { rows } = await tx.query(
+    const tx = new SharedTransaction(db.pool, db.schema, registry.searchPath(db.schema));
+    const client = await tx.client();
+    const { rows } = await client.query(
       'SELECT (SELECT sku FROM acme_price) AS sku, (SELECT count(*)::int FROM store) AS stores',
     );
     assert.deepEqual(rows, [{ sku: 'A-1', stores: 2 }]);
-    tx.abandon();
+    await tx.end();
   });
 
   it('an existing deployment’s example tables move, with their rows, into the examples’ schemas', async (t) => {

@@ -1,0 +1,71 @@
+/**
+ * Everything we rely on in pg-boss's own SQL, in one place, pinned to one pg-boss version
+ * (package.json pins it exactly). test/queue/pgboss-sql.test.ts captures the statements the
+ * installed pg-boss sends and fails when any of them differs from the text pinned here, so an
+ * upgrade is a deliberate step: read the new statements, adjust the rewrites, update the pins.
+ *
+ * The rewrites fail safe: a statement of another shape is run as pg-boss wrote it (the consumer
+ * then claims and records in statements of their own, slower but correct).
+ * - fetch: `WITH <ctes> UPDATE <job> ... RETURNING ...` (plans.fetchNextJob, standard policy). The
+ *   consumer folds its claim in: the UPDATE becomes one more CTE (src/consumer/fetch.ts).
+ * - complete: `WITH results AS (UPDATE ...) <select>` (plans.completeJobs, fenced). The consumer
+ *   puts its outcome UPDATE in front as one more data-modifying CTE (src/consumer/batch.ts).
+ * - the NOTIFY channel of a schema (plans.notifyChannelSql), computed by the database the same way.
+ * - the job table's `name`, `state` (an enum with `completed` after the live states) and `data`
+ *   columns, read by the sweeper and the operators' queue view (src/db/sql/lifecycle.ts, operators.ts).
+ * - the job insert the accept statement embeds (plans.insertJobs): its shape check lives beside its
+ *   use in src/queue/job-insert.ts, pinned to this same version (test/queue/job-insert.test.ts).
+ */
+
+export const PGBOSS_VERSION = '12.38.0';
+
+/**
+ * sha256 of each pinned statement as the installed pg-boss sends it, with its schema written
+ * `<schema>`, the queue `<queue>` and the fetch limit `<limit>` (see the test).
+ */
+export const PINNED_SQL = {
+  fetch: '6e3e82dc5413b63dc5679313caa52c9585f747ff1e66c481662ef82ab73be381',
+  complete: '8c94daee7cda94ea7a0fa6f41ed4ba37f227a42c83c01477e7328e9cf646c6b3',
+} as const;
+
+/** pg-boss's channel for a schema: `pgboss_` and the first 24 hex digits of sha224 of its name. */
+export const NOTIFY_CHANNEL_SQL = `SELECT 'pgboss_' || left(encode(sha224($1::text::bytea), 'hex'), 24) AS channel`;
+
+/**
+ * Splits pg-boss's fetch statement into its CTEs (`WITH a AS (...), b AS (...)`) and its main
+ * `UPDATE ... RETURNING ...`, or null when its shape is not the known one.
+ */
+export function splitFetch(text: string): { ctes: string; update: string } | null {
+  const head = /^\s*WITH\s/i.exec(text);
+  // Comments or dollar quotes would defeat the scan below; pg-boss's fetch has neither.
+  if (!head || /--|\/\*|\$\$/.test(text)) return null;
+  let depth = 0;
+  let quoted: string | null = null;
+  let main = -1;
+  for (let i = head[0].length; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === quoted) quoted = null;
+      continue;
+    }
+    if (c === "'" || c === '"') quoted = c;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (depth === 0 && /\s/.test(text[i - 1]!) && /^UPDATE\s/i.test(text.slice(i, i + 7))) {
+      main = i;
+      break;
+    }
+  }
+  if (main < 0 || depth !== 0 || !/\bRETURNING\b/i.test(text.slice(main))) return null;
+  return { ctes: text.slice(0, main).trimEnd(), update: text.slice(main) };
+}
+
+/**
+ * pg-boss's completion with `cte` put in front of its own CTEs as `name`, or null when the
+ * statement does not start with a plain `WITH`.
+ */
+export function completionWithCte(text: string, name: string, cte: string): string | null {
+  const head = /^\s*WITH\s+(?!RECURSIVE\b)/i.exec(text);
+  if (!head) return null;
+  return `WITH ${name} AS (${cte}),\n${text.slice(head[0].length)}`;
+}

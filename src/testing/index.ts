@@ -1,0 +1,19 @@
+/**
+ * `magento-async/testing`: what a plugin's tests import. A kit runs operations through the same
+ * server, consumer and plugin loader as production (see kit.ts); the plugin API is re-exported so
+ * a test needs one import.
+ */
+export {
+  SAMPLE_SPEC,
+  STATUS,
+  RequestRejectedError,
+  startTestKit,
+  type KitResponse,
+  type OperationOutcome,
+  type PluginSource,
+  type RunOptions,
+  type TestKit,
+  type TestKitOptions,
+} from './kit.ts';
+export { definePlugin, OperationError, RetriableError } from '../plugins/api.ts';
+export type { HandlerContext, PluginDefinition } from '../plugins/api.ts';
