@@ -18,6 +18,7 @@ import { DEAD_LETTER_QUEUE, type OperationJob } from '../queue/names.ts';
 import { BatchFailure, processBatch, type BatchContext } from './batch.ts';
 import { isRetriable } from './classify.ts';
 import type { OperationInvoker } from './invoker.ts';
+import { batchHandlersOf } from './batch-handler.ts';
 import { fetchWithClaims } from './fetch.ts';
 import { closeAbandoned, DEFAULT_LIFECYCLE, releaseClaims, sweep, type LifecyclePolicy } from './lifecycle.ts';
 import { QueueWaker } from './wake.ts';
@@ -107,7 +108,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     flushAfterMs: options.flushAfterMs ?? 1000,
     inFlight: Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT),
     shareTransactions: options.shareTransactions ?? true,
-    batchHandlerOf: options.batchHandlerOf,
+    // The registry's batch chains (batch-handler.ts) unless the caller brings its own.
+    batchHandlerOf: options.batchHandlerOf ?? (options.registry.batch ? batchHandlersOf(() => ctx) : undefined),
     cryptKey: options.cryptKey ?? parseCryptKey(await getOrCreateCryptKey(pool, schema)),
     stopping: () => stopping,
     observe: options.observe,

@@ -3,6 +3,7 @@
  * satisfies it): run an operation's handler with its interceptors.
  */
 import type { HandlerContext } from '../plugins/api.ts';
+import type { BatchInvocation } from '../plugins/registry.ts';
 
 export interface Invocation {
   result: unknown;
@@ -12,4 +13,6 @@ export interface Invocation {
 
 export interface OperationInvoker {
   invoke(operationId: string, args: unknown, ctx: HandlerContext): Promise<Invocation>;
+  /** The batch chain for an operationId, or null to run its operations one by one (batch-handler.ts). */
+  batch?(operationId: string): BatchInvocation | null;
 }

@@ -104,6 +104,41 @@ export interface Interceptor<A = AnyArgs, R = unknown, T extends string = string
   after?: (result: R, args: A, ctx: HandlerContext) => R | Promise<R>;
 }
 
+/**
+ * One operation handed to a batch handler: its arguments (after the `before` interceptors) and its
+ * own context (store, operation, log). `ctx.tx` is the group's one transaction, shared by all.
+ */
+export interface BatchOperation<A = AnyArgs> {
+  args: A;
+  ctx: HandlerContext;
+}
+
+/**
+ * A batch handler's outcome for one operation, in the order of the operations it was given. A
+ * failed operation must have written nothing to `tx` (check before writing): its neighbours' writes
+ * commit. `error` is classified as a single handler's throw (RetriableError: status 2, else 3).
+ */
+export type BatchOutcome<R = unknown> = { ok: true; result: R } | { ok: false; error: unknown };
+
+export interface BatchHandlerContext {
+  /** The group's transaction: it also records every operation's status and completes its job. */
+  tx: Queryable;
+  operationId: string;
+  /** Aborted at the handler timeout or when the worker can no longer keep the group's claims. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/**
+ * Runs many operations of one operationId at once (set-based SQL). Used only beside a single
+ * handler of the same plugin, which runs instead when an `around` interceptor applies, and one by
+ * one when this throws (docs/plugins-and-interceptors.md#batch-handlers).
+ */
+export type BatchHandler<A = AnyArgs, R = unknown> = (
+  ops: readonly BatchOperation<A>[],
+  ctx: BatchHandlerContext,
+) => Promise<readonly BatchOutcome<R>[]>;
+
 /** The generated result of operation(s) `K`; `unknown` where the plugin passed no result map. */
 export type ResultOf<Results, K> = K extends keyof Results ? Results[K] : unknown;
 
@@ -144,6 +179,8 @@ export interface PluginDefinition<
   interceptors?: ([keyof Results] extends [never]
     ? Interceptor
     : TypedInterceptor<NoInfer<Args>, NoInfer<Results>, NoInfer<Services>>)[];
+  /** Set-based handlers for many operations of one operationId at once, beside `handlers`. */
+  batchHandlers?: { [K in keyof Args]?: BatchHandler<Args[K], ResultOf<NoInfer<Results>, K>> };
   /** Names of plugins whose handlers this one replaces on purpose. */
   replaces?: string[];
   /**

@@ -18,6 +18,7 @@
 import { flipEmptyContainer, type InputValidator } from '../accept/prepare.ts';
 import { validationError } from '../accept/validation-errors.ts';
 import type { HandlerContext } from './api.ts';
+import type { BatchInvocation } from './registry.ts';
 
 export type CoerceResult = { ok: true; args: unknown } | { ok: false; message: string };
 
@@ -44,6 +45,7 @@ export function coerceArgs(
 
 interface Invoker<I> {
   invoke(operationId: string, args: unknown, ctx: HandlerContext): Promise<I>;
+  batch?(operationId: string): BatchInvocation | null;
 }
 
 /**
@@ -65,20 +67,38 @@ export function coercingInvoker<I>(
   } = {},
 ): Invoker<I> {
   const warned = new Set<string>();
+  const convert = (operationId: string, args: unknown, ctx: HandlerContext): unknown => {
+    const validator = Object.hasOwn(validators, operationId) ? validators[operationId] : undefined;
+    if (!validator || options.asStored?.(operationId)) return args;
+    const coerced = coerceArgs(validator, args, { inPlace: true });
+    if (coerced.ok) return coerced.args;
+    if (!warned.has(operationId)) {
+      warned.add(operationId);
+      ctx.log.warn(
+        { operationId, reason: coerced.message },
+        "stored input does not match this checkout's generated validator (another spec?): the handler gets it partly converted",
+      );
+    }
+    return args;
+  };
+  const batch = inner.batch?.bind(inner);
   return {
-    invoke(operationId, args, ctx) {
-      const validator = Object.hasOwn(validators, operationId) ? validators[operationId] : undefined;
-      if (!validator || options.asStored?.(operationId)) return inner.invoke(operationId, args, ctx);
-      const coerced = coerceArgs(validator, args, { inPlace: true });
-      if (coerced.ok) return inner.invoke(operationId, coerced.args, ctx);
-      if (!warned.has(operationId)) {
-        warned.add(operationId);
-        ctx.log.warn(
-          { operationId, reason: coerced.message },
-          "stored input does not match this checkout's generated validator (another spec?): the handler gets it partly converted",
+    invoke: (operationId, args, ctx) => inner.invoke(operationId, convert(operationId, args, ctx), ctx),
+    // A batch handler's operations are converted alike, each before the batch chain sees it.
+    ...(batch && {
+      batch(operationId: string): BatchInvocation | null {
+        const found = batch(operationId);
+        return (
+          found && {
+            handler: found.handler,
+            run: (ops, ctx) =>
+              found.run(
+                ops.map((o) => ({ args: convert(operationId, o.args, o.ctx), ctx: o.ctx })),
+                ctx,
+              ),
+          }
         );
-      }
-      return inner.invoke(operationId, args, ctx);
-    },
+      },
+    }),
   };
 }

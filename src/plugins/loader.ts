@@ -14,7 +14,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isStub, type Handler, type Interceptor, type PluginDefinition } from './api.ts';
+import { isStub, type BatchHandler, type Handler, type Interceptor, type PluginDefinition } from './api.ts';
 import {
   activeInterceptors,
   parseReference,
@@ -225,6 +225,7 @@ interface Checked {
   source: string;
   definition: PluginDefinition;
   handlers: Record<string, Handler | undefined>;
+  batchHandlers: Record<string, BatchHandler | undefined>;
   interceptors: Interceptor[];
   replaces: string[];
   migrations: string[];
@@ -265,6 +266,14 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
       say(`handler "${operationId}" names no operation of the route table (run codegen, or check the spelling).`);
     else if (handler !== undefined && typeof handler !== 'function') say(`handler "${operationId}" is not a function.`);
   }
+  const batchHandlers = (def.batchHandlers ?? {}) as Record<string, BatchHandler | undefined>;
+  for (const [operationId, batch] of Object.entries(batchHandlers)) {
+    if (batch === undefined) continue;
+    if (typeof batch !== 'function') say(`batch handler "${operationId}" is not a function.`);
+    // The single handler is what runs under an `around` interceptor and when a batch throws.
+    else if (typeof handlers[operationId] !== 'function')
+      say(`batch handler "${operationId}" has no handler of the same plugin beside it; add handlers.${operationId}.`);
+  }
   const interceptors = def.interceptors ?? [];
   if (!Array.isArray(interceptors)) say('interceptors must be an array.');
   else checkInterceptors(interceptors, operations, say);
@@ -291,6 +300,7 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
     source: c.source,
     definition: def,
     handlers,
+    batchHandlers,
     interceptors,
     replaces,
     migrations: migrations as string[],
@@ -433,8 +443,15 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
     for (const [operationId, paths] of Object.entries(p.orderKeys))
       if (!orderKeys.has(operationId)) orderKeys.set(operationId, paths);
   }
+  // Only the winning handler's plugin may batch its operation.
+  const batchHandlers = new Map<string, { plugin: string; handler: BatchHandler }>();
+  for (const [operationId, winner] of claims.handlers) {
+    const handler = plugins.find((p) => p.name === winner.plugin)?.batchHandlers[operationId];
+    if (handler) batchHandlers.set(operationId, { plugin: winner.plugin, handler });
+  }
   return new PluginRegistry({
     orderKeys,
+    batchHandlers,
     routes: options.routes,
     handlers: claims.handlers,
     stubs: claims.stubs,

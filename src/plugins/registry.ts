@@ -7,7 +7,8 @@
  * stub, which fails with its own message naming the file to edit; else NoHandlerError. Stubs lose to
  * everything because codegen writes one for every operation, so a stub says nothing about intent.
  */
-import { isStub, type Handler, type HandlerContext, type Interceptor } from './api.ts';
+import { isStub, type BatchHandler, type Handler, type HandlerContext, type Interceptor } from './api.ts';
+import { compileBatchChain, type BatchInvoke } from './batch-chain.ts';
 import { compileChain, type Invoke, type OwnedInterceptor } from './pipeline.ts';
 import { pluginSchema, pluginsWithSchemas } from './migrations.ts';
 import type { Route } from '../routes/types.ts';
@@ -61,6 +62,14 @@ export interface RegistryTables {
   orderKeys?: ReadonlyMap<string, string[] | null>;
   /** What loaded but deserves the operator's eye (a stub that never runs): logged at start. */
   notes?: readonly string[];
+  /** Batch handlers per operationId with their plugin (PluginDefinition.batchHandlers). */
+  batchHandlers?: ReadonlyMap<string, { plugin: string; handler: BatchHandler }>;
+}
+
+/** A compiled batch chain and the name its operations' `Service execution success` message gives. */
+export interface BatchInvocation {
+  handler: string;
+  run: BatchInvoke;
 }
 
 interface Compiled {
@@ -77,6 +86,7 @@ export class PluginRegistry {
   private readonly routes: Map<string, Route>;
   private readonly compiled = new Map<string, Compiled | null>();
   private readonly searchPaths = new Map<string, readonly string[]>();
+  private readonly batches = new Map<string, BatchInvocation | null>();
 
   constructor(tables: RegistryTables) {
     this.tables = tables;
@@ -117,6 +127,33 @@ export class PluginRegistry {
     return { result, handler: `${compiled.plugin}::${operationId}` };
   }
 
+  /**
+   * The batch chain for an operationId, or null when its operations run one by one: no batch
+   * handler, one from a plugin whose single handler does not win the operation (a replaced plugin
+   * keeps none of its handlers), or an `around` interceptor applies (batch-chain.ts).
+   */
+  batch(operationId: string): BatchInvocation | null {
+    let batch = this.batches.get(operationId);
+    if (batch === undefined) {
+      const declared = this.tables.batchHandlers?.get(operationId);
+      const single = this.tables.handlers.get(operationId);
+      const run =
+        declared && single?.plugin === declared.plugin
+          ? compileBatchChain(this.interceptorsFor(operationId), declared.handler)
+          : null;
+      batch = run && { handler: `${declared!.plugin}::${operationId}`, run };
+      this.batches.set(operationId, batch);
+    }
+    return batch;
+  }
+
+  private interceptorsFor(operationId: string) {
+    const route = this.routes.get(operationId) ?? { operationId };
+    return this.tables.interceptors.filter(
+      (o) => targetsRoute(o.interceptor.target, route) && !o.except?.some((t) => targetsRoute(t, route)),
+    );
+  }
+
   private resolve(operationId: string): (ResolvedHandler & { kind: 'handler' | 'fallback' | 'stub' }) | null {
     const real = this.tables.handlers.get(operationId);
     if (real) return { ...real, kind: 'handler' };
@@ -130,15 +167,9 @@ export class PluginRegistry {
     let compiled = this.compiled.get(operationId);
     if (compiled === undefined) {
       const resolved = this.resolve(operationId);
-      const route = this.routes.get(operationId) ?? { operationId };
       compiled = resolved && {
         plugin: resolved.plugin,
-        run: compileChain(
-          this.tables.interceptors.filter(
-            (o) => targetsRoute(o.interceptor.target, route) && !o.except?.some((t) => targetsRoute(t, route)),
-          ),
-          async (args, ctx) => resolved.handler(args, ctx),
-        ),
+        run: compileChain(this.interceptorsFor(operationId), async (args, ctx) => resolved.handler(args, ctx)),
       };
       this.compiled.set(operationId, compiled);
     }
