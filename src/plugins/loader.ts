@@ -266,7 +266,8 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
       say(`handler "${operationId}" names no operation of the route table (run codegen, or check the spelling).`);
     else if (handler !== undefined && typeof handler !== 'function') say(`handler "${operationId}" is not a function.`);
   }
-  const batchHandlers = (def.batchHandlers ?? {}) as Record<string, BatchHandler | undefined>;
+  let batchHandlers = (def.batchHandlers ?? {}) as Record<string, BatchHandler | undefined>;
+  if (c.shipped) batchHandlers = forOperations(batchHandlers, operations);
   for (const [operationId, batch] of Object.entries(batchHandlers)) {
     if (batch === undefined) continue;
     if (typeof batch !== 'function') say(`batch handler "${operationId}" is not a function.`);
