@@ -22,7 +22,7 @@
  */
 import os from 'node:os';
 import type { PgBoss } from 'pg-boss';
-import catalog, * as catalogModule from '../plugins/catalog/index.ts';
+import catalog, * as catalogModule from '../examples/catalog/index.ts';
 import { startConsumer } from '../src/consumer/consumer.ts';
 import type { OperationInvoker } from '../src/consumer/invoker.ts';
 import { orderRules, saveOrderRules } from '../src/consumer/lifecycle.ts';
@@ -30,6 +30,7 @@ import { ident } from '../src/db/pool.ts';
 import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 import { definePlugin } from '../src/plugins/api.ts';
 import { loadPlugins, runInstalls } from '../src/plugins/loader.ts';
+import { pluginSchema } from '../src/plugins/migrations.ts';
 import { analyzeJobs, createBoss, ensureQueues } from '../src/queue/boss.ts';
 import { route } from '../test/plugins/fixtures.ts';
 import { createTestDatabase } from '../test/support/db.ts';
@@ -63,7 +64,7 @@ try {
   const registry = await loadPlugins({
     routes,
     pluginsDir: null,
-    modules: [{ source: 'plugins/catalog', module: { ...catalogModule, default: definePlugin(catalog) } }],
+    modules: [{ source: 'examples/catalog', module: { ...catalogModule, default: definePlugin(catalog) } }],
     frameworkVersion: '1.0.0',
   });
   await runInstalls(db.pool, db.schema, registry.installs);
@@ -131,6 +132,7 @@ try {
       boss,
       schema: db.schema,
       registry: invokers[side],
+      searchPath: registry.searchPath(db.schema),
       queues: [`async.bench_${side}`],
       concurrency,
       log: silentLog,
@@ -213,7 +215,9 @@ try {
   const { rows } = await db.pool.query(
     `SELECT status, count(*)::int AS n FROM ${s}.operation GROUP BY status ORDER BY status`,
   );
-  const products = await db.pool.query(`SELECT count(*)::int AS n FROM ${s}.catalog_product`);
+  const products = await db.pool.query(
+    `SELECT count(*)::int AS n FROM ${ident(pluginSchema(db.schema, 'Magento_Catalog'))}.catalog_product`,
+  );
   console.log(`statuses ${JSON.stringify(rows)}; catalog products ${products.rows[0].n} (2 × (creates + 100))`);
   console.log(`seeding (not timed) ${(seedMs / 1000).toFixed(1)} s; load average at the end ${loadAverage()}`);
 } catch (error) {

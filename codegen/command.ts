@@ -5,6 +5,8 @@ import { loadSpec } from './load-spec.ts';
 import { isMagentoStyle, closeMagentoObjects } from './input-schema.ts';
 import { buildRouteTable } from './route-table.ts';
 import { formatDiagnostic } from './types.ts';
+import { loadConfig } from '../src/config.ts';
+import { EXAMPLE_NAMES } from '../src/plugins/examples.ts';
 
 export function registerCodegenCommands(program: Command): void {
   program
@@ -16,20 +18,45 @@ export function registerCodegenCommands(program: Command): void {
     .option('--out <dir>', 'output folder of the generated files', 'src/generated')
     .option('--plugins <dir>', 'folder of per-entity handler stubs (created only when absent)', 'plugins')
     .option('--no-stubs', 'do not create handler stubs')
+    .option(
+      '--with-examples [names]',
+      `the shipped examples the project runs (comma-separated, default all: ${EXAMPLE_NAMES.join(',')}); no stubs for their operations. Default: plugins.examples of the configuration`,
+    )
     .option('--token <token>', "bearer token sent when --spec is a URL (a store's /rest/all/schema?services=all)")
-    .action(async (opts: { spec: string; out: string; plugins: string; stubs: boolean; token?: string }) => {
-      const result = await runCodegen({
-        spec: opts.spec,
-        out: opts.out,
-        plugins: opts.stubs ? opts.plugins : false,
-        token: opts.token,
-      });
-      const count = (s: string) => result.files.filter((f) => f.status === s).length;
-      process.stdout.write(
-        `${result.routes.length} routes from ${result.spec.file}: ${count('written')} files written, ${count('unchanged')} unchanged, ` +
-          `${count('created')} stubs created, ${count('kept')} stubs kept; ${result.diagnostics.length} warnings\n`,
-      );
-    });
+    .action(
+      async (opts: {
+        spec: string;
+        out: string;
+        plugins: string;
+        stubs: boolean;
+        token?: string;
+        withExamples?: string | true;
+      }) => {
+        // Stubs are for what nobody implements, so codegen sees the plugins the consumer will run.
+        const config = loadConfig({ env: process.env });
+        const examples =
+          opts.withExamples === undefined
+            ? (config.plugins.examples ?? [])
+            : opts.withExamples === true
+              ? [...EXAMPLE_NAMES]
+              : opts.withExamples.split(',').map((x) => x.trim());
+        const result = await runCodegen({
+          spec: opts.spec,
+          out: opts.out,
+          plugins: opts.stubs ? opts.plugins : false,
+          token: opts.token,
+          examples,
+          pluginPackages: config.pluginPackages,
+        });
+        const count = (s: string) => result.files.filter((f) => f.status === s).length;
+        process.stdout.write(
+          `${result.routes.length} routes from ${result.spec.file}: ${count('written')} files written, ${count('unchanged')} unchanged, ` +
+            `${count('created')} stubs created, ${count('kept')} stubs kept` +
+            (count('pruned') ? `, ${count('pruned')} stubs pruned (now implemented elsewhere)` : '') +
+            `; ${result.diagnostics.length} warnings\n`,
+        );
+      },
+    );
 
   program
     .command('routes')

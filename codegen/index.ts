@@ -1,6 +1,7 @@
 /**
  * Codegen entry: load → route table → emitters → files. Generated files are rewritten only when
- * their bytes change (so mtimes and watchers stay quiet); stubs are written only when absent.
+ * their bytes change (so mtimes and watchers stay quiet); stubs are written only when absent, and
+ * only for operations no plugin implements (the plugins folder, enabled examples, packages).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -10,7 +11,8 @@ import { emitAsyncSchema } from './emit/async-schema.ts';
 import { emitHandlers } from './emit/handlers.ts';
 import { headerText, importPath } from './emit/header.ts';
 import { emitRoutes, type SpecInfo } from './emit/routes.ts';
-import { emitStub } from './emit/stubs.ts';
+import { emitStub, pruneStubs } from './emit/stubs.ts';
+import { implementedOperations } from '../src/plugins/loader.ts';
 import { emitTypes } from './emit/types.ts';
 import { emitValidators } from './emit/validators.ts';
 import { closeMagentoObjects, isMagentoStyle } from './input-schema.ts';
@@ -29,6 +31,10 @@ export interface CodegenOptions {
   out?: string;
   /** Folder of the per-entity plugin stubs (default `plugins`); `false` writes none. */
   plugins?: string | false;
+  /** Shipped examples the project runs (`plugins.examples`): no stubs for what they implement. */
+  examples?: readonly string[];
+  /** Plugin packages the project runs (`pluginPackages`): no stubs for what they implement. */
+  pluginPackages?: readonly string[];
   token?: string | undefined;
   /** Where diagnostics go; default stderr. Pass `null` to stay quiet. */
   warn?: ((line: string) => void) | null;
@@ -36,7 +42,8 @@ export interface CodegenOptions {
 
 export interface WrittenFile {
   path: string;
-  status: 'written' | 'unchanged' | 'created' | 'kept';
+  /** `pruned`: a stub file lost entries for operations another plugin now implements. */
+  status: 'written' | 'unchanged' | 'created' | 'kept' | 'pruned';
 }
 
 export interface CodegenResult {
@@ -54,28 +61,44 @@ export async function runCodegen(options: CodegenOptions): Promise<CodegenResult
   const files: WrittenFile[] = [];
   for (const [name, content] of generated.files) files.push(await writeIfChanged(join(out, name), content));
 
+  const warn = options.warn === undefined ? (line: string) => process.stderr.write(`warning: ${line}\n`) : options.warn;
   if (pluginsDir) {
+    const { implemented, problems } = await implementedOperations({
+      routes: generated.routes,
+      pluginsDir,
+      examples: options.examples ?? [],
+      packages: options.pluginPackages ?? [],
+    });
+    if (warn) for (const p of problems) warn(`${p} (its operations get stubs)`);
     const byEntity = new Map<string, Route[]>();
     for (const route of generated.routes) byEntity.set(route.entity, [...(byEntity.get(route.entity) ?? []), route]);
     for (const entity of [...byEntity.keys()].sort()) {
       const dir = join(pluginsDir, entity);
       const file = join(dir, 'index.ts');
+      const where = relative(process.cwd(), file).split(sep).join('/');
+      const elsewhere = byEntity
+        .get(entity)!
+        .map((r) => r.operationId)
+        .filter((id) => implemented.has(id));
       if (existsSync(file)) {
-        files.push({ path: file, status: 'kept' });
+        const current = await readFile(file, 'utf8');
+        const { text, pruned } = pruneStubs(current, elsewhere);
+        if (pruned.length) await writeFile(file, text);
+        files.push({ path: file, status: pruned.length ? 'pruned' : 'kept' });
         continue;
       }
-      const where = relative(process.cwd(), file).split(sep).join('/');
+      const open = byEntity.get(entity)!.filter((r) => !implemented.has(r.operationId));
+      if (!open.length) continue;
       const imports = {
         api: importPath(dir, join(PROJECT_ROOT, 'src/plugins/api.ts')),
         handlers: importPath(dir, join(out, 'handlers.gen.ts')),
       };
       await mkdir(dir, { recursive: true });
-      await writeFile(file, emitStub(entity, byEntity.get(entity)!, imports, where, spec), { flag: 'wx' });
+      await writeFile(file, emitStub(entity, open, imports, where, spec), { flag: 'wx' });
       files.push({ path: file, status: 'created' });
     }
   }
 
-  const warn = options.warn === undefined ? (line: string) => process.stderr.write(`warning: ${line}\n`) : options.warn;
   if (warn) for (const d of generated.diagnostics) warn(formatDiagnostic(d));
   return { spec, routes: generated.routes, diagnostics: generated.diagnostics, files };
 }

@@ -15,6 +15,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { EXAMPLE_NAMES, isExampleName, type ExampleName } from './plugins/examples.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type Mode = 'production' | 'developer';
@@ -256,6 +257,8 @@ export interface Config {
   pluginsDir: string;
   /** npm packages to load as plugins, in addition to `pluginsDir`. Default `[]`. */
   pluginPackages: string[];
+  /** Which plugins load besides `pluginsDir` and `pluginPackages`. */
+  plugins: PluginsConfig;
   /** Upstream for the `http-forward` plugin. */
   upstream: UpstreamConfig;
   /** Consumer (worker) settings. */
@@ -272,6 +275,15 @@ export interface Config {
   webhooks: WebhooksConfig;
   /** The config file that was read, or null when none was. Informational. */
   configFile: string | null;
+}
+
+export interface PluginsConfig {
+  /**
+   * Shipped example plugins to run (`catalog`, `customer`, `cms`: local tables standing in for the
+   * store). Env `MAGENTO_ASYNC_PLUGIN_EXAMPLES`, comma-separated. Default null: none, except that
+   * `start` (the demo) runs all three when no upstream is configured.
+   */
+  examples: ExampleName[] | null;
 }
 
 type DeepPartial<T> = {
@@ -454,6 +466,23 @@ const CONSUMER: Record<string, KeySpec> = {
   leaseSeconds: { check: int(5, 3600), default: 20 },
 };
 
+const exampleList: Checker = (key, raw) => {
+  const v =
+    typeof raw.value === 'string'
+      ? raw.value
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : raw.value;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !isExampleName(x)))
+    fail(key, raw, `a list of shipped examples (${EXAMPLE_NAMES.join(', ')})`);
+  return [...new Set(v as string[])];
+};
+
+const PLUGINS: Record<string, KeySpec> = {
+  examples: { check: exampleList, default: null, env: 'MAGENTO_ASYNC_PLUGIN_EXAMPLES' },
+};
+
 const DATABASE: Record<string, KeySpec> = {
   connectTimeoutMs: { check: int(1, 600_000), default: 10_000 },
   statementTimeoutMs: { check: int(0, 86_400_000), default: 60_000 },
@@ -509,6 +538,7 @@ const WEBHOOKS: Record<string, KeySpec> = {
 
 const NESTED: Record<string, Record<string, KeySpec>> = {
   upstream: UPSTREAM,
+  plugins: PLUGINS,
   consumer: CONSUMER,
   oauth: OAUTH,
   database: DATABASE,

@@ -32,6 +32,7 @@ test('defaults, with no env and no config file', (t) => {
   assert.equal(c.generatedDir, 'src/generated');
   assert.equal(c.pluginsDir, 'plugins');
   assert.deepEqual(c.pluginPackages, []);
+  assert.deepEqual(c.plugins, { examples: null });
   assert.deepEqual(c.upstream, { baseUrl: null, token: null, timeoutMs: 30000, maxInFlight: 16, maxPerSecond: null });
   assert.deepEqual(c.consumer, {
     batchSize: 100,
@@ -90,10 +91,12 @@ test('environment variables', () => {
       MAGENTO_ASYNC_SCHEMA: 'shop_a',
       LOG_LEVEL: 'debug',
       MAGENTO_ASYNC_MODE: 'developer',
+      MAGENTO_ASYNC_PLUGIN_EXAMPLES: 'catalog, cms,catalog',
     },
     cwd: tmpdir(),
   });
   assert.equal(c.databaseUrl, 'postgres://u@h/db');
+  assert.deepEqual(c.plugins.examples, ['catalog', 'cms']);
   assert.equal(c.port, 9000);
   assert.equal(c.cryptKey, 'base64abc');
   assert.equal(c.schema, 'shop_a');
@@ -177,6 +180,12 @@ test('invalid values are rejected with a message naming the key and its source',
       file: { pluginPackages: 'a' },
       options: {},
       message: /"pluginPackages".*array/,
+    },
+    {
+      name: 'plugins.examples naming no shipped example',
+      file: { plugins: { examples: ['catalog', 'catalgo'] } },
+      options: {},
+      message: /"plugins.examples".*a list of shipped examples \(catalog, customer, cms\), got \["catalog","catalgo"\]/,
     },
     {
       name: 'upstream.baseUrl not a URL',

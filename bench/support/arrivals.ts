@@ -2,6 +2,7 @@
  * Open-loop arrivals for latency measurements: a Poisson process of a given rate, from a seeded
  * generator so every run (and both sides of a comparison) offers the same schedule.
  */
+import { mulberry32 } from '../../test/support/prng.ts';
 
 /** Calls `start(scheduledAt)` at each arrival until `until` (performance.now() ms); waits for all. */
 export async function poissonArrivals(
@@ -27,16 +28,4 @@ export async function poissonArrivals(
 /** Percentile of sorted values (nearest rank, as the load generator reports). */
 export function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
-}
-
-/** mulberry32: a small seeded PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,6 +1,8 @@
 /**
- * Handler stubs, one plugin per entity. They belong to the plugin author from the moment they
- * exist: written only when absent, never overwritten.
+ * Handler stubs, one plugin per entity, for the operations no plugin implements. They belong to the
+ * plugin author from the moment they exist: written only when absent, never overwritten; the only
+ * change codegen ever makes to one is deleting a stub entry it wrote, untouched, once another
+ * plugin implements that operation (so a stub and a real handler are never both in plugins/).
  */
 import type { Route } from '../../src/routes/types.ts';
 import type { SpecMeta } from './header.ts';
@@ -28,7 +30,9 @@ export function emitStub(entity: string, routes: Route[], imports: StubImports, 
     '// This file is yours: codegen created it once and will never overwrite it.',
     '// Replace each notImplemented(...) with `async (args, ctx) => { ... }`: args are typed from the',
     '// spec (body properties and path parameters), ctx gives the store scope, transaction and logger.',
-    '// An operation whose handler is still a stub fails with a message naming it.',
+    '// An operation whose handler is still a stub fails with a message naming it (or, with an',
+    '// upstream configured, is forwarded to the real store). Operations another plugin implements',
+    '// have no stub here; codegen deletes an untouched stub entry once another plugin implements it.',
     `import { definePlugin, notImplemented } from '${imports.api}';`,
     `import type { OperationArgs } from '${imports.handlers}';`,
     '',
@@ -48,4 +52,20 @@ export function emitStub(entity: string, routes: Route[], imports: StubImports, 
 /** Single-quoted string literal, the project's prettier style. */
 function quote(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * `source` without the untouched stub entries (the comment line and the notImplemented line codegen
+ * wrote) of `operationIds`. An entry the author edited in any way stays, and the loader names it.
+ */
+export function pruneStubs(source: string, operationIds: Iterable<string>): { text: string; pruned: string[] } {
+  let text = source;
+  const pruned: string[] = [];
+  for (const id of operationIds) {
+    const entry = new RegExp(`^ {4}// [^\\n]*\\n {4}${id}: notImplemented\\('[^'\\n]*#${id}'\\),\\n`, 'm');
+    if (!entry.test(text)) continue;
+    text = text.replace(entry, '');
+    pruned.push(id);
+  }
+  return { text, pruned };
 }

@@ -2,7 +2,9 @@
 // This file is yours: codegen created it once and will never overwrite it.
 // Replace each notImplemented(...) with `async (args, ctx) => { ... }`: args are typed from the
 // spec (body properties and path parameters), ctx gives the store scope, transaction and logger.
-// An operation whose handler is still a stub fails with a message naming it.
+// An operation whose handler is still a stub fails with a message naming it (or, with an
+// upstream configured, is forwarded to the real store). Operations another plugin implements
+// have no stub here; codegen deletes an untouched stub entry once another plugin implements it.
 import { definePlugin, notImplemented } from '../../src/plugins/api.ts';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 

@@ -2,7 +2,9 @@
 // This file is yours: codegen created it once and will never overwrite it.
 // Replace each notImplemented(...) with `async (args, ctx) => { ... }`: args are typed from the
 // spec (body properties and path parameters), ctx gives the store scope, transaction and logger.
-// An operation whose handler is still a stub fails with a message naming it.
+// An operation whose handler is still a stub fails with a message naming it (or, with an
+// upstream configured, is forwarded to the real store). Operations another plugin implements
+// have no stub here; codegen deletes an untouched stub entry once another plugin implements it.
 import { definePlugin, notImplemented } from '../../src/plugins/api.ts';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 
@@ -10,12 +12,6 @@ export default definePlugin<OperationArgs>({
   name: 'Generated_Products',
   compatibility: '^1.0.0',
   handlers: {
-    // POST /V1/products
-    PostV1Products: notImplemented('plugins/products/index.ts#PostV1Products'),
-    // DELETE /V1/products/{sku}
-    DeleteV1ProductsSku: notImplemented('plugins/products/index.ts#DeleteV1ProductsSku'),
-    // PUT /V1/products/{sku}
-    PutV1ProductsSku: notImplemented('plugins/products/index.ts#PutV1ProductsSku'),
     // POST /V1/products/{sku}/media
     PostV1ProductsSkuMedia: notImplemented('plugins/products/index.ts#PostV1ProductsSkuMedia'),
     // DELETE /V1/products/{sku}/media/{entryId}

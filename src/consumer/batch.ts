@@ -80,6 +80,8 @@ export interface BatchContext extends LifecycleContext {
   stopping(): boolean;
   /** Told of every handler run (metrics). */
   observe?(e: { topic: string; status: number; seconds: number; attempt: number }): void;
+  /** Search path of handler transactions (ConsumerOptions.searchPath). */
+  searchPath?: readonly string[] | undefined;
 }
 
 interface Pending {
@@ -319,7 +321,7 @@ export class BatchExecutor {
     // that cannot commit (a deferred constraint) fails alone instead of taking others along again.
     // With shared transactions off (the benchmark's baseline), every unit has one of its own.
     const alone = claims.every((c) => c.job.data.alone === true) || ctx.shareTransactions === false;
-    const own = alone ? new SharedTransaction(ctx.pool, ctx.schema) : null;
+    const own = alone ? new SharedTransaction(ctx.pool, ctx.schema, ctx.searchPath) : null;
     const lost = this.#leases.lost.signal;
     const timeoutMs = ctx.policy.handlerTimeoutMs;
     const timeout = new AbortController();
@@ -436,7 +438,7 @@ export class BatchExecutor {
   /** The shared transaction a unit enters now (called under the lock). */
   #take(): SharedTransaction {
     if (this.#current?.gone) this.#settleGone(this.#current);
-    this.#current ??= new SharedTransaction(this.#ctx.pool, this.#ctx.schema);
+    this.#current ??= new SharedTransaction(this.#ctx.pool, this.#ctx.schema, this.#ctx.searchPath);
     return this.#current;
   }
 

@@ -67,6 +67,11 @@ export interface ConsumerOptions {
   log: Logger;
   /** Told of every handler run (metrics). */
   observe?: BatchContext['observe'];
+  /**
+   * Search path of handler transactions: our schema, then the plugins' own schemas, so handlers
+   * name plugin tables unqualified (`PluginRegistry.searchPath`). Default our schema and public.
+   */
+  searchPath?: readonly string[];
 }
 
 export interface ConsumerHandle {
@@ -110,6 +115,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     cryptKey: options.cryptKey ?? parseCryptKey(await getOrCreateCryptKey(pool, schema)),
     stopping: () => stopping,
     observe: options.observe,
+    searchPath: options.searchPath,
   };
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
   const notifyPollMs = Math.max(0.5, options.notifyPollingIntervalSeconds ?? 3) * 1000;

@@ -89,10 +89,12 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       routes,
       pluginsDir: config.pluginsDir,
       packages: config.pluginPackages,
+      examples: config.plugins.examples ?? [],
       modules: options.plugins,
       projectDir: options.projectDir,
       upstream,
     });
+    for (const note of registry.notes) log.warn(note);
     await runInstalls(pool, config.schema, registry.installs);
     await saveOrderRules(pool, config.schema, orderRules(routes, registry.orderKeys));
     boss = await createBoss({
@@ -139,6 +141,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       },
       log,
       observe: (e) => metrics.processed(e),
+      searchPath: registry.searchPath(config.schema),
     });
     const heartbeat = await startHeartbeat({
       pool,

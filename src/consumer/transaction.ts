@@ -41,18 +41,19 @@ export class TransactionClosedError extends Error {
   }
 }
 
-/** One connection, opened at first use: `BEGIN` with the deployment's schema on the search path. */
+/** One connection, opened at first use: `BEGIN` with our schema and the plugins' on the search path. */
 export class SharedTransaction {
   #pool: Pool;
-  #schema: string;
+  #searchPath: readonly string[];
   #opening: Promise<PoolClient> | null = null;
   #gone = false;
   /** performance.now() when it was opened, for the group-commit window. */
   openedAt = 0;
 
-  constructor(pool: Pool, schema: string) {
+  /** `searchPath`: our schema, then the plugins' (PluginRegistry.searchPath); default ours and public. */
+  constructor(pool: Pool, schema: string, searchPath: readonly string[] = [schema, 'public']) {
     this.#pool = pool;
-    this.#schema = schema;
+    this.#searchPath = searchPath;
   }
 
   get opened(): boolean {
@@ -78,9 +79,9 @@ export class SharedTransaction {
   async #open(): Promise<PoolClient> {
     const client = await this.#pool.connect();
     try {
-      // Plugins name their tables unqualified: the search path puts them (and our `store`) in the
-      // deployment's schema for this transaction only.
-      await client.query(`BEGIN; SET LOCAL search_path TO ${ident(this.#schema)}, public`);
+      // Plugins name their tables unqualified: the search path finds ours (`store`) and every
+      // plugin's own schema, for this transaction only.
+      await client.query(`BEGIN; SET LOCAL search_path TO ${this.#searchPath.map(ident).join(', ')}`);
     } catch (error) {
       client.release(error as Error);
       throw error;

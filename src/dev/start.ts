@@ -16,6 +16,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
+import { EXAMPLE_NAMES } from '../plugins/examples.ts';
 import { createLogger, startServer, type RunningServer } from '../server.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
 import {
@@ -53,8 +54,25 @@ export async function regenerateIfChanged(config: Config, out: (line: string) =>
   if (spec.state === 'current') return false;
   out(`${spec.record.source} changed since the last codegen: regenerating ${config.generatedDir}/ from it`);
   const { runCodegen } = await import('../../codegen/index.ts');
-  await runCodegen({ spec: spec.path, out: resolve(config.generatedDir), plugins: config.pluginsDir });
+  await runCodegen({
+    spec: spec.path,
+    out: resolve(config.generatedDir),
+    plugins: config.pluginsDir,
+    examples: config.plugins.examples ?? [],
+    pluginPackages: config.pluginPackages,
+  });
   return true;
+}
+
+/**
+ * The demo runs the shipped examples (the seed's product lives in the catalog example) unless the
+ * configuration names its own (`plugins.examples`, `[]` for none) or an upstream is configured,
+ * whose store then gets every operation.
+ */
+export function demoExamples(config: Config): Config {
+  if (config.plugins.examples !== null) return config;
+  const examples = config.upstream.baseUrl ? [] : [...EXAMPLE_NAMES];
+  return { ...config, plugins: { ...config.plugins, examples } };
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -115,7 +133,7 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
   // Signals that arrive during start-up are honoured once the pieces started so far can be stopped.
   const signal = options.until ? { promise: options.until, dispose() {} } : signalled();
 
-  let config = loadConfig({ env });
+  let config = demoExamples(loadConfig({ env }));
   if (!env.LOG_LEVEL && config.configFile === null) config = { ...config, logLevel: 'warn' };
   // The demo shows the dashboard unless told not to (production keeps it off unless configured on).
   if (!env.MAGENTO_ASYNC_DASHBOARD && config.configFile === null) {
@@ -191,6 +209,12 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
     out('then follow it with the bulk_uuid from the answer:');
     out(`  curl ${url}/rest/V1/bulk/<bulk_uuid>/status -H 'Authorization: Bearer ${token}'`);
     if (server.dashboardUrl) out(`Dashboard: ${server.dashboardUrl} (sign in with the token above)`);
+    const examples = config.plugins.examples ?? [];
+    out(
+      examples.length
+        ? `Example plugins: ${examples.join(', ')} (local tables; set plugins.examples to choose, [] for none)`
+        : 'Example plugins: none',
+    );
     out('');
     out('Ctrl-C stops the consumer, the server and the database.');
 

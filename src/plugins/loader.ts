@@ -3,17 +3,18 @@
  * every plugin is collected into one PluginLoadError, so an operator fixes all problems in one pass
  * instead of restarting once per mistake.
  *
- * A plugin module is `plugins/<dir>/index.ts` (or an npm package) whose default export is a
- * PluginDefinition. Two optional named exports extend it without changing the plugin API:
- * - `migrations: string[]`: idempotent SQL for the plugin's own tables, with unqualified names.
- *   They are exposed as `registry.installs`; `runInstalls` applies them with `search_path` set to
- *   our schema, which is also where handlers find those tables at run time.
+ * Sources, in load order: the examples the project enabled (`plugins.examples`), the plugins
+ * folder (`plugins/<dir>/index.ts`), npm packages, modules already in memory, and last the built-in
+ * http-forward fallback (which a project's own plugin of the same name replaces). A plugin module's
+ * default export is a PluginDefinition; two optional named exports extend it:
+ * - `migrations: string[]`: SQL for the plugin's own tables, with unqualified names; the N-th
+ *   string is version N, applied once in the plugin's own schema (src/plugins/migrations.ts).
  * - `fallback(options)`: returns a handler factory for operations nobody implements (http-forward).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { BatchHandler, Handler, Interceptor, PluginDefinition } from './api.ts';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isStub, type BatchHandler, type Handler, type Interceptor, type PluginDefinition } from './api.ts';
 import {
   activeInterceptors,
   parseReference,
@@ -25,7 +26,9 @@ import {
 import { importPackages } from './packages.ts';
 import { expandServiceHandlers, isServiceTarget } from './targets.ts';
 import { satisfies, validRange } from './version.ts';
-import { ident, type Pool } from '../db/pool.ts';
+import { examplePath, EXAMPLE_NAMES, isExampleName } from './examples.ts';
+import { runPluginMigrations, type AppliedMigration } from './migrations.ts';
+import type { Pool } from '../db/pool.ts';
 import type { Route } from '../routes/types.ts';
 
 export interface UpstreamConfig {
@@ -62,7 +65,14 @@ export interface LoadOptions {
   modules?: readonly { source: string; module: Record<string, unknown> }[];
   /** Version `compatibility` ranges are checked against; default: this package's version. */
   frameworkVersion?: string;
+  /** Shipped examples to load (`plugins.examples`: catalog, customer, cms). Default none. */
+  examples?: readonly string[];
+  /** Load the built-in http-forward plugin. Default true. */
+  builtins?: boolean;
 }
+
+/** The built-in fallback plugin, loaded whatever `pluginsDir` is, so a fresh project can forward. */
+export const HTTP_FORWARD_PATH = fileURLToPath(new URL('../../plugins/http-forward/index.ts', import.meta.url));
 
 export class PluginLoadError extends Error {
   readonly problems: readonly string[];
@@ -84,6 +94,21 @@ interface Candidate {
   /** Where the plugin came from, as error messages name it. */
   source: string;
   module: Record<string, unknown>;
+  /**
+   * Shipped with the framework: an example or the built-in fallback. Its handlers apply to the
+   * operations the spec has and are skipped for the others, so any spec can run beside it.
+   */
+  shipped?: 'example' | 'builtin';
+  /** The example's name, for messages that say how to turn it off. */
+  example?: string;
+}
+
+/** One module to import. */
+interface PluginSource {
+  source: string;
+  specifier: string;
+  shipped?: Candidate['shipped'];
+  example?: string;
 }
 
 const NAME = /^[A-Z][A-Za-z0-9]*_[A-Z][A-Za-z0-9]*$/;
@@ -96,33 +121,85 @@ function isDirectory(path: string): boolean {
   }
 }
 
-async function importCandidates(options: LoadOptions, problems: string[]): Promise<Candidate[]> {
-  const candidates: Candidate[] = [];
+function realpath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function exampleSources(options: LoadOptions, problems: string[]): PluginSource[] {
+  const sources: PluginSource[] = [];
+  for (const name of new Set(options.examples ?? [])) {
+    if (!isExampleName(name)) {
+      problems.push(`plugins.examples: "${name}" is not a shipped example (there are: ${EXAMPLE_NAMES.join(', ')}).`);
+      continue;
+    }
+    sources.push({
+      source: `examples/${name}/index.ts`,
+      specifier: pathToFileURL(examplePath(name)).href,
+      shipped: 'example',
+      example: name,
+    });
+  }
+  return sources;
+}
+
+function folderSources(options: LoadOptions, skip: ReadonlySet<string>): PluginSource[] {
   // `pluginsDir: null` loads no directory (only packages and modules).
   const dir = options.pluginsDir === null ? null : resolve(options.pluginsDir ?? 'plugins');
-  const entries =
-    dir && existsSync(dir)
-      ? readdirSync(dir, { withFileTypes: true })
-          // A linked folder (npm/pnpm workspaces, `ln -s`) is a plugin folder like any other.
-          .filter((e) => e.isDirectory() || (e.isSymbolicLink() && isDirectory(join(dir!, e.name))))
-          .map((e) => e.name)
-          .sort()
-      : [];
-  const targets: { source: string; specifier: string }[] = [];
+  if (!dir || !existsSync(dir)) return [];
+  const sources: PluginSource[] = [];
+  const entries = readdirSync(dir, { withFileTypes: true })
+    // A linked folder (npm/pnpm workspaces, `ln -s`) is a plugin folder like any other.
+    .filter((e) => e.isDirectory() || (e.isSymbolicLink() && isDirectory(join(dir, e.name))))
+    .map((e) => e.name)
+    .sort();
   for (const name of entries) {
-    const file = join(dir!, name, 'index.ts');
-    if (existsSync(file))
-      targets.push({
-        source: join(options.pluginsDir ?? 'plugins', name, 'index.ts'),
-        specifier: pathToFileURL(file).href,
-      });
+    const file = join(dir, name, 'index.ts');
+    // This checkout's own plugins/ holds the built-in http-forward: loaded once, as the built-in.
+    if (!existsSync(file) || skip.has(realpath(file))) continue;
+    sources.push({
+      source: join(options.pluginsDir ?? 'plugins', name, 'index.ts'),
+      specifier: pathToFileURL(file).href,
+    });
   }
+  return sources;
+}
+
+async function importSource(t: PluginSource, problems: string[]): Promise<Candidate | null> {
+  try {
+    const module = (await import(t.specifier)) as Record<string, unknown>;
+    return {
+      source: t.source,
+      module,
+      ...(t.shipped && { shipped: t.shipped }),
+      ...(t.example && { example: t.example }),
+    };
+  } catch (error) {
+    problems.push(`${t.source}: cannot be imported: ${(error as Error).message}`);
+    return null;
+  }
+}
+
+function pluginNameOf(c: Candidate): unknown {
+  return (c.module.default as { name?: unknown } | undefined)?.name;
+}
+
+/**
+ * `fresh`: import file modules anew (a query string makes a new module instance), for codegen,
+ * which reads plugins that it or the author may have changed since this process first imported them.
+ */
+async function importCandidates(options: LoadOptions, problems: string[], fresh = false): Promise<Candidate[]> {
+  const builtins = options.builtins === false ? [] : [HTTP_FORWARD_PATH];
+  const targets = [...exampleSources(options, problems), ...folderSources(options, new Set(builtins.map(realpath)))];
+  const candidates: Candidate[] = [];
+  const stamp = `?fresh=${Date.now()}-${Math.random().toString(36).slice(2)}`;
   for (const t of targets) {
-    try {
-      candidates.push({ source: t.source, module: (await import(t.specifier)) as Record<string, unknown> });
-    } catch (error) {
-      problems.push(`${t.source}: cannot be imported: ${(error as Error).message}`);
-    }
+    const specifier = fresh && t.specifier.startsWith('file:') ? t.specifier + stamp : t.specifier;
+    const c = await importSource({ ...t, specifier }, problems);
+    if (c) candidates.push(c);
   }
   candidates.push(
     ...(await importPackages(
@@ -132,6 +209,14 @@ async function importCandidates(options: LoadOptions, problems: string[]): Promi
     )),
   );
   candidates.push(...(options.modules ?? []));
+  for (const file of builtins) {
+    const c = await importSource(
+      { source: 'plugins/http-forward/index.ts (built in)', specifier: pathToFileURL(file).href, shipped: 'builtin' },
+      problems,
+    );
+    // A project's own plugin of the same name (a patched copy) takes the built-in's place.
+    if (c && !candidates.some((other) => pluginNameOf(other) === pluginNameOf(c))) candidates.push(c);
+  }
   return candidates;
 }
 
@@ -146,6 +231,15 @@ interface Checked {
   migrations: string[];
   orderKeys: Record<string, string[] | null>;
   fallback?: FallbackFactory | undefined;
+  example?: string | undefined;
+}
+
+/**
+ * A shipped plugin keeps only the entries for operations this route table has (service targets
+ * stay: they already apply to whatever routes have the method, possibly none).
+ */
+function forOperations<T>(entries: Record<string, T>, operations: Set<string>): Record<string, T> {
+  return Object.fromEntries(Object.entries(entries).filter(([id]) => operations.has(id) || isServiceTarget(id)));
 }
 
 function checkPlugin(c: Candidate, operations: Set<string>, version: string, problems: string[]): Checked | null {
@@ -165,13 +259,15 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
   } else if (!satisfies(version, def.compatibility)) {
     say(`requires framework ${def.compatibility}, but this is magento-async ${version}.`);
   }
-  const handlers = (def.handlers ?? {}) as Record<string, Handler | undefined>;
+  let handlers = (def.handlers ?? {}) as Record<string, Handler | undefined>;
+  if (c.shipped) handlers = forOperations(handlers, operations);
   for (const [operationId, handler] of Object.entries(handlers)) {
     if (!operations.has(operationId) && !isServiceTarget(operationId))
       say(`handler "${operationId}" names no operation of the route table (run codegen, or check the spelling).`);
     else if (handler !== undefined && typeof handler !== 'function') say(`handler "${operationId}" is not a function.`);
   }
-  const batchHandlers = (def.batchHandlers ?? {}) as Record<string, BatchHandler | undefined>;
+  let batchHandlers = (def.batchHandlers ?? {}) as Record<string, BatchHandler | undefined>;
+  if (c.shipped) batchHandlers = forOperations(batchHandlers, operations);
   for (const [operationId, batch] of Object.entries(batchHandlers)) {
     if (batch === undefined) continue;
     if (typeof batch !== 'function') say(`batch handler "${operationId}" is not a function.`);
@@ -190,7 +286,7 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
     say('export "migrations" must be an array of SQL strings.');
   const fallback = c.module.fallback;
   if (fallback !== undefined && typeof fallback !== 'function') say('export "fallback" must be a function.');
-  const orderKeys = def.orderKeys ?? {};
+  const orderKeys = c.shipped ? forOperations(def.orderKeys ?? {}, operations) : (def.orderKeys ?? {});
   for (const [operationId, paths] of Object.entries(orderKeys)) {
     if (!operations.has(operationId)) say(`orderKeys "${operationId}" names no operation of the route table.`);
     else if (
@@ -211,6 +307,7 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
     migrations: migrations as string[],
     orderKeys,
     fallback: fallback as FallbackFactory | undefined,
+    example: c.example,
   };
 }
 
@@ -258,6 +355,53 @@ function checkReferences(plugins: readonly Checked[], problems: string[]): void 
   }
 }
 
+/**
+ * Operations some plugin really implements (not a generated stub), with the file that does: what
+ * codegen needs to write stubs only for the rest. Nothing is validated here (that is loadPlugins'
+ * job at start); a plugin that cannot be imported is reported in `problems` and counts for nothing.
+ */
+export async function implementedOperations(
+  options: Pick<LoadOptions, 'routes' | 'pluginsDir' | 'packages' | 'examples'>,
+): Promise<{ implemented: Map<string, string>; problems: string[] }> {
+  const problems: string[] = [];
+  const implemented = new Map<string, string>();
+  for (const c of await importCandidates({ ...options, builtins: false }, problems, true)) {
+    const handlers = (c.module.default as PluginDefinition | undefined)?.handlers ?? {};
+    // A service-method key implements every route of that method.
+    const byOperation = expandServiceHandlers(handlers as Record<string, Handler | undefined>, options.routes);
+    for (const [operationId, handler] of Object.entries(byOperation)) {
+      if (typeof handler === 'function' && !isStub(handler) && !implemented.has(operationId))
+        implemented.set(operationId, c.source);
+    }
+  }
+  return { implemented, problems };
+}
+
+/** Enabled on purpose, an example still keeps its operations from the store: say so at start. */
+function exampleNotes(plugins: readonly Checked[], upstream: UpstreamConfig | undefined): string[] {
+  if (!upstream?.baseUrl) return [];
+  return plugins
+    .filter((p) => p.example && Object.keys(p.handlers).length)
+    .map(
+      (p) =>
+        `example "${p.example}" (${p.name}) runs ${Object.keys(p.handlers).join(', ')} on local tables although an upstream (${upstream.baseUrl}) is configured; take it out of plugins.examples to send them to the store.`,
+    );
+}
+
+/** Plugin schemas are named from the lower-cased plugin name: two names may not differ only in case. */
+function checkSchemaNames(plugins: readonly Checked[], problems: string[]): void {
+  const seen = new Map<string, Checked>();
+  for (const p of plugins) {
+    if (!p.migrations.length) continue;
+    const other = seen.get(p.name.toLowerCase());
+    if (other)
+      problems.push(
+        `${p.name} (${p.source}) and ${other.name} (${other.source}): names that differ only in case would share one schema for their tables; rename one.`,
+      );
+    else seen.set(p.name.toLowerCase(), p);
+  }
+}
+
 export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry> {
   const problems: string[] = [];
   const version = options.frameworkVersion ?? packageVersion();
@@ -276,6 +420,7 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
     plugins.push(checked);
   }
   checkReferences(plugins, problems);
+  checkSchemaNames(plugins, problems);
   const claims = resolveClaims(
     plugins.map((p) => ({ ...p, handlers: expandServiceHandlers(p.handlers, options.routes) })),
   );
@@ -288,7 +433,7 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
   }
   if (options.upstream?.baseUrl && !fallback) {
     problems.push(
-      `an upstream (${options.upstream.baseUrl}) is configured, but no loaded plugin forwards to it (is plugins/http-forward present?).`,
+      `an upstream (${options.upstream.baseUrl}) is configured, but no loaded plugin forwards to it (the built-in http-forward is switched off).`,
     );
   }
   if (problems.length) throw new PluginLoadError(problems);
@@ -314,32 +459,18 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
     interceptors: activeInterceptors(plugins),
     fallback,
     installs,
+    notes: [...claims.notes, ...exampleNotes(plugins, options.upstream)],
   });
 }
 
 /**
- * Applies plugin migrations in one transaction under a per-schema advisory lock (servers and
- * consumers start together). The SQL must be idempotent: it runs at every start.
+ * Applies the plugins' pending migrations, each in its plugin's own schema with a version table
+ * (src/plugins/migrations.ts); a re-run applies nothing.
  */
-export async function runInstalls(pool: Pool, schema: string, installs: readonly Install[]): Promise<void> {
-  if (!installs.length) return;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`magento-async:plugins:${schema}`]);
-    await client.query(`SET LOCAL search_path TO ${ident(schema)}`);
-    for (const install of installs) {
-      try {
-        await client.query(install.sql);
-      } catch (error) {
-        throw new Error(`Migration of plugin ${install.plugin} failed: ${(error as Error).message}`, { cause: error });
-      }
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+export async function runInstalls(
+  pool: Pool,
+  schema: string,
+  installs: readonly Install[],
+): Promise<AppliedMigration[]> {
+  return runPluginMigrations(pool, schema, installs);
 }

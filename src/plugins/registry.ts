@@ -10,6 +10,7 @@
 import { isStub, type BatchHandler, type Handler, type HandlerContext, type Interceptor } from './api.ts';
 import { compileBatchChain, type BatchInvoke } from './batch-chain.ts';
 import { compileChain, type Invoke, type OwnedInterceptor } from './pipeline.ts';
+import { pluginSchema, pluginsWithSchemas } from './migrations.ts';
 import type { Route } from '../routes/types.ts';
 import { targetsRoute } from './targets.ts';
 
@@ -43,7 +44,7 @@ export type Fallback = (operationId: string) => Handler | undefined;
 
 export interface Install {
   plugin: string;
-  /** Idempotent SQL with unqualified table names, run with `search_path` set to our schema. */
+  /** SQL with unqualified table names, run once in the plugin's own schema (src/plugins/migrations.ts). */
   sql: string;
 }
 
@@ -59,6 +60,8 @@ export interface RegistryTables {
   installs?: readonly Install[];
   /** Entity-key declarations of the plugins (PluginDefinition.orderKeys), first plugin wins. */
   orderKeys?: ReadonlyMap<string, string[] | null>;
+  /** What loaded but deserves the operator's eye (a stub that never runs): logged at start. */
+  notes?: readonly string[];
   /** Batch handlers per operationId with their plugin (PluginDefinition.batchHandlers). */
   batchHandlers?: ReadonlyMap<string, { plugin: string; handler: BatchHandler }>;
 }
@@ -78,16 +81,32 @@ export class PluginRegistry {
   /** Each plugin's migrations, in load order; the server runs them once at start (loader.ts: runInstalls). */
   readonly installs: readonly Install[];
   readonly orderKeys: ReadonlyMap<string, string[] | null>;
+  readonly notes: readonly string[];
   private readonly tables: RegistryTables;
   private readonly routes: Map<string, Route>;
   private readonly compiled = new Map<string, Compiled | null>();
+  private readonly searchPaths = new Map<string, readonly string[]>();
   private readonly batches = new Map<string, BatchInvocation | null>();
 
   constructor(tables: RegistryTables) {
     this.tables = tables;
     this.installs = tables.installs ?? [];
     this.orderKeys = tables.orderKeys ?? new Map();
+    this.notes = tables.notes ?? [];
     this.routes = new Map(tables.routes.map((r) => [r.operationId, r]));
+  }
+
+  /**
+   * The search path of a handler's transaction: our schema, then each plugin's (in load order), so
+   * handlers name tables unqualified. Start checked that no name is in two of them.
+   */
+  searchPath(schema: string): readonly string[] {
+    let path = this.searchPaths.get(schema);
+    if (!path) {
+      path = [schema, ...pluginsWithSchemas(this.installs).map((p) => pluginSchema(schema, p)), 'public'];
+      this.searchPaths.set(schema, path);
+    }
+    return path;
   }
 
   /** True when invoke can run something for the operation (a real handler, the fallback or a stub). */
@@ -164,6 +183,26 @@ export interface ClaimingPlugin {
   source: string;
   handlers: Record<string, Handler | undefined>;
   replaces: readonly string[];
+  /** Set for a shipped example: its name in `plugins.examples`. */
+  example?: string | undefined;
+}
+
+/** Where a plugin's handler is edited, for messages. */
+function fileOf(plugin: ClaimingPlugin): string {
+  return plugin.source.replace(/ \(built in\)$/, '');
+}
+
+/** What an operator can do about two real handlers for one operation. */
+function claimAdvice(operationId: string, claimants: readonly ClaimingPlugin[]): string {
+  const own = claimants.filter((p) => !p.example);
+  const examples = claimants.filter((p) => p.example);
+  const ways = own.map((p) => `delete "${operationId}" from ${fileOf(p)}`);
+  if (own.length && claimants.length === 2) {
+    const [mine, other] = own.length === 2 ? own : [own[0]!, examples[0]!];
+    ways.push(`add replaces: ['${other!.name}'] in ${fileOf(mine!)}`);
+  }
+  for (const e of examples) ways.push(`take "${e.example}" out of plugins.examples`);
+  return ways.join(', or ');
 }
 
 /**
@@ -175,14 +214,20 @@ export function resolveClaims(plugins: readonly ClaimingPlugin[]): {
   handlers: Map<string, ResolvedHandler>;
   stubs: Map<string, ResolvedHandler>;
   problems: string[];
+  /** Stubs beside a real handler for the same operation: they never run, and mislead a reader. */
+  notes: string[];
 } {
   const claims = new Map<string, ClaimingPlugin[]>();
   const stubs = new Map<string, ResolvedHandler>();
+  const stubFiles = new Map<string, ClaimingPlugin>();
   for (const plugin of plugins) {
     for (const [operationId, handler] of Object.entries(plugin.handlers)) {
       if (!handler) continue;
       if (isStub(handler)) {
-        if (!stubs.has(operationId)) stubs.set(operationId, { plugin: plugin.name, handler });
+        if (!stubs.has(operationId)) {
+          stubs.set(operationId, { plugin: plugin.name, handler });
+          stubFiles.set(operationId, plugin);
+        }
         continue;
       }
       claims.set(operationId, [...(claims.get(operationId) ?? []), plugin]);
@@ -199,10 +244,19 @@ export function resolveClaims(plugins: readonly ClaimingPlugin[]): {
     }
     const who = claimants.map((p) => `${p.name} (${p.source})`).join(', ');
     problems.push(
-      `${who}: each implements handler "${operationId}"; only one may, unless one plugin lists the other in "replaces".`,
+      `${who}: each implements handler "${operationId}"; only one may, unless one plugin lists the other in "replaces". To fix: ${claimAdvice(operationId, claimants)}.`,
     );
   }
-  return { handlers, stubs, problems };
+  const notes: string[] = [];
+  for (const [operationId, stub] of stubFiles) {
+    const real = handlers.get(operationId);
+    if (!real) continue;
+    const owner = plugins.find((p) => p.name === real.plugin)!;
+    notes.push(
+      `${fileOf(stub)}: "${operationId}" is a stub, but ${owner.name} (${owner.source}) implements it, so the stub never runs; delete its entry (codegen removes the entries it wrote).`,
+    );
+  }
+  return { handlers, stubs, problems, notes };
 }
 
 /** A `disabled` entry naming `<Plugin>::<name>` switches off that plugin's interceptor. */

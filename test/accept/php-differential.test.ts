@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { routes } from '../../src/generated/routes.gen.ts';
 import { prepareRequest } from '../../src/accept/prepare.ts';
 import { WebapiError } from '../../src/errors/catalogue.ts';
+import { mulberry32 } from '../support/prng.ts';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/magento-accept.php', import.meta.url));
 const KEY = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -29,19 +30,7 @@ function phpInstalled(): boolean {
 }
 const hasPhp = phpInstalled();
 
-/** mulberry32: the same corpus on every run, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = prng(12);
+const random = mulberry32(12);
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
 
 const STRING_PARTS = [

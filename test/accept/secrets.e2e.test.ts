@@ -10,17 +10,22 @@ import { createHmac } from 'node:crypto';
 import { startTestServer, TEST_CRYPT_KEY, type TestServer } from '../support/server.ts';
 import { ident } from '../../src/db/pool.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
+import { pluginSchema } from '../../src/plugins/migrations.ts';
 import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../../src/consumer/index.ts';
 import { queueForEntity } from '../../src/queue/names.ts';
 import { parseCryptKey } from '../../src/accept/crypt-key.ts';
-import { verifyPassword } from '../../plugins/customer/password.ts';
+import { verifyPassword } from '../../examples/customer/password.ts';
 
 let server: TestServer;
 let consumer: ConsumerHandle | undefined;
 
 before(async () => {
   server = await startTestServer('secrets-e2e');
-  const registry = await loadPlugins({ routes: server.artifacts.routes, pluginsDir: 'plugins' });
+  const registry = await loadPlugins({
+    routes: server.artifacts.routes,
+    pluginsDir: 'plugins',
+    examples: ['customer'],
+  });
   await runInstalls(server.db.pool, server.db.schema, registry.installs);
 });
 after(async () => {
@@ -62,12 +67,17 @@ test('passwords are sealed while open, opened for the handler, erased when final
   assert.equal(like.rowCount, 0);
 
   // Only now a consumer runs: the handler must see the clear password.
-  const registry = await loadPlugins({ routes: server.artifacts.routes, pluginsDir: 'plugins' });
+  const registry = await loadPlugins({
+    routes: server.artifacts.routes,
+    pluginsDir: 'plugins',
+    examples: ['customer'],
+  });
   consumer = await startConsumer({
     pool: server.db.pool,
     boss: server.boss,
     schema: server.db.schema,
     registry: registry as unknown as OperationInvoker,
+    searchPath: registry.searchPath(server.db.schema),
     queues: [queueForEntity('customers')],
     cryptKey: parseCryptKey(TEST_CRYPT_KEY),
     pollingIntervalSeconds: 0.5,
@@ -95,7 +105,7 @@ test('passwords are sealed while open, opened for the handler, erased when final
   assert.match(final[1].serialized_data, /\\"password\\":\\"\$ma-erased\$\\"/);
 
   const { rows: customer } = await server.db.pool.query(
-    `SELECT password_hash FROM ${s}.customer_entity WHERE email = 'sealed@example.com'`,
+    `SELECT password_hash FROM ${ident(pluginSchema(server.db.schema, 'Magento_Customer'))}.customer_entity WHERE email = 'sealed@example.com'`,
   );
   assert.equal(await verifyPassword(GOOD, customer[0].password_hash), true, 'the handler hashed the clear password');
 });

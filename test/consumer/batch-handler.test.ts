@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PgBoss } from 'pg-boss';
-import catalog, * as catalogModule from '../../plugins/catalog/index.ts';
+import catalog, * as catalogModule from '../../examples/catalog/index.ts';
 import { startConsumer } from '../../src/consumer/consumer.ts';
 import { ident } from '../../src/db/pool.ts';
 import {
@@ -19,6 +19,7 @@ import {
   type PluginDefinition,
 } from '../../src/plugins/api.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
+import { pluginSchema } from '../../src/plugins/migrations.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { route } from '../plugins/fixtures.ts';
@@ -115,6 +116,8 @@ describe('batch handlers in the consumer', () => {
       boss,
       schema: db.schema,
       registry,
+      // The catalog example's tables are in its own schema (src/plugins/migrations.ts).
+      searchPath: [db.schema, pluginSchema(db.schema, 'Magento_Catalog'), 'public'],
       queues: ['async.products'],
       batchSize: 20,
       concurrency: 1,
@@ -241,7 +244,11 @@ describe('batch handlers in the consumer', () => {
       'as its single run fails it',
     );
     assert.ok(!/SELECT|INSERT|unnest/i.test(operations[1].result_message as string), 'no SQL in the stored message');
-    const names = (await db.pool.query(`SELECT sku FROM ${s}.catalog_product WHERE sku LIKE 'p%' ORDER BY sku`)).rows;
+    const names = (
+      await db.pool.query(
+        `SELECT sku FROM ${ident(pluginSchema(db.schema, 'Magento_Catalog'))}.catalog_product WHERE sku LIKE 'p%' ORDER BY sku`,
+      )
+    ).rows;
     assert.deepEqual(
       names.map((r) => r.sku),
       ['p0', 'p2', 'p3'],

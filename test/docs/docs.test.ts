@@ -121,7 +121,7 @@ async function runShell(session: DocSession, block: Block): Promise<void> {
 
 /**
  * Written where it says, then the checkout type-checks with it (JavaScript: it parses); a plugin
- * must load beside the shipped ones.
+ * must load beside the shipped examples, and with an upstream configured.
  */
 async function runCode(session: DocSession, block: Block): Promise<void> {
   const path = targetPath(block);
@@ -149,11 +149,20 @@ async function runCode(session: DocSession, block: Block): Promise<void> {
         const { importArtifacts } = await import('./src/runtime/artifacts.ts');
         const { loadPlugins } = await import('./src/plugins/loader.ts');
         const { routes } = await importArtifacts('src/generated');
-        const registry = await loadPlugins({ routes, pluginsDir: 'plugins' });
-        console.log('plugins load:', registry.describe('PutV1ProductsSku')?.handler ?? 'ok');
+        const examples = await loadPlugins({ routes, pluginsDir: 'plugins', examples: ['catalog', 'customer', 'cms'] });
+        console.log('beside the examples:', examples.describe('PutV1ProductsSku')?.handler ?? 'ok');
+        const upstream = await loadPlugins({ routes, pluginsDir: 'plugins', upstream: { baseUrl: 'http://127.0.0.1:9/rest' } });
+        console.log('with an upstream:', upstream.describe('PutV1ProductsSku')?.handler ?? 'ok');
       "`,
     );
     if (load.code !== 0)
-      assert.fail(failure(block, `(written to ${path}) loading plugins/ beside the shipped plugins`, load, 0));
+      assert.fail(
+        failure(
+          block,
+          `(written to ${path}) loading plugins/ beside the shipped examples, and with an upstream`,
+          load,
+          0,
+        ),
+      );
   }
 }

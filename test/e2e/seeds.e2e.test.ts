@@ -10,6 +10,7 @@ import { parseCryptKey } from '../../src/accept/crypt-key.ts';
 import { ident } from '../../src/db/pool.ts';
 import { createStore } from '../../src/store/index.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
+import { pluginSchema } from '../../src/plugins/migrations.ts';
 import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../../src/consumer/index.ts';
 import { queueForEntity } from '../../src/queue/names.ts';
 import { definePlugin } from '../../src/plugins/api.ts';
@@ -43,6 +44,7 @@ before(async () => {
   const registry = await loadPlugins({
     routes,
     pluginsDir: 'plugins',
+    examples: ['catalog', 'customer', 'cms'],
     modules: [{ source: 'test/e2e/seeds.e2e.test.ts', module: { default: cartPlugin } }],
   });
   await runInstalls(server.db.pool, server.db.schema, registry.installs);
@@ -51,6 +53,7 @@ before(async () => {
     boss: server.boss,
     schema: server.db.schema,
     registry: registry as unknown as OperationInvoker,
+    searchPath: registry.searchPath(server.db.schema),
     queues: [...new Set(routes.map((r) => queueForEntity(r.entity)))],
     cryptKey: parseCryptKey(TEST_CRYPT_KEY),
     batchSize: 10,
@@ -83,7 +86,7 @@ async function run(method: string, path: string, body: unknown): Promise<any> {
 
 async function productValue(sku: string, storeId: number, attribute: string): Promise<unknown> {
   const { rows } = await server.db.pool.query(
-    `SELECT value FROM ${ident(server.db.schema)}.catalog_product_value WHERE sku = $1 AND store_id = $2 AND attribute = $3`,
+    `SELECT value FROM ${ident(pluginSchema(server.db.schema, 'Magento_Catalog'))}.catalog_product_value WHERE sku = $1 AND store_id = $2 AND attribute = $3`,
     [sku, storeId, attribute],
   );
   return rows[0]?.value;
@@ -146,15 +149,15 @@ test("the four-customer bulk with a duplicate: the duplicate fails with status 3
   );
   assert.equal(status.bulk_status, 3, 'finished with failure');
   const { rows } = await server.db.pool.query(
-    `SELECT count(*)::int AS n FROM ${ident(server.db.schema)}.customer_entity`,
+    `SELECT count(*)::int AS n FROM ${ident(pluginSchema(server.db.schema, 'Magento_Customer'))}.customer_entity`,
   );
   assert.equal(rows[0].n, 3);
 });
 
 test('the two-page CMS DELETE bulk deletes both pages', async () => {
-  const s = ident(server.db.schema);
+  const cms = ident(pluginSchema(server.db.schema, 'Magento_Cms'));
   const { rows } = await server.db.pool.query(
-    `INSERT INTO ${s}.cms_page (identifier, title) VALUES ('a', 'A'), ('b', 'B') RETURNING page_id`,
+    `INSERT INTO ${cms}.cms_page (identifier, title) VALUES ('a', 'A'), ('b', 'B') RETURNING page_id`,
   );
   const ids = rows.map((r) => String(r.page_id));
   const status = await run(
@@ -167,7 +170,7 @@ test('the two-page CMS DELETE bulk deletes both pages', async () => {
     [1, 1],
   );
   const left = await server.db.pool.query(
-    `SELECT count(*)::int AS n FROM ${s}.cms_page WHERE page_id = ANY($1::int[])`,
+    `SELECT count(*)::int AS n FROM ${cms}.cms_page WHERE page_id = ANY($1::int[])`,
     [ids],
   );
   assert.equal(left.rows[0].n, 0);

@@ -29,11 +29,20 @@ test(
     t.after(async () => {
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_boss" CASCADE`);
+      await client.query(
+        `DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_boss" CASCADE; DROP SCHEMA IF EXISTS "${schema}__magento_catalog" CASCADE`,
+      );
       await client.end();
       checkout.remove();
     });
-    const env = { ...process.env, DATABASE_URL: databaseUrl, MAGENTO_ASYNC_SCHEMA: schema, LOG_LEVEL: 'warn' };
+    // The products bulk below is the catalog example's to run: the operator turns it on.
+    const env = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      MAGENTO_ASYNC_SCHEMA: schema,
+      MAGENTO_ASYNC_PLUGIN_EXAMPLES: 'catalog',
+      LOG_LEVEL: 'warn',
+    };
     const cli = (args: string[]) =>
       runCli(process.execPath, ['bin/magento-async.js', ...args], { cwd: checkout.dir, env });
     const started: CliProcess[] = [];
@@ -71,7 +80,7 @@ test(
         return json;
       };
       const bulks = [
-        // Shipped catalog plugin: completes.
+        // The catalog example (enabled above): completes.
         await send('PUT', '/async/bulk/V1/products/bySku', [
           { sku: 'J-1', product: { sku: 'J-1', price: 10 } },
           { sku: 'J-2', product: { sku: 'J-2', price: 20 } },

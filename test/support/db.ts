@@ -73,6 +73,12 @@ export async function createTestDatabase(name = 'test'): Promise<TestDatabase> {
     async drop() {
       await pool.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
       await pool.query(`DROP SCHEMA IF EXISTS ${ident(bossSchema)} CASCADE`);
+      // Plugin migrations' schemas, `<schema>__<plugin>` (src/plugins/migrations.ts).
+      const { rows } = await pool.query<{ nspname: string }>(
+        `SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`,
+        [`${schema}__`],
+      );
+      for (const r of rows) await pool.query(`DROP SCHEMA IF EXISTS ${ident(r.nspname)} CASCADE`);
       await pool.end();
     },
   };

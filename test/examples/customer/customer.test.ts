@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import customer, * as customerModule from '../../../plugins/customer/index.ts';
-import { verifyPassword } from '../../../plugins/customer/password.ts';
+import customer, * as customerModule from '../../../examples/customer/index.ts';
+import { verifyPassword } from '../../../examples/customer/password.ts';
 import { OperationError } from '../../../src/plugins/api.ts';
 import { NO_CODE, SECOND } from '../../plugins/fixtures.ts';
 import { pluginDatabase } from '../support.ts';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import catalog, * as catalogModule from '../../../plugins/catalog/index.ts';
+import catalog, * as catalogModule from '../../../examples/catalog/index.ts';
 import { ALL, DEFAULT, NO_CODE, SECOND } from '../../plugins/fixtures.ts';
 import type { StoreScope } from '../../../src/plugins/api.ts';
 import { OperationError } from '../../../src/plugins/api.ts';

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import catalog, * as catalogModule from '../../../plugins/catalog/index.ts';
-import { rounds } from '../../../plugins/catalog/batch.ts';
+import catalog, * as catalogModule from '../../../examples/catalog/index.ts';
+import { rounds } from '../../../examples/catalog/batch.ts';
 import { ALL, DEFAULT, NO_CODE, SECOND, silentLog } from '../../plugins/fixtures.ts';
 import type { BatchHandler, BatchOutcome, Handler, StoreScope } from '../../../src/plugins/api.ts';
 import { pluginDatabase, type PluginDb } from '../support.ts';

@@ -1,6 +1,6 @@
 /**
- * Every statement of the customer plugin. Tables are unqualified: the consumer runs each operation
- * with `search_path` set to the magento-async schema (where the `store` table lives too).
+ * Every statement of the customer plugin. Tables are unqualified: each operation's search path has
+ * our schema (the `store` table) and the plugin's own, where `migrations` created its tables.
  */
 import type { Queryable } from '../../src/plugins/api.ts';
 

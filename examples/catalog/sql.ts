@@ -1,6 +1,6 @@
 /**
- * Every statement of the catalog plugin. Tables are unqualified: the consumer runs each operation
- * with `search_path` set to the magento-async schema, where `migrations` created them.
+ * Every statement of the catalog plugin. Tables are unqualified: each operation's search path has
+ * the plugin's own schema, where `migrations` created them (src/plugins/migrations.ts).
  */
 import type { Queryable } from '../../src/plugins/api.ts';
 
