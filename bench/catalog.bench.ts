@@ -2,17 +2,18 @@
  * The shipped catalog plugin through the real consumer — its single handlers, and its batch
  * handlers — beside a no-op plugin on the same operations, in the same run:
  *
- *   npx node bench/catalog.bench.ts [creates=20000] [updates=5000] [rounds=4] [updateConcurrency=1]
+ *   npx node bench/catalog.bench.ts [creates=20000] [updates=5000] [rounds=4] [updateConcurrencies=1,4]
  *
  * - creates: `creates` product creations (PostV1Products, Magento's bulk body products), in
  *   1,000-item bulks, every sku distinct;
  * - updates: `updates` PUTs of the same 100 skus again and again, in 100-item bulks that each
  *   update every one of them once (ordered per sku, so a sku's next update waits for its last).
- * One consumer with the default settings (batch size 100, concurrency 4), except that the updates
- * run with `updateConcurrency` loops (default 1): with more, loops fetch deliveries of skus another
- * loop is still saving, and the put-off backoff of busy deliveries (lifecycle.ts, 1–30 s) sets the
- * pace whatever the plugin (measured: no-op, single and batch alike at ~6 ops/s); one loop fetches
- * a bulk's 100 updates only after the bulk before is final. Each side has its own
+ * One consumer with the default settings (batch size 100, concurrency 4); the updates run once per
+ * entry of `updateConcurrencies` (default one loop, then the default 4). With several loops, loops
+ * fetch deliveries of skus another loop is still saving and put them off; before such a put-off job
+ * was made runnable by the outcome it waited behind (lifecycle.ts `wakeWaiting`), the put-off backoff
+ * (1–30 s) set the pace whatever the plugin (measured: no-op, single and batch alike at ~6 ops/s).
+ * One loop fetches a bulk's 100 updates only after the bulk before is final. Each side has its own
  * queue and skus, seeded up front by the real accept transaction; the sides take turns in rounds
  * (the order rotating), each round timed from the consumer's start until its bulks are finished.
  * Ratios are of summed times, plus the median and spread of the per-round ratios.
@@ -39,7 +40,10 @@ import { product } from './support/bodies.ts';
 const CREATES = Number(process.argv[2] ?? 20_000);
 const UPDATES = Number(process.argv[3] ?? 5_000);
 const ROUNDS = Math.max(1, Number(process.argv[4] ?? 4));
-const UPDATE_CONCURRENCY = Math.max(1, Number(process.argv[5] ?? 1));
+/** Fetch loops of the updates scenario, one case each (comma-separated): one loop and the default 4. */
+const UPDATE_CONCURRENCIES = String(process.argv[5] ?? '1,4')
+  .split(',')
+  .map((c) => Math.max(1, Number(c)));
 const BULK = 1_000;
 const HOT_SKUS = 100;
 
@@ -155,17 +159,17 @@ try {
       concurrency: 4,
       args: (side, i) => ({ product: { ...product(i), sku: `${side}-${i}` } }),
     },
-    {
-      title: `updates of the same 100 skus (concurrency ${UPDATE_CONCURRENCY})`,
+    ...UPDATE_CONCURRENCIES.map((concurrency) => ({
+      title: `updates of the same 100 skus (concurrency ${concurrency})`,
       count: UPDATES,
       size: HOT_SKUS,
       operationId: 'PutV1ProductsSku',
-      concurrency: UPDATE_CONCURRENCY,
-      args: (side, i) => ({
+      concurrency,
+      args: (side: Side, i: number) => ({
         sku: `${side}-hot-${i % HOT_SKUS}`,
         product: { name: `Hot ${i}`, price: 10 + (i % 50), status: 1, visibility: 4 },
       }),
-    },
+    })),
   ];
   for (const sc of scenarios) {
     const { title, count } = sc;

@@ -40,6 +40,7 @@ import {
   needsTransaction,
   outcomeArrays,
   putOff,
+  wakeWaiting,
   recordOn,
   recordOutcomes,
   releaseClaims,
@@ -143,10 +144,15 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
     await putOff(
       ctx,
       queue,
-      busy.map((b) => ({ job: b.job, delaySeconds: busyDelaySeconds(b) })),
+      busy.map((b) => ({ job: b.job, delaySeconds: busyDelaySeconds(b), behind: b.wait === null })),
     );
     await finishCanceled(ctx, canceledGone);
     await executor.runAll(claims);
+    await wakeWaiting(
+      ctx,
+      queue,
+      claims.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key })),
+    );
   } catch (error) {
     executor.abandon();
     throw new BatchFailure(error, leases.heldArrays());

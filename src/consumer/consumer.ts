@@ -105,6 +105,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     invoker: options.registry,
     log,
     policy,
+    // Set once the waker is listening (below); a put-off job made runnable wakes the loops.
+    wake: undefined,
     flushAfterMs: options.flushAfterMs ?? 1000,
     inFlight: Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT),
     shareTransactions: options.shareTransactions ?? true,
@@ -127,6 +129,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const waker = await QueueWaker.start(boss, log);
+  ctx.wake = (queue) => waker.wake(queue);
   // pg-boss's fetch statement with the batch's operations loaded in the same statement, run as a
   // named statement on our pool: planned once per connection rather than once per batch.
   const fetchDb = fetchWithClaims(pool, schema, policy.leaseSeconds);

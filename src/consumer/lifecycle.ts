@@ -14,6 +14,7 @@
  *   token, `lease_token`), keeps the lease while it runs, and every write it makes names the token.
  *   A delivery of an operation that is final is completed; of one that is busy (another worker's
  *   live lease, or an earlier unfinished operation of its entity key) it is put off: a new job later.
+ *   One put off behind an earlier operation is named on it, and made runnable once that is final.
  *   Duplicate deliveries are therefore harmless, and every unfinished, unclaimed operation has a job.
  * - A retry is a new job, inserted in the transaction that records the retriable failure, so
  *   `will_retry` is true exactly while that job exists and "finished" (no open operation, no
@@ -29,6 +30,8 @@ import * as sql from '../db/sql/lifecycle.ts';
 import type { OperationRow, Unclaimed } from '../db/sql/lifecycle.ts';
 import type { Logger } from '../plugins/api.ts';
 import { bossDb } from '../queue/adapter.ts';
+import { bossSchemaOf } from '../queue/boss.ts';
+import { startWaitingJobsNow } from '../queue/pgboss-sql.ts';
 import { retryJobIdFor, type OperationJob } from '../queue/names.ts';
 import { STATUS_RETRIABLY_FAILED } from './classify.ts';
 import { prepared } from './prepared.ts';
@@ -60,6 +63,8 @@ export interface LifecycleContext {
   schema: string;
   log: Logger;
   policy: LifecyclePolicy;
+  /** Wakes this process's idle fetch loops of a queue (a put-off job there became runnable). */
+  wake?: ((queue: string) => void) | undefined;
 }
 
 export const CANCELED_MESSAGE = 'Canceled';
@@ -368,7 +373,7 @@ export const needsTransaction = (items: readonly { outcome: Outcome }[]): boolea
 export async function putOff(
   ctx: LifecycleContext,
   queue: string,
-  items: { job: Job<OperationJob>; delaySeconds: number; alone?: boolean }[],
+  items: { job: Job<OperationJob>; delaySeconds: number; alone?: boolean; behind?: boolean }[],
   giveBack?: [string[], number[], number[]],
 ): Promise<void> {
   if (!items.length) return;
@@ -376,18 +381,20 @@ export async function putOff(
   try {
     await client.query('BEGIN');
     if (giveBack && giveBack[0].length) await client.query(prepared(sql.releaseClaims(ctx.schema), giveBack));
+    const ids = items.map(() => randomUUID());
+    const delays = await waitBehind(ctx, client, items, ids);
     const db = bossDb(client);
     await ctx.boss.insert(
       queue,
-      items.map(({ job, delaySeconds, alone }) => ({
-        id: randomUUID(),
+      items.map(({ job, alone }, i) => ({
+        id: ids[i]!,
         data: {
           bulk: job.data.bulk,
           key: job.data.key,
           deferred: (job.data.deferred ?? 0) + 1,
           ...((alone ?? job.data.alone) ? { alone: true } : {}),
         },
-        startAfter: delaySeconds,
+        startAfter: delays[i]!,
       })),
       { db },
     );
@@ -402,6 +409,68 @@ export async function putOff(
   } catch (error) {
     client.release(error as Error);
     throw error;
+  }
+}
+
+/**
+ * The delays of put-off deliveries. One behind an earlier operation of its key names its new job
+ * on that operation, which makes it runnable when its outcome is final ({@link wakeWaiting}): the
+ * put-off delay is then only a safety net (a crash between the outcome and the wake). One whose
+ * predecessor finished since the claim may run at once; one whose predecessor was being recorded
+ * (its row locked) comes back in a second rather than after its backoff.
+ */
+const SKIPPED_LOOKS = 3;
+const SKIPPED_PAUSE_MS = 5;
+
+async function waitBehind(
+  ctx: LifecycleContext,
+  client: PoolClient,
+  items: readonly { job: Job<OperationJob>; delaySeconds: number; behind?: boolean }[],
+  ids: readonly string[],
+): Promise<number[]> {
+  const delays = items.map((i) => i.delaySeconds);
+  let behind = items.flatMap((item, i) => (item.behind ? [i] : []));
+  // A predecessor locked by its recorder is final a moment later: look again a few times.
+  for (let look = 0; behind.length && look < SKIPPED_LOOKS; look++) {
+    if (look) await new Promise((resolve) => setTimeout(resolve, SKIPPED_PAUSE_MS));
+    const { rows } = await client.query<{ job: string; waiting: sql.Waiting }>(
+      prepared(sql.nameWaitingJobs(ctx.schema), [
+        behind.map((i) => items[i]!.job.data.bulk),
+        behind.map((i) => items[i]!.job.data.key),
+        behind.map((i) => ids[i]!),
+      ]),
+    );
+    const waiting = new Map(rows.map((r) => [r.job, r.waiting]));
+    for (const i of behind) if (waiting.get(ids[i]!) === 'free') delays[i] = 0;
+    behind = behind.filter((i) => waiting.get(ids[i]!) === 'skipped');
+  }
+  for (const i of behind) delays[i] = Math.min(delays[i]!, 1);
+  return delays;
+}
+
+/**
+ * Makes the put-off jobs waiting behind these operations runnable now, for those now final, and
+ * wakes this process's loops of the queue. Run once their outcomes are committed; a failure only
+ * leaves the jobs to their put-off delay.
+ */
+export async function wakeWaiting(
+  ctx: LifecycleContext,
+  queue: string,
+  finished: readonly { bulk: string; key: number }[],
+): Promise<void> {
+  const bossSchema = bossSchemaOf(ctx.boss);
+  if (!finished.length || bossSchema === undefined) return;
+  try {
+    const { rowCount } = await ctx.pool.query(
+      prepared(startWaitingJobsNow(bossSchema, sql.waitingJobsOf(ctx.schema)), [
+        finished.map((f) => f.bulk),
+        finished.map((f) => f.key),
+        queue,
+      ]),
+    );
+    if (rowCount) ctx.wake?.(queue);
+  } catch (error) {
+    ctx.log.warn({ err: error }, 'could not wake jobs waiting behind finished operations; they run after their delay');
   }
 }
 

@@ -13,9 +13,14 @@
  * - the NOTIFY channel of a schema (plans.notifyChannelSql), computed by the database the same way.
  * - the job table's `name`, `state` (an enum with `completed` after the live states) and `data`
  *   columns, read by the sweeper and the operators' queue view (src/db/sql/lifecycle.ts, operators.ts).
+ * - the job table's `id`, `name`, `state` (`created` before `active`) and `start_after` columns,
+ *   which the consumer moves up to now for a job put off behind an operation that just finished
+ *   ({@link startWaitingJobsNow}); pg-boss fetches a job once `start_after <= job_now()`.
  * - the job insert the accept statement embeds (plans.insertJobs): its shape check lives beside its
  *   use in src/queue/job-insert.ts, pinned to this same version (test/queue/job-insert.test.ts).
  */
+
+import { ident } from '../db/pool.ts';
 
 export const PGBOSS_VERSION = '12.38.0';
 
@@ -68,4 +73,16 @@ export function completionWithCte(text: string, name: string, cte: string): stri
   const head = /^\s*WITH\s+(?!RECURSIVE\b)/i.exec(text);
   if (!head) return null;
   return `WITH ${name} AS (${cte}),\n${text.slice(head[0].length)}`;
+}
+
+/**
+ * Makes the jobs `ids` (a SELECT of one uuid column `id`) of `queue` ($1) runnable now, when they
+ * are still waiting to be fetched. Returns how many were moved up. `job_now()` is pg-boss's clock,
+ * the one its fetch compares `start_after` with.
+ */
+export function startWaitingJobsNow(bossSchema: string, ids: string): string {
+  const b = ident(bossSchema.replace(/^"(.*)"$/, '$1'));
+  return `WITH ids AS (${ids})
+    UPDATE ${b}.job j SET start_after = ${b}.job_now()
+    FROM ids WHERE j.name = $3 AND j.id = ids.id AND j.state = 'created' AND j.start_after > ${b}.job_now()`;
 }

@@ -12,7 +12,13 @@ import { createRequire } from 'node:module';
 import type { Db } from 'pg-boss';
 import { createTestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
-import { completionWithCte, PGBOSS_VERSION, PINNED_SQL, splitFetch } from '../../src/queue/pgboss-sql.ts';
+import {
+  completionWithCte,
+  PGBOSS_VERSION,
+  PINNED_SQL,
+  splitFetch,
+  startWaitingJobsNow,
+} from '../../src/queue/pgboss-sql.ts';
 import { seedBulk } from '../consumer/seed.ts';
 
 const require = createRequire(import.meta.url);
@@ -65,6 +71,28 @@ describe('pg-boss SQL pin', () => {
       );
       assert.ok(splitFetch(sent[0]!), 'the fetch splits into its CTEs and its UPDATE');
       assert.ok(completionWithCte(sent[1]!, 'x', 'SELECT 1'), 'the completion takes a CTE in front');
+    } finally {
+      await boss.stop({ graceful: false });
+      await db.drop();
+    }
+  });
+
+  it('a job put off into the future is made fetchable now, and only a job still waiting to be fetched', async () => {
+    const db = await createTestDatabase('pgboss_wake');
+    const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    try {
+      await ensureQueues(boss, ['products']);
+      const later = await boss.send('async.products', { n: 1 }, { startAfter: 3600 });
+      const done = await boss.send('async.products', { n: 2 });
+      const [got] = await boss.fetch('async.products');
+      assert.equal(got?.id, done);
+      await boss.complete('async.products', done!);
+      assert.equal((await boss.fetch('async.products')).length, 0, 'the put-off job is not due');
+      const ids = `SELECT unnest($1::uuid[]) AS id, $2::int AS unused`;
+      const moved = await db.pool.query(startWaitingJobsNow(db.bossSchema, ids), [[later, done], 0, 'async.products']);
+      assert.equal(moved.rowCount, 1, 'the completed job is left alone');
+      const [woken] = await boss.fetch('async.products');
+      assert.equal(woken?.id, later);
     } finally {
       await boss.stop({ graceful: false });
       await db.drop();
