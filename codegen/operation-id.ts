@@ -9,12 +9,18 @@ export function isIdentifier(value: string): boolean {
   return IDENTIFIER.test(value);
 }
 
+/** `/V1/products/{sku}` → `V1ProductsSku`: every alphanumeric run, first letter capitalised. */
+export function pascalCase(text: string): string {
+  return text
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}
+
 /** Magento 2.4.8 style: `PUT /V1/products/{sku}` → `PutV1ProductsSku`. */
 export function deriveOperationId(method: string, pathKey: string): string {
-  const words = pathKey.split(/[^A-Za-z0-9]+/).filter(Boolean);
-  const pascal = words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
-  const id = `${method.charAt(0).toUpperCase()}${method.slice(1).toLowerCase()}${pascal}`;
-  return id;
+  return `${method.charAt(0).toUpperCase()}${method.slice(1).toLowerCase()}${pascalCase(pathKey)}`;
 }
 
 /** `post_oauth2_token#refresh` → `post_oauth2_token_refresh`; empty when nothing usable is left. */

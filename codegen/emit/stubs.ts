@@ -5,6 +5,7 @@
  * plugin implements that operation (so a stub and a real handler are never both in plugins/).
  */
 import type { Route } from '../../src/routes/types.ts';
+import { pascalCase } from '../operation-id.ts';
 import type { SpecMeta } from './header.ts';
 
 export interface StubImports {
@@ -15,12 +16,7 @@ export interface StubImports {
 }
 
 export function pluginName(entity: string): string {
-  const pascal = entity
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
-    .join('');
-  return `Generated_${pascal || 'Root'}`;
+  return `Generated_${pascalCase(entity) || 'Root'}`;
 }
 
 /** `where` is how the stub names itself in its failure message, e.g. `plugins/products/index.ts`. */

@@ -2,19 +2,11 @@
  * Every statement of the CMS plugin. Tables are unqualified: each operation's search path has the
  * plugin's own schema, where `migrations` created them (src/plugins/migrations.ts).
  */
+import type { components } from '../../src/generated/types.gen.ts';
 import type { Queryable } from '../../src/plugins/api.ts';
 
-export interface PageInput {
-  id?: number;
-  identifier: string;
-  title: string;
-  page_layout?: string;
-  meta_title?: string;
-  content_heading?: string;
-  content?: string;
-  sort_order?: string;
-  active?: boolean;
-}
+/** The page as the spec declares it (`cms-data-page-interface`), so the two cannot drift apart. */
+export type PageInput = components['schemas']['cms-data-page-interface'];
 
 const COLUMNS = `page_id AS id, identifier, title, page_layout, meta_title, content_heading, content, sort_order,
   to_char(creation_time, 'YYYY-MM-DD HH24:MI:SS') AS creation_time,

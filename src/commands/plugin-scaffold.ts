@@ -8,6 +8,7 @@
  * shows the three things every real handler uses (typed arguments, `ctx.store`, `ctx.tx`) and lets
  * the scaffolded test check an effect, not only a status.
  */
+import { pascalCase } from '../../codegen/operation-id.ts';
 import type { Route } from '../routes/types.ts';
 
 export interface ScaffoldInput {
@@ -28,11 +29,7 @@ export interface ScaffoldInput {
 }
 
 export function defaultPluginName(entity: string): string {
-  const pascal = entity
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
-    .join('');
+  const pascal = pascalCase(entity);
   return `Local_${/^[A-Z]/.test(pascal) ? pascal : `P${pascal}`}`;
 }
 

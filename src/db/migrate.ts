@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { ident } from './pool.ts';
+import { ident, withTransaction } from './pool.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -34,9 +34,7 @@ export function renderMigration(sql: string, schema: string): string {
 /** Returns the names of the migrations it applied (empty when the schema was current). */
 export async function migrate(pool: pg.Pool, schema: string): Promise<string[]> {
   const s = ident(schema);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     // A migration may rewrite big tables: the pool's statement timeout is for requests, not this.
     await client.query('SET LOCAL statement_timeout = 0');
     // One lock id per schema name, so tests on separate schemas never wait on each other.
@@ -54,12 +52,6 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<string[]> 
       await client.query(`INSERT INTO ${s}.schema_migration (version, name) VALUES ($1, $2)`, [m.version, m.name]);
       applied.push(m.name);
     }
-    await client.query('COMMIT');
     return applied;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -8,7 +8,7 @@
  * exists in two of those schemas, because an unqualified name would then pick one of them silently.
  */
 import { createHash } from 'node:crypto';
-import type { Pool } from '../db/pool.ts';
+import { type Pool, withTransaction } from '../db/pool.ts';
 import {
   createPluginSchema,
   insertAppliedVersion,
@@ -73,9 +73,7 @@ export async function runPluginMigrations(
   if (!plugins.size) return [];
   const schemas = new Map([...plugins.keys()].map((p) => [p, pluginSchema(schema, p)]));
   const applied: AppliedMigration[] = [];
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     await client.query('SET LOCAL statement_timeout = 0');
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`magento-async:plugins:${schema}`]);
     for (const [plugin, migrations] of plugins) {
@@ -118,12 +116,6 @@ export async function runPluginMigrations(
           .join('\n')}\nRename the plugin's table in a new migration.`,
       );
     }
-    await client.query('COMMIT');
     return applied;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -78,7 +78,7 @@ interface Compiled {
 }
 
 export class PluginRegistry {
-  /** Each plugin's migrations, in load order; the server runs them once at start (loader.ts: runInstalls). */
+  /** Each plugin's migrations, in load order; each consumer applies the pending ones at start (consumer/run.ts → migrations.ts). */
   readonly installs: readonly Install[];
   readonly orderKeys: ReadonlyMap<string, string[] | null>;
   readonly notes: readonly string[];

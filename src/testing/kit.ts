@@ -119,7 +119,7 @@ export interface TestKit {
   url: string;
   token: string;
   routes: readonly Route[];
-  /** Our schema: where plugin tables and `bulk`, `operation`, `store` are. */
+  /** Our schema: where `bulk`, `operation`, `store` are (plugin tables are in `<schema>__<plugin>`). */
   schema: string;
   /** Runs one operation with these arguments (path parameters beside the body's keys) and waits for its outcome. */
   run(operationId: string, args: Record<string, unknown>, options?: RunOptions): Promise<OperationOutcome>;
@@ -301,11 +301,8 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
       outcomes,
       example: (operationId) => exampleArgs(routeOf(operationId), artifacts.schemas.async),
       async query(text, values) {
-        const schema = db!.schema;
-        // The search path of a handler's transaction (src/consumer/transaction.ts): the registry's
-        // when it has one (plugin schemas), else ours and public.
-        const registry = consumer!.registry as { searchPath?: (schema: string) => readonly string[] };
-        const path = registry.searchPath?.(schema) ?? [schema, 'public'];
+        // The search path of a handler's transaction: ours, then each plugin's schema, then public.
+        const path = consumer!.registry.searchPath(db!.schema);
         return withTransaction(db!.pool, async (client) => {
           await client.query(`SET LOCAL search_path TO ${path.map(ident).join(', ')}`);
           return (await client.query(text, values)).rows;
