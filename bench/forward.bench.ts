@@ -101,18 +101,23 @@ async function plainClient(upstream: Upstream, count: number): Promise<number> {
   return ms;
 }
 
-/**
- * The forwarding handler alone, `IN_FLIGHT` at a time, without the consumer around it: what the
- * plugin itself costs beside the plain client (the rest of the gap is the consumer's).
- */
-async function handlerAlone(upstream: Upstream, count: number): Promise<number> {
-  const registry = await loadPlugins({
+/** The shipped forward plugin alone, to `upstream`, capped at `IN_FLIGHT` calls: what both timed runs load. */
+function forwardRegistry(upstream: Upstream) {
+  return loadPlugins({
     routes: sampleRoutes,
     pluginsDir: null,
     modules: [{ source: 'plugins/http-forward/index.ts', module: forward }],
     upstream: { baseUrl: upstream.baseUrl, maxInFlight: IN_FLIGHT },
     frameworkVersion: '1.0.0',
   });
+}
+
+/**
+ * The forwarding handler alone, `IN_FLIGHT` at a time, without the consumer around it: what the
+ * plugin itself costs beside the plain client (the rest of the gap is the consumer's).
+ */
+async function handlerAlone(upstream: Upstream, count: number): Promise<number> {
+  const registry = await forwardRegistry(upstream);
   const ctx = context(null as never, NO_CODE);
   let next = 0;
   const start = performance.now();
@@ -144,13 +149,7 @@ try {
       args: (key) => ({ sku: `fwd-${key}`, product: { sku: `fwd-${key}`, price: key } }),
     });
     await analyzeJobs(pool, db.bossSchema);
-    const registry = await loadPlugins({
-      routes: sampleRoutes,
-      pluginsDir: null,
-      modules: [{ source: 'plugins/http-forward/index.ts', module: forward }],
-      upstream: { baseUrl: upstream.baseUrl, maxInFlight: IN_FLIGHT },
-      frameworkVersion: '1.0.0',
-    });
+    const registry = await forwardRegistry(upstream);
     const start = performance.now();
     const consumer = await startConsumer({
       pool,

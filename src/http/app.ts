@@ -54,24 +54,22 @@ export interface AppDependencies {
   callbackUrl?(header: string | undefined, caller: Caller): string | null;
 }
 
-const schemaAccesses = new WeakMap<AppDependencies, ReturnType<typeof createSchemaAccess>>();
-function schemaAccess(deps: AppDependencies) {
-  let access = schemaAccesses.get(deps);
-  if (!access) schemaAccesses.set(deps, (access = createSchemaAccess(deps.schemas, deps.routes)));
-  return access;
-}
-
 export function createApp(deps: AppDependencies): Koa {
   const app = new Koa();
   // Koa would otherwise print errors it sees to stderr a second time.
   app.silent = true;
   app.use(requestIdMiddleware(deps.log));
   app.use(errorMiddleware(deps.log, deps.developerMode ?? false));
-  app.use((ctx) => handle(ctx, deps));
+  const schemaAccess = createSchemaAccess(deps.schemas, deps.routes);
+  app.use((ctx) => handle(ctx, deps, schemaAccess));
   return app;
 }
 
-async function handle(ctx: Context, deps: AppDependencies): Promise<void> {
+async function handle(
+  ctx: Context,
+  deps: AppDependencies,
+  schemaAccess: ReturnType<typeof createSchemaAccess>,
+): Promise<void> {
   const raw = ctx.path;
   if (!/^\/rest(\/|$)/.test(raw)) throw new WebapiError(E.ROUTE_NOT_FOUND);
   const { store, path } = await deps.resolveStore(raw.replace(/^\/rest/, ''));
@@ -81,7 +79,7 @@ async function handle(ctx: Context, deps: AppDependencies): Promise<void> {
     case 'bulkSchema': {
       // As Magento: the operations the caller's token may call; without a token, the anonymous ones.
       const caller = await deps.authenticate(ctx.req);
-      return sendJson(ctx, 200, schemaAccess(deps).visible(kind === 'asyncSchema' ? 'async' : 'bulk', caller));
+      return sendJson(ctx, 200, schemaAccess.visible(kind === 'asyncSchema' ? 'async' : 'bulk', caller));
     }
     case 'sync': {
       if (deps.adminToken && (await deps.adminToken(ctx, path))) return;

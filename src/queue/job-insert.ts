@@ -13,6 +13,7 @@
  */
 import type { PgBoss } from 'pg-boss';
 import { insertJobs, notifyQueue } from 'pg-boss/dist/plans.js';
+import type { JobStatements } from '../accept/committer.ts';
 import { jobIdFor, queueForEntity } from './names.ts';
 import { PGBOSS_VERSION } from './pgboss-sql.ts';
 
@@ -113,11 +114,7 @@ export class JobInserts {
 }
 
 /** The accept committer's view of {@link JobInserts}: parts per entity, payloads, invalidation. */
-export function acceptJobStatements(inserts: JobInserts): {
-  part(entity: string): Promise<JobInsertFragment | null>;
-  payload(jobs: readonly { bulkUuid: string; key: number }[]): string;
-  forget(entity: string): void;
-} {
+export function acceptJobStatements(inserts: JobInserts): JobStatements {
   return {
     part: (entity) => inserts.fragment(queueForEntity(entity)),
     payload: jobsPayload,
