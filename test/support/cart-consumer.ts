@@ -3,7 +3,8 @@
  * test steers: each operation takes `delayMs`, and a SKU starting with `fail` fails (status 3)
  * until `failing` is switched off, so a retry then completes it; one starting with `flaky` fails
  * retriably on its first attempt only (pg-boss retries it). Used by the operator tests
- * (dashboard, metrics, webhooks) that need bulks which run for a while and fail on purpose.
+ * (dashboard, metrics, webhooks) that need bulks which run for a while and fail on purpose; a
+ * `gate` lets a test release operations a few at a time and watch each step.
  */
 import type { TestServer } from './server.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
@@ -18,6 +19,38 @@ export const CART_BULK_PATH = '/rest/default/async/bulk/V1/carts/byQuoteId/items
 export interface CartSteering {
   delayMs: number;
   failing: boolean;
+  /** When set, each operation waits for a permit before it runs, so a test sets the pace it observes. */
+  gate?: Gate;
+}
+
+/** A counting semaphore a test opens step by step: `release(n)` lets n more operations run. */
+export class Gate {
+  #permits = 0;
+  #open = false;
+  #waiting: Array<() => void> = [];
+
+  release(n: number): void {
+    this.#permits += n;
+    while (this.#permits > 0 && this.#waiting.length > 0) {
+      this.#permits--;
+      this.#waiting.shift()!();
+    }
+  }
+
+  /** Every operation from now on runs without waiting. */
+  open(): void {
+    this.#open = true;
+    for (const wake of this.#waiting.splice(0)) wake();
+  }
+
+  pass(): Promise<void> {
+    if (this.#open) return Promise.resolve();
+    if (this.#permits > 0) {
+      this.#permits--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
 }
 
 export interface CartConsumer {
@@ -37,6 +70,7 @@ export async function startCartConsumer(server: TestServer, steering: CartSteeri
     compatibility: '*',
     handlers: {
       async PostV1CartsQuoteIdItems(args: { cartItem: { sku: string } }, ctx: HandlerContext) {
+        await steering.gate?.pass();
         await new Promise((resolve) => setTimeout(resolve, steering.delayMs));
         if (args.cartItem.sku.startsWith('flaky') && ctx.operation.attempt === 1) {
           throw new RetriableError(`${args.cartItem.sku}: upstream busy`);
