@@ -161,10 +161,16 @@ export interface WebhooksConfig {
    */
   allow: string[];
   /**
-   * Allow loopback, link-local and unspecified addresses (127.0.0.0/8, ::1, 169.254.0.0/16, 0.0.0.0)
-   * as destinations, checked after DNS resolution. Default false: a name resolving there is refused.
+   * Allow loopback addresses (127.0.0.0/8, ::1, and their IPv4-mapped, NAT64 and 6to4 forms) as
+   * destinations, checked after DNS resolution. Default false: a name or literal resolving there is refused.
    */
   allowLoopback: boolean;
+  /**
+   * Allow private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, local-use NAT64, in
+   * any IPv6 wrapping) as destinations. Default false. Link-local (169.254/16 with the cloud metadata
+   * services, fe80::/10), unspecified, multicast and reserved addresses are never allowed.
+   */
+  allowPrivate: boolean;
   /** Webhook URL per integration (token name), for bulks accepted without `X-Callback-Url`. Default `{}`. */
   integrations: Record<string, string>;
   /** Delivery attempts before a webhook is given up. Default 8. */
@@ -529,6 +535,7 @@ const WEBHOOKS: Record<string, KeySpec> = {
   secret: { check: str({ nullable: true }), default: null, env: 'MAGENTO_ASYNC_WEBHOOK_SECRET' },
   allow: { check: stringList, default: [] },
   allowLoopback: { check: bool, default: false },
+  allowPrivate: { check: bool, default: false },
   integrations: { check: stringMap, default: {} },
   maxAttempts: { check: int(1, 100), default: 8 },
   retryBaseMs: { check: int(1, 3_600_000), default: 5000 },
