@@ -10,7 +10,7 @@
  * admin only their own bulks): a caller changes its own bulks, and another caller's only with
  * `MagentoAsync::bulk_operations_manage_all`, which also shows every bulk.
  */
-import type { Caller } from '../http/app.ts';
+import type { Caller } from '../kernel/caller.ts';
 import { E, WebapiError } from '../errors/catalogue.ts';
 
 export const BULK_OPERATIONS_RESOURCE = 'Magento_Logging::system_magento_logging_bulk_operations';
