@@ -20,7 +20,8 @@ import { CREDENTIAL_LENGTH } from './credentials.ts';
 import type { Encryptor } from './encryptor.ts';
 import type { AuthRequest } from './oauth-request.ts';
 import { hmacSignature, isSignatureMethod, signatureBaseString, type SignatureMethod } from './oauth-signature.ts';
-import { USER_TYPE_INTEGRATION, callerOf, hashToken, registerCallerCache, type Caller } from './tokens.ts';
+import type { Caller } from '../kernel/caller.ts';
+import { USER_TYPE_INTEGRATION, callerOf, hashToken, registerCallerCache } from './tokens.ts';
 
 /** Magento's `Nonce\Generator::TIME_DEVIATION`. */
 export const DEFAULT_TIMESTAMP_WINDOW_SECONDS = 600;
