@@ -12,7 +12,7 @@
  * once and `maxPerSecond` started per second per upstream (src/consumer/upstream-limit.ts).
  */
 import { configDefaults } from '../../src/config.ts';
-import { definePlugin, OperationError, RetriableError, type Handler, type StoreScope } from '../../src/plugins/api.ts';
+import { definePlugin, OperationError, RetriableError, type Handler, type StoreScope } from '../../src/plugin.ts';
 import type { FallbackOptions, UpstreamConfig } from '../../src/plugins/loader.ts';
 import type { Fallback } from '../../src/plugins/registry.ts';
 import type { Route } from '../../src/routes/types.ts';

@@ -21,7 +21,8 @@ import { CREDENTIAL_LENGTH } from './credentials.ts';
 import type { Encryptor } from './encryptor.ts';
 import type { AuthRequest } from './oauth-request.ts';
 import { hmacSignature, isSignatureMethod, signatureBaseString, type SignatureMethod } from './oauth-signature.ts';
-import { USER_TYPE_INTEGRATION, callerOf, hashToken, registerCallerCache, type Caller } from './tokens.ts';
+import type { Caller } from '../kernel/caller.ts';
+import { USER_TYPE_INTEGRATION, callerOf, hashToken, registerCallerCache } from './tokens.ts';
 
 const REQUIRED = [
   'oauth_consumer_key',

@@ -14,7 +14,7 @@
  * - An operation whose stored arguments cannot be read fails alone, as its single run would.
  */
 import type { OperationRow } from '../db/sql/lifecycle.ts';
-import type { BatchOperation, BatchOutcome } from '../plugins/api.ts';
+import type { BatchOperation, BatchOutcome } from '../kernel/handler.ts';
 import type { BatchInvocation } from '../plugins/registry.ts';
 import { operationArgs, operationContext, type BatchContext, type UnitContext } from './batch.ts';
 import { classifyFailure, STATUS_COMPLETE } from './classify.ts';

@@ -23,7 +23,8 @@
  */
 import type { Db, Job, JobAttempt } from 'pg-boss';
 import { recordOutcomes as recordOutcomesSql, type OperationRow } from '../db/sql/lifecycle.ts';
-import { OperationError, type HandlerContext } from '../plugins/api.ts';
+import { OperationError } from '../kernel/operation-errors.ts';
+import type { HandlerContext } from '../kernel/handler.ts';
 import type { OperationJob } from '../queue/names.ts';
 import { completionWithCte } from '../queue/pgboss-sql.ts';
 import { openSecrets } from '../accept/secrets.ts';

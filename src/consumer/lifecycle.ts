@@ -28,7 +28,7 @@ import type { Job, JobAttempt, JobInsert, PgBoss } from 'pg-boss';
 import type { Pool, PoolClient } from '../db/pool.ts';
 import * as sql from '../db/sql/lifecycle.ts';
 import type { OperationRow, Unclaimed } from '../db/sql/lifecycle.ts';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import { bossDb } from '../queue/adapter.ts';
 import { bossSchemaOf } from '../queue/boss.ts';
 import { startWaitingJobsNow } from '../queue/pgboss-sql.ts';

@@ -14,7 +14,9 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isStub, type BatchHandler, type Handler, type Interceptor, type PluginDefinition } from './api.ts';
+import { isStub } from './stubs.ts';
+import type { BatchHandler, Handler } from '../kernel/handler.ts';
+import type { Interceptor, PluginDefinition } from './define.ts';
 import {
   activeInterceptors,
   parseReference,
