@@ -38,11 +38,11 @@ export interface UpstreamConfig {
   baseUrl: string;
   /** Integration or admin token sent as `Authorization: Bearer <token>`. */
   token?: string;
-  /** Per-request timeout; a timeout is retriable. Default 30 s. */
+  /** Per-request timeout; a timeout is retriable. Default: `upstream.timeoutMs`'s. */
   timeoutMs?: number;
-  /** Calls in flight at once to this upstream, per consumer process. Default 16. */
+  /** Calls in flight at once to this upstream, per consumer process. Default: `upstream.maxInFlight`'s. */
   maxInFlight?: number;
-  /** Calls started per second to this upstream, per consumer process. Default none. */
+  /** Calls started per second to this upstream, per consumer process. Default: `upstream.maxPerSecond`'s. */
   maxPerSecond?: number | null;
 }
 
