@@ -18,7 +18,7 @@ import { Admission } from './http/admission.ts';
 import { createBoundedServer } from './http/connections.ts';
 import { parseCryptKey } from './accept/crypt-key.ts';
 import { storeResolver } from './store/index.ts';
-import { authorize, createCallerResolver, createEncryptor, getOrCreateCryptKey, isAllowed } from './auth/index.ts';
+import { authorize, createCallerResolver, createEncryptor, isAllowed, resolveCryptKey } from './auth/index.ts';
 import { createAdminTokenEndpoint } from './auth/admin-token-endpoint.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from './queue/boss.ts';
 import { enqueueOperations } from './queue/enqueue.ts';
@@ -87,7 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (await loadArtifacts({ spec: options.spec, token: options.token, generatedDir: config.generatedDir }));
     // Consumers on this database run what this server accepts (src/runtime/route-tables.ts).
     await publishRouteTable(pool, config.schema, artifacts.routes, artifacts.source);
-    const cryptKeyText = await getOrCreateCryptKey(pool, config.schema, config.cryptKey);
+    const cryptKeyText = await resolveCryptKey(pool, config.schema, config, url, log);
     const cryptKey = parseCryptKey(cryptKeyText);
     const boss = await createBoss({
       connectionString: url,

@@ -3,7 +3,7 @@
  * Credentials are printed once; secrets are stored encrypted (integrations) or hashed (passwords).
  */
 import type { Command } from 'commander';
-import { createEncryptor, getOrCreateCryptKey, parseResourceList } from '../auth/index.ts';
+import { createEncryptor, parseResourceList, resolveCryptKey } from '../auth/index.ts';
 import { createIntegration, listIntegrations, revokeIntegration } from '../auth/integrations.ts';
 import { createAdminUser, unlockAdminUser } from '../auth/admin.ts';
 import { formatTable, out, withDatabase } from './infra.ts';
@@ -19,7 +19,7 @@ export function registerAuthCommands(program: Command): void {
     .option('--json', 'print the credentials as JSON')
     .action(async (opts: { name: string; resources: string; json?: boolean }) => {
       await withDatabase({ migrate: true }, async (pool, config) => {
-        const encryptor = createEncryptor(await getOrCreateCryptKey(pool, config.schema, config.cryptKey));
+        const encryptor = createEncryptor(await resolveCryptKey(pool, config.schema, config, config.databaseUrl!));
         const issued = await createIntegration(pool, config.schema, encryptor, {
           name: opts.name,
           resources: parseResourceList(opts.resources),

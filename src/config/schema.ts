@@ -351,11 +351,26 @@ export const ConfigSchema = Type.Object(
     cryptKey: Type.Optional(
       NonEmpty({
         env: 'CRYPT_KEY',
-        defaultText: 'generated at first start and stored',
+        defaultText: 'none: from `cryptKeyFile`, else refused in production',
         description:
           "Magento's `crypt/key` (the last key; `base64…` keys decoded), the `data_hash` HMAC key; every server of a deployment must agree",
       }),
     ),
+    cryptKeyFile: Type.Optional(
+      NonEmpty({
+        env: 'CRYPT_KEY_FILE',
+        defaultText: "`var/crypt.key` on `npm start`'s database",
+        description:
+          'a file holding the crypt key (a mounted secret, mode 0600), read at start; `CRYPT_KEY` wins over it',
+      }),
+    ),
+    cryptKeyInDatabase: Nullable(Type.Boolean(), {
+      default: null,
+      env: 'MAGENTO_ASYNC_CRYPT_KEY_IN_DATABASE',
+      defaultText: '`null`: in developer mode only',
+      description:
+        'without `CRYPT_KEY` or a key file, keep the key in the database beside the secrets it encrypts (a dump then opens them); production refuses to start unless true',
+    }),
     schema: identifier({
       default: 'magento_async',
       env: 'MAGENTO_ASYNC_SCHEMA',

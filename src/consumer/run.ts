@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseCryptKey } from '../accept/crypt-key.ts';
-import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
+import { resolveCryptKey } from '../auth/crypt-key.ts';
 import type { Config } from '../config.ts';
 import { createPool, databaseUrl } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
@@ -111,7 +111,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     );
     const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
     const consumer = await startConsumer({
-      cryptKey: parseCryptKey(await getOrCreateCryptKey(pool, config.schema, config.cryptKey)),
+      cryptKey: parseCryptKey(await resolveCryptKey(pool, config.schema, config, url, log)),
       pool,
       boss,
       schema: config.schema,
