@@ -31,6 +31,7 @@ import { createStatusHandler } from './status/handler.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { serveMetrics } from './metrics/http.ts';
 import { createDashboard } from './admin/serve.ts';
+import { announceRelaxations, integrationAsBearer } from './runtime/relaxations.ts';
 import { startWebhookSender, type WebhookSender } from './webhooks/sender.ts';
 import { callbackUrlFor, checkIntegrationUrls } from './webhooks/register.ts';
 
@@ -76,9 +77,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     max: 20,
     applicationName: 'magento-async:serve',
     bounds: config.database,
+    log,
   });
   // Whatever started before a failure (a taken port, say) is stopped, so the process can exit.
   const undo: (() => Promise<unknown>)[] = [];
+  announceRelaxations(config, log);
   try {
     checkIntegrationUrls(config.webhooks);
     await migrate(pool, config.schema);
@@ -101,7 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const stores = storeResolver(pool, config.schema);
     const callers = createCallerResolver(pool, config.schema, {
       encryptor: createEncryptor(cryptKeyText),
-      integrationAsBearer: config.oauth.integrationAsBearer ?? config.mode === 'developer',
+      integrationAsBearer: integrationAsBearer(config),
       timestampWindowSeconds: config.oauth.timestampWindowSeconds,
     });
     const entityOf = new Map(artifacts.routes.map((r) => [r.operationId, r.entity]));
@@ -118,6 +121,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       beforeCommit: options.beforeCommit,
     });
     const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
+    const admission = new Admission({
+      maxConcurrent: config.maxConcurrentAccepts,
+      maxBytes: config.maxAcceptBytesInFlight,
+      maxStreams: config.maxConcurrentStreams,
+      retryAfterSeconds: config.busyRetryAfterSeconds,
+    });
     const status = createStatusHandler({
       pool,
       schema: config.schema,
@@ -127,6 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
       entityOf: (operationId) => entityOf.get(operationId) ?? 'unknown',
       limits: { maxPageSize: config.statusPageSizeMax },
+      admitStream: () => admission.openStream(),
     });
     undo.push(() => status.close());
     const accept = createAccept({
@@ -157,11 +167,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       routes: artifacts.routes,
       matcher: createRouteMatcher(artifacts.routes),
       accept,
-      admission: new Admission({
-        maxConcurrent: config.maxConcurrentAccepts,
-        maxBytes: config.maxAcceptBytesInFlight,
-        retryAfterSeconds: config.busyRetryAfterSeconds,
-      }),
+      admission,
       resolveStore: (path) => stores.resolve(path),
       authenticate: (req) => callers.resolveHttp(req),
       authorize,
@@ -184,7 +190,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         observeRequest(metrics, req, res);
         const path = (req.url ?? '/').split('?')[0];
         if (config.metrics.enabled && path === '/metrics') {
-          serveMetrics(metrics, config.metrics.token, req, res).catch((error: unknown) => {
+          serveMetrics(metrics, config.metrics, req, res).catch((error: unknown) => {
             log.error({ err: error }, 'metrics scrape failed');
             if (!res.headersSent) res.writeHead(500).end();
           });

@@ -262,8 +262,14 @@ const metrics = Group(
     enabled: Type.Boolean({ default: true, description: 'serve [Prometheus `/metrics`](docs/metrics.md) on `serve`' }),
     token: Nullable(NonEmpty(), {
       default: null,
-      defaultText: 'none (loopback clients only)',
-      description: 'bearer token `/metrics` requires; without one only loopback clients are answered, others get 403',
+      defaultText: 'none',
+      description: 'bearer token `/metrics` requires (without one, and without `loopbackOnly`, every scrape gets 403)',
+    }),
+    loopbackOnly: Type.Boolean({
+      default: false,
+      defaultText: 'false (true for `npm start`)',
+      description:
+        'answer loopback clients without the token: only where no reverse proxy on the same host forwards to the port (a request with forwarding headers is still refused)',
     }),
     consumerPort: Nullable(Type.Integer({ minimum: 0, maximum: 65535 }), {
       default: null,
@@ -434,6 +440,12 @@ export const ConfigSchema = Type.Object(
       maximum: 100_000,
       default: 256,
       description: 'async/bulk requests processed at once; over it 503 with `Retry-After`',
+    }),
+    maxConcurrentStreams: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 64,
+      description: "event streams (the dashboard's live views) open at once; over it 503 with `Retry-After`",
     }),
     // A bulk body is decoded and validated in about 20 times its size.
     maxAcceptBytesInFlight: Type.Integer({

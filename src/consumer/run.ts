@@ -71,6 +71,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     connectionString: url,
     max: Math.min(concurrency * selection.queues.length + 4, 24),
     applicationName: 'magento-async:consumer',
+    log,
   });
   let boss: Awaited<ReturnType<typeof createBoss>> | undefined;
   const entityOf = new Map(routes.map((r) => [r.operationId, r.entity]));
@@ -157,6 +158,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
             port: config.metrics.consumerPort,
             host: config.metrics.consumerHost,
             token: config.metrics.token,
+            loopbackOnly: config.metrics.loopbackOnly,
             log,
           });
     const started = boss;

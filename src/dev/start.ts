@@ -145,6 +145,8 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
   if (!env.MAGENTO_ASYNC_DASHBOARD && config.configFile === null) {
     config = { ...config, dashboard: { ...config.dashboard, enabled: true } };
   }
+  // The demo listens on 127.0.0.1 with nothing in front: Prometheus there scrapes without a token.
+  if (config.configFile === null) config = { ...config, metrics: { ...config.metrics, loopbackOnly: true } };
   const log = createLogger(config);
   const varDir = varDirOf(env);
   mkdirSync(varDir, { recursive: true });
