@@ -28,7 +28,7 @@ import type { OperationInvoker } from '../src/consumer/invoker.ts';
 import { orderRules, saveOrderRules } from '../src/operations/order-keys.ts';
 import { ident } from '../src/db/pool.ts';
 import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
-import { definePlugin } from '../src/plugins/api.ts';
+import { definePlugin } from '../src/plugin.ts';
 import { loadPlugins, runInstalls } from '../src/plugins/loader.ts';
 import { pluginSchema } from '../src/plugins/migrations.ts';
 import { analyzeJobs, createBoss, ensureQueues } from '../src/queue/boss.ts';

@@ -9,7 +9,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { isStub } from '../plugins/api.ts';
+import { isStub } from '../plugins/stubs.ts';
 import { packageVersion } from '../plugins/loader.ts';
 import { importArtifacts } from '../runtime/artifacts.ts';
 import { exampleArgs } from '../testing/example-args.ts';

@@ -16,7 +16,7 @@
 import type { Claimed } from '../operations/claims.ts';
 import type { Outcome } from '../operations/operation.ts';
 import { failureOutcome as failure, STATUS_COMPLETE } from '../operations/status.ts';
-import type { BatchOperation, BatchOutcome } from '../plugins/api.ts';
+import type { BatchOperation, BatchOutcome } from '../kernel/handler.ts';
 import type { BatchInvocation } from '../plugins/registry.ts';
 import type { BatchContext } from './batch.ts';
 import { operationArgs, operationContext } from './handler-context.ts';

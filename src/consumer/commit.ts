@@ -23,7 +23,7 @@ import { recordOutcomes as recordOutcomesSql } from '../operations/outcomes.sql.
 import { needsTransaction, outcomeArrays, recordOn, recordOutcomes } from '../operations/outcomes.ts';
 import { putOff } from '../operations/put-off.ts';
 import { failureOutcome, isRetriable, STATUS_COMPLETE } from '../operations/status.ts';
-import { OperationError } from '../plugins/api.ts';
+import { OperationError } from '../kernel/operation-errors.ts';
 import { completionFoldDb } from '../queue/completion-fold.ts';
 import type { OperationJob } from '../queue/names.ts';
 import type { BatchContext } from './batch.ts';

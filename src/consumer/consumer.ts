@@ -13,7 +13,7 @@ import { parseCryptKey } from '../accept/crypt-key.ts';
 import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
 import type { Job, JobAttempt, PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, type OperationJob } from '../queue/names.ts';
 import { BatchFailure, processBatch, type BatchContext } from './batch.ts';
 import { isRetriable } from '../operations/status.ts';

@@ -5,7 +5,7 @@
 import { openSecrets } from '../accept/secrets.ts';
 import type { OperationRow } from '../operations/operation.ts';
 import type { LifecycleContext } from '../operations/policy.ts';
-import type { HandlerContext } from '../plugins/api.ts';
+import type { HandlerContext } from '../kernel/handler.ts';
 import type { BatchContext } from './batch.ts';
 import type { UnitTransaction } from './transaction.ts';
 

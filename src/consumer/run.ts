@@ -11,7 +11,7 @@ import type { Config } from '../config.ts';
 import { createPool, databaseUrl } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Route } from '../routes/types.ts';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import type { PluginRegistry } from '../plugins/registry.ts';
 import { loadPlugins, runInstalls, type LoadOptions } from '../plugins/loader.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.ts';

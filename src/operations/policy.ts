@@ -15,7 +15,7 @@
  */
 import type { PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 
 export interface LifecyclePolicy {
   /** Seconds a claim lasts unless extended; a dead worker's operations run again after it. */

@@ -3,7 +3,7 @@
  * (CONTRACT §5, Magento's executeHandler): what trying again may fix is status 2 and retried;
  * everything else is status 3.
  */
-import { OperationError, RetriableError } from '../plugins/api.ts';
+import { OperationError, RetriableError } from '../kernel/operation-errors.ts';
 import { E, renderTemplate } from '../errors/catalogue.ts';
 import type { Outcome } from './operation.ts';
 

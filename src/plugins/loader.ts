@@ -14,7 +14,9 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isStub, type BatchHandler, type Handler, type Interceptor, type PluginDefinition } from './api.ts';
+import { isStub } from './stubs.ts';
+import type { BatchHandler, Handler } from '../kernel/handler.ts';
+import type { Interceptor, PluginDefinition } from './define.ts';
 import {
   activeInterceptors,
   parseReference,
@@ -36,11 +38,11 @@ export interface UpstreamConfig {
   baseUrl: string;
   /** Integration or admin token sent as `Authorization: Bearer <token>`. */
   token?: string;
-  /** Per-request timeout; a timeout is retriable. Default 30 s. */
+  /** Per-request timeout; a timeout is retriable. Default: `upstream.timeoutMs`'s. */
   timeoutMs?: number;
-  /** Calls in flight at once to this upstream, per consumer process. Default 16. */
+  /** Calls in flight at once to this upstream, per consumer process. Default: `upstream.maxInFlight`'s. */
   maxInFlight?: number;
-  /** Calls started per second to this upstream, per consumer process. Default none. */
+  /** Calls started per second to this upstream, per consumer process. Default: `upstream.maxPerSecond`'s. */
   maxPerSecond?: number | null;
 }
 

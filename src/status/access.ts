@@ -6,7 +6,7 @@
  * whether a foreign uuid exists. Guests always get 401 (all guests share user id 0, so "own" means
  * nothing for them), as Magento answers guests on these routes.
  */
-import type { Caller } from '../http/app.ts';
+import type { Caller } from '../kernel/caller.ts';
 import { E, WebapiError } from '../errors/catalogue.ts';
 
 export const BULK_OPERATIONS_RESOURCE = 'Magento_Logging::system_magento_logging_bulk_operations';

@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import type { WebhooksConfig } from '../config.ts';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import * as sql from '../db/sql/webhooks.ts';
 import { selectSummary } from '../status/queries.ts';
 import { bulkStatus, isFinished, operationCounts } from '../status/summary.ts';

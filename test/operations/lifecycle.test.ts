@@ -19,7 +19,7 @@ import {
   type BulkSummaryRow,
 } from '../../src/db/sql/status.ts';
 import { bulkStatus } from '../../src/status/summary.ts';
-import { RetriableError } from '../../src/plugins/api.ts';
+import { RetriableError } from '../../src/plugin.ts';
 import { bulkFinishedChannel, jobIdFor } from '../../src/queue/names.ts';
 import { randomUUID } from 'node:crypto';
 import { seedBulk, silentLog, statusCounts, waitFor } from '../consumer/seed.ts';
