@@ -55,7 +55,12 @@ export class BatchFailure extends Error {
   }
 }
 
-export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<void> {
+/**
+ * Returns how many of the batch's operations it settled: ran (or skipped as canceled) and recorded.
+ * Deliveries put off (busy), given back to run again, or with nothing left to run do not count:
+ * `--max-messages` counts operations handled, as Magento counts messages.
+ */
+export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<number> {
   const startedAt = new Date();
   const claimedAt = performance.now();
   const delivered =
@@ -89,6 +94,7 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
       queue,
       claims.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key })),
     );
+    return claims.length - writer.notSettled + canceledGone.length;
   } catch (error) {
     writer.abandon();
     throw new BatchFailure(error, leases.heldArrays());

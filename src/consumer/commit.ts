@@ -66,6 +66,7 @@ export class BatchWriter {
   #givenBack: (Claimed & { alone?: boolean })[] = [];
   #canceled: { bulk: string; key: number; token: number }[] = [];
   #source: TransactionSource;
+  #notSettled = 0;
 
   constructor(ctx: BatchContext, queue: string, leases: Leases, startedAt: Date, done: JobAttempt[]) {
     this.#ctx = ctx;
@@ -132,6 +133,16 @@ export class BatchWriter {
   #pend(item: Pending): void {
     if (!this.#pending.length) this.#pendingSince = Date.now();
     this.#pending.push(item);
+  }
+
+  /** Claims of the batch that were not settled by it: given back to run again, or their claim lost. */
+  get notSettled(): number {
+    return this.#notSettled;
+  }
+
+  /** Claims abandoned to another worker (their claim could not be kept): not settled here. */
+  lost(count: number): void {
+    this.#notSettled += count;
   }
 
   /** Abandons the open shared transaction (the batch failed): nothing in it commits. */
@@ -237,6 +248,7 @@ export class BatchWriter {
     await this.#flush();
     if (this.#givenBack.length) {
       const back = this.#givenBack.splice(0);
+      this.#notSettled += back.length;
       await putOff(
         ctx,
         this.#queue,

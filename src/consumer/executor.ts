@@ -151,6 +151,7 @@ export class BatchExecutor {
         logOf(ctx, claims[0]!.row).warn({ err: error }, 'operation abandoned: its claim could not be kept');
         await tx.abandon();
         for (const c of claims) this.#leases.drop(addressOf(c.row.bulk_uuid, c.row.operation_key));
+        this.#writer.lost(claims.length);
         return;
       }
       const cause = deadline.signal.aborted ? deadline.signal.reason : error;
