@@ -10,11 +10,14 @@ import { EXAMPLE_NAMES } from './plugins/examples.ts';
 
 type Action = (...args: any[]) => void | Promise<void>;
 
-/** The named export `name` of the module `load` imports, called with the command's arguments. */
+/**
+ * The named export `name` of the module `load` imports, called with the command's arguments and
+ * options (commander's trailing Command object is left out: actions take plain values).
+ */
 function lazy<M extends Record<K, Action>, K extends string>(load: () => Promise<M>, name: K): Action {
   return async (...args: unknown[]) => {
     const module = await load();
-    await module[name](...args);
+    await module[name](...args.slice(0, -1));
   };
 }
 
