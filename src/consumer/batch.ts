@@ -120,7 +120,12 @@ export class BatchFailure extends Error {
   }
 }
 
-export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<void> {
+/**
+ * Returns how many of the batch's operations it settled: ran (or skipped as canceled) and recorded.
+ * Deliveries put off (busy), given back to run again, or with nothing left to run do not count:
+ * `--max-messages` counts operations handled, as Magento counts messages.
+ */
+export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<number> {
   const startedAt = new Date();
   const claimedAt = performance.now();
   const delivered =
@@ -154,6 +159,7 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
       queue,
       claims.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key })),
     );
+    return claims.length - executor.notSettled + canceledGone.length;
   } catch (error) {
     executor.abandon();
     throw new BatchFailure(error, leases.heldArrays());
@@ -186,6 +192,7 @@ export class BatchExecutor {
   #givenBack: (Claimed & { alone?: boolean })[] = [];
   #canceled: { bulk: string; key: number; token: number }[] = [];
   #source: TransactionSource;
+  #notSettled = 0;
 
   constructor(ctx: BatchContext, queue: string, leases: Leases, startedAt: Date, done: JobAttempt[]) {
     this.#ctx = ctx;
@@ -374,6 +381,7 @@ export class BatchExecutor {
         logOf(ctx, claims[0]!.row).warn({ err: error }, 'operation abandoned: its claim could not be kept');
         await tx.abandon();
         for (const c of claims) this.#leases.drop(addressOf(c.row.bulk_uuid, c.row.operation_key));
+        this.#notSettled += claims.length;
         return;
       }
       const cause = timeout.signal.aborted ? timeout.signal.reason : error;
@@ -429,6 +437,11 @@ export class BatchExecutor {
   #pend(item: Pending): void {
     if (!this.#pending.length) this.#pendingSince = Date.now();
     this.#pending.push(item);
+  }
+
+  /** Claims of the batch that were not settled by it: given back to run again, or their claim lost. */
+  get notSettled(): number {
+    return this.#notSettled;
   }
 
   /** Abandons the open shared transaction (the batch failed): nothing in it commits. */
@@ -534,6 +547,7 @@ export class BatchExecutor {
     await this.#flush();
     if (this.#givenBack.length) {
       const back = this.#givenBack.splice(0);
+      this.#notSettled += back.length;
       await putOff(
         ctx,
         this.#queue,

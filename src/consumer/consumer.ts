@@ -79,7 +79,7 @@ export interface ConsumerHandle {
   stop(): Promise<void>;
   /** Resolves when the consumer has stopped (by `stop()` or `maxMessages`). */
   done: Promise<void>;
-  /** Jobs handled so far. */
+  /** Operations handled so far (see `processBatch`: put-off and given-back deliveries do not count). */
   handled(): number;
   /** Operations the sweeper re-enqueued so far (they had no job). */
   swept(): number;
@@ -136,17 +136,32 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);
+  // Loops waiting for a share of `maxMessages` that other loops reserved: woken whenever a
+  // reservation is given back (a fetch came back short, a batch put some of its jobs off) or the
+  // consumer stops. A loop must not end while its queue may still bring the last of them: with
+  // many queues the first loops reserve it all, and most of their fetches come back empty.
+  let quotaWaiters: (() => void)[] = [];
+  const quotaFreed = () => {
+    const woken = quotaWaiters;
+    quotaWaiters = [];
+    for (const wake of woken) wake();
+  };
 
   const loop = async (queue: string): Promise<void> => {
     while (!stopping) {
       const want = quota();
-      if (want <= 0) break;
+      if (want <= 0) {
+        if (handled >= options.maxMessages!) break;
+        await new Promise<void>((resolve) => quotaWaiters.push(resolve));
+        continue;
+      }
       reserved += want;
       let jobs: Job<OperationJob>[];
       try {
         jobs = await boss.fetch<OperationJob>(queue, { batchSize: want, db: fetchDb });
       } catch (error) {
         reserved -= want;
+        quotaFreed();
         if (stopping) break;
         // A database restart is expected now and then: its reconnect is not an error.
         log[isRetriable(error) ? 'warn' : 'error']({ err: error, queue }, 'fetching jobs failed');
@@ -155,15 +170,18 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       }
       // The jobs in hand stay reserved until they count as handled.
       reserved -= want - jobs.length;
+      if (jobs.length < want) quotaFreed();
       if (!jobs.length) {
         await waker.sleep(queue, waker.listening ? notifyPollMs : pollMs);
         continue;
       }
+      let ran = 0;
       try {
-        await runBatch(ctx, queue, jobs);
+        ran = await runBatch(ctx, queue, jobs);
       } finally {
         reserved -= jobs.length;
-        handled += jobs.length;
+        handled += ran;
+        if (ran < jobs.length) quotaFreed();
       }
       if (options.maxMessages !== undefined && handled >= options.maxMessages) void stop();
     }
@@ -173,6 +191,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       stopping = true;
+      quotaFreed();
       boss.off('stopped', onBossStopped);
       clearInterval(sweeper);
       await waker.close();
@@ -236,7 +255,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
  * given back; with the database away, both are tried again every second until it is back (or the
  * leases lapse on their own), so a restart costs seconds, not the heartbeat or lease timeout.
  */
-async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<void> {
+async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<number> {
   const attempts: JobAttempt[] = jobs.map((j) => ({ id: j.id, retryCount: j.retryCount }));
   const heartbeats = jobs.map((j) => j.heartbeatSeconds ?? 0).filter((s) => s > 0);
   let timer: NodeJS.Timeout | undefined;
@@ -251,7 +270,7 @@ async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob
     );
   }
   try {
-    await processBatch(ctx, queue, jobs);
+    return await processBatch(ctx, queue, jobs);
   } catch (error) {
     const held = error instanceof BatchFailure ? error.held : ([[], [], []] as [string[], number[], number[]]);
     const cause = error instanceof BatchFailure ? error.cause : error;
@@ -275,6 +294,7 @@ async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob
         await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** tried)));
       }
     }
+    return 0;
   } finally {
     if (timer) clearInterval(timer);
   }
