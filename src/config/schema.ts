@@ -291,7 +291,13 @@ const webhooks = Group(
     }),
     allowLoopback: Type.Boolean({
       default: false,
-      description: 'allow loopback, link-local and unspecified addresses as destinations (checked after DNS)',
+      description:
+        'allow loopback addresses (127.0.0.0/8, ::1, also IPv4-mapped, NAT64 or 6to4) as destinations (checked after DNS)',
+    }),
+    allowPrivate: Type.Boolean({
+      default: false,
+      description:
+        'allow private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) as destinations; link-local and metadata never',
     }),
     integrations: Type.Record(Type.String(), NonEmpty(), {
       default: {},

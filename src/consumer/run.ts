@@ -18,7 +18,7 @@ import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.t
 import { startConsumer, type ConsumerHandle } from './consumer.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { selectConsumer, type ConsumerSelection } from './select.ts';
-import { orderRules, saveOrderRules } from './lifecycle.ts';
+import { orderRules, saveOrderRules } from '../operations/order-keys.ts';
 import { queueForEntity } from '../queue/names.ts';
 import { createMetrics, type Metrics } from '../metrics/registry.ts';
 import { startMetricsServer } from '../metrics/http.ts';

@@ -67,7 +67,7 @@ export function startWebhookSender(options: WebhookSenderOptions): WebhookSender
       operation_counts: operationCounts(claim),
     });
     const url = new URL(claim.url);
-    const destination = await resolveDestination(url, config.allowLoopback);
+    const destination = await resolveDestination(url, config);
     let result;
     if ('refused' in destination) {
       result = { status: null, error: `destination refused: ${destination.refused}`, ms: 0 };

@@ -232,8 +232,49 @@ test('an allowed host name that resolves to loopback is refused unless allowLoop
       const res = await strict.request('GET', `/rest/V1/bulk/${accepted.json.bulk_uuid}/webhook`);
       return res.json?.state === 'failed' ? res.json : undefined;
     });
-    assert.match(shown.deliveries[0].error, /destination refused: localhost resolves to a local address/);
+    assert.match(
+      shown.deliveries[0].error,
+      /^destination refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address \(loopback\), refused unless webhooks\.allowLoopback$/,
+    );
     assert.equal(hook.received.length, 0);
+  } finally {
+    await strictCart.stop();
+    await strict.stop();
+    await hook.close();
+  }
+});
+
+test('loopback in disguise (IPv4-mapped, short, hex, decimal), on the allow-list, is refused with allowLoopback off', async () => {
+  const hook = await receiver([204]);
+  const port = new URL(hook.url).port;
+  const disguises = [
+    `http://[::ffff:127.0.0.1]:${port}`,
+    `http://127.1:${port}`,
+    `http://0x7f000001:${port}`,
+    `http://2130706433:${port}`,
+  ];
+  const strict = await startTestServer('webhooks-disguise', {
+    webhooks: { ...webhooks, allow: disguises, allowLoopback: false },
+  });
+  const strictCart = await startCartConsumer(strict, { delayMs: 0, failing: false });
+  try {
+    for (const origin of disguises) {
+      const accepted = await strict.request('POST', CART_BULK_PATH, {
+        body: cartItems(['d1']),
+        headers: { 'X-Callback-Url': `${origin}/hooks/bulk` },
+      });
+      assert.equal(accepted.status, 202, accepted.text);
+      const shown = await until(`the refusal of ${origin}`, async () => {
+        const res = await strict.request('GET', `/rest/V1/bulk/${accepted.json.bulk_uuid}/webhook`);
+        return res.json?.state === 'failed' ? res.json : undefined;
+      });
+      assert.match(
+        shown.deliveries[0].error,
+        /^destination refused: .* a loopback address .*refused unless webhooks\.allowLoopback$/,
+        origin,
+      );
+    }
+    assert.deepEqual(hook.received, [], 'the receiver on 127.0.0.1 heard nothing');
   } finally {
     await strictCart.stop();
     await strict.stop();
