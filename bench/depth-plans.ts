@@ -4,7 +4,7 @@
  * schema left by `bench:depth --keep`, inside a transaction that is rolled back (nothing is
  * claimed). Queues with nothing to fetch are explained too: their fetch must cost an index probe.
  *
- *   npx node bench/depth-plans.ts <schema> [batchSize=100] [queue…]
+ *   npx node bench/depth-plans.ts <schema> <bossSchema> [batchSize=100] [queue…]
  */
 import type { Db } from 'pg-boss';
 import { createPool, ident } from '../src/db/pool.ts';
@@ -14,9 +14,9 @@ import { foldedFetch } from '../src/queue/fetch-fold.ts';
 import { DEFAULT_LIFECYCLE } from '../src/operations/policy.ts';
 
 const schema = process.argv[2];
-if (!schema) throw new Error('usage: bench/depth-plans.ts <schema> [batchSize] [queue…]');
-const batchSize = Number(process.argv[3] ?? 100);
-const bossSchema = `${schema}_boss`;
+const bossSchema = process.argv[3];
+if (!schema || !bossSchema) throw new Error('usage: bench/depth-plans.ts <schema> <bossSchema> [batchSize] [queue…]');
+const batchSize = Number(process.argv[4] ?? 100);
 const pool = createPool({ max: 2, applicationName: 'bench:depth-plans' });
 const boss = await createBoss({
   connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
@@ -25,8 +25,8 @@ const boss = await createBoss({
 });
 try {
   const queues =
-    process.argv.length > 4
-      ? process.argv.slice(4)
+    process.argv.length > 5
+      ? process.argv.slice(5)
       : (await boss.getQueues()).map((q) => q.name).filter((n) => n.startsWith('async.') && !n.includes('__'));
   const { rows: sizes } = await pool.query(
     `SELECT name, state, count(*)::int AS n FROM ${ident(bossSchema)}.job GROUP BY 1, 2 ORDER BY 1, 2`,
