@@ -215,6 +215,13 @@ export interface Config {
    * `?partialAccept=true`. Default false.
    */
   partialAccept: boolean;
+  /**
+   * Deadline of the plugins' checks (`validate`, docs/validate-only.md), in milliseconds: all the
+   * checks of one `?validateOnly=true` request (items not judged by then are rejected saying so),
+   * and one operation's checks before its handler in a consumer (then it fails retriably).
+   * Default 10000.
+   */
+  validateTimeoutMs: number;
   /** How long an `Idempotency-Key` is remembered, in seconds. Default 86400 (24 h). */
   idempotencyTtlSeconds: number;
   /** How often each server deletes expired `Idempotency-Key` rows, in seconds. Default 600. */
@@ -429,6 +436,7 @@ const TOP: Record<string, KeySpec> = {
   maxBodyBytes: { check: int(1024, 1024 * MIB), default: 20 * MIB },
   maxJsonDepth: { check: int(2, 10_000), default: 64 },
   partialAccept: { check: bool, default: false },
+  validateTimeoutMs: { check: int(1, 3_600_000), default: 10_000 },
   idempotencyTtlSeconds: { check: int(1, 365 * 86400), default: 86400 },
   idempotencySweepSeconds: { check: int(1, 86400), default: 600 },
   maxConcurrentAccepts: { check: int(1, 100_000), default: 256 },

@@ -80,6 +80,23 @@ export interface HandlerContext {
   log: Logger;
 }
 
+/**
+ * What a plugin's check (`validate`) sees. It runs in validate-only requests (in the server, before
+ * anything is stored) and in the consumer right before the operation's handler, with the same
+ * arguments the handler would get (before any interceptor). `tx` is read-only: a write fails
+ * ("cannot execute … in a read-only transaction") and nothing of it remains.
+ */
+export interface ValidateContext {
+  store: StoreScope;
+  tx: Queryable;
+  operationId: string;
+  /** The item's index in its request (the operation's `operation_key` once accepted). */
+  index: number;
+  /** Aborted at the checks' deadline (`validateTimeoutMs`): stop, the item is not judged in time. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
 // Handler arguments are `any` by default so untyped plugins compile. A plugin that passes the
 // generated maps (`definePlugin<OperationArgs, OperationResults, ServiceOperations>`) gets every
 // handler's arguments and result, and every interceptor's, typed by its key or target.
@@ -87,6 +104,13 @@ export interface HandlerContext {
 export type AnyArgs = any;
 
 export type Handler<A = AnyArgs, R = unknown> = (args: A, ctx: HandlerContext) => R | Promise<R>;
+
+/**
+ * A plugin's check of one operation, read-only: it returns to let the operation through, and
+ * throws an OperationError (its message and code are the item's `error_message` and `error_code`)
+ * to refuse it; a RetriableError says it cannot tell now. Any other error is a bug of the check.
+ */
+export type Validator<A = AnyArgs> = (args: A, ctx: ValidateContext) => void | Promise<void>;
 
 export interface Interceptor<A = AnyArgs, R = unknown, T extends string = string> {
   /** Unique within the plugin; `<plugin>::<name>` is how other plugins refer to it. */
@@ -181,6 +205,15 @@ export interface PluginDefinition<
     : TypedInterceptor<NoInfer<Args>, NoInfer<Results>, NoInfer<Services>>)[];
   /** Set-based handlers for many operations of one operationId at once, beside `handlers`. */
   batchHandlers?: { [K in keyof Args]?: BatchHandler<Args[K], ResultOf<NoInfer<Results>, K>> };
+  /**
+   * Checks per operationId (or Magento service method) that can refuse an operation before it runs
+   * ("this sku does not exist"): answered by `?validateOnly=true` requests before a bulk is sent,
+   * and run again right before the handler. Every loaded plugin's check of an operation runs, in
+   * load order; the first refusal answers (docs/validate-only.md).
+   */
+  validate?: { [K in keyof Args]?: Validator<Args[K]> } & {
+    [S in keyof NoInfer<Services>]?: Validator<ServiceArgs<Args, Services, S>>;
+  };
   /** Names of plugins whose handlers this one replaces on purpose. */
   replaces?: string[];
   /**

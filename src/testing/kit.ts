@@ -218,7 +218,15 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
       // Arguments coerced by the validators of the kit's routes, as the server validated them.
       validators: artifacts.validators,
     });
-    server = await startServer({ config, artifacts, log, host: '127.0.0.1' });
+    // The same plugins, for their checks in validate-only requests.
+    server = await startServer({
+      config,
+      artifacts,
+      log,
+      host: '127.0.0.1',
+      plugins: (options.plugins ?? []).map(asModule),
+      projectDir,
+    });
     const { token } = await createIntegrationToken(db.pool, db.schema, { name: 'test kit', resources: 'all' });
     const base = server.url;
     const routes = new Map(artifacts.routes.map((r) => [r.operationId, r]));
