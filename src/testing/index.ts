@@ -8,6 +8,7 @@ export {
   STATUS,
   RequestRejectedError,
   startTestKit,
+  type ItemVerdict,
   type KitResponse,
   type OperationOutcome,
   type PluginSource,
@@ -16,4 +17,4 @@ export {
   type TestKitOptions,
 } from './kit.ts';
 export { definePlugin, OperationError, RetriableError } from '../plugins/api.ts';
-export type { HandlerContext, PluginDefinition } from '../plugins/api.ts';
+export type { HandlerContext, PluginDefinition, ValidateContext } from '../plugins/api.ts';

@@ -7,13 +7,27 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { definePlugin } from '../../src/plugins/api.ts';
 import { fingerprint } from '../support/fingerprint.ts';
 import { cases, sendCase, BULK, PRODUCTS, CORPUS_LIMITS, type Case } from '../http/hostile-corpus.cases.ts';
 
 let server: TestServer;
+/** Items the plugin's check below was given: it lets everything through, so verdicts stay accept's. */
+const checked: unknown[] = [];
+const counting = definePlugin({
+  name: 'Acme_Counting',
+  compatibility: '^1.0.0',
+  validate: {
+    'Magento\\Catalog\\Api\\ProductRepositoryInterface::save': (args) => {
+      checked.push(args);
+    },
+  },
+});
 
 before(async () => {
-  server = await startTestServer('validate-only', CORPUS_LIMITS);
+  server = await startTestServer('validate-only', CORPUS_LIMITS, {
+    plugins: [{ source: 'test', module: { default: counting } }],
+  });
 });
 after(() => server.stop());
 
@@ -147,4 +161,20 @@ test('validate-only requests are counted in metrics, apart from accepted bulks',
   assert.match(text, /magento_async_validate_requests_total\{kind="bulk",topic="[^"]+"\} [1-9]/);
   assert.match(text, /magento_async_validated_items_total\{topic="[^"]+",store="default",verdict="accepted"\} [1-9]/);
   assert.match(text, /magento_async_validated_items_total\{topic="[^"]+",store="default",verdict="rejected"\} [1-9]/);
+});
+
+test('plugin checks run in validate-only requests only, on the accepted items, with the arguments a handler gets', async () => {
+  const bulk: Case = {
+    name: '',
+    status: 202,
+    message: '',
+    path: BULK + '?partialAccept=true',
+    body: '[{"product":{"sku":"c1","price":"5"}},{"product":{"price":"cheap"}},{"product":{"sku":"c2","name":"x/y"}}]',
+  };
+  checked.length = 0;
+  assert.equal((await sendCase(server, bulk)).status, 202);
+  assert.deepEqual(checked, []);
+  assert.equal((await sendCase(server, bulk, 'validateOnly=true')).status, 200);
+  // As the consumer would hand them over: the price coerced to the generated type.
+  assert.deepEqual(checked, [{ product: { sku: 'c1', price: 5 } }, { product: { sku: 'c2', name: 'x/y' } }]);
 });

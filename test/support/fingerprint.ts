@@ -3,10 +3,17 @@
  * and a hash of all its rows) and every sequence (its last value). Two equal fingerprints taken
  * around a request mean it wrote nothing there, whatever table it could have touched.
  */
-import { ident, type Pool } from '../../src/db/pool.ts';
+import { ident } from '../../src/db/pool.ts';
 
-export async function fingerprint(pool: Pool, schemas: readonly string[]): Promise<Record<string, string>> {
-  const { rows: relations } = await pool.query<{ schema: string; name: string; kind: string }>(
+/** A pool, or the test kit's `query` (rows only). */
+type Query = { query(text: string, values?: unknown[]): Promise<{ rows: any[] } | any[]> };
+
+export async function fingerprint(db: Query, schemas: readonly string[]): Promise<Record<string, string>> {
+  const rowsOf = async <R>(text: string, values?: unknown[]): Promise<R[]> => {
+    const result = await db.query(text, values);
+    return (Array.isArray(result) ? result : result.rows) as R[];
+  };
+  const relations = await rowsOf<{ schema: string; name: string; kind: string }>(
     `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'S')
@@ -21,6 +28,6 @@ export async function fingerprint(pool: Pool, schemas: readonly string[]): Promi
       ? `SELECT ${label} AS relation, (SELECT last_value::text || '/' || is_called::text FROM ${name}) AS state`
       : `SELECT ${label} AS relation, (SELECT count(*)::text || '/' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM ${name} t) AS state`;
   });
-  const { rows } = await pool.query<{ relation: string; state: string }>(parts.join(' UNION ALL '));
+  const rows = await rowsOf<{ relation: string; state: string }>(parts.join(' UNION ALL '));
   return Object.fromEntries(rows.map((r) => [r.relation, r.state]));
 }
