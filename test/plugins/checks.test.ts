@@ -13,6 +13,7 @@ import {
   STATUS,
   startTestKit,
   type TestKit,
+  type ValidateContext,
 } from '../../src/testing/index.ts';
 import { pluginSchema } from '../../src/plugins/migrations.ts';
 import { fingerprint } from '../support/fingerprint.ts';
@@ -27,7 +28,7 @@ interface ProductArgs {
 }
 
 /** The check: its behaviour is chosen by the sku, so one bulk shows every verdict. */
-async function check(args: ProductArgs, ctx: { tx: { query: Function }; signal: AbortSignal }): Promise<void> {
+async function check(args: ProductArgs, ctx: ValidateContext): Promise<void> {
   const sku = args.sku ?? args.product.sku;
   if (sku.startsWith('taken')) {
     const { rows } = await ctx.tx.query('SELECT 1 FROM acme_checks_sku WHERE sku = $1', [sku]);
