@@ -6,7 +6,7 @@
  * refuse (a sku too long, a negative price), a delete of a sku that does not exist.
  */
 import { readFileSync } from 'node:fs';
-import { definePlugin, OperationError } from '../../src/plugins/api.ts';
+import { definePlugin, OperationError } from '../../src/plugin.ts';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { deleteBatch, saveBatch } from './batch.ts';
 import { checkSave, createInput, NO_SUCH_PRODUCT, putInput, saveProduct } from './product.ts';

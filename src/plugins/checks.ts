@@ -15,16 +15,11 @@ import { ident } from '../db/pool.ts';
 import { E, renderTemplate } from '../errors/catalogue.ts';
 import type { CheckedRejection, ItemChecks } from '../accept/accept.ts';
 import type { InputValidator } from '../accept/prepare.ts';
-import {
-  OperationError,
-  RetriableError,
-  savepoint,
-  type Logger,
-  type Queryable,
-  type StoreScope,
-  type ValidateContext,
-  type Validator,
-} from './api.ts';
+import { OperationError, RetriableError } from '../kernel/operation-errors.ts';
+import { savepoint, type Queryable } from '../kernel/queryable.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { StoreScope } from '../kernel/store-scope.ts';
+import type { ValidateContext, Validator } from '../kernel/handler.ts';
 import { coerceArgs } from './coerce.ts';
 import type { PluginRegistry } from './registry.ts';
 

@@ -16,5 +16,7 @@ export {
   type TestKit,
   type TestKitOptions,
 } from './kit.ts';
-export { definePlugin, OperationError, RetriableError } from '../plugins/api.ts';
-export type { HandlerContext, PluginDefinition, ValidateContext } from '../plugins/api.ts';
+export { definePlugin } from '../plugins/define.ts';
+export { OperationError, RetriableError } from '../kernel/operation-errors.ts';
+export type { HandlerContext, ValidateContext } from '../kernel/handler.ts';
+export type { PluginDefinition } from '../plugins/define.ts';

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { definePlugin } from '../../src/plugins/api.ts';
+import { definePlugin } from '../../src/plugins/define.ts';
 import { fingerprint } from '../support/fingerprint.ts';
 import { cases, sendCase, BULK, PRODUCTS, CORPUS_LIMITS, type Case } from '../http/hostile-corpus.cases.ts';
 
