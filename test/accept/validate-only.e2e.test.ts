@@ -157,7 +157,13 @@ test('validate-only requests are counted in metrics, apart from accepted bulks',
     },
     'validateOnly=true',
   );
-  const text = await server.metrics.registry.metrics();
+  // The request histogram is observed when the response has finished.
+  let text = await server.metrics.registry.metrics();
+  for (let i = 0; i < 50 && !/duration_seconds_count\{kind="validate"/.test(text); i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    text = await server.metrics.registry.metrics();
+  }
+  assert.match(text, /magento_async_http_request_duration_seconds_count\{kind="validate",code="200"\} [1-9]/);
   assert.match(text, /magento_async_validate_requests_total\{kind="bulk",topic="[^"]+"\} [1-9]/);
   assert.match(text, /magento_async_validated_items_total\{topic="[^"]+",store="default",verdict="accepted"\} [1-9]/);
   assert.match(text, /magento_async_validated_items_total\{topic="[^"]+",store="default",verdict="rejected"\} [1-9]/);
