@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { definePlugin } from '../../src/plugins/define.ts';
-import { fingerprint } from '../support/fingerprint.ts';
+import { fingerprint, PGBOSS_TIMERS } from '../support/fingerprint.ts';
 import { cases, sendCase, BULK, PRODUCTS, CORPUS_LIMITS, type Case } from '../http/hostile-corpus.cases.ts';
 
 let server: TestServer;
@@ -31,7 +31,12 @@ before(async () => {
 });
 after(() => server.stop());
 
-const everything = () => fingerprint(server.db.pool, [server.db.schema, server.db.bossSchema]);
+const everything = () =>
+  fingerprint(
+    server.db.pool,
+    [server.db.schema, server.db.bossSchema],
+    PGBOSS_TIMERS.map((t) => `${server.db.bossSchema}.${t}`),
+  );
 
 /** The validate-only answer must not differ from accept's but for status 200 and no bulk_uuid. */
 function withoutBulk(acceptText: string): string {

@@ -16,7 +16,7 @@ import {
   type ValidateContext,
 } from '../../src/testing/index.ts';
 import { pluginSchema } from '../../src/plugins/migrations.ts';
-import { fingerprint } from '../support/fingerprint.ts';
+import { fingerprint, PGBOSS_TIMERS } from '../support/fingerprint.ts';
 
 const TIMEOUT_MS = 400;
 const handled: string[] = [];
@@ -68,7 +68,12 @@ const module = { default: plugin, migrations: ['CREATE TABLE acme_checks_sku (sk
 
 describe('plugin checks', () => {
   let kit: TestKit;
-  const everything = () => fingerprint(kit, [kit.schema, kit.bossSchema, pluginSchema(kit.schema, 'Acme_Checks')]);
+  const everything = () =>
+    fingerprint(
+      kit,
+      [kit.schema, kit.bossSchema, pluginSchema(kit.schema, 'Acme_Checks')],
+      PGBOSS_TIMERS.map((t) => `${kit.bossSchema}.${t}`),
+    );
   const product = (sku: string) => ({ product: { sku } });
 
   before(async () => {
