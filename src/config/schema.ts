@@ -402,6 +402,13 @@ export const ConfigSchema = Type.Object(
       description:
         'accept the valid elements of a bulk and reject the invalid ones (202 with `errors: true`) instead of 400 for all, as Magento; per request `?partialAccept=true`',
     }),
+    validateTimeoutMs: Type.Integer({
+      minimum: 1,
+      maximum: 3_600_000,
+      default: 10_000,
+      description:
+        "deadline of the plugins' checks (`validate`), ms: all checks of one `?validateOnly=true` request (items not judged by then are rejected saying so), and one operation's checks before its handler (then it fails retriably)",
+    }),
     idempotencyTtlSeconds: Type.Integer({
       minimum: 1,
       maximum: 365 * 86400,
