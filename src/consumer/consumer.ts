@@ -1,6 +1,6 @@
 /**
  * The worker: per queue, `concurrency` fetch loops. Each fetches a batch with `boss.fetch` (which
- * also claims the batch's operations, see fetch.ts and lifecycle.ts), hands it to `processBatch`
+ * also claims the batch's operations, see src/queue/fetch-fold.ts and src/operations/claims.ts), hands it to `processBatch`
  * (which settles every job itself), and fetches again at once, until a fetch comes back empty; then
  * it sleeps until a NOTIFY says the queue got jobs, or a poll interval passes. Jobs whose queue has
  * a heartbeat are touched while their batch runs; the operations' own leases are kept by the batch.
@@ -16,11 +16,14 @@ import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, type OperationJob } from '../queue/names.ts';
 import { BatchFailure, processBatch, type BatchContext } from './batch.ts';
-import { isRetriable } from './classify.ts';
+import { isRetriable } from '../operations/status.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { batchHandlersOf } from './batch-handler.ts';
-import { fetchWithClaims } from './fetch.ts';
-import { closeAbandoned, DEFAULT_LIFECYCLE, releaseClaims, sweep, type LifecyclePolicy } from './lifecycle.ts';
+import { claimFold } from '../operations/claims.sql.ts';
+import { releaseClaims } from '../operations/claims.ts';
+import { DEFAULT_LIFECYCLE, type LifecyclePolicy } from '../operations/policy.ts';
+import { closeAbandoned, sweep } from '../operations/sweep.ts';
+import { foldedFetchDb } from '../queue/fetch-fold.ts';
 import { QueueWaker } from './wake.ts';
 
 export interface ConsumerOptions {
@@ -87,7 +90,7 @@ export interface ConsumerHandle {
   sweep(): Promise<void>;
 }
 
-export { ABANDONED_MESSAGE } from './lifecycle.ts';
+export { ABANDONED_MESSAGE } from '../operations/sweep.ts';
 
 /** Default handlers in flight per batch: see `consumer.inFlight` in src/config.ts for how it was chosen. */
 export const DEFAULT_IN_FLIGHT = 32;
@@ -132,7 +135,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   ctx.wake = (queue) => waker.wake(queue);
   // pg-boss's fetch statement with the batch's operations loaded in the same statement, run as a
   // named statement on our pool: planned once per connection rather than once per batch.
-  const fetchDb = fetchWithClaims(pool, schema, policy.leaseSeconds);
+  const fetchDb = foldedFetchDb(pool, claimFold(schema), () => [policy.leaseSeconds]);
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);
