@@ -298,14 +298,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 function observeRequest(metrics: Metrics, req: IncomingMessage, res: ServerResponse): void {
   const started = performance.now();
   res.once('finish', () => {
-    const path = (req.url ?? '').split('?')[0]!;
-    const kind = /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
-      ? 'bulk'
-      : /^\/rest(\/[^/]+)?\/async\//.test(path)
-        ? 'async'
-        : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
-          ? 'status'
-          : 'other';
+    const [path, query = ''] = (req.url ?? '').split('?') as [string, string?];
+    // A validate-only request stores nothing and may wait on plugins' checks: not the accept latency.
+    const kind =
+      /(^|&)validateOnly=(true|1)(&|$)/.test(query) && /^\/rest(\/[^/]+)?\/async\//.test(path)
+        ? 'validate'
+        : /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
+          ? 'bulk'
+          : /^\/rest(\/[^/]+)?\/async\//.test(path)
+            ? 'async'
+            : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
+              ? 'status'
+              : 'other';
     metrics.request(kind, res.statusCode, (performance.now() - started) / 1000);
   });
 }
