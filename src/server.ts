@@ -14,6 +14,7 @@ import { createRouteMatcher } from './http/route-matcher.ts';
 import { AcceptCommitter } from './accept/committer.ts';
 import { createAccept } from './accept/accept.ts';
 import { startIdempotencySweeper } from './accept/idempotency-sweeper.ts';
+import { startBulkRetention } from './retention/bulks.ts';
 import { Admission } from './http/admission.ts';
 import { createBoundedServer } from './http/connections.ts';
 import { parseCryptKey } from './accept/crypt-key.ts';
@@ -54,6 +55,8 @@ export interface ServerOptions {
   /** Test hook forwarded to the accept transaction (fault injection). */
   beforeCommit?: ConstructorParameters<typeof AcceptCommitter>[0]['beforeCommit'];
   host?: string;
+  /** The clock bulk retention measures ages by (tests move it). Default: the system's. */
+  now?: () => Date;
 }
 
 export interface RunningServer {
@@ -173,6 +176,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log,
     });
     undo.push(() => stopSweeper());
+    const { bulkDays, sweepSeconds, batchOperations } = config.retention;
+    const stopRetention =
+      bulkDays === null
+        ? async () => {}
+        : startBulkRetention({
+            pool,
+            boss,
+            schema: config.schema,
+            bossSchema: config.bossSchema,
+            bulkDays,
+            batchOperations,
+            intervalSeconds: sweepSeconds,
+            log,
+            now: options.now,
+          });
+    undo.push(() => stopRetention());
     const app = createApp({
       pool,
       schema: config.schema,
@@ -260,6 +279,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       async close() {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await stopSweeper();
+        await stopRetention();
         await webhooks?.stop();
         await committer.drain();
         await status.close();
@@ -278,14 +298,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 function observeRequest(metrics: Metrics, req: IncomingMessage, res: ServerResponse): void {
   const started = performance.now();
   res.once('finish', () => {
-    const path = (req.url ?? '').split('?')[0]!;
-    const kind = /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
-      ? 'bulk'
-      : /^\/rest(\/[^/]+)?\/async\//.test(path)
-        ? 'async'
-        : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
-          ? 'status'
-          : 'other';
+    const [path, query = ''] = (req.url ?? '').split('?') as [string, string?];
+    // A validate-only request stores nothing and may wait on plugins' checks: not the accept latency.
+    const kind =
+      /(^|&)validateOnly=(true|1)(&|$)/.test(query) && /^\/rest(\/[^/]+)?\/async\//.test(path)
+        ? 'validate'
+        : /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
+          ? 'bulk'
+          : /^\/rest(\/[^/]+)?\/async\//.test(path)
+            ? 'async'
+            : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
+              ? 'status'
+              : 'other';
     metrics.request(kind, res.statusCode, (performance.now() - started) / 1000);
   });
 }
