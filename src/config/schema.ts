@@ -190,6 +190,13 @@ const consumer = Group(
       description:
         'longest one handler runs (then aborted through `ctx.signal`, retried); a SIGTERM exits within this plus about 5 s',
     }),
+    requiresWaitLimitSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 604_800,
+      default: 3600,
+      description:
+        "longest an operation waits for an unfinished one it requires (a plugin's `requires`) before it fails naming the missing key ([dependencies](docs/dependencies.md))",
+    }),
     leaseSeconds: Type.Integer({
       minimum: 5,
       maximum: 3600,

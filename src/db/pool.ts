@@ -22,10 +22,20 @@ export interface PoolOptions {
 }
 
 /**
+ * Server options of every connection: no JIT compilation. Our statements are keyed reads and writes
+ * of a batch; the planner's cost of one grows with the tables, and past `jit_above_cost` PostgreSQL
+ * compiles it before every run. With a million jobs queued, a consumer fetch from an EMPTY queue
+ * took 7.5 s, 7.4 of them JIT (Inlining 625 ms, Optimization 4,231 ms, Emission 2,553 ms) for a
+ * plan that read 3 buffers: the "3–6 s per fetch at depth" of issue 21.
+ */
+export const SERVER_OPTIONS = '-c jit=off';
+
+/**
  * pg settings for a connection within `bounds`: a connect (or pool checkout) that waits too long
  * fails instead of queueing forever, a statement that runs too long is canceled by the server, and
  * a transaction left idle (a hung client between statements) is ended by the server, releasing its
- * locks. Dedicated clients (LISTEN) take the same settings from the pool's options.
+ * locks; and no JIT ({@link SERVER_OPTIONS}). Dedicated clients (LISTEN) take the same settings from
+ * the pool's options.
  */
 export function connectionSettings(bounds: Partial<ConnectionBounds> = {}): pg.PoolConfig {
   const b = { ...configDefaults.database, ...bounds };
@@ -33,6 +43,7 @@ export function connectionSettings(bounds: Partial<ConnectionBounds> = {}): pg.P
     connectionTimeoutMillis: b.connectTimeoutMs,
     statement_timeout: b.statementTimeoutMs,
     idle_in_transaction_session_timeout: b.idleInTransactionTimeoutMs,
+    options: SERVER_OPTIONS,
   };
 }
 
