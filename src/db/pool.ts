@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Logger } from '../kernel/logger.ts';
 import { configDefaults, type Config } from '../config.ts';
 
 /** Default for development and CI machines; `DATABASE_URL` overrides. */
@@ -16,6 +17,8 @@ export interface PoolOptions {
   max?: number;
   applicationName?: string;
   bounds?: Partial<ConnectionBounds>;
+  /** Where a lost connection is reported; without one it is dropped silently (one-shot CLI pools). */
+  log?: Logger;
 }
 
 /**
@@ -51,11 +54,17 @@ export function createPool(options: PoolOptions = {}): pg.Pool {
     application_name: options.applicationName ?? 'magento-async',
     ...connectionSettings(options.bounds),
   });
-  // A connection dropping (server restart, pg_terminate_backend) must not crash the process: an idle
-  // client's error comes here, a checked-out client's comes through the query in flight as well as
-  // an 'error' event, which would be fatal without a listener. pg-pool discards the broken client.
+  // A connection dropping (server restart, pg_terminate_backend) must not crash the process: every
+  // client's 'error' event, idle or checked out, would be fatal without a listener (an idle one's is
+  // also re-emitted by the pool). pg-pool discards the broken client; the operator still needs to
+  // see that connections are being lost, once per connection.
+  const application = options.applicationName ?? 'magento-async';
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) =>
+    client.on('error', (error) =>
+      options.log?.warn({ err: error, pool: application }, 'a database connection was lost; the pool replaces it'),
+    ),
+  );
   return pool;
 }
 
