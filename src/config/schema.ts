@@ -523,6 +523,20 @@ export const ConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A node of the schema as TypeBox builds it, with our annotations: what the loader and the table read. */
+export interface SchemaNode extends Annotations {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  anyOf?: SchemaNode[];
+  const?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  format?: string;
+}
+
 /** What a config file, the environment and overrides may set. */
 export type Settings = Static<typeof ConfigSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
