@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Route } from '../routes/types.ts';
+import { generatedModule } from '../routes/generated-files.ts';
 import type { InputValidator } from '../accept/prepare.ts';
 import { recordedSource } from '../../codegen/spec-record.ts';
 import { readSpecRecord } from './spec.ts';
@@ -50,14 +51,16 @@ export async function loadArtifacts(options: LoadArtifactsOptions = {}): Promise
 
 export async function importArtifacts(dir: string, source?: string): Promise<Artifacts> {
   const file = (name: string) => join(dir, name);
-  if (!existsSync(file('routes.gen.ts'))) {
+  const routesFile = generatedModule(dir, 'routes');
+  const validatorsFile = generatedModule(dir, 'validators');
+  if (!routesFile || !validatorsFile) {
     throw new Error(`No generated routes in ${dir}: run \`magento-async codegen --spec <spec> --out ${dir}\` first`);
   }
-  const routesModule = (await import(pathToFileURL(file('routes.gen.ts')).href)) as {
+  const routesModule = (await import(pathToFileURL(routesFile).href)) as {
     routes: readonly Route[];
     specInfo: { file: string; sha256: string };
   };
-  const validatorsModule = (await import(pathToFileURL(file('validators.gen.ts')).href)) as {
+  const validatorsModule = (await import(pathToFileURL(validatorsFile).href)) as {
     validators: Record<string, InputValidator>;
   };
   const [asyncSchema, bulkSchema] = await Promise.all([
