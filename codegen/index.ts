@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Route } from '../src/routes/types.ts';
 import { emitAsyncSchema } from './emit/async-schema.ts';
 import { emitHandlers } from './emit/handlers.ts';
-import { headerText, importPath } from './emit/header.ts';
+import { frameworkImport, headerText, importPath } from './emit/header.ts';
 import { emitRoutes, type SpecInfo } from './emit/routes.ts';
 import { emitStub, pruneStubs } from './emit/stubs.ts';
 import { implementedOperations } from '../src/plugins/loader.ts';
@@ -90,7 +90,7 @@ export async function runCodegen(options: CodegenOptions): Promise<CodegenResult
       const open = byEntity.get(entity)!.filter((r) => !implemented.has(r.operationId));
       if (!open.length) continue;
       const imports = {
-        api: importPath(dir, join(PROJECT_ROOT, 'src/plugin.ts')),
+        api: frameworkImport(dir, 'magento-async/plugin'),
         handlers: importPath(dir, join(out, 'handlers.gen.ts')),
       };
       await mkdir(dir, { recursive: true });
@@ -128,7 +128,7 @@ export async function generate(spec: LoadedSpec, out: string): Promise<Generated
   files.set(SPEC_RECORD, specRecordText(spec));
   files.set(
     'routes.gen.ts',
-    emitRoutes(table.routes, specInfo, importPath(out, join(PROJECT_ROOT, 'src/routes/types.ts'))),
+    emitRoutes(table.routes, specInfo, frameworkImport(out, 'magento-async#Route')),
   );
   files.set('types.gen.ts', await emitTypes(doc, table.routes, spec));
   files.set('handlers.gen.ts', emitHandlers(table.details, spec));
