@@ -11,14 +11,14 @@ before(async () => {
 });
 after(() => kit?.close());
 
-test('keeps the price of a product, per store view', async () => {
-  const outcome = await kit.run('PutV1ProductsSku', { sku: '24-MB01', product: { sku: '24-MB01', price: 34 } });
+test('keeps a page, per store view', async () => {
+  const outcome = await kit.run('PostV1CmsPage', { page: { identifier: 'about-us', title: 'About us' } });
   assert.equal(outcome.status, STATUS.COMPLETE, outcome.message ?? undefined);
-  const rows = await kit.query('SELECT store_id, price::int AS price FROM local_price WHERE sku = $1', ['24-MB01']);
-  assert.deepEqual(rows, [{ store_id: 1, price: 34 }]);
+  const rows = await kit.query('SELECT store_id, title FROM local_page WHERE identifier = $1', ['about-us']);
+  assert.deepEqual(rows, [{ store_id: 1, title: 'About us' }]);
 });
 
-test('fails an operation without a price, with its code', async () => {
-  const outcome = await kit.run('PutV1ProductsSku', { sku: '24-MB02', product: { sku: '24-MB02' } });
+test('fails an identifier with spaces, with its code', async () => {
+  const outcome = await kit.run('PostV1CmsPage', { page: { identifier: 'about us', title: 'About us' } });
   assert.deepEqual([outcome.status, outcome.errorCode], [STATUS.FAILED, 400]);
 });
