@@ -10,7 +10,6 @@ import { parse as parseYaml } from 'yaml';
 import { swagger2openapi } from './toolchain.ts';
 import { isObject, type Diagnostic, type Json } from './types.ts';
 
-
 export interface LoadedSpec {
   /** Base name of the file or last URL segment: what the DO NOT EDIT headers name. */
   file: string;

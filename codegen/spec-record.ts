@@ -2,8 +2,10 @@
  * The record of which spec codegen ran on (`<out>/spec.json`), kept free of codegen's heavy
  * imports so the server and consumers can read it at start.
  */
-import { relative, resolve, sep } from 'node:path';
-import { PACKAGE_ROOT } from '../src/kernel/package.ts';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { COMPILED, PACKAGE_JSON, PACKAGE_ROOT } from '../src/kernel/package.ts';
 
 /** The framework's own folder (this checkout, or node_modules/magento-async of a project). */
 export const PROJECT_ROOT = PACKAGE_ROOT;
@@ -31,4 +33,17 @@ export function recordedSource(source: string): string {
   }
   const rel = relative(process.cwd(), resolve(source)).split(sep).join('/');
   return rel.startsWith('../../') || rel === '' ? resolve(source) : rel;
+}
+
+/**
+ * Which codegen wrote a folder, for caches of generated code: the package's version, and in a
+ * checkout, where codegen changes between releases, a digest of its sources as well.
+ */
+export function codegenVersion(): string {
+  if (COMPILED) return PACKAGE_JSON.version;
+  const dir = join(PACKAGE_ROOT, 'codegen');
+  const hash = createHash('sha256');
+  for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort())
+    if (file.endsWith('.ts')) hash.update(file).update(readFileSync(join(dir, file)));
+  return `${PACKAGE_JSON.version}+${hash.digest('hex').slice(0, 12)}`;
 }

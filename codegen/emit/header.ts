@@ -33,6 +33,7 @@ const ENTRIES = {
   'magento-async/testing': 'src/testing/index.ts',
   // Generated code inside src/ may not import a public entry (test/kernel/layering.test.ts).
   'magento-async#Route': 'src/routes/types.ts',
+  'magento-async#InputValidator': 'src/accept/prepare.ts',
 } as const;
 
 /**

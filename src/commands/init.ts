@@ -37,6 +37,7 @@ function packageName(dir: string): string {
 export function projectManifest(existing: PackageManifest, dir: string): PackageManifest {
   const pkg = PACKAGE_JSON as typeof PACKAGE_JSON & {
     peerDependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
     allowScripts: Record<string, boolean>;
   };
   return {
@@ -58,7 +59,12 @@ export function projectManifest(existing: PackageManifest, dir: string): Package
       'magento-async': existing.dependencies?.['magento-async'] ?? `^${pkg.version}`,
     },
     // Codegen runs where the project is developed; a production install (--omit=dev) leaves it out.
-    devDependencies: { ...pkg.peerDependencies, ...existing.devDependencies },
+    // Type-checking plugins (`npx tsc`, an editor) needs Node's types too.
+    devDependencies: {
+      ...pkg.peerDependencies,
+      '@types/node': pkg.devDependencies['@types/node']!,
+      ...existing.devDependencies,
+    },
     // Install scripts a strict npm must run: Node 24 (the `node` dependency) and the embedded PostgreSQL.
     allowScripts: { ...pkg.allowScripts, ...existing.allowScripts },
   };
