@@ -25,7 +25,7 @@ import type { PgBoss } from 'pg-boss';
 import catalog, * as catalogModule from '../examples/catalog/index.ts';
 import { startConsumer } from '../src/consumer/consumer.ts';
 import type { OperationInvoker } from '../src/consumer/invoker.ts';
-import { orderRules, saveOrderRules } from '../src/consumer/lifecycle.ts';
+import { orderRules, saveOrderRules } from '../src/operations/order-keys.ts';
 import { ident } from '../src/db/pool.ts';
 import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 import { definePlugin } from '../src/plugin.ts';

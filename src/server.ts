@@ -33,6 +33,9 @@ import { serveMetrics } from './metrics/http.ts';
 import { createDashboard } from './admin/serve.ts';
 import { startWebhookSender, type WebhookSender } from './webhooks/sender.ts';
 import { callbackUrlFor, checkIntegrationUrls } from './webhooks/register.ts';
+import { configuredPlugins, loadPlugins, type LoadOptions } from './plugins/loader.ts';
+import type { PluginRegistry } from './plugins/registry.ts';
+import { createRequestChecks } from './plugins/checks.ts';
 
 export interface ServerOptions {
   config: Config;
@@ -44,6 +47,10 @@ export interface ServerOptions {
   log?: Logger;
   /** Benchmark baseline: accepts write their jobs with boss.insert in BEGIN … COMMIT, not in one statement. */
   separateJobInsert?: boolean;
+  /** Plugin modules already in memory, loaded after the configured ones (the test kit), for their checks. */
+  plugins?: LoadOptions['modules'];
+  /** Where `pluginPackages` are installed; default the working directory. */
+  projectDir?: string;
   /** Test hook forwarded to the accept transaction (fault injection). */
   beforeCommit?: ConstructorParameters<typeof AcceptCommitter>[0]['beforeCommit'];
   host?: string;
@@ -129,6 +136,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       limits: { maxPageSize: config.statusPageSizeMax },
     });
     undo.push(() => status.close());
+    // The plugins' checks run only in validate-only requests: the plugins are loaded (as a
+    // consumer loads them) at the first one, so serving never waits for them, nor fails by them.
+    let registry: Promise<PluginRegistry> | undefined;
+    const plugins = () =>
+      (registry ??= loadPlugins(
+        configuredPlugins(config, artifacts.routes, { modules: options.plugins, projectDir: options.projectDir }),
+      ));
     const accept = createAccept({
       pool,
       schema: config.schema,
@@ -141,6 +155,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         partialAccept: config.partialAccept,
         idempotencyTtlSeconds: config.idempotencyTtlSeconds,
       },
+      checks: createRequestChecks({
+        pool,
+        schema: config.schema,
+        registry: plugins,
+        validators: artifacts.validators,
+        timeoutMs: config.validateTimeoutMs,
+        log,
+      }),
+      onValidated: (e) => metrics.validated(e),
     });
     const stopSweeper = startIdempotencySweeper({
       pool,

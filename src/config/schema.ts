@@ -291,7 +291,13 @@ const webhooks = Group(
     }),
     allowLoopback: Type.Boolean({
       default: false,
-      description: 'allow loopback, link-local and unspecified addresses as destinations (checked after DNS)',
+      description:
+        'allow loopback addresses (127.0.0.0/8, ::1, also IPv4-mapped, NAT64 or 6to4) as destinations (checked after DNS)',
+    }),
+    allowPrivate: Type.Boolean({
+      default: false,
+      description:
+        'allow private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) as destinations; link-local and metadata never',
     }),
     integrations: Type.Record(Type.String(), NonEmpty(), {
       default: {},
@@ -395,6 +401,13 @@ export const ConfigSchema = Type.Object(
       default: false,
       description:
         'accept the valid elements of a bulk and reject the invalid ones (202 with `errors: true`) instead of 400 for all, as Magento; per request `?partialAccept=true`',
+    }),
+    validateTimeoutMs: Type.Integer({
+      minimum: 1,
+      maximum: 3_600_000,
+      default: 10_000,
+      description:
+        "deadline of the plugins' checks (`validate`), ms: all checks of one `?validateOnly=true` request (items not judged by then are rejected saying so), and one operation's checks before its handler (then it fails retriably)",
     }),
     idempotencyTtlSeconds: Type.Integer({
       minimum: 1,

@@ -1,6 +1,6 @@
 /**
  * The worker: per queue, `concurrency` fetch loops. Each fetches a batch with `boss.fetch` (which
- * also claims the batch's operations, see fetch.ts and lifecycle.ts), hands it to `processBatch`
+ * also claims the batch's operations, see src/queue/fetch-fold.ts and src/operations/claims.ts), hands it to `processBatch`
  * (which settles every job itself), and fetches again at once, until a fetch comes back empty; then
  * it sleeps until a NOTIFY says the queue got jobs, or a poll interval passes. Jobs whose queue has
  * a heartbeat are touched while their batch runs; the operations' own leases are kept by the batch.
@@ -16,11 +16,15 @@ import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, type OperationJob } from '../queue/names.ts';
 import { BatchFailure, processBatch, type BatchContext } from './batch.ts';
-import { isRetriable } from './classify.ts';
+import { isRetriable } from '../operations/status.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { batchHandlersOf } from './batch-handler.ts';
-import { fetchWithClaims } from './fetch.ts';
-import { closeAbandoned, DEFAULT_LIFECYCLE, releaseClaims, sweep, type LifecyclePolicy } from './lifecycle.ts';
+import { claimFold } from '../operations/claims.sql.ts';
+import { releaseClaims } from '../operations/claims.ts';
+import { DEFAULT_LIFECYCLE, type LifecyclePolicy } from '../operations/policy.ts';
+import { closeAbandoned, sweep } from '../operations/sweep.ts';
+import { foldedFetchDb } from '../queue/fetch-fold.ts';
+import { fetchPool } from '../queue/fetch-plan.ts';
 import { QueueWaker } from './wake.ts';
 
 export interface ConsumerOptions {
@@ -87,7 +91,7 @@ export interface ConsumerHandle {
   sweep(): Promise<void>;
 }
 
-export { ABANDONED_MESSAGE } from './lifecycle.ts';
+export { ABANDONED_MESSAGE } from '../operations/sweep.ts';
 
 /** Default handlers in flight per batch: see `consumer.inFlight` in src/config.ts for how it was chosen. */
 export const DEFAULT_IN_FLIGHT = 32;
@@ -130,9 +134,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const waker = await QueueWaker.start(boss, log);
   ctx.wake = (queue) => waker.wake(queue);
-  // pg-boss's fetch statement with the batch's operations loaded in the same statement, run as a
-  // named statement on our pool: planned once per connection rather than once per batch.
-  const fetchDb = fetchWithClaims(pool, schema, policy.leaseSeconds);
+  // pg-boss's fetch statement with the batch's operations claimed in the same statement, run as a
+  // named statement on connections of its own (src/queue/fetch-plan.ts: planned as an index walk,
+  // so a fetch costs the same at any depth). A fetch is short: a few connections serve every loop.
+  const fetching = fetchPool(pool, Math.min(queues.length * concurrency, 4));
+  const fetchDb = foldedFetchDb(fetching, claimFold(schema), () => [policy.leaseSeconds]);
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);
@@ -147,6 +153,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     for (const wake of woken) wake();
   };
 
+  // Queues one of whose loops, finding it empty, polls it for the others.
+  const polling = new Set<string>();
   const loop = async (queue: string): Promise<void> => {
     while (!stopping) {
       const want = quota();
@@ -172,9 +180,19 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       reserved -= want - jobs.length;
       if (jobs.length < want) quotaFreed();
       if (!jobs.length) {
-        await waker.sleep(queue, waker.listening ? notifyPollMs : pollMs);
+        // One loop per idle queue polls; the others sleep until a NOTIFY or that poller finds jobs,
+        // so an idle queue is asked once per interval, not once per loop.
+        const polls = !polling.has(queue);
+        if (polls) polling.add(queue);
+        try {
+          await waker.sleep(queue, polls ? (waker.listening ? notifyPollMs : pollMs) : null);
+        } finally {
+          if (polls) polling.delete(queue);
+        }
         continue;
       }
+      // Work again: the queue's other loops, asleep behind its poller, come back too.
+      waker.wake(queue);
       let ran = 0;
       try {
         ran = await runBatch(ctx, queue, jobs);
@@ -197,6 +215,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       await waker.close();
       // Each loop ends once the batch in hand is settled.
       await Promise.all(loops);
+      await fetching.end();
       if (options.deadLetter !== false) await boss.offWork(DEAD_LETTER_QUEUE, { wait: true });
       resolveDone();
     })();

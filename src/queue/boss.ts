@@ -8,7 +8,7 @@ import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, queueForEntity } from './names.ts';
 import { analyzeJobTable } from '../db/sql/queue.ts';
 import { connectionSettings, type ConnectionBounds } from '../db/pool.ts';
-import { isRetriable } from '../consumer/classify.ts';
+import { isRetriable } from '../operations/status.ts';
 
 export interface BossOptions {
   connectionString: string;

@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident } from '../../src/db/pool.ts';
 import { startConsumer, type ConsumerOptions } from '../../src/consumer/consumer.ts';
-import { orderRules, saveOrderRules } from '../../src/consumer/lifecycle.ts';
+import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
 import { OperationError, savepoint } from '../../src/plugin.ts';
 import { seedBulk, silentLog, waitFor } from './seed.ts';
 import { mapInvoker, type TestHandler } from './invokers.ts';

@@ -7,7 +7,7 @@ import { jobIdFor } from '../../src/queue/names.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
 import { OperationError, RetriableError, type HandlerContext } from '../../src/plugin.ts';
 import { ident } from '../../src/db/pool.ts';
-import { cancelOperations } from '../../src/db/sql/lifecycle.ts';
+import { cancelOperations } from '../../src/operations/cancel.sql.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 
