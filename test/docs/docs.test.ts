@@ -52,7 +52,7 @@ for (const file of files) {
   const runnable = blocks.filter((b) => kindOf(b) !== 'output');
   if (runnable.length === 0) continue;
 
-  describe(file, { timeout: 600_000 }, () => {
+  describe(file, { timeout: IN_PROJECT.has(file) ? 1_200_000 : 600_000 }, () => {
     const session = new DocSession();
     const inProject = IN_PROJECT.has(file);
     if (inProject) before(() => session.prepareProject(), { timeout: 600_000 });
