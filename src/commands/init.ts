@@ -35,11 +35,7 @@ function packageName(dir: string): string {
 }
 
 export function projectManifest(existing: PackageManifest, dir: string): PackageManifest {
-  const pkg = PACKAGE_JSON as typeof PACKAGE_JSON & {
-    peerDependencies: Record<string, string>;
-    devDependencies: Record<string, string>;
-    allowScripts: Record<string, boolean>;
-  };
+  const pkg = PACKAGE_JSON;
   return {
     name: existing.name ?? packageName(dir),
     version: existing.version ?? '0.1.0',
@@ -75,7 +71,9 @@ export async function init(dir: string, opts: { install: boolean }): Promise<voi
   const where = relative(process.cwd(), target) || '.';
   const here = where === '.' ? 'this folder' : where;
   if (existsSync(target)) {
-    const extra = readdirSync(target).filter((name) => !ALLOWED.has(name));
+    const extra = readdirSync(target)
+      .filter((name) => !ALLOWED.has(name))
+      .sort();
     if (extra.length)
       throw new Error(
         `${where} is not empty (${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''}): init makes a new project.`,
