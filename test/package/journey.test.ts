@@ -79,7 +79,10 @@ test(
 
     // Codegen on the store's spec: stubs only for operations no enabled plugin implements.
     const generated = await run(shop, 'npx', ['magento-async', 'codegen', '--spec', SPEC], env);
-    assert.match(generated.stdout, /^347 routes from adobedocs-admin-schema-2\.4\.8\.json: \d+ files written, 0 unchanged, \d+ stubs created/m);
+    assert.match(
+      generated.stdout,
+      /^347 routes from adobedocs-admin-schema-2\.4\.8\.json: \d+ files written, 0 unchanged, \d+ stubs created/m,
+    );
     const stubs = readdirSync(join(shop, 'plugins')).filter((d) => d !== 'pages');
     assert.ok(stubs.length > 40, `stub folders: ${stubs.join(', ')}`);
     for (const dir of stubs) {
