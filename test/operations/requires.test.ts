@@ -181,6 +181,20 @@ describe('operations that wait for what they reference', () => {
     await stop([worker]);
   });
 
+  it('a requirement of its own key leaves it to the key order: a later update of the same product does not block it', async () => {
+    const first = await seed([{ sku: 'own', parents: ['own'] }]);
+    const later = await seed([{ sku: 'own' }]);
+    const worker = await startWorker(2, 20);
+    await waitFor(finished(later), 30_000, 'the later update to be final');
+    assert.deepEqual(
+      [...(await operations(first)), ...(await operations(later))].map((o) => o.status),
+      [1, 1],
+    );
+    const ran = await db.pool.query(`SELECT pid FROM ${s}.run WHERE sku = 'own' AND phase = 'end' ORDER BY seq`);
+    assert.equal(ran.rows.length, 2);
+    await stop([worker]);
+  });
+
   it('a wait says what it waits for, and gives up at the wait limit naming the missing key', async () => {
     const bulk = await seed([
       { sku: 'w-parent', sleepMs: 4000 },
