@@ -31,7 +31,8 @@ export const requires: Record<string, Requires<Args>> = {
   // Product links need the linked products.
   PostV1ProductsSkuLinks: (args) => linked(args.items),
   PutV1ProductsSkuLinks: (args) => linked([args.entity]),
-  // Media of a product need the product (another route: its own key is the product's sku too).
+  // Media of a product need the product. Their own key is the product's sku too (the route's path
+  // parameter), so the key's order already runs the earlier saves first; declared all the same.
   PostV1ProductsSkuMedia: (args) => product(args.sku),
   PutV1ProductsSkuMediaEntryId: (args) => product(args.sku),
 };

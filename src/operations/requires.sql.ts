@@ -154,7 +154,10 @@ export function dependantJobs(schema: string, bossSchema: string): string {
     RETURNING j.name`;
 }
 
-/** How many operations wait for another right now (metrics). */
+/** How many open operations wait for another right now (metrics). */
 export function waitingCount(schema: string): string {
-  return `SELECT count(DISTINCT (bulk_uuid, operation_key))::int AS waiting FROM ${ident(schema)}.operation_wait`;
+  const s = ident(schema);
+  return `SELECT count(*)::int AS waiting FROM ${s}.operation o
+    WHERE (o.bulk_uuid, o.operation_key) IN (SELECT bulk_uuid, operation_key FROM ${s}.operation_wait)
+      AND ${UNFINISHED('o')}`;
 }

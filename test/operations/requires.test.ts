@@ -14,6 +14,7 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident } from '../../src/db/pool.ts';
 import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
 import { seedBulk, waitFor } from '../consumer/seed.ts';
+import { createMetrics } from '../../src/metrics/registry.ts';
 
 const WORKER = fileURLToPath(new URL('./fixtures/requires-worker.ts', import.meta.url));
 
@@ -209,6 +210,11 @@ describe('operations that wait for what they reference', () => {
     assert.equal(
       (await operations(bulk))[1]!.result_message,
       `Waiting for products@1:w-parent: operation 0 of bulk ${bulk} provides it and is not finished.`,
+    );
+    const metrics = createMetrics({ pool: db.pool, schema: db.schema, bossSchema: db.bossSchema });
+    assert.match(
+      await metrics.registry.getSingleMetricAsString('magento_async_operations_waiting'),
+      /^magento_async_operations_waiting 1$/m,
     );
     await waitFor(finished(bulk), 30_000, 'every operation to be final');
     const ops = await operations(bulk);
