@@ -56,7 +56,13 @@ test('defaults, with no env and no config file', (t) => {
     adminLockSeconds: 1800,
   });
   assert.deepEqual(c.dashboard, { enabled: false, path: '/admin/bulks' });
-  assert.deepEqual(c.metrics, { enabled: true, token: null, consumerPort: null, consumerHost: '127.0.0.1' });
+  assert.deepEqual(c.metrics, {
+    enabled: true,
+    token: null,
+    loopbackOnly: false,
+    consumerPort: null,
+    consumerHost: '127.0.0.1',
+  });
   assert.deepEqual(c.webhooks, {
     secret: null,
     allow: [],
