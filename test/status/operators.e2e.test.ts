@@ -160,10 +160,10 @@ test('GET /V1/queues: open jobs per queue against the job table, and no consumer
 /** Reads server-sent events until `enough(events)` or the time is up; then closes the stream. */
 async function readEvents(path: string, token: string, enough: (events: any[]) => boolean): Promise<any[]> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 10_000);
+  const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(10_000)]);
   const res = await fetch(server.url + path, {
     headers: { Authorization: `Bearer ${token}` },
-    signal: controller.signal,
+    signal,
   });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
@@ -182,9 +182,8 @@ async function readEvents(path: string, token: string, enough: (events: any[]) =
       if (enough(events)) break;
     }
   } catch (error) {
-    if (!controller.signal.aborted) throw error;
+    if (!signal.aborted) throw error;
   } finally {
-    clearTimeout(timer);
     controller.abort();
   }
   return events;
