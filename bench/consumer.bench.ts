@@ -18,7 +18,7 @@ import { createTestDatabase } from '../test/support/db.ts';
 import { seedBulk, silentLog } from '../test/consumer/seed.ts';
 import { analyzeJobs, createBoss, ensureQueues } from '../src/queue/boss.ts';
 import { startConsumer } from '../src/consumer/consumer.ts';
-import { orderRules, saveOrderRules } from '../src/consumer/lifecycle.ts';
+import { orderRules, saveOrderRules } from '../src/operations/order-keys.ts';
 import { ident, type Pool } from '../src/db/pool.ts';
 
 const N = Number(process.argv[2] ?? 100_000);

@@ -6,7 +6,7 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx node bench/kit.bench.ts
  */
 import { createPool, databaseUrl, ident } from '../src/db/pool.ts';
-import type { HandlerContext } from '../src/plugins/api.ts';
+import type { HandlerContext } from '../src/plugin.ts';
 import { definePlugin, startTestKit } from '../src/testing/index.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 60);

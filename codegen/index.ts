@@ -90,7 +90,7 @@ export async function runCodegen(options: CodegenOptions): Promise<CodegenResult
       const open = byEntity.get(entity)!.filter((r) => !implemented.has(r.operationId));
       if (!open.length) continue;
       const imports = {
-        api: importPath(dir, join(PROJECT_ROOT, 'src/plugins/api.ts')),
+        api: importPath(dir, join(PROJECT_ROOT, 'src/plugin.ts')),
         handlers: importPath(dir, join(out, 'handlers.gen.ts')),
       };
       await mkdir(dir, { recursive: true });

@@ -5,7 +5,7 @@
 import { relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The project root: where `src/routes/types.ts` and `src/plugins/api.ts` live. */
+/** The project root: where `src/routes/types.ts` and `src/plugin.ts` live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The file in the output folder naming the spec it was generated from: the project's spec from then on. */

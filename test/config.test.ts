@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, type LoadConfigOptions } from '../src/config.ts';
+import { ConfigError, configDefaults, loadConfig, type LoadConfigOptions } from '../src/config.ts';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'ma-config-'));
@@ -60,6 +60,7 @@ test('defaults, with no env and no config file', (t) => {
     secret: null,
     allow: [],
     allowLoopback: false,
+    allowPrivate: false,
     integrations: {},
     maxAttempts: 8,
     retryBaseMs: 5000,
@@ -67,6 +68,8 @@ test('defaults, with no env and no config file', (t) => {
     pollMs: 1000,
   });
   assert.equal(c.configFile, null);
+  const { configFile: _, ...settings } = c;
+  assert.deepEqual(settings, configDefaults, 'configDefaults, which modules fall back to, are what loadConfig gives');
 });
 
 test('the dashboard is on in developer mode unless configured off, and off in production unless on', () => {
@@ -273,4 +276,75 @@ test('a config file that is not JSON names the file', (t) => {
   const cwd = tempDir(t);
   writeFileSync(join(cwd, 'magento-async.config.json'), '{ port: 1 }');
   assert.throws(() => loadConfig({ env: {}, cwd }), /magento-async\.config\.json is not valid JSON/);
+});
+
+test('an error message says the key, where the value came from, what is allowed and what was given', (t) => {
+  const cwd = tempDir(t);
+  const cases: { options: Partial<LoadConfigOptions>; message: string }[] = [
+    {
+      options: { env: { PORT: 'eighty' } },
+      message: 'Invalid configuration "port" (from env PORT): expected an integer from 0 to 65535, got "eighty"',
+    },
+    {
+      options: { overrides: { upstream: { baseUrl: 'ftp://x' } } },
+      message:
+        'Invalid configuration "upstream.baseUrl" (from overrides): expected an http(s) URL or null, got "ftp://x"',
+    },
+    {
+      options: { overrides: { consumer: { heartbeatSeconds: 5 } } },
+      message:
+        'Invalid configuration "consumer.heartbeatSeconds" (from overrides): expected an integer from 10 to 86400 or null, got 5',
+    },
+    {
+      options: { overrides: { webhooks: { integrations: { erp: '' } } } },
+      message:
+        'Invalid configuration "webhooks.integrations" (from overrides): expected an object of non-empty strings, got {"erp":""}',
+    },
+    {
+      options: { env: { MAGENTO_ASYNC_DASHBOARD: 'maybe' } },
+      message:
+        'Invalid configuration "dashboard.enabled" (from env MAGENTO_ASYNC_DASHBOARD): expected true or false, got "maybe"',
+    },
+    {
+      options: { env: { MAGENTO_ASYNC_SCHEMA: 'a'.repeat(60) } },
+      message:
+        `Invalid configuration "bossSchema" (from the default "<schema>_boss"; set "bossSchema" or a shorter "schema"): ` +
+        `expected a database identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters), got "${'a'.repeat(60)}_boss"`,
+    },
+    {
+      options: { overrides: JSON.parse('{"__proto__": {"port": 1}}') as never },
+      message: 'Unknown configuration key "__proto__" in overrides',
+    },
+  ];
+  for (const c of cases) {
+    assert.throws(
+      () => loadConfig({ env: {}, cwd, ...c.options }),
+      (error: unknown) => error instanceof ConfigError && error.message === c.message,
+      c.message,
+    );
+  }
+});
+
+test("a config file may carry an editor's $schema hint, and numbers and booleans as strings", (t) => {
+  const cwd = tempDir(t);
+  writeFileSync(
+    join(cwd, 'magento-async.config.json'),
+    JSON.stringify({
+      $schema: './config.schema.json',
+      port: '7000',
+      groupCommit: 'false',
+      consumer: { retryLimit: '0' },
+    }),
+  );
+  const c = loadConfig({ env: {}, cwd });
+  assert.equal(c.port, 7000);
+  assert.equal(c.groupCommit, false);
+  assert.equal(c.consumer.retryLimit, 0);
+});
+
+test('two loads share no default object', () => {
+  const a = loadConfig({ env: {}, cwd: '/nonexistent' });
+  a.webhooks.allow.push('https://a.example');
+  assert.deepEqual(loadConfig({ env: {}, cwd: '/nonexistent' }).webhooks.allow, []);
+  assert.deepEqual(configDefaults.webhooks.allow, []);
 });

@@ -9,7 +9,7 @@ import { pascalCase } from '../operation-id.ts';
 import type { SpecMeta } from './header.ts';
 
 export interface StubImports {
-  /** Import specifier of src/plugins/api.ts from the stub's folder. */
+  /** Import specifier of src/plugin.ts from the stub's folder. */
   api: string;
   /** Import specifier of handlers.gen.ts from the stub's folder. */
   handlers: string;

@@ -7,7 +7,7 @@
  * Operations are applied in rounds of distinct skus, in the order given: a sku saved twice in one
  * batch is saved by its first operation in one round and its second in the next, as one by one.
  */
-import { OperationError, type BatchHandler, type BatchOutcome, type BatchOperation } from '../../src/plugins/api.ts';
+import { OperationError, type BatchHandler, type BatchOutcome, type BatchOperation } from '../../src/plugin.ts';
 import { NO_SUCH_PRODUCT, viewOf, writePlan, type ProductArgs, type ProductInput } from './product.ts';
 import {
   ADMIN_STORE_ID,

@@ -4,7 +4,7 @@
  * fallback rules. Each save also has a batch handler (batch.ts) that writes many at once.
  */
 import { readFileSync } from 'node:fs';
-import { definePlugin, OperationError } from '../../src/plugins/api.ts';
+import { definePlugin, OperationError } from '../../src/plugin.ts';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { deleteBatch, saveBatch } from './batch.ts';
 import { createInput, NO_SUCH_PRODUCT, putInput, saveProduct } from './product.ts';

@@ -2,7 +2,7 @@
  * A product as Magento's ProductRepository saves and shows it: the rules shared by the catalog's
  * single handlers (index.ts) and its batch handlers (batch.ts).
  */
-import { OperationError, type HandlerContext, type Queryable, type StoreScope } from '../../src/plugins/api.ts';
+import { OperationError, type HandlerContext, type Queryable, type StoreScope } from '../../src/plugin.ts';
 import { REQUIRED_ATTRIBUTES, writeStoreId } from './scope.ts';
 import { ADMIN_STORE_ID, selectProduct, upsertProduct, writeValues, type ProductRow } from './sql.ts';
 

@@ -3,7 +3,7 @@
  * a save writes its values to. Reads fall back from a store view to the admin scope (store 0),
  * so writing the admin value is how a change reaches "every view without its own value".
  */
-import type { StoreScope } from '../../src/plugins/api.ts';
+import type { StoreScope } from '../../src/plugin.ts';
 import { ADMIN_STORE_ID } from './sql.ts';
 
 export function writeStoreId(store: StoreScope, created: boolean): number {

@@ -2,7 +2,7 @@
  * Every statement of the catalog plugin. Tables are unqualified: each operation's search path has
  * the plugin's own schema, where `migrations` created them (src/plugins/migrations.ts).
  */
-import type { Queryable } from '../../src/plugins/api.ts';
+import type { Queryable } from '../../src/plugin.ts';
 
 export const ADMIN_STORE_ID = 0;
 

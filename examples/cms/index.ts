@@ -1,6 +1,6 @@
 /** Magento_Cms: PageRepository::save and ::deleteById for CMS pages. */
 import { readFileSync } from 'node:fs';
-import { definePlugin, OperationError } from '../../src/plugins/api.ts';
+import { definePlugin, OperationError } from '../../src/plugin.ts';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { deletePage, savePage, type PageInput } from './sql.ts';
 

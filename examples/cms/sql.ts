@@ -3,7 +3,7 @@
  * plugin's own schema, where `migrations` created them (src/plugins/migrations.ts).
  */
 import type { components } from '../../src/generated/types.gen.ts';
-import type { Queryable } from '../../src/plugins/api.ts';
+import type { Queryable } from '../../src/plugin.ts';
 
 /** The page as the spec declares it (`cms-data-page-interface`), so the two cannot drift apart. */
 export type PageInput = components['schemas']['cms-data-page-interface'];

@@ -3,7 +3,7 @@
  * the operation (status 3) with Magento's message; the other operations of the bulk are unaffected.
  */
 import { readFileSync } from 'node:fs';
-import { definePlugin, OperationError } from '../../src/plugins/api.ts';
+import { definePlugin, OperationError } from '../../src/plugin.ts';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { checkPasswordStrength, hashPassword } from './password.ts';
 import { insertCustomer, storeExists } from './sql.ts';

@@ -3,7 +3,7 @@
  * and the hash we store: scrypt, never the password itself.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { OperationError } from '../../src/plugins/api.ts';
+import { OperationError } from '../../src/plugin.ts';
 
 const MIN_LENGTH = 8;
 const MIN_CLASSES = 3;

@@ -2,7 +2,7 @@
  * Every statement of the customer plugin. Tables are unqualified: each operation's search path has
  * our schema (the `store` table) and the plugin's own, where `migrations` created its tables.
  */
-import type { Queryable } from '../../src/plugins/api.ts';
+import type { Queryable } from '../../src/plugin.ts';
 
 export interface CustomerRow {
   id: number;

@@ -5,7 +5,7 @@
 // An operation whose handler is still a stub fails with a message naming it (or, with an
 // upstream configured, is forwarded to the real store). Operations another plugin implements
 // have no stub here; codegen deletes an untouched stub entry once another plugin implements it.
-import { definePlugin, notImplemented } from '../../src/plugins/api.ts';
+import { definePlugin, notImplemented } from '../../src/plugin.ts';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 
 export default definePlugin<OperationArgs>({

@@ -11,17 +11,14 @@
  * Politeness: calls go over a bounded pool of keep-alive connections, at most `maxInFlight` at
  * once and `maxPerSecond` started per second per upstream (src/consumer/upstream-limit.ts).
  */
-import { definePlugin, OperationError, RetriableError, type Handler, type StoreScope } from '../../src/plugins/api.ts';
+import { configDefaults } from '../../src/config.ts';
+import { definePlugin, OperationError, RetriableError, type Handler, type StoreScope } from '../../src/plugin.ts';
 import type { FallbackOptions, UpstreamConfig } from '../../src/plugins/loader.ts';
 import type { Fallback } from '../../src/plugins/registry.ts';
 import type { Route } from '../../src/routes/types.ts';
 import { UpstreamBackedOff, UpstreamLimiter, type Release } from '../../src/consumer/upstream-limit.ts';
 import { parseRetryAfter } from './retry-after.ts';
 import { Transport, type UpstreamResponse } from './transport.ts';
-
-const DEFAULT_TIMEOUT_MS = 30_000;
-/** As `upstream.maxInFlight`'s default (src/config.ts). */
-const DEFAULT_MAX_IN_FLIGHT = 16;
 
 export interface UpstreamRequest {
   method: string;
@@ -122,15 +119,15 @@ export interface UpstreamLink {
 
 export function linkUpstream(upstream: UpstreamConfig): UpstreamLink {
   const limiter = new UpstreamLimiter({
-    maxInFlight: upstream.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
-    maxPerSecond: upstream.maxPerSecond ?? null,
+    maxInFlight: upstream.maxInFlight ?? configDefaults.upstream.maxInFlight,
+    maxPerSecond: upstream.maxPerSecond ?? configDefaults.upstream.maxPerSecond,
   });
   // One connection per call in flight: the limiter bounds the calls, so the pool never queues.
   return { limiter, transport: new Transport({ baseUrl: upstream.baseUrl, maxSockets: limiter.maxInFlight }) };
 }
 
 export function forwarder(route: Route, upstream: UpstreamConfig, link = linkUpstream(upstream)): Handler {
-  const timeoutMs = upstream.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = upstream.timeoutMs ?? configDefaults.upstream.timeoutMs;
   const shown = /^[a-z]+:\/\/[^/]*@/i.test(upstream.baseUrl) ? withoutCredentials : (url: string) => url;
   return async (args, ctx) => {
     const req = buildRequest(route, (args ?? {}) as Record<string, unknown>, ctx.store, upstream.baseUrl);

@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Route } from '../routes/types.ts';
-import type { StoreScope } from '../plugins/api.ts';
-import type { Caller } from '../auth/tokens.ts';
+import type { StoreScope } from '../kernel/store-scope.ts';
+import type { Caller } from '../kernel/caller.ts';
 import { checkContentType, hasBody } from './decode.ts';
 import { asyncResponse, prepareRequest, type InputValidator } from './prepare.ts';
 import type { AcceptCommitter } from './committer.ts';

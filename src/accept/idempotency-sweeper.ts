@@ -4,7 +4,7 @@
  * runs one long statement. Several servers sweeping at once only share the work.
  */
 import type pg from 'pg';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import { deleteExpiredIdempotencyKeys } from '../db/sql/accept.ts';
 
 export interface SweeperOptions {

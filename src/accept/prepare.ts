@@ -5,7 +5,7 @@
  */
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Route } from '../routes/types.ts';
-import type { StoreScope } from '../plugins/api.ts';
+import type { StoreScope } from '../kernel/store-scope.ts';
 import { E, renderTemplate } from '../errors/catalogue.ts';
 import { PhpArray, PhpJsonEncodeError, toJs } from './php-json.ts';
 import { buildAsyncInput, buildBulkInputs } from './input.ts';

@@ -9,7 +9,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { E } from '../errors/catalogue.ts';
-import { OperationError } from '../plugins/api.ts';
+import { OperationError } from '../kernel/operation-errors.ts';
 import { PhpArray, phpJsonEncode, type PhpValue } from './php-json.ts';
 import { phpStrToLower } from './php-value.ts';
 import { normalizedKey } from './input.ts';

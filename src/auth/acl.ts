@@ -1,6 +1,7 @@
 /** Route ACL checks, as Magento's `Webapi\Authorization::isAllowed` (source notes §9). */
 import { E, WebapiError } from '../errors/catalogue.ts';
-import { USER_TYPE_GUEST, type Caller } from './tokens.ts';
+import type { Caller } from '../kernel/caller.ts';
+import { USER_TYPE_GUEST } from './tokens.ts';
 
 /** The resource that makes a route public (Magento's `GuestAuthorization` plugin). */
 export const ANONYMOUS = 'anonymous';

@@ -12,7 +12,8 @@ import type { Pool } from '../db/pool.ts';
 import type { Encryptor } from './encryptor.ts';
 import { createOAuthVerifier } from './oauth.ts';
 import { authRequestOf, oauthRequestParameters, type AuthRequest, type HttpRequestLike } from './oauth-request.ts';
-import { GUEST, bearerToken, createAuthenticator, type Caller } from './tokens.ts';
+import type { Caller } from '../kernel/caller.ts';
+import { GUEST, bearerToken, createAuthenticator } from './tokens.ts';
 
 export type { AuthRequest, HttpRequestLike };
 

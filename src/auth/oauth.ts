@@ -13,6 +13,7 @@
  *   natural order (see oauth-signature.ts): the two only differ for some search criteria.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { configDefaults } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
 import * as sql from '../db/sql/integrations.ts';
 import { E, WebapiError } from '../errors/catalogue.ts';
@@ -20,10 +21,8 @@ import { CREDENTIAL_LENGTH } from './credentials.ts';
 import type { Encryptor } from './encryptor.ts';
 import type { AuthRequest } from './oauth-request.ts';
 import { hmacSignature, isSignatureMethod, signatureBaseString, type SignatureMethod } from './oauth-signature.ts';
-import { USER_TYPE_INTEGRATION, callerOf, hashToken, registerCallerCache, type Caller } from './tokens.ts';
-
-/** Magento's `Nonce\Generator::TIME_DEVIATION`. */
-export const DEFAULT_TIMESTAMP_WINDOW_SECONDS = 600;
+import type { Caller } from '../kernel/caller.ts';
+import { USER_TYPE_INTEGRATION, callerOf, hashToken, registerCallerCache } from './tokens.ts';
 
 const REQUIRED = [
   'oauth_consumer_key',
@@ -75,7 +74,7 @@ function sameString(a: string, b: string): boolean {
 
 export function createOAuthVerifier(pool: Pool, schema: string, options: OAuthVerifierOptions): OAuthVerifier {
   const { encryptor } = options;
-  const windowSeconds = options.timestampWindowSeconds ?? DEFAULT_TIMESTAMP_WINDOW_SECONDS;
+  const windowSeconds = options.timestampWindowSeconds ?? configDefaults.oauth.timestampWindowSeconds;
   const ttlMs = options.ttlMs ?? 10_000;
   const maxEntries = options.maxEntries ?? 10_000;
   const now = options.now ?? Date.now;

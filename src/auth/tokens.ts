@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool } from '../db/pool.ts';
+import type { Caller } from '../kernel/caller.ts';
 import { insertToken, revokeToken, selectBearer } from '../db/sql/tokens.ts';
 
 /** Magento's user types (`UserContextInterface`): what goes on the bulk as `user_type`. */
@@ -18,20 +19,6 @@ export const USER_TYPE_GUEST = 4;
 /** Stored in `resources` for a token that may do everything (Magento's `Magento_Backend::all`). */
 export const ALL_RESOURCES = 'all';
 const MAGENTO_ALL = 'Magento_Backend::all';
-
-export interface Caller {
-  /** 1 integration, 2 admin, 3 customer, 4 guest. */
-  userType: number;
-  /**
-   * The integration's (or CLI token's) id, the admin user's id; 0 for a guest, as Magento's
-   * `GuestUserContext`.
-   */
-  userId: number;
-  /** Granted ACL resources, or `'all'`. Empty for a guest. */
-  resources: ReadonlySet<string> | 'all';
-  /** The token's or integration's name, or the admin's user name, for logs; null for a guest. */
-  tokenName: string | null;
-}
 
 export const GUEST: Readonly<Caller> = Object.freeze({
   userType: USER_TYPE_GUEST,

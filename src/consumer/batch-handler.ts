@@ -13,17 +13,14 @@
  *   where each fails or succeeds alone. Nothing of the failed call remains.
  * - An operation whose stored arguments cannot be read fails alone, as its single run would.
  */
-import type { OperationRow } from '../db/sql/lifecycle.ts';
-import type { BatchOperation, BatchOutcome } from '../plugins/api.ts';
+import type { Claimed } from '../operations/claims.ts';
+import type { Outcome } from '../operations/operation.ts';
+import { failureOutcome as failure, STATUS_COMPLETE } from '../operations/status.ts';
+import type { BatchOperation, BatchOutcome } from '../kernel/handler.ts';
 import type { BatchInvocation } from '../plugins/registry.ts';
-import { operationArgs, operationContext, type BatchContext, type UnitContext } from './batch.ts';
-import { classifyFailure, STATUS_COMPLETE } from './classify.ts';
-import type { Claimed, Outcome } from './lifecycle.ts';
-
-function failure(error: unknown, row: OperationRow): Outcome {
-  const f = classifyFailure(error, row);
-  return { status: f.status, errorCode: f.errorCode, message: f.message, result: null };
-}
+import type { BatchContext } from './batch.ts';
+import { operationArgs, operationContext } from './handler-context.ts';
+import type { UnitContext } from './units.ts';
 
 function success(handler: string, result: unknown): Outcome {
   // Magento stores the JSON of the service output, `null` for a void method.

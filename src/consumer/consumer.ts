@@ -1,6 +1,6 @@
 /**
  * The worker: per queue, `concurrency` fetch loops. Each fetches a batch with `boss.fetch` (which
- * also claims the batch's operations, see fetch.ts and lifecycle.ts), hands it to `processBatch`
+ * also claims the batch's operations, see src/queue/fetch-fold.ts and src/operations/claims.ts), hands it to `processBatch`
  * (which settles every job itself), and fetches again at once, until a fetch comes back empty; then
  * it sleeps until a NOTIFY says the queue got jobs, or a poll interval passes. Jobs whose queue has
  * a heartbeat are touched while their batch runs; the operations' own leases are kept by the batch.
@@ -13,14 +13,17 @@ import { parseCryptKey } from '../accept/crypt-key.ts';
 import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
 import type { Job, JobAttempt, PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, type OperationJob } from '../queue/names.ts';
 import { BatchFailure, processBatch, type BatchContext } from './batch.ts';
-import { isRetriable } from './classify.ts';
+import { isRetriable } from '../operations/status.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { batchHandlersOf } from './batch-handler.ts';
-import { fetchWithClaims } from './fetch.ts';
-import { closeAbandoned, DEFAULT_LIFECYCLE, releaseClaims, sweep, type LifecyclePolicy } from './lifecycle.ts';
+import { claimFold } from '../operations/claims.sql.ts';
+import { releaseClaims } from '../operations/claims.ts';
+import { DEFAULT_LIFECYCLE, type LifecyclePolicy } from '../operations/policy.ts';
+import { closeAbandoned, sweep } from '../operations/sweep.ts';
+import { foldedFetchDb } from '../queue/fetch-fold.ts';
 import { QueueWaker } from './wake.ts';
 
 export interface ConsumerOptions {
@@ -79,7 +82,7 @@ export interface ConsumerHandle {
   stop(): Promise<void>;
   /** Resolves when the consumer has stopped (by `stop()` or `maxMessages`). */
   done: Promise<void>;
-  /** Jobs handled so far. */
+  /** Operations handled so far (see `processBatch`: put-off and given-back deliveries do not count). */
   handled(): number;
   /** Operations the sweeper re-enqueued so far (they had no job). */
   swept(): number;
@@ -87,7 +90,7 @@ export interface ConsumerHandle {
   sweep(): Promise<void>;
 }
 
-export { ABANDONED_MESSAGE } from './lifecycle.ts';
+export { ABANDONED_MESSAGE } from '../operations/sweep.ts';
 
 /** Default handlers in flight per batch: see `consumer.inFlight` in src/config.ts for how it was chosen. */
 export const DEFAULT_IN_FLIGHT = 32;
@@ -132,21 +135,36 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   ctx.wake = (queue) => waker.wake(queue);
   // pg-boss's fetch statement with the batch's operations loaded in the same statement, run as a
   // named statement on our pool: planned once per connection rather than once per batch.
-  const fetchDb = fetchWithClaims(pool, schema, policy.leaseSeconds);
+  const fetchDb = foldedFetchDb(pool, claimFold(schema), () => [policy.leaseSeconds]);
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);
+  // Loops waiting for a share of `maxMessages` that other loops reserved: woken whenever a
+  // reservation is given back (a fetch came back short, a batch put some of its jobs off) or the
+  // consumer stops. A loop must not end while its queue may still bring the last of them: with
+  // many queues the first loops reserve it all, and most of their fetches come back empty.
+  let quotaWaiters: (() => void)[] = [];
+  const quotaFreed = () => {
+    const woken = quotaWaiters;
+    quotaWaiters = [];
+    for (const wake of woken) wake();
+  };
 
   const loop = async (queue: string): Promise<void> => {
     while (!stopping) {
       const want = quota();
-      if (want <= 0) break;
+      if (want <= 0) {
+        if (handled >= options.maxMessages!) break;
+        await new Promise<void>((resolve) => quotaWaiters.push(resolve));
+        continue;
+      }
       reserved += want;
       let jobs: Job<OperationJob>[];
       try {
         jobs = await boss.fetch<OperationJob>(queue, { batchSize: want, db: fetchDb });
       } catch (error) {
         reserved -= want;
+        quotaFreed();
         if (stopping) break;
         // A database restart is expected now and then: its reconnect is not an error.
         log[isRetriable(error) ? 'warn' : 'error']({ err: error, queue }, 'fetching jobs failed');
@@ -155,15 +173,18 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       }
       // The jobs in hand stay reserved until they count as handled.
       reserved -= want - jobs.length;
+      if (jobs.length < want) quotaFreed();
       if (!jobs.length) {
         await waker.sleep(queue, waker.listening ? notifyPollMs : pollMs);
         continue;
       }
+      let ran = 0;
       try {
-        await runBatch(ctx, queue, jobs);
+        ran = await runBatch(ctx, queue, jobs);
       } finally {
         reserved -= jobs.length;
-        handled += jobs.length;
+        handled += ran;
+        if (ran < jobs.length) quotaFreed();
       }
       if (options.maxMessages !== undefined && handled >= options.maxMessages) void stop();
     }
@@ -173,6 +194,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       stopping = true;
+      quotaFreed();
       boss.off('stopped', onBossStopped);
       clearInterval(sweeper);
       await waker.close();
@@ -236,7 +258,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
  * given back; with the database away, both are tried again every second until it is back (or the
  * leases lapse on their own), so a restart costs seconds, not the heartbeat or lease timeout.
  */
-async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<void> {
+async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<number> {
   const attempts: JobAttempt[] = jobs.map((j) => ({ id: j.id, retryCount: j.retryCount }));
   const heartbeats = jobs.map((j) => j.heartbeatSeconds ?? 0).filter((s) => s > 0);
   let timer: NodeJS.Timeout | undefined;
@@ -251,7 +273,7 @@ async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob
     );
   }
   try {
-    await processBatch(ctx, queue, jobs);
+    return await processBatch(ctx, queue, jobs);
   } catch (error) {
     const held = error instanceof BatchFailure ? error.held : ([[], [], []] as [string[], number[], number[]]);
     const cause = error instanceof BatchFailure ? error.cause : error;
@@ -275,6 +297,7 @@ async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob
         await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** tried)));
       }
     }
+    return 0;
   } finally {
     if (timer) clearInterval(timer);
   }

@@ -2,7 +2,7 @@
  * What the consumer needs from the plugin registry (`PluginRegistry` in src/plugins/registry.ts
  * satisfies it): run an operation's handler with its interceptors.
  */
-import type { HandlerContext } from '../plugins/api.ts';
+import type { HandlerContext } from '../kernel/handler.ts';
 import type { BatchInvocation } from '../plugins/registry.ts';
 
 export interface Invocation {

@@ -16,7 +16,8 @@
 import type { QueryResultRow } from 'pg';
 import { ident, type Pool, type PoolClient } from '../db/pool.ts';
 import { E, renderTemplate } from '../errors/catalogue.ts';
-import { OperationError, type Queryable } from '../plugins/api.ts';
+import { OperationError } from '../kernel/operation-errors.ts';
+import type { Queryable } from '../kernel/queryable.ts';
 
 /** SQLSTATE in_failed_sql_transaction. */
 const IN_FAILED_TRANSACTION = '25P02';

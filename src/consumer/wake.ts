@@ -5,7 +5,7 @@
  * (through pg-boss's `listen`, which reconnects and heartbeats). Without a listener the loops poll.
  */
 import type { Db, PgBoss } from 'pg-boss';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import { bossSchemaOf } from '../queue/boss.ts';
 import { NOTIFY_CHANNEL_SQL } from '../queue/pgboss-sql.ts';
 

@@ -31,7 +31,7 @@ import {
 import { checkSpec } from '../runtime/spec.ts';
 import { ALL_RESOURCES, GUEST, createAuthenticator, createIntegrationToken } from '../auth/index.ts';
 import type { Pool } from '../db/pool.ts';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import type { ConsumerHandle } from '../consumer/consumer.ts';
 
 export const EXAMPLE_SKU = '24-MB01';

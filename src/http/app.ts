@@ -7,7 +7,8 @@ import { createSchemaAccess } from '../runtime/schema-access.ts';
 import Koa, { type Context } from 'koa';
 import type pg from 'pg';
 import type { Route } from '../routes/types.ts';
-import type { Logger, StoreScope } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { StoreScope } from '../kernel/store-scope.ts';
 import { E, WebapiError } from '../errors/catalogue.ts';
 import { errorMiddleware } from './middleware/errors.ts';
 import { requestIdMiddleware } from './middleware/request-id.ts';
@@ -17,10 +18,8 @@ import { sendJson } from './respond.ts';
 import type { RouteMatcher } from './route-matcher.ts';
 import type { Admission } from './admission.ts';
 import type { Accept } from '../accept/accept.ts';
-import type { Caller } from '../auth/tokens.ts';
+import type { Caller } from '../kernel/caller.ts';
 import type { HttpRequestLike } from '../auth/oauth-request.ts';
-
-export type { Caller };
 
 export interface AppDependencies {
   pool: pg.Pool;

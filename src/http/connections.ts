@@ -9,7 +9,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { E, WebapiError, errorBody, type ErrorDefinition } from '../errors/catalogue.ts';
 import { phpJsonEncode } from '../accept/php-json.ts';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 
 const LINGER_MS = 2000;
 

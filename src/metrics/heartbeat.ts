@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import { deleteHeartbeat, upsertHeartbeat } from '../db/sql/operators.ts';
 
 export const HEARTBEAT_MS = 5000;

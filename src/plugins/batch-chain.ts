@@ -9,7 +9,13 @@
  * Any interceptor that throws throws the whole batch: the executor rolls the group back and runs
  * its operations one by one, where a throw fails (and rolls back) only its own operation.
  */
-import type { BatchHandler, BatchHandlerContext, BatchOperation, BatchOutcome, HandlerContext } from './api.ts';
+import type {
+  BatchHandler,
+  BatchHandlerContext,
+  BatchOperation,
+  BatchOutcome,
+  HandlerContext,
+} from '../kernel/handler.ts';
 import { sortInterceptors, type OwnedInterceptor } from './pipeline.ts';
 
 export type BatchInvoke = (

@@ -17,7 +17,7 @@
  */
 import { flipEmptyContainer, type InputValidator } from '../accept/prepare.ts';
 import { validationError } from '../accept/validation-errors.ts';
-import type { HandlerContext } from './api.ts';
+import type { HandlerContext } from '../kernel/handler.ts';
 import type { BatchInvocation } from './registry.ts';
 
 export type CoerceResult = { ok: true; args: unknown } | { ok: false; message: string };

@@ -14,7 +14,9 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isStub, type BatchHandler, type Handler, type Interceptor, type PluginDefinition } from './api.ts';
+import { isStub } from './stubs.ts';
+import type { BatchHandler, Handler } from '../kernel/handler.ts';
+import type { Interceptor, PluginDefinition } from './define.ts';
 import {
   activeInterceptors,
   parseReference,
@@ -25,7 +27,7 @@ import {
 } from './registry.ts';
 import { importPackages } from './packages.ts';
 import { expandServiceHandlers, isServiceTarget } from './targets.ts';
-import { satisfies, validRange } from './version.ts';
+import { compatibilityError } from './compatibility.ts';
 import { examplePath, EXAMPLE_NAMES, isExampleName } from './examples.ts';
 import { runPluginMigrations, type AppliedMigration } from './migrations.ts';
 import type { Pool } from '../db/pool.ts';
@@ -36,11 +38,11 @@ export interface UpstreamConfig {
   baseUrl: string;
   /** Integration or admin token sent as `Authorization: Bearer <token>`. */
   token?: string;
-  /** Per-request timeout; a timeout is retriable. Default 30 s. */
+  /** Per-request timeout; a timeout is retriable. Default: `upstream.timeoutMs`'s. */
   timeoutMs?: number;
-  /** Calls in flight at once to this upstream, per consumer process. Default 16. */
+  /** Calls in flight at once to this upstream, per consumer process. Default: `upstream.maxInFlight`'s. */
   maxInFlight?: number;
-  /** Calls started per second to this upstream, per consumer process. Default none. */
+  /** Calls started per second to this upstream, per consumer process. Default: `upstream.maxPerSecond`'s. */
   maxPerSecond?: number | null;
 }
 
@@ -254,11 +256,8 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
   if (typeof def.name !== 'string' || !NAME.test(def.name)) {
     say(`name ${JSON.stringify(def.name)} is not a Magento-style "Vendor_Module" name.`);
   }
-  if (typeof def.compatibility !== 'string' || !validRange(def.compatibility)) {
-    say(`compatibility ${JSON.stringify(def.compatibility)} is not a semver range (e.g. "^1.0.0").`);
-  } else if (!satisfies(version, def.compatibility)) {
-    say(`requires framework ${def.compatibility}, but this is magento-async ${version}.`);
-  }
+  const incompatible = compatibilityError(def.compatibility, version);
+  if (incompatible) say(incompatible);
   let handlers = (def.handlers ?? {}) as Record<string, Handler | undefined>;
   if (c.shipped) handlers = forOperations(handlers, operations);
   for (const [operationId, handler] of Object.entries(handlers)) {

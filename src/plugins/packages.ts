@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { satisfies, validRange } from './version.ts';
+import { satisfies, validRange } from 'semver';
 
 export interface PackageCandidate {
   /** How messages name it: `package <name>`. */

@@ -24,7 +24,8 @@
  * C(30) before+around+after runs A.before, B.before, B.around[ C.before, C.around[ handler ],
  * C.after ], B.after, A.after.
  */
-import type { HandlerContext, Interceptor } from './api.ts';
+import type { HandlerContext } from '../kernel/handler.ts';
+import type { Interceptor } from './define.ts';
 
 /** An interceptor together with the plugin that declared it. */
 export interface OwnedInterceptor {

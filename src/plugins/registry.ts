@@ -7,7 +7,9 @@
  * stub, which fails with its own message naming the file to edit; else NoHandlerError. Stubs lose to
  * everything because codegen writes one for every operation, so a stub says nothing about intent.
  */
-import { isStub, type BatchHandler, type Handler, type HandlerContext, type Interceptor } from './api.ts';
+import { isStub } from './stubs.ts';
+import type { BatchHandler, Handler, HandlerContext } from '../kernel/handler.ts';
+import type { Interceptor } from './define.ts';
 import { compileBatchChain, type BatchInvoke } from './batch-chain.ts';
 import { compileChain, type Invoke, type OwnedInterceptor } from './pipeline.ts';
 import { pluginSchema, pluginsWithSchemas } from './migrations.ts';

@@ -9,7 +9,7 @@
  * version): `Magento\Catalog\Api\ProductRepositoryInterface::save` and the pre-2.4 operationId form
  * `catalogProductRepositoryV1::save` are the same method.
  */
-import type { Handler } from './api.ts';
+import type { Handler } from '../kernel/handler.ts';
 import type { Route } from '../routes/types.ts';
 
 const SERVICE = /^[^:\s]+::[A-Za-z_][A-Za-z0-9_]*$/;

@@ -4,11 +4,11 @@
  */
 import { PgBoss } from 'pg-boss';
 import type { QueueResult } from 'pg-boss';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, queueForEntity } from './names.ts';
 import { analyzeJobTable } from '../db/sql/queue.ts';
 import { connectionSettings, type ConnectionBounds } from '../db/pool.ts';
-import { isRetriable } from '../consumer/classify.ts';
+import { isRetriable } from '../operations/status.ts';
 
 export interface BossOptions {
   connectionString: string;

@@ -7,12 +7,12 @@
  * The rewrites fail safe: a statement of another shape is run as pg-boss wrote it (the consumer
  * then claims and records in statements of their own, slower but correct).
  * - fetch: `WITH <ctes> UPDATE <job> ... RETURNING ...` (plans.fetchNextJob, standard policy). The
- *   consumer folds its claim in: the UPDATE becomes one more CTE (src/consumer/fetch.ts).
+ *   consumer folds its claim in: the UPDATE becomes one more CTE (fetch-fold.ts).
  * - complete: `WITH results AS (UPDATE ...) <select>` (plans.completeJobs, fenced). The consumer
- *   puts its outcome UPDATE in front as one more data-modifying CTE (src/consumer/batch.ts).
+ *   puts its outcome UPDATE in front as one more data-modifying CTE (completion-fold.ts).
  * - the NOTIFY channel of a schema (plans.notifyChannelSql), computed by the database the same way.
  * - the job table's `name`, `state` (an enum with `completed` after the live states) and `data`
- *   columns, read by the sweeper and the operators' queue view (src/db/sql/lifecycle.ts, operators.ts).
+ *   columns, read by the sweeper and the operators' queue view (src/operations/sweep.sql.ts, src/db/sql/operators.ts).
  * - the job table's `id`, `name`, `state` (`created` before `active`) and `start_after` columns,
  *   which the consumer moves up to now for a job put off behind an operation that just finished
  *   ({@link startWaitingJobsNow}); pg-boss fetches a job once `start_after <= job_now()`.

@@ -8,7 +8,7 @@
 import type { Config } from '../config.ts';
 import { createPool } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import type { Route } from '../routes/types.ts';
 import type { ConsumerHandle } from '../consumer/consumer.ts';
 import { startConfiguredConsumer, type ConfiguredConsumer } from '../consumer/run.ts';

@@ -4,7 +4,7 @@
  * anonymous ones). Documents are filtered once per set of resources, not per request.
  */
 import { isAllowed } from '../auth/acl.ts';
-import type { Caller } from '../auth/tokens.ts';
+import type { Caller } from '../kernel/caller.ts';
 import type { Route } from '../routes/types.ts';
 
 type Doc = { paths?: Record<string, Record<string, { operationId?: string }>> } & Record<string, unknown>;

@@ -4,7 +4,7 @@
  * a plain function of (context, request, access) and the dashboard can call the same code.
  */
 import type pg from 'pg';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import { DEFAULT_SEARCH_LIMITS } from './search-criteria.ts';
 import type { BulkFinishedListener } from './listener.ts';
 

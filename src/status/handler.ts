@@ -6,8 +6,9 @@
  */
 import type { Context } from 'koa';
 import type pg from 'pg';
-import type { Caller } from '../http/app.ts';
-import type { Logger, StoreScope } from '../plugins/api.ts';
+import type { Caller } from '../kernel/caller.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { StoreScope } from '../kernel/store-scope.ts';
 import { bulkFinishedChannel } from '../queue/names.ts';
 import { clientFactory, createBulkFinishedListener, type BulkFinishedListener } from './listener.ts';
 import { resolveAccess, type IsAllowed } from './access.ts';

@@ -10,7 +10,7 @@
  * connection was down are gone.
  */
 import pg from 'pg';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 import { E, WebapiError } from '../errors/catalogue.ts';
 
 export interface BulkFinishedListener {

@@ -7,7 +7,7 @@
  */
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
-import type { Logger } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
 
 export interface SseOptions {
   intervalMs: number;

@@ -3,6 +3,7 @@
  * the trigger-kept counters, so they cost the same for 10 operations or 100,000.
  */
 import type { BulkSummaryRow } from '../db/sql/status.ts';
+import { isBulkFinished } from '../operations/finished.ts';
 
 /** Magento's BulkSummaryInterface codes (source notes §5.4). */
 export const NOT_STARTED = 0;
@@ -12,8 +13,8 @@ export const FINISHED_WITH_FAILURE = 3;
 
 /**
  * Unlike Magento's `BulkStatus::getBulkStatus` (#36911: open rows read as "finished with failure"):
- * - finished = no open operation and no status-2 operation with an automatic retry still coming;
- *   then 2 if nothing failed or was rejected, else 3;
+ * - finished (src/operations/finished.ts) = no open operation and no status-2 operation with an
+ *   automatic retry still coming; then 2 if nothing failed or was rejected, else 3;
  * - otherwise 1 once any operation finished or a worker picked one up (`running`: an open
  *   operation with `started_at`), else 0.
  * `operation_count` beyond the rows present (Magento-era fixtures, never our own accept path)
@@ -22,7 +23,7 @@ export const FINISHED_WITH_FAILURE = 3;
 export function bulkStatus(row: BulkSummaryRow): number {
   const rows = row.complete + row.retriable + row.failed + row.open + row.rejected;
   const open = row.open + Math.max(0, row.operation_count - rows);
-  if (open === 0 && row.retrying === 0) {
+  if (isBulkFinished({ open, retrying: row.retrying })) {
     return row.retriable + row.failed + row.rejected === 0 ? FINISHED_SUCCESSFULLY : FINISHED_WITH_FAILURE;
   }
   if (row.complete + row.retriable + row.failed > 0 || row.running) return IN_PROGRESS;

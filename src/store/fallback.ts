@@ -20,7 +20,7 @@
  *    On create, the entity itself must still come into existence (Magento saves a new entity's
  *    values at the admin scope); the store-view values go to the listed id.
  */
-import type { StoreScope } from '../plugins/api.ts';
+import type { StoreScope } from '../kernel/store-scope.ts';
 import { ADMIN_STORE_ID, DEFAULT_STORE_ID } from './stores.ts';
 
 export type WriteKind = 'create' | 'update';

@@ -3,7 +3,7 @@
  * §3.1), and a cached resolver for the request hot path.
  */
 import type { Pool } from '../db/pool.ts';
-import type { StoreScope } from '../plugins/api.ts';
+import type { StoreScope } from '../kernel/store-scope.ts';
 import { ADMIN_STORE_ID, DEFAULT_STORE_ID, listStores, type Store } from './stores.ts';
 
 /** Store views by code, as `StoreManager::getStores(false, true)`: the admin scope is not in it. */

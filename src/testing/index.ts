@@ -15,5 +15,7 @@ export {
   type TestKit,
   type TestKitOptions,
 } from './kit.ts';
-export { definePlugin, OperationError, RetriableError } from '../plugins/api.ts';
-export type { HandlerContext, PluginDefinition } from '../plugins/api.ts';
+export { definePlugin } from '../plugins/define.ts';
+export { OperationError, RetriableError } from '../kernel/operation-errors.ts';
+export type { HandlerContext } from '../kernel/handler.ts';
+export type { PluginDefinition } from '../plugins/define.ts';

@@ -12,11 +12,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { QueryResultRow } from 'pg';
 import { createIntegrationToken } from '../auth/index.ts';
-import { loadConfig, type ConfigOverrides } from '../config.ts';
+import { configDefaults, loadConfig, type ConfigOverrides } from '../config.ts';
 import { startConfiguredConsumer, type ConfiguredConsumer } from '../consumer/run.ts';
 import { migrate } from '../db/migrate.ts';
 import { ident, withTransaction } from '../db/pool.ts';
-import type { Logger, PluginDefinition } from '../plugins/api.ts';
+import type { Logger } from '../kernel/logger.ts';
+import type { PluginDefinition } from '../plugins/define.ts';
 import type { Route } from '../routes/types.ts';
 import { importArtifacts, loadArtifacts, type Artifacts } from '../runtime/artifacts.ts';
 import { startServer, type RunningServer } from '../server.ts';
@@ -59,7 +60,7 @@ export interface TestKitOptions {
   log?: Logger;
   /**
    * How long a handler may run before it is aborted, as `consumer.handlerTimeoutSeconds` does
-   * (whole seconds); its operation is then retriably failed (status 2). Default 30 s.
+   * (whole seconds); its operation is then retriably failed (status 2). Default: that setting's.
    */
   timeoutMs?: number;
   /** A label for the kit's schemas. */
@@ -160,7 +161,10 @@ async function routesFor(options: TestKitOptions, scratch: string): Promise<Arti
 /** Starts a kit; `await using kit = await startTestKit(...)` or `t.after(() => kit.close())`. */
 export async function startTestKit(options: TestKitOptions = {}): Promise<TestKit & AsyncDisposable> {
   const log = options.log ?? SILENT;
-  const handlerSeconds = Math.max(1, Math.ceil((options.timeoutMs ?? 30_000) / 1000));
+  const handlerSeconds = Math.max(
+    1,
+    Math.ceil((options.timeoutMs ?? configDefaults.consumer.handlerTimeoutSeconds * 1000) / 1000),
+  );
   // `run` waits for the consumer to abort a handler, and this much more, before it gives up.
   const waitMs = handlerSeconds * 1000 + 15_000;
   const scratch = mkdtempSync(join(tmpdir(), 'magento-async-kit-run-'));

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERASED_SECRET, SECRET_ENVELOPE, openSecrets, sealSecrets, secretFieldSet } from '../../src/accept/secrets.ts';
 import { phpJsonDecode, phpJsonEncode, PhpArray } from '../../src/accept/php-json.ts';
-import { OperationError } from '../../src/plugins/api.ts';
+import { OperationError } from '../../src/plugin.ts';
 
 const KEY = Buffer.from('a1b2c3d4e5f60718293a4b5c6d7e8f90');
 const NAMES = secretFieldSet(['api_key']);

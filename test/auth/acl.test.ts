@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { authorize, isAllowed } from '../../src/auth/acl.ts';
-import { GUEST, type Caller } from '../../src/auth/tokens.ts';
+import type { Caller } from '../../src/kernel/caller.ts';
+import { GUEST } from '../../src/auth/tokens.ts';
 import { WebapiError } from '../../src/errors/catalogue.ts';
 
 const ALL: Caller = { userType: 1, userId: 1, resources: 'all', tokenName: 'all' };

@@ -17,7 +17,7 @@ import {
   type Handler,
   type Interceptor,
   type PluginDefinition,
-} from '../../src/plugins/api.ts';
+} from '../../src/plugin.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
 import { pluginSchema } from '../../src/plugins/migrations.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';

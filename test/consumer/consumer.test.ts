@@ -5,9 +5,9 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { DEAD_LETTER_QUEUE, jobIdFor, type OperationJob } from '../../src/queue/names.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
-import { OperationError, RetriableError, type HandlerContext } from '../../src/plugins/api.ts';
+import { OperationError, RetriableError, type HandlerContext } from '../../src/plugin.ts';
 import { ident } from '../../src/db/pool.ts';
-import { cancelOperations } from '../../src/db/sql/lifecycle.ts';
+import { cancelOperations } from '../../src/operations/cancel.sql.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 

@@ -1,5 +1,5 @@
 /** Tiny stand-ins for the plugin registry: a map of handlers keyed by operationId. */
-import type { HandlerContext } from '../../src/plugins/api.ts';
+import type { HandlerContext } from '../../src/plugin.ts';
 import type { Invocation, OperationInvoker } from '../../src/consumer/invoker.ts';
 
 export type TestHandler = (args: any, ctx: HandlerContext) => unknown;

@@ -10,9 +10,10 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { jobIdFor } from '../../src/queue/names.ts';
 import { startConsumer } from '../../src/consumer/consumer.ts';
 import { normalizeBossSchema, notifyChannel } from '../../src/consumer/wake.ts';
-import { fetchWithClaims, withClaims } from '../../src/consumer/fetch.ts';
-import { deliveredOf } from '../../src/consumer/lifecycle.ts';
-import { cancelOperations } from '../../src/db/sql/lifecycle.ts';
+import { foldedFetch, foldedFetchDb } from '../../src/queue/fetch-fold.ts';
+import { claimFold } from '../../src/operations/claims.sql.ts';
+import { deliveredOf } from '../../src/operations/claims.ts';
+import { cancelOperations } from '../../src/operations/cancel.sql.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 import { observedPool } from '../support/observed-pool.ts';
@@ -135,12 +136,12 @@ describe('fetch with claims', () => {
       const canceled = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Void' });
       await db.pool.query(cancelOperations(db.schema), [canceled, 'Canceled']);
       const texts: string[] = [];
-      const fetchDb = fetchWithClaims(db.pool, db.schema, 20);
+      const fetchDb = foldedFetchDb(db.pool, claimFold(db.schema), () => [20]);
       const jobs = await boss.fetch<{ bulk: string; key: number }>('async.products', {
         batchSize: 10,
         db: { executeSql: (text, values) => (texts.push(text), fetchDb.executeSql(text, values)) },
       });
-      assert.ok(withClaims(texts[0]!, db.schema, 9), 'pg-boss fetch has the shape the fold expects');
+      assert.ok(foldedFetch(texts[0]!, claimFold(db.schema), 9), 'pg-boss fetch has the shape the fold expects');
       assert.equal(jobs.length, 3);
       const byKey = new Map(jobs.map((j) => [j.data.bulk === canceled ? 2 : j.data.key, deliveredOf(j)]));
       const first = byKey.get(0);
@@ -164,8 +165,8 @@ describe('fetch with claims', () => {
         rows.map((r) => r.leased),
         [true, true],
       );
-      assert.equal(withClaims('SELECT 1', db.schema, 1), null);
-      assert.equal(withClaims('WITH x AS (SELECT 1) SELECT * FROM x', db.schema, 1), null);
+      assert.equal(foldedFetch('SELECT 1', claimFold(db.schema), 1), null);
+      assert.equal(foldedFetch('WITH x AS (SELECT 1) SELECT * FROM x', claimFold(db.schema), 1), null);
       assert.equal(deliveredOf({ id: 'x' }), undefined);
     } finally {
       await boss.stop({ graceful: false });

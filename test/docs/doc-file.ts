@@ -56,7 +56,9 @@ export function testDocFile(file: string): void {
   const exceptions: string[] = [];
   after(() => {
     if (exceptions.length)
-      process.stderr.write(`doc blocks not run (${exceptions.length}):\n${exceptions.map((e) => `  ${e}`).join('\n')}\n`);
+      process.stderr.write(
+        `doc blocks not run (${exceptions.length}):\n${exceptions.map((e) => `  ${e}`).join('\n')}\n`,
+      );
   });
 
   describe(file, { timeout: 600_000 }, () => {

@@ -14,7 +14,7 @@ import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
 import { pluginSchema } from '../../src/plugins/migrations.ts';
 import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../../src/consumer/index.ts';
 import { queueForEntity } from '../../src/queue/names.ts';
-import { definePlugin } from '../../src/plugins/api.ts';
+import { definePlugin } from '../../src/plugin.ts';
 
 let server: TestServer;
 let consumer: ConsumerHandle;

@@ -5,7 +5,7 @@
  */
 import type { TestContext } from 'node:test';
 import { ident, type PoolClient } from '../../src/db/pool.ts';
-import type { HandlerContext, StoreScope } from '../../src/plugins/api.ts';
+import type { HandlerContext, StoreScope } from '../../src/plugin.ts';
 import { runInstalls } from '../../src/plugins/loader.ts';
 import { PluginRegistry } from '../../src/plugins/registry.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';

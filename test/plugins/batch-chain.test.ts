@@ -10,7 +10,7 @@ import {
   type BatchHandler,
   type BatchOutcome,
   type Interceptor,
-} from '../../src/plugins/api.ts';
+} from '../../src/plugin.ts';
 import { BatchShapeError } from '../../src/plugins/batch-chain.ts';
 import { loadPlugins, PluginLoadError } from '../../src/plugins/loader.ts';
 import { coercingInvoker } from '../../src/plugins/coerce.ts';

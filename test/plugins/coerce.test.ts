@@ -97,7 +97,7 @@ test('through the real accept and consumer: the handler sees numbers, the stored
   const dir = mkdtempSync(join(tmpdir(), 'coerce-plugins-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'probe'));
-  const api = pathToFileURL(join(import.meta.dirname, '../../src/plugins/api.ts')).href;
+  const api = pathToFileURL(join(import.meta.dirname, '../../src/plugin.ts')).href;
   writeFileSync(
     join(dir, 'probe', 'index.ts'),
     `import { definePlugin } from '${api}';

@@ -1,5 +1,5 @@
 /** Inline routes and contexts for plugin tests, independent of generated code. */
-import type { HandlerContext, Logger, StoreScope } from '../../src/plugins/api.ts';
+import type { HandlerContext, Logger, StoreScope } from '../../src/plugin.ts';
 import type { Route, WriteMethod } from '../../src/routes/types.ts';
 
 export function route(method: WriteMethod, path: string, operationId: string, extra: Partial<Route> = {}): Route {

@@ -8,7 +8,7 @@ import { loadPlugins, PluginLoadError, runInstalls } from '../../src/plugins/loa
 import { createTestDatabase } from '../support/db.ts';
 import { route } from './fixtures.ts';
 
-const API = pathToFileURL(join(import.meta.dirname, '../../src/plugins/api.ts')).href;
+const API = pathToFileURL(join(import.meta.dirname, '../../src/plugin.ts')).href;
 const routes = [
   route('POST', '/V1/products', 'PostV1Products'),
   route('DELETE', '/V1/cmsPage/{pageId}', 'DeleteV1CmsPagePageId'),

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HandlerContext, Interceptor } from '../../src/plugins/api.ts';
+import type { HandlerContext, Interceptor } from '../../src/plugin.ts';
 import { compileChain, sortInterceptors, type OwnedInterceptor } from '../../src/plugins/pipeline.ts';
 
 type Kind = 'before' | 'around' | 'after';

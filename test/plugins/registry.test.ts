@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { definePlugin, notImplemented, type Handler, type Interceptor } from '../../src/plugins/api.ts';
+import { definePlugin, notImplemented, type Handler, type Interceptor } from '../../src/plugin.ts';
 import { loadPlugins, PluginLoadError, type LoadOptions } from '../../src/plugins/loader.ts';
 import { NoHandlerError } from '../../src/plugins/registry.ts';
 import { context, NO_CODE, route } from './fixtures.ts';

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { definePlugin, type HandlerContext } from '../../src/plugins/api.ts';
+import { definePlugin, type HandlerContext } from '../../src/plugin.ts';
 import { loadPlugins, PluginLoadError } from '../../src/plugins/loader.ts';
 import { expandServiceHandlers, isServiceTarget, serviceKey, targetsRoute } from '../../src/plugins/targets.ts';
 import { context, NO_CODE, route } from './fixtures.ts';

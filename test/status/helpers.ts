@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import Koa from 'koa';
 import { errorMiddleware } from '../../src/http/middleware/errors.ts';
-import type { Caller } from '../../src/http/app.ts';
-import type { Logger, StoreScope } from '../../src/plugins/api.ts';
+import type { Caller } from '../../src/kernel/caller.ts';
+import type { Logger, StoreScope } from '../../src/plugin.ts';
 import { ident, type Pool } from '../../src/db/pool.ts';
 import {
   createStatusHandler,

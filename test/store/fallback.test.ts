@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeTargets, type WriteKind } from '../../src/store/fallback.ts';
-import type { StoreScope } from '../../src/plugins/api.ts';
+import type { StoreScope } from '../../src/plugin.ts';
 
 // Store views as the store list gives them; the admin row is ignored and re-added by the rules.
 const VIEWS = [{ id: 0 }, { id: 3 }, { id: 1 }, { id: 2 }];

@@ -10,7 +10,7 @@ import type { TestServer } from './server.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
 import { startConsumer, type ConsumerHandle, type OperationInvoker } from '../../src/consumer/index.ts';
 import { queueForEntity } from '../../src/queue/names.ts';
-import { definePlugin, OperationError, RetriableError, type HandlerContext } from '../../src/plugins/api.ts';
+import { definePlugin, OperationError, RetriableError, type HandlerContext } from '../../src/plugin.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/registry.ts';
 import { startHeartbeat } from '../../src/metrics/heartbeat.ts';
 import { simulatedWork } from './wait.ts';

@@ -11,7 +11,7 @@ import { ident, type Pool } from '../../src/db/pool.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { enqueueOperations } from '../../src/queue/enqueue.ts';
-import { OperationError, RetriableError } from '../../src/plugins/api.ts';
+import { OperationError, RetriableError } from '../../src/plugin.ts';
 import type { Route } from '../../src/routes/types.ts';
 import { mapInvoker } from '../consumer/invokers.ts';
 import { waitFor } from './wait.ts';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { E, WebapiError, errorBody } from '../../errors/catalogue.ts';
 import { sendJson } from '../respond.ts';
-import type { Logger } from '../../plugins/api.ts';
+import type { Logger } from '../../kernel/logger.ts';
 
 export function errorMiddleware(log: Logger, developerMode: boolean) {
   return async function renderErrors(ctx: Context, next: Next): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import type { Logger } from '../../plugins/api.ts';
+import type { Logger } from '../../kernel/logger.ts';
 
 const VALID_ID = /^[\w.\-:]{1,128}$/;
 

@@ -4,12 +4,11 @@ import { E, WebapiError } from '../../errors/catalogue.ts';
 import { sendJson } from '../../http/respond.ts';
 import { withTransaction } from '../../db/pool.ts';
 import * as sql from '../../db/sql/status.ts';
+import { CANCELED_MESSAGE } from '../../operations/cancel.ts';
 import type { Access } from '../access.ts';
 import { lockAndCheck } from '../queries.ts';
 import { firstKey, jsonBody } from '../request.ts';
 import type { StatusContext } from '../context.ts';
-
-const CANCELED_MESSAGE = 'Canceled';
 
 export async function cancelEndpoint(sc: StatusContext, ctx: Context, a: Access, uuid: string): Promise<void> {
   const { pool, schema, log } = sc;

@@ -18,7 +18,7 @@ const SPEC = join(PROJECT_ROOT, '../shared/specs/adobedocs-admin-schema-2.4.8.js
 const skip = existsSync(SPEC) ? false : `real spec not found at ${SPEC} (only present in the shared workspace)`;
 const DIR = join(PROJECT_ROOT, '.cache', `typed-handlers-${process.pid}`);
 
-const HEAD = `import { definePlugin, OperationError } from '../../src/plugins/api.ts';
+const HEAD = `import { definePlugin, OperationError } from '../../src/plugin.ts';
 import type { OperationArgs, OperationResults, ServiceOperations } from './generated/handlers.gen.ts';
 `;
 

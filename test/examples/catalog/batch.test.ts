@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import catalog, * as catalogModule from '../../../examples/catalog/index.ts';
 import { rounds } from '../../../examples/catalog/batch.ts';
 import { ALL, DEFAULT, NO_CODE, SECOND, silentLog } from '../../plugins/fixtures.ts';
-import type { BatchHandler, BatchOutcome, Handler, StoreScope } from '../../../src/plugins/api.ts';
+import type { BatchHandler, BatchOutcome, Handler, StoreScope } from '../../../src/plugin.ts';
 import { pluginDatabase, type PluginDb } from '../support.ts';
 
 type OperationId = 'PostV1Products' | 'PutV1ProductsSku' | 'DeleteV1ProductsSku';

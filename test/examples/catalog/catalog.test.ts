@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import catalog, * as catalogModule from '../../../examples/catalog/index.ts';
 import { ALL, DEFAULT, NO_CODE, SECOND } from '../../plugins/fixtures.ts';
-import type { StoreScope } from '../../../src/plugins/api.ts';
-import { OperationError } from '../../../src/plugins/api.ts';
+import type { StoreScope } from '../../../src/plugin.ts';
+import { OperationError } from '../../../src/plugin.ts';
 import { pluginDatabase } from '../support.ts';
 
 const h = catalog.handlers!;

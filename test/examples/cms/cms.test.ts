@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import cms, * as cmsModule from '../../../examples/cms/index.ts';
-import { OperationError } from '../../../src/plugins/api.ts';
+import { OperationError } from '../../../src/plugin.ts';
 import { NO_CODE } from '../../plugins/fixtures.ts';
 import { pluginDatabase } from '../support.ts';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import customer, * as customerModule from '../../../examples/customer/index.ts';
 import { verifyPassword } from '../../../examples/customer/password.ts';
-import { OperationError } from '../../../src/plugins/api.ts';
+import { OperationError } from '../../../src/plugin.ts';
 import { NO_CODE, SECOND } from '../../plugins/fixtures.ts';
 import { pluginDatabase } from '../support.ts';
 

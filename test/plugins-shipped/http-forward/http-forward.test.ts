@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import * as forward from '../../../plugins/http-forward/index.ts';
-import { OperationError, RetriableError } from '../../../src/plugins/api.ts';
+import { OperationError, RetriableError } from '../../../src/plugin.ts';
 import { loadPlugins } from '../../../src/plugins/loader.ts';
 import type { Route } from '../../../src/routes/types.ts';
 import { context, NO_CODE, SECOND, sampleRoutes } from '../../plugins/fixtures.ts';

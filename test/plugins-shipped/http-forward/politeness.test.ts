@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import * as forward from '../../../plugins/http-forward/index.ts';
-import { RetriableError, type HandlerContext } from '../../../src/plugins/api.ts';
+import { RetriableError, type HandlerContext } from '../../../src/plugin.ts';
 import { loadPlugins, type UpstreamConfig } from '../../../src/plugins/loader.ts';
 import type { Route } from '../../../src/routes/types.ts';
 import { context, NO_CODE, sampleRoutes } from '../../plugins/fixtures.ts';

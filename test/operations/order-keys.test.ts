@@ -8,8 +8,8 @@ import type { PgBoss } from 'pg-boss';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident } from '../../src/db/pool.ts';
-import { orderRules, saveOrderRules } from '../../src/consumer/lifecycle.ts';
-import { seedBulk } from './seed.ts';
+import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
+import { seedBulk } from '../consumer/seed.ts';
 
 describe('entity keys of accepted operations', () => {
   let db: TestDatabase;

@@ -1,9 +1,11 @@
 /**
- * Failure classification (CONTRACT §5, Magento's executeHandler): what trying again may fix is
- * status 2 and retried; everything else is status 3.
+ * An operation's status codes (Magento's OperationInterface) and which status a failure gets
+ * (CONTRACT §5, Magento's executeHandler): what trying again may fix is status 2 and retried;
+ * everything else is status 3.
  */
-import { OperationError, RetriableError } from '../plugins/api.ts';
+import { OperationError, RetriableError } from '../kernel/operation-errors.ts';
 import { E, renderTemplate } from '../errors/catalogue.ts';
+import type { Outcome } from './operation.ts';
 
 export const STATUS_COMPLETE = 1;
 export const STATUS_RETRIABLY_FAILED = 2;
@@ -106,4 +108,16 @@ export function resultMessage(error: unknown, operation?: { bulk_uuid: string; o
         : 'Error';
   const id = operation ? `${operation.bulk_uuid}/${operation.operation_key}` : 'unknown';
   return renderTemplate(E.OPERATION_INTERNAL_ERROR.template, { code, operation: id });
+}
+
+/** The outcome of a run that failed with `error`. */
+export function failureOutcome(error: unknown, operation?: { bulk_uuid: string; operation_key: number }): Outcome {
+  const failure = classifyFailure(error, operation);
+  return {
+    status: failure.status,
+    errorCode: failure.errorCode,
+    message: failure.message,
+    result: null,
+    retryAfterSeconds: failure.retryAfterSeconds,
+  };
 }

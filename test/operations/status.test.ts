@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyFailure, resultMessage } from '../../src/consumer/classify.ts';
-import { OperationError, RetriableError } from '../../src/plugins/api.ts';
+import { classifyFailure, resultMessage } from '../../src/operations/status.ts';
+import { OperationError, RetriableError } from '../../src/plugin.ts';
 
 const OP = { bulk_uuid: '6f1c2c8e-2d7a-4d5e-9a51-0d7f3c1e2b44', operation_key: 3 };
 const generic = (code: string) =>

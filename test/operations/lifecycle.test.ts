@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident, withTransaction } from '../../src/db/pool.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
-import { orderRules, saveOrderRules } from '../../src/consumer/lifecycle.ts';
+import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
 import {
   cancelOperations,
   registerWaiter,
@@ -19,11 +19,11 @@ import {
   type BulkSummaryRow,
 } from '../../src/db/sql/status.ts';
 import { bulkStatus } from '../../src/status/summary.ts';
-import { RetriableError } from '../../src/plugins/api.ts';
+import { RetriableError } from '../../src/plugin.ts';
 import { bulkFinishedChannel, jobIdFor } from '../../src/queue/names.ts';
 import { randomUUID } from 'node:crypto';
-import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
-import { mapInvoker } from './invokers.ts';
+import { seedBulk, silentLog, statusCounts, waitFor } from '../consumer/seed.ts';
+import { mapInvoker } from '../consumer/invokers.ts';
 
 describe('operation lifecycle', () => {
   let db: TestDatabase;

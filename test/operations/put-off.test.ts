@@ -11,9 +11,9 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident } from '../../src/db/pool.ts';
 import { startConsumer } from '../../src/consumer/consumer.ts';
-import { orderRules, saveOrderRules } from '../../src/consumer/lifecycle.ts';
-import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
-import { mapInvoker } from './invokers.ts';
+import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
+import { seedBulk, silentLog, statusCounts, waitFor } from '../consumer/seed.ts';
+import { mapInvoker } from '../consumer/invokers.ts';
 
 const SKUS = 8;
 const ROUNDS = 12;

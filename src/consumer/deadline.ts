@@ -1,0 +1,55 @@
+/**
+ * A handler's deadline (`consumer.handlerTimeoutSeconds`): it covers the handler's own time, not
+ * its waits. Time spent waiting for the batch transaction's lock (behind other handlers'
+ * statements) does not count against it.
+ */
+
+export class HandlerTimeoutError extends Error {
+  readonly retriable = true;
+  constructor(ms: number) {
+    super(`The operation's handler did not finish within ${ms / 1000} s; it was aborted.`);
+    this.name = 'HandlerTimeoutError';
+  }
+}
+
+export class HandlerDeadline {
+  readonly #controller = new AbortController();
+  readonly #ms: number;
+  #left: number;
+  #armedAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #finished = false;
+
+  constructor(ms: number) {
+    this.#ms = ms;
+    this.#left = ms;
+    this.#arm();
+  }
+
+  /** Aborted with a {@link HandlerTimeoutError} when the deadline passes. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** The clock stops while the handler waits (the transaction's lock). */
+  readonly waits = {
+    waiting: (): void => {
+      clearTimeout(this.#timer);
+      this.#left = Math.max(0, this.#left - (performance.now() - this.#armedAt));
+    },
+    entered: (): void => {
+      if (!this.#controller.signal.aborted && !this.#finished) this.#arm();
+    },
+  };
+
+  /** The handler is done: the deadline no longer fires. */
+  finish(): void {
+    this.#finished = true;
+    clearTimeout(this.#timer);
+  }
+
+  #arm(): void {
+    this.#armedAt = performance.now();
+    this.#timer = setTimeout(() => this.#controller.abort(new HandlerTimeoutError(this.#ms)), this.#left);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Runs the claimed operations of one batch: units (units.ts) start up to `inFlight` at once
+ * (slots.ts), each under its handler deadline (deadline.ts), and their outcomes go to the batch's
+ * writer (commit.ts). `runUnit` is the seam for anything that runs operations (one handler, or a
+ * batch handler for many operations).
+ */
+import { addressOf, type Outcome } from '../operations/operation.ts';
+import type { Claimed, Leases } from '../operations/claims.ts';
+import { failureOutcome, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from '../operations/status.ts';
+import type { BatchContext } from './batch.ts';
+import type { BatchWriter } from './commit.ts';
+import { HandlerDeadline } from './deadline.ts';
+import { logOf, operationArgs, operationContext } from './handler-context.ts';
+import { Slots } from './slots.ts';
+import { TransactionAbortedError, UnitTransaction } from './transaction.ts';
+import { planUnits, type UnitWork } from './units.ts';
+
+/**
+ * A batch whose handlers take a while looks again, at most this often, for operations the cancel
+ * API flagged since the claim, and skips them. Fast batches never pay for the look.
+ */
+const CANCEL_LOOK_MS = 50;
+
+export class BatchExecutor {
+  #ctx: BatchContext;
+  #leases: Leases;
+  #writer: BatchWriter;
+
+  constructor(ctx: BatchContext, leases: Leases, writer: BatchWriter) {
+    this.#ctx = ctx;
+    this.#leases = leases;
+    this.#writer = writer;
+  }
+
+  /**
+   * Runs every claim, up to `inFlight` handlers at once. Claims of one batch never share an entity
+   * key (the claim skips an operation with an unfinished earlier one of its key, and both are
+   * unfinished in the claim's snapshot), so running them at once keeps every key's order.
+   */
+  async runAll(claims: Claimed[]): Promise<void> {
+    const started: Promise<void>[] = [];
+    let failure: { error: unknown } | null = null;
+    const slots = new Slots(this.#ctx.inFlight);
+    const units = planUnits(claims, this.#ctx.batchHandlerOf);
+    for (let u = 0; u < units.length && !failure; u++) {
+      if (!(await slots.take(() => failure !== null))) break;
+      if (u > 0 && this.#leases.lookDue(CANCEL_LOOK_MS)) await this.#leases.lookAgain(CANCEL_LOOK_MS);
+      const unit = units[u]!;
+      const starting: Claimed[] = [];
+      for (const claim of unit.claims) {
+        if (this.#leases.canceled(addressOf(claim.row.bulk_uuid, claim.row.operation_key))) this.#writer.cancel(claim);
+        else starting.push(claim);
+      }
+      const mayStart = starting.every((c) => this.#leases.mayStart(addressOf(c.row.bulk_uuid, c.row.operation_key)));
+      if (starting.length && (this.#ctx.stopping() || !mayStart)) {
+        // Stopping, or the lease is too short for another handler: give the rest back to run at once.
+        slots.release();
+        this.#writer.giveBack([...starting, ...units.slice(u + 1).flatMap((x) => x.claims)]);
+        break;
+      }
+      if (!starting.length) {
+        slots.release();
+        continue;
+      }
+      const run = unit.work ? this.runUnit(starting, unit.work) : this.runOperation(starting[0]!);
+      started.push(
+        run.then(
+          () => slots.release(),
+          (error: unknown) => {
+            failure ??= { error };
+            slots.release();
+          },
+        ),
+      );
+    }
+    await Promise.all(started);
+    if (failure) throw (failure as { error: unknown }).error;
+    await this.#writer.finish();
+  }
+
+  /** Runs one claimed operation through its handler (with its interceptors) as a unit. */
+  runOperation(claim: Claimed): Promise<void> {
+    const { row } = claim;
+    return this.runUnit([claim], async ({ tx, signal }) => {
+      const args = operationArgs(this.#ctx, row);
+      const invocation = await this.#ctx.invoker.invoke(
+        row.operation_id,
+        args,
+        operationContext(this.#ctx, row, tx, signal),
+      );
+      return [
+        {
+          status: STATUS_COMPLETE,
+          errorCode: null,
+          message: `Service execution success ${invocation.handler}`,
+          // Magento stores the JSON of the service output, `null` for a void method.
+          result: JSON.stringify(invocation.result ?? null),
+        },
+      ];
+    });
+  }
+
+  /**
+   * The executor's seam: runs `work` for `claims` under the batch's shared transaction, with a
+   * savepoint of its own taken at its first `tx` query, and the handler deadline. Its outcomes are
+   * written with the transaction's commit when it used `tx`, else set-based with the batch's others.
+   * - `work` throws: every claim fails with that error; its savepoint is rolled back.
+   * - It returns after a failed statement whose error it caught: every claim fails with
+   *   {@link TransactionAbortedError} (its writes were lost with the aborted savepoint).
+   * - Its deadline (`handlerTimeoutMs`) passes: every claim fails retriably; its savepoint is rolled
+   *   back if no statement of it is still running, else the shared transaction is abandoned and
+   *   everything else in it given back unrecorded.
+   * - The batch's claims could lapse: nothing of it is written; the transaction it was in is
+   *   abandoned (with everything in it) and its deliveries are left to expire.
+   */
+  async runUnit(claims: Claimed[], work: UnitWork): Promise<void> {
+    const ctx = this.#ctx;
+    // A delivery whose last batch transaction failed to commit runs in one of its own, so a unit
+    // that cannot commit (a deferred constraint) fails alone instead of taking others along again.
+    // With shared transactions off (the benchmark's baseline), every unit has one of its own.
+    const alone = claims.every((c) => c.job.data.alone === true) || ctx.shareTransactions === false;
+    const { source, own } = this.#writer.transactionFor(alone);
+    const lost = this.#leases.lost.signal;
+    const deadline = new HandlerDeadline(ctx.policy.handlerTimeoutMs);
+    const tx = new UnitTransaction(source, deadline.waits);
+    const signal = AbortSignal.any([deadline.signal, lost]);
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(signal.reason);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => {});
+    const ran = performance.now();
+    let outcomes: Outcome[];
+    let ok = false;
+    try {
+      const running = work({ tx, signal });
+      // Work still running after its abort must not surface as an unhandled rejection.
+      running.catch(() => {});
+      outcomes = await Promise.race([running, aborted]);
+      if (outcomes.length !== claims.length) {
+        throw new Error(`The unit returned ${outcomes.length} outcomes for ${claims.length} operations.`);
+      }
+      ok = true;
+      if (tx.aborted) {
+        ok = false;
+        outcomes = claims.map(() => failureOutcome(new TransactionAbortedError(tx.failedCode() ?? 'unknown')));
+      }
+    } catch (error) {
+      if (lost.aborted) {
+        logOf(ctx, claims[0]!.row).warn({ err: error }, 'operation abandoned: its claim could not be kept');
+        await tx.abandon();
+        for (const c of claims) this.#leases.drop(addressOf(c.row.bulk_uuid, c.row.operation_key));
+        this.#writer.lost(claims.length);
+        return;
+      }
+      const cause = deadline.signal.aborted ? deadline.signal.reason : error;
+      outcomes = claims.map((c) => {
+        const failure = failureOutcome(cause, c.row);
+        logOf(ctx, c.row)[failure.status === STATUS_RETRIABLY_FAILED ? 'warn' : 'info'](
+          { err: error, status: failure.status },
+          'operation failed',
+        );
+        return failure;
+      });
+    } finally {
+      deadline.finish();
+    }
+    const seconds = (performance.now() - ran) / 1000;
+    for (let i = 0; i < claims.length; i++) {
+      ctx.observe?.({
+        topic: claims[i]!.row.topic_name,
+        status: outcomes[i]!.status,
+        seconds,
+        attempt: claims[i]!.row.attempts + 1,
+      });
+    }
+    await this.#writer.write(
+      tx,
+      own,
+      ok,
+      claims.map((c, i) => ({ job: c.job, row: c.row, outcome: outcomes[i]! })),
+    );
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * What a handler is called with: its arguments, built from the stored input, and its context
+ * (store, transaction, operation, abort signal, logger).
+ */
+import { openSecrets } from '../accept/secrets.ts';
+import type { OperationRow } from '../operations/operation.ts';
+import type { LifecycleContext } from '../operations/policy.ts';
+import type { HandlerContext } from '../kernel/handler.ts';
+import type { BatchContext } from './batch.ts';
+import type { UnitTransaction } from './transaction.ts';
+
+/** The handler context of one operation of a unit (a batch handler builds one per operation). */
+export function operationContext(
+  ctx: BatchContext,
+  row: OperationRow,
+  tx: UnitTransaction,
+  signal: AbortSignal,
+): HandlerContext {
+  return {
+    store: {
+      id: row.store_code === 'all' ? 0 : row.store_id,
+      code: row.store_code,
+      explicit: row.store_code !== null,
+    },
+    tx,
+    operation: {
+      bulkUuid: row.bulk_uuid,
+      key: row.operation_key,
+      topic: row.topic_name,
+      operationId: row.operation_id,
+      attempt: row.attempts + 1,
+      idempotencyKey: `${row.bulk_uuid}:${row.operation_key}`,
+    },
+    signal,
+    log: logOf(ctx, row),
+  };
+}
+
+/** An operation's handler arguments, its sealed secret fields opened. */
+export function operationArgs(ctx: BatchContext, row: OperationRow): unknown {
+  return openSecrets(parseArgs(row.serialized_data), ctx.cryptKey);
+}
+
+/** The handler's arguments: `serialized_data.meta_information` is itself a JSON string (Magento). */
+function parseArgs(serialized: string | null): unknown {
+  if (serialized === null) throw new Error('The operation has no serialized data to run with.');
+  const data = JSON.parse(serialized) as { meta_information?: unknown };
+  if (typeof data.meta_information !== 'string') throw new Error('The operation has no meta_information.');
+  return JSON.parse(data.meta_information);
+}
+
+/**
+ * The operation's logger, made on first use: a pino child per operation costs more than a no-op
+ * handler itself, and most operations never log.
+ */
+export function logOf(ctx: LifecycleContext, row: OperationRow): LifecycleContext['log'] {
+  return lazyChild(ctx.log, { bulk: row.bulk_uuid, key: row.operation_key, operationId: row.operation_id });
+}
+
+function lazyChild(
+  log: LifecycleContext['log'] & { child?: (bindings: object) => LifecycleContext['log'] },
+  bindings: object,
+): LifecycleContext['log'] {
+  let made: LifecycleContext['log'] | undefined;
+  const get = () => (made ??= typeof log.child === 'function' ? log.child(bindings) : log);
+  return {
+    info: (obj, msg) => get().info(obj, msg),
+    warn: (obj, msg) => get().warn(obj, msg),
+    error: (obj, msg) => get().error(obj, msg),
+    debug: (obj, msg) => get().debug(obj, msg),
+  };
+}

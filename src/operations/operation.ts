@@ -1,0 +1,40 @@
+/**
+ * An operation as the lifecycle handles it: the columns a claim reads, its address, and the job
+ * that delivered it. A pg-boss job is only a delivery; the truth is the operation row.
+ */
+import type { Job, JobAttempt } from 'pg-boss';
+import type { OperationJob } from '../queue/names.ts';
+
+/** Columns of a claimed operation. */
+export interface OperationRow {
+  bulk_uuid: string;
+  operation_key: number;
+  topic_name: string;
+  operation_id: string;
+  serialized_data: string | null;
+  status: number;
+  /** Runs recorded so far (the retry limit counts them). */
+  attempts: number;
+  /** The fencing token of this claim. */
+  lease_token: number;
+  /** How often the retry API reopened it (part of its job ids). */
+  reopened: number;
+  store_id: number;
+  store_code: string | null;
+}
+
+/** What one run of an operation came to. */
+export interface Outcome {
+  status: number;
+  errorCode: number | null;
+  message: string;
+  result: string | null;
+  /** A retriable failure's least retry delay, seconds (an upstream's `Retry-After`). */
+  retryAfterSeconds?: number | undefined;
+}
+
+/** An operation's address as one string (map keys). */
+export const addressOf = (bulk: string, key: number): string => `${bulk.toLowerCase()}:${key}`;
+
+/** The delivery of a job, as pg-boss's complete and fail statements fence it. */
+export const attemptOf = (job: Job<OperationJob>): JobAttempt => ({ id: job.id, retryCount: job.retryCount });

@@ -1,0 +1,34 @@
+/** The SQL of recording outcomes (see outcomes.ts). */
+import { ident } from '../db/pool.ts';
+import { unfinishedSql as UNFINISHED } from './finished.ts';
+
+/**
+ * Records outcomes of claimed operations, fenced by the claim's token. $1 uuid[], $2 int[] keys,
+ * $3 int[] tokens, $4 smallint[] status (1, 2 or 3), $5 int[] error codes, $6 text[] messages,
+ * $7 text[] result JSON, $8 timestamptz the batch started, $9 int retry limit; with `paramOffset`
+ * n they are $n+1 to $n+9 (the statement is then a CTE in front of pg-boss's job completion).
+ * A retriable failure with runs left becomes status 2 `will_retry`; a canceled operation is never
+ * retried (its failure is final, status 3); success clears `serialized_data` (Magento's
+ * OperationManagement). Returns the rows written: a missing one lost its claim.
+ */
+export function recordOutcomes(schema: string, options: { asyncCommit?: boolean; paramOffset?: number } = {}): string {
+  const s = ident(schema);
+  const p = (n: number) => `$${n + (options.paramOffset ?? 0)}`;
+  // asyncCommit: for the autocommit write that precedes a job's completion; the completion's own
+  // (synchronous) commit flushes the WAL up to and including this one. One fsync per batch.
+  const durability = options.asyncCommit
+    ? `, (SELECT set_config('synchronous_commit', 'off', true)) AS durability`
+    : '';
+  return `UPDATE ${s}.operation o
+    SET status = CASE WHEN r.status = 2 AND o.canceled THEN 3 ELSE r.status END,
+      will_retry = r.status = 2 AND NOT o.canceled AND o.attempts + 1 <= ${p(9)}::int,
+      error_code = r.error_code, result_message = r.message, result_serialized_data = r.result,
+      serialized_data = CASE WHEN r.status = 1 THEN NULL ELSE o.serialized_data END,
+      started_at = (${p(8)}::timestamptz AT TIME ZONE 'UTC'),
+      finished_at = (now() AT TIME ZONE 'UTC'), attempts = o.attempts + 1, lease_until = NULL
+    FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::int[], ${p(4)}::smallint[], ${p(5)}::int[], ${p(6)}::text[], ${p(7)}::text[])
+      AS r(bulk_uuid, operation_key, token, status, error_code, message, result)${durability}
+    WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key AND o.lease_token = r.token
+      AND ${UNFINISHED('o')}
+    RETURNING o.bulk_uuid, o.operation_key, o.will_retry, o.attempts, o.reopened`;
+}

@@ -1,0 +1,136 @@
+/**
+ * Put-off and waiting: a busy delivery (another worker's live lease, or an earlier unfinished
+ * operation of its key) gets a new job for later, in the transaction that completes the delivered
+ * one, so an operation is never left without a job. One put off behind an earlier operation is
+ * named on it, and made runnable once that is final.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'pg-boss';
+import type { PoolClient } from '../db/pool.ts';
+import { prepared } from '../db/prepared.ts';
+import { bossDb } from '../queue/adapter.ts';
+import { bossSchemaOf } from '../queue/boss.ts';
+import type { OperationJob } from '../queue/names.ts';
+import { startWaitingJobsNow } from '../queue/pgboss-sql.ts';
+import type { NotClaimed } from './claims.ts';
+import { releaseClaims } from './claims.sql.ts';
+import { attemptOf } from './operation.ts';
+import type { LifecycleContext } from './policy.ts';
+import * as sql from './put-off.sql.ts';
+
+/**
+ * Puts deliveries off: a new job for each, `delaySeconds` later, and the delivered one completed,
+ * in one transaction (an operation is never left without a job), after giving back any claim.
+ */
+export async function putOff(
+  ctx: LifecycleContext,
+  queue: string,
+  items: { job: Job<OperationJob>; delaySeconds: number; alone?: boolean; behind?: boolean }[],
+  giveBack?: [string[], number[], number[]],
+): Promise<void> {
+  if (!items.length) return;
+  const client = await ctx.pool.connect();
+  try {
+    await client.query('BEGIN');
+    if (giveBack && giveBack[0].length) await client.query(prepared(releaseClaims(ctx.schema), giveBack));
+    const ids = items.map(() => randomUUID());
+    const delays = await waitBehind(ctx, client, items, ids);
+    const db = bossDb(client);
+    await ctx.boss.insert(
+      queue,
+      items.map(({ job, alone }, i) => ({
+        id: ids[i]!,
+        data: {
+          bulk: job.data.bulk,
+          key: job.data.key,
+          deferred: (job.data.deferred ?? 0) + 1,
+          ...((alone ?? job.data.alone) ? { alone: true } : {}),
+        },
+        startAfter: delays[i]!,
+      })),
+      { db },
+    );
+    await ctx.boss.complete(
+      queue,
+      items.map((i) => attemptOf(i.job)),
+      null,
+      { db },
+    );
+    await client.query('COMMIT');
+    client.release();
+  } catch (error) {
+    client.release(error as Error);
+    throw error;
+  }
+}
+
+/**
+ * The delays of put-off deliveries. One behind an earlier operation of its key names its new job
+ * on that operation, which makes it runnable when its outcome is final ({@link wakeWaiting}): the
+ * put-off delay is then only a safety net (a crash between the outcome and the wake). One whose
+ * predecessor finished since the claim may run at once; one whose predecessor was being recorded
+ * (its row locked) comes back in a second rather than after its backoff.
+ */
+const SKIPPED_LOOKS = 3;
+const SKIPPED_PAUSE_MS = 5;
+
+async function waitBehind(
+  ctx: LifecycleContext,
+  client: PoolClient,
+  items: readonly { job: Job<OperationJob>; delaySeconds: number; behind?: boolean }[],
+  ids: readonly string[],
+): Promise<number[]> {
+  const delays = items.map((i) => i.delaySeconds);
+  let behind = items.flatMap((item, i) => (item.behind ? [i] : []));
+  // A predecessor locked by its recorder is final a moment later: look again a few times.
+  for (let look = 0; behind.length && look < SKIPPED_LOOKS; look++) {
+    if (look) await new Promise((resolve) => setTimeout(resolve, SKIPPED_PAUSE_MS));
+    const { rows } = await client.query<{ job: string; waiting: sql.Waiting }>(
+      prepared(sql.nameWaitingJobs(ctx.schema), [
+        behind.map((i) => items[i]!.job.data.bulk),
+        behind.map((i) => items[i]!.job.data.key),
+        behind.map((i) => ids[i]!),
+      ]),
+    );
+    const waiting = new Map(rows.map((r) => [r.job, r.waiting]));
+    for (const i of behind) if (waiting.get(ids[i]!) === 'free') delays[i] = 0;
+    behind = behind.filter((i) => waiting.get(ids[i]!) === 'skipped');
+  }
+  for (const i of behind) delays[i] = Math.min(delays[i]!, 1);
+  return delays;
+}
+
+/**
+ * Makes the put-off jobs waiting behind these operations runnable now, for those now final, and
+ * wakes this process's loops of the queue. Run once their outcomes are committed; a failure only
+ * leaves the jobs to their put-off delay.
+ */
+export async function wakeWaiting(
+  ctx: LifecycleContext,
+  queue: string,
+  finished: readonly { bulk: string; key: number }[],
+): Promise<void> {
+  const bossSchema = bossSchemaOf(ctx.boss);
+  if (!finished.length || bossSchema === undefined) return;
+  try {
+    const { rowCount } = await ctx.pool.query(
+      prepared(startWaitingJobsNow(bossSchema, sql.waitingJobsOf(ctx.schema)), [
+        finished.map((f) => f.bulk),
+        finished.map((f) => f.key),
+        queue,
+      ]),
+    );
+    if (rowCount) ctx.wake?.(queue);
+  } catch (error) {
+    ctx.log.warn({ err: error }, 'could not wake jobs waiting behind finished operations; they run after their delay');
+  }
+}
+
+/**
+ * How long a busy delivery waits: until the holder's lease lapses when another worker holds it,
+ * else (behind an earlier operation of its key) a second, doubling per put-off up to 30.
+ */
+export function busyDelaySeconds(item: NotClaimed): number {
+  if (item.wait !== null) return Math.max(1, item.wait);
+  return Math.min(30, 2 ** Math.min(5, item.job.data.deferred ?? 0));
+}

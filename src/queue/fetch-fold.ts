@@ -1,0 +1,46 @@
+/**
+ * pg-boss's own fetch statement (deliver a batch of jobs) with more folded into it: pg-boss's
+ * statement is `WITH <ctes> UPDATE ... RETURNING`; the UPDATE becomes one more CTE
+ * (`__delivered`), the fold adds its CTEs after it and its SELECT returns the delivered jobs: one
+ * statement per batch. The consumer folds in the claim of the delivered operations
+ * (src/operations/claims.sql.ts). A statement of any other shape is run as it is, and the caller
+ * does the fold's work separately. The statement's shape is pinned in pgboss-sql.ts.
+ */
+import type { Db } from 'pg-boss';
+import type { Pool } from '../db/pool.ts';
+import { prepared } from '../db/prepared.ts';
+import { splitFetch } from './pgboss-sql.ts';
+
+/**
+ * What is folded into the fetch: CTEs after `delivered` (a CTE of the delivered job rows) and the
+ * final SELECT. `address` reads an operation job's bulk and key (text) from a row `f` of it;
+ * `param` is the placeholder of the first of the fold's own values.
+ */
+export type FetchFold = (
+  delivered: string,
+  address: { bulk: string; key: string },
+  param: string,
+) => { ctes: string; select: string };
+
+/** The fetch statement with `fold` folded in, or null when its shape is not the known one. */
+export function foldedFetch(text: string, fold: FetchFold, firstParam: number): string | null {
+  const parts = splitFetch(text);
+  if (!parts) return null;
+  const { ctes, select } = fold('__delivered', { bulk: `f.data->>'bulk'`, key: `f.data->>'key'` }, `$${firstParam}`);
+  return `${parts.ctes},
+    __delivered AS (${parts.update}),
+    ${ctes}
+    ${select}`;
+}
+
+/** A pg-boss connection for `fetch` whose statement carries `fold`, with its `values` after pg-boss's. */
+export function foldedFetchDb(pool: Pool, fold: FetchFold, values: () => unknown[]): Db {
+  const folded = new Map<string, string | null>();
+  return {
+    executeSql(text, bossValues = []) {
+      let sql = folded.get(text);
+      if (sql === undefined) folded.set(text, (sql = foldedFetch(text, fold, bossValues.length + 1)));
+      return pool.query(sql ? prepared(sql, [...bossValues, ...values()]) : prepared(text, bossValues));
+    },
+  };
+}
