@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { copyCheckout, PROJECT_ROOT, type Checkout } from '../support/checkout.ts';
 import type { Block } from './blocks.ts';
 import { waitFor } from '../support/wait.ts';
+import { forgetSchema, noteSchema } from '../support/leftovers.ts';
 
 export const SHARED_DIR = join(PROJECT_ROOT, '../shared');
 
@@ -70,6 +71,8 @@ export class DocSession {
     // Blocks that run before any `npm start` reach the local server (as on this machine): a schema
     // of its own keeps one file's run from seeing another's (or an earlier run's) data.
     this.schema = `doc_${randomBytes(4).toString('hex')}`;
+    noteSchema(this.schema);
+    noteSchema(`${this.schema}_boss`);
     env.MAGENTO_ASYNC_SCHEMA = this.schema;
     this.env = env;
   }
@@ -247,6 +250,8 @@ export class DocSession {
     } finally {
       await pool.end();
     }
+    forgetSchema(this.schema);
+    forgetSchema(`${this.schema}_boss`);
     this.checkout?.remove();
     this.checkout = null;
   }

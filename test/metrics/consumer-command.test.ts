@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,7 @@ test('queue:consumers:start --metrics-port 0 serves /metrics on its own port unt
     // The whole process group, as a terminal's Ctrl-C or a supervisor would.
     if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM');
     assert.equal(await exited, 0, stderr);
+    rmSync(dir, { recursive: true, force: true });
     await db.drop();
   }
 });
