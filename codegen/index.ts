@@ -18,6 +18,7 @@ import { emitValidators } from './emit/validators.ts';
 import { closeMagentoObjects, isMagentoStyle } from './input-schema.ts';
 import { loadSpec, type LoadedSpec } from './load-spec.ts';
 import { buildRouteTable } from './route-table.ts';
+import { cachedGeneration, type Generation } from './cache.ts';
 import { formatDiagnostic, isObject, type Diagnostic } from './types.ts';
 
 import { PROJECT_ROOT, recordedSource, SPEC_RECORD, type SpecRecord } from './spec-record.ts';
@@ -112,31 +113,44 @@ export interface Generated {
 
 /** Everything except disk writes: the generated files of one spec for one output folder. */
 export async function generate(spec: LoadedSpec, out: string): Promise<Generated> {
-  const doc = spec.doc;
-  const diagnostics = [...spec.diagnostics];
-  if (isMagentoStyle(spec)) closeMagentoObjects(doc);
-  const table = buildRouteTable(doc);
-  diagnostics.push(...table.diagnostics);
-  const info = isObject(doc.info) ? doc.info : {};
-  const specInfo: SpecInfo = {
+  const specInfo = specInfoOf(spec);
+  const made = await cachedGeneration(spec, () => generateFiles(spec));
+  const files = new Map<string, string>();
+  files.set(SPEC_RECORD, specRecordText(spec));
+  // The one file that depends on where the output goes (its import of the route types).
+  files.set(
+    'routes.gen.ts',
+    emitRoutes(made.routes, specInfo, importPath(out, join(PROJECT_ROOT, 'src/routes/types.ts'))),
+  );
+  for (const [name, content] of made.files) files.set(name, content);
+  return { routes: made.routes, diagnostics: made.diagnostics, files };
+}
+
+function specInfoOf(spec: LoadedSpec): SpecInfo {
+  const info = isObject(spec.doc.info) ? spec.doc.info : {};
+  return {
     file: spec.file,
     sha256: spec.sha256,
     title: typeof info.title === 'string' ? info.title : '',
     version: typeof info.version === 'string' ? info.version : '',
   };
-  const files = new Map<string, string>();
-  files.set(SPEC_RECORD, specRecordText(spec));
-  files.set(
-    'routes.gen.ts',
-    emitRoutes(table.routes, specInfo, importPath(out, join(PROJECT_ROOT, 'src/routes/types.ts'))),
-  );
-  files.set('types.gen.ts', await emitTypes(doc, table.routes, spec));
-  files.set('handlers.gen.ts', emitHandlers(table.details, spec));
+}
+
+/** Everything generated from the spec alone (what the codegen cache keeps). */
+async function generateFiles(spec: LoadedSpec): Promise<Generation> {
+  const doc = spec.doc;
+  const diagnostics = [...spec.diagnostics];
+  if (isMagentoStyle(spec)) closeMagentoObjects(doc);
+  const table = buildRouteTable(doc);
+  diagnostics.push(...table.diagnostics);
+  const files: Generation['files'] = [];
+  files.push(['types.gen.ts', await emitTypes(doc, table.routes, spec)]);
+  files.push(['handlers.gen.ts', emitHandlers(table.details, spec)]);
   const validators = emitValidators(doc, table.details, spec);
   diagnostics.push(...validators.diagnostics);
-  files.set('validators.gen.ts', validators.code);
-  files.set('async-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'async'));
-  files.set('bulk-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'bulk'));
+  files.push(['validators.gen.ts', validators.code]);
+  files.push(['async-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'async')]);
+  files.push(['bulk-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'bulk')]);
   return { routes: table.routes, diagnostics, files };
 }
 

@@ -30,7 +30,9 @@ const observed = observedPool(db.pool, {
       readsWhileWaiting.set(uuid, readsWhileWaiting.get(uuid)! + 1);
   },
 });
-const h = await startHarness(observed, db.schema);
+// Results in batches of 100: twenty batches from a bulk of 2,000, as from 20,000 at the default 1,000.
+const RESULTS_BATCH = 100;
+const h = await startHarness(observed, db.schema, { limits: { resultsBatchSize: RESULTS_BATCH } });
 h.as(ADMIN);
 // Every state below is reached by accepting bulks and running a real consumer; an operation held at
 // a gate is one the handler is still working on, so its bulk is open until the test releases it.
@@ -203,7 +205,7 @@ test('long-poll: a finished bulk answers at once; a client that leaves is cleane
 });
 
 test('results.ndjson: one line per operation in index order, streamed in batches', async () => {
-  const N = 20_000;
+  const N = 20 * RESULTS_BATCH;
   const BIG = '00000000-0000-4000-8000-0000000000f1';
   const big = await startDriver(db, { entity: 'big', batchSize: 500 });
   try {
@@ -236,7 +238,7 @@ test('results.ndjson: one line per operation in index order, streamed in batches
     batchesAtFirstChunk >= 1 && batchesAtFirstChunk <= 4,
     `batches read before the first chunk: ${batchesAtFirstChunk}`,
   );
-  assert.equal(batchQueries, N / 1000 + 1);
+  assert.equal(batchQueries, N / RESULTS_BATCH + 1);
   const lines = text.split('\n');
   assert.equal(lines.pop(), '');
   assert.equal(lines.length, N);

@@ -1,6 +1,7 @@
 /**
  * What a run of the suite leaves behind, found at its end: every test process gets the run's own
- * temporary folder (TMPDIR) and a tag in its environment, and each schema a test makes is noted
+ * temporary folder (TMPDIR), a tag in its environment and a codegen cache for the run (so a large
+ * spec is generated once however many tests generate it), and each schema a test makes is noted
  * until the test drops it. `globalTeardown` (test/support/db.ts) then fails the run over a folder
  * or file left in the run's TMPDIR, a schema not dropped, or a process still running with the tag,
  * after removing them.
@@ -19,9 +20,12 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Pool } from '../../src/db/pool.ts';
 import { ident } from '../../src/db/pool.ts';
+import { CODEGEN_CACHE_ENV } from '../../codegen/cache.ts';
 
 const TAG = 'MAGENTO_ASYNC_TEST_RUN';
 const SCHEMAS = '.schemas';
+/** The run's codegen cache (codegen/cache.ts): a large spec is generated once per run. */
+const CODEGEN = '.codegen';
 
 /** In the runner, before any test process starts: the run's folder and tag. */
 export function startRun(): string {
@@ -31,6 +35,7 @@ export function startRun(): string {
   mkdirSync(join(dir, SCHEMAS));
   process.env.TMPDIR = dir;
   process.env[TAG] = basename(dir);
+  process.env[CODEGEN_CACHE_ENV] = join(dir, CODEGEN);
   return dir;
 }
 
@@ -95,7 +100,7 @@ export async function endRun(dir: string, pool: Pool | null): Promise<string[]> 
       await pool?.query(`DROP SCHEMA IF EXISTS ${ident(nspname)} CASCADE`).catch(() => {});
     }
   }
-  for (const entry of readdirSync(dir)) if (entry !== SCHEMAS) left.push(`${join(dir, entry)}`);
+  for (const entry of readdirSync(dir)) if (entry !== SCHEMAS && entry !== CODEGEN) left.push(`${join(dir, entry)}`);
   rmSync(dir, { recursive: true, force: true });
   return left;
 }
