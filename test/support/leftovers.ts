@@ -26,6 +26,8 @@ const TAG = 'MAGENTO_ASYNC_TEST_RUN';
 const SCHEMAS = '.schemas';
 /** The run's codegen cache (codegen/cache.ts): a large spec is generated once per run. */
 const CODEGEN = '.codegen';
+/** What the run itself keeps in its folder: the above, and Node's compile cache (bin/magento-async.js). */
+const KEPT = new Set([SCHEMAS, CODEGEN, 'node-compile-cache']);
 
 /** In the runner, before any test process starts: the run's folder and tag. */
 export function startRun(): string {
@@ -100,7 +102,7 @@ export async function endRun(dir: string, pool: Pool | null): Promise<string[]> 
       await pool?.query(`DROP SCHEMA IF EXISTS ${ident(nspname)} CASCADE`).catch(() => {});
     }
   }
-  for (const entry of readdirSync(dir)) if (entry !== SCHEMAS && entry !== CODEGEN) left.push(`${join(dir, entry)}`);
+  for (const entry of readdirSync(dir)) if (!KEPT.has(entry)) left.push(`${join(dir, entry)}`);
   rmSync(dir, { recursive: true, force: true });
   return left;
 }
