@@ -1,10 +1,10 @@
 /**
  * Processing at depth (issue 21): product upserts in 1,000-item bulks from several clients through
- * one `serve` process, run by one consumer process (`queue:consumers:start products`) with the
+ * one `serve` process, run by one consumer process (`queue:consumers:start async.operations.all`) with the
  * catalog example's batch handlers, on a schema of its own:
  *
  *   npm run bench:depth -- [--ops 1000000] [--updates 5] [--clients 4] [--bulk 1000] [--concurrent]
- *                         [--minutes 30]
+ *                         [--minutes 30] [--consumer async.operations.all] [--keep]
  *
  * - `--ops` upserts of `ops / updates` skus, each sku updated `--updates` times in order: update u
  *   of every sku is accepted after update u - 1 of it (a client waits for that bulk's 202 first), so
@@ -18,6 +18,9 @@
  *   last quarter of the processing, peak); the load average at the start and the end.
  * - At the end every sku's stored price must be its last update's: order kept, nothing lost.
  * - `--minutes`: the run gives up that long after the first request, printing what it measured.
+ * - `--consumer`: what the consumer runs, by default every entity queue as an operator starts it
+ *   (the other queues stay empty and are polled throughout); `products` for that queue alone.
+ * - `--keep`: the schemas stay (with every completed job and operation) for bench/depth-plans.ts.
  *
  * With EMBEDDED=1 it runs on a PostgreSQL of its own (var/bench-postgres), as bench:catalog does.
  * The full run takes a while and loads the machine: use a small `--ops` for a quick look.
@@ -41,6 +44,8 @@ const { values } = parseArgs({
     bulk: { type: 'string', default: '1000' },
     concurrent: { type: 'boolean', default: false },
     minutes: { type: 'string', default: '30' },
+    consumer: { type: 'string', default: 'async.operations.all' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const UPDATES = Math.max(1, Number(values.updates));
@@ -106,7 +111,7 @@ try {
   let consumerStartedAt = 0;
   const startConsumer = async () => {
     consumerStartedAt = performance.now();
-    consumer = spawnCli(['queue:consumers:start', 'products']);
+    consumer = spawnCli(['queue:consumers:start', values.consumer]);
     await consumer.waitFor(/Database: /, 60_000);
   };
 
@@ -282,7 +287,10 @@ try {
   console.log(`load average at the end ${loadAverage()}`);
 } finally {
   for (const p of processes.reverse()) await p.stop('SIGTERM');
-  await db.drop();
+  if (values.keep) {
+    console.log(`kept: npx node bench/depth-plans.ts ${db.schema} ${db.bossSchema}`);
+    await db.pool.end();
+  } else await db.drop();
   rmSync(dir, { recursive: true, force: true });
   await embedded?.stop();
 }

@@ -1,9 +1,7 @@
 /** SQL of completion webhooks (migration 016), as functions of the schema name. */
 import { ident } from '../pool.ts';
+import { bulkUnfinishedSql } from '../../operations/finished.ts';
 import { selectBulksWithCounters } from './status.ts';
-
-// Until src/operations/finished.ts lands (issue 20): the one definition of an unfinished bulk.
-const bulkUnfinishedSql = (c: string): string => `sum(${c}.open) + sum(${c}.retrying) > 0`;
 
 /** Registers webhooks in the accept transaction. $1 uuid[], $2 text[] urls. */
 export function insertWebhooks(schema: string): string {
@@ -15,8 +13,8 @@ export function insertWebhooks(schema: string): string {
  * Claims up to $1 due webhooks of finished bulks for one attempt each, and returns each with its
  * bulk's summary (the columns of `selectBulksWithCounters`), read in the same snapshot as the
  * claim: the payload describes the bulk as it was when it was found finished. Only finished bulks
- * are taken, so however many unfinished bulks wait with a webhook, a finished one is never hidden
- * behind them. The lease (`next_attempt_at` pushed past the delivery's timeout) keeps other
+ * (src/operations/finished.ts) are taken, so however many unfinished bulks wait with a webhook, a
+ * finished one is never hidden behind them. The lease (`next_attempt_at` pushed past the delivery's timeout) keeps other
  * senders off a claimed webhook; a sender that crashes mid-delivery lets it lapse and the next
  * sweep sends it again. Oldest due first. $1 limit, $2 lease seconds.
  */
