@@ -76,6 +76,8 @@ export interface ConsumerOptions {
    * name plugin tables unqualified (`PluginRegistry.searchPath`). Default our schema and public.
    */
   searchPath?: readonly string[];
+  /** What operations require before they run (plugins' `requires`, src/consumer/requirements.ts). */
+  dependencies?: BatchContext['dependencies'];
 }
 
 export interface ConsumerHandle {
@@ -120,6 +122,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     stopping: () => stopping,
     observe: options.observe,
     searchPath: options.searchPath,
+    dependencies: options.dependencies,
   };
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
   const notifyPollMs = Math.max(0.5, options.notifyPollingIntervalSeconds ?? 3) * 1000;

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseCryptKey } from '../accept/crypt-key.ts';
-import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
+import { resolveCryptKey } from '../auth/crypt-key.ts';
 import type { Config } from '../config.ts';
 import { createPool, databaseUrl } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
@@ -71,6 +71,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     connectionString: url,
     max: Math.min(concurrency * selection.queues.length + 4, 24),
     applicationName: 'magento-async:consumer',
+    log,
   });
   let boss: Awaited<ReturnType<typeof createBoss>> | undefined;
   const entityOf = new Map(routes.map((r) => [r.operationId, r.entity]));
@@ -96,7 +97,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     );
     const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
     const consumer = await startConsumer({
-      cryptKey: parseCryptKey(await getOrCreateCryptKey(pool, config.schema, config.cryptKey)),
+      cryptKey: parseCryptKey(await resolveCryptKey(pool, config.schema, config, url, log)),
       pool,
       boss,
       schema: config.schema,
@@ -127,6 +128,12 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       log,
       observe: (e) => metrics.processed(e),
       searchPath: registry.searchPath(config.schema),
+      dependencies: registry.requires.size
+        ? {
+            requiresOf: (operationId) => registry.requires.get(operationId),
+            waitLimitSeconds: config.consumer.requiresWaitLimitSeconds,
+          }
+        : undefined,
     });
     const heartbeat = await startHeartbeat({
       pool,
@@ -142,6 +149,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
             port: config.metrics.consumerPort,
             host: config.metrics.consumerHost,
             token: config.metrics.token,
+            loopbackOnly: config.metrics.loopbackOnly,
             log,
           });
     const started = boss;

@@ -13,6 +13,7 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from '../kernel/logger.ts';
+import { every } from '../kernel/periodic.ts';
 import * as sql from './bulks.sql.ts';
 
 export interface BulkRetentionOptions {
@@ -156,23 +157,15 @@ async function deleteJobsOfDeletedBulks(options: BulkRetentionOptions, client: p
   return deleted;
 }
 
-/** Sweeps every `intervalSeconds` (unref'd timer: it never keeps the process alive); returns the stop function. */
+/** Sweeps every `intervalSeconds`; returns the stop function. */
 export function startBulkRetention(options: BulkRetentionOptions & { intervalSeconds: number }): () => Promise<void> {
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = sweepExpiredBulks(options)
-      .then((swept) => {
+  const timer = every(options.intervalSeconds * 1000, () =>
+    sweepExpiredBulks(options).then(
+      (swept) => {
         if (swept && swept.bulks > 0) options.log.info({ ...swept }, 'expired bulks deleted');
-      })
-      .catch((err: unknown) => options.log.warn({ err }, 'bulk retention sweep failed'))
-      .finally(() => {
-        running = null;
-      });
-  }, options.intervalSeconds * 1000);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+      },
+      (err: unknown) => options.log.warn({ err }, 'bulk retention sweep failed'),
+    ),
+  );
+  return () => timer.stop();
 }

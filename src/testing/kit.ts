@@ -216,6 +216,8 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
         pluginsDir: options.pluginsDir ? resolve(options.pluginsDir) : noPlugins,
         pluginPackages: [...(options.packages ?? [])],
         dashboard: { enabled: false, ...extra.dashboard },
+        // The kit's database is its own and thrown away: the key may live there (src/auth/crypt-key.ts).
+        cryptKeyInDatabase: extra.cryptKeyInDatabase ?? true,
         // A handler that never returns is aborted as in production (and `close` can finish).
         consumer: {
           retryLimit: 0,

@@ -66,6 +66,10 @@ describe('fetch plan', () => {
         }
       };
 
+      const { rows: settings } = await fetching.query(
+        `SELECT current_setting('jit') AS jit, current_setting('enable_bitmapscan') AS bitmap`,
+      );
+      assert.deepEqual(settings[0], { jit: 'off', bitmap: 'off' }, 'the fetch connections are planned for it');
       for (const queue of ['async.products', 'async.customers']) {
         const plan = await explain(queue);
         const types = plan.map((n) => n['Node Type']);

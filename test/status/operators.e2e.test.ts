@@ -11,6 +11,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { CART_BULK_PATH, cartItems, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
 import { createIntegrationToken } from '../../src/auth/index.ts';
 import { BULK_OPERATIONS_RESOURCE } from '../../src/status/access.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** Spelled out: the ACL id is part of the contract (docs/authentication.md). */
 const BULK_MANAGE_ALL_RESOURCE = 'MagentoAsync::bulk_operations_manage_all';
@@ -261,4 +262,46 @@ test("retry and cancel: the owner's own bulks; another caller's only with the ma
     body: {},
   });
   assert.equal(unknown.status, 404, 'the manager sees every bulk, so an unknown one is simply not found');
+});
+
+test('event streams count against admission: past maxConcurrentStreams a 503 with Retry-After; a closed stream frees its place', async () => {
+  const busy = await startTestServer('status-streams-busy', { maxConcurrentStreams: 1, busyRetryAfterSeconds: 3 });
+  try {
+    const first = new AbortController();
+    const open = await fetch(`${busy.url}/rest/V1/bulks/stream`, {
+      headers: { Authorization: `Bearer ${busy.token}` },
+      signal: first.signal,
+    });
+    assert.equal(open.status, 200);
+    await open.body!.getReader().read(); // the first event: the stream is open and holds its place
+
+    const refused = await busy.request('GET', '/rest/V1/bulks/stream');
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '3');
+    assert.deepEqual(refused.json, {
+      message: 'The server is busy with other requests. Try again in %retryAfter seconds.',
+      parameters: { retryAfter: 3 },
+    });
+    const list = await busy.request('GET', '/rest/V1/bulks');
+    assert.equal(list.status, 200, 'plain requests are not streams');
+
+    first.abort();
+    // The server sees the client go away on its own time: wait for the place, boundedly.
+    await waitFor(
+      async () => {
+        const controller = new AbortController();
+        const again = await fetch(`${busy.url}/rest/V1/bulks/stream`, {
+          headers: { Authorization: `Bearer ${busy.token}` },
+          signal: controller.signal,
+        });
+        controller.abort();
+        if (again.status !== 200) assert.equal(again.status, 503);
+        return again.status === 200;
+      },
+      10_000,
+      'the closed stream to give its place back',
+    );
+  } finally {
+    await busy.stop();
+  }
 });
