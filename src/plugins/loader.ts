@@ -11,10 +11,11 @@
  *   string is version N, applied once in the plugin's own schema (src/plugins/migrations.ts).
  * - `fallback(options)`: returns a handler factory for operations nobody implements (http-forward).
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { isStub } from './stubs.ts';
+import { PACKAGE_JSON, packageModule } from '../kernel/package.ts';
 import type { BatchHandler, Handler, Validator } from '../kernel/handler.ts';
 import type { Requires } from '../kernel/requirement.ts';
 import type { Interceptor, PluginDefinition } from './define.ts';
@@ -78,7 +79,7 @@ export interface LoadOptions {
 }
 
 /** The built-in fallback plugin, loaded whatever `pluginsDir` is, so a fresh project can forward. */
-export const HTTP_FORWARD_PATH = fileURLToPath(new URL('../../plugins/http-forward/index.ts', import.meta.url));
+export const HTTP_FORWARD_PATH = packageModule('plugins/http-forward/index.ts');
 
 export class PluginLoadError extends Error {
   readonly problems: readonly string[];
@@ -92,8 +93,7 @@ export class PluginLoadError extends Error {
 }
 
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return PACKAGE_JSON.version;
 }
 
 interface Candidate {

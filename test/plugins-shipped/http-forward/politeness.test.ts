@@ -15,7 +15,7 @@ import { context, NO_CODE, sampleRoutes } from '../../plugins/fixtures.ts';
 import { loopbackStore, type StoreOptions } from './store.ts';
 import { waitFor } from '../../support/wait.ts';
 
-const generated = new URL('../../../src/generated/routes.gen.ts', import.meta.url);
+const generated = new URL('../../../src/generated/routes.gen.js', import.meta.url);
 const routes: readonly Route[] = existsSync(generated)
   ? ((await import(generated.href)) as { routes: readonly Route[] }).routes
   : sampleRoutes;
