@@ -13,6 +13,7 @@ import { createApp } from './http/app.ts';
 import { AcceptCommitter } from './accept/committer.ts';
 import { createAccept } from './accept/accept.ts';
 import { startIdempotencySweeper } from './accept/idempotency-sweeper.ts';
+import { startBulkRetention } from './retention/bulks.ts';
 import { Admission } from './http/admission.ts';
 import { createBoundedServer } from './http/connections.ts';
 import { parseCryptKey } from './accept/crypt-key.ts';
@@ -54,6 +55,8 @@ export interface ServerOptions {
   /** Test hook forwarded to the accept transaction (fault injection). */
   beforeCommit?: ConstructorParameters<typeof AcceptCommitter>[0]['beforeCommit'];
   host?: string;
+  /** The clock bulk retention measures ages by (tests move it). Default: the system's. */
+  now?: () => Date;
 }
 
 export interface RunningServer {
@@ -182,6 +185,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log,
     });
     undo.push(() => stopSweeper());
+    const { bulkDays, sweepSeconds, batchOperations } = config.retention;
+    const stopRetention =
+      bulkDays === null
+        ? async () => {}
+        : startBulkRetention({
+            pool,
+            boss,
+            schema: config.schema,
+            bossSchema: config.bossSchema,
+            bulkDays,
+            batchOperations,
+            intervalSeconds: sweepSeconds,
+            log,
+            now: options.now,
+          });
+    undo.push(() => stopRetention());
     const dashboard = config.dashboard.enabled ? createDashboard(config.dashboard.path) : null;
     const app = createApp({
       pool,
@@ -255,6 +274,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       async close() {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await stopSweeper();
+        await stopRetention();
         await webhooks?.stop();
         await committer.drain();
         await status.close();

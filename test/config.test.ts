@@ -44,6 +44,7 @@ test('defaults, with no env and no config file', (t) => {
     expireInSeconds: 60,
     heartbeatSeconds: 10,
     handlerTimeoutSeconds: 30,
+    requiresWaitLimitSeconds: 3600,
     leaseSeconds: 20,
   });
   assert.equal(c.statusPageSizeMax, 300);

@@ -190,6 +190,13 @@ const consumer = Group(
       description:
         'longest one handler runs (then aborted through `ctx.signal`, retried); a SIGTERM exits within this plus about 5 s',
     }),
+    requiresWaitLimitSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 604_800,
+      default: 3600,
+      description:
+        "longest an operation waits for an unfinished one it requires (a plugin's `requires`) before it fails naming the missing key ([dependencies](docs/dependencies.md))",
+    }),
     leaseSeconds: Type.Integer({
       minimum: 5,
       maximum: 3600,
@@ -335,6 +342,33 @@ const webhooks = Group(
     }),
   },
   'Completion webhooks (docs/webhooks.md).',
+);
+
+const retention = Group(
+  {
+    // Magento's "Days Saved in Log" (system/bulk/lifetime), 60 by default; Magento deletes every bulk
+    // started that long ago, finished or not, in one statement.
+    bulkDays: Nullable(Type.Integer({ minimum: 1, maximum: 36_500 }), {
+      default: 60,
+      description:
+        'finished bulks started this many days ago or earlier are deleted, with their operations, webhook deliveries and pg-boss jobs, as Magento\'s "Days Saved in Log"; null keeps them',
+    }),
+    sweepSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 86400,
+      default: 600,
+      description: 'how often a server looks for them (one server at a time sweeps, under an advisory lock)',
+    }),
+    // Measured with bench/retention.bench.ts: each batch is one transaction, so this bounds how long
+    // the sweep holds any row lock.
+    batchOperations: Type.Integer({
+      minimum: 100,
+      maximum: 1_000_000,
+      default: 5000,
+      description: 'most operations deleted in one transaction of the sweep',
+    }),
+  },
+  'Deleting old bulks (docs/status-api.md#retention).',
 );
 
 export const ConfigSchema = Type.Object(
@@ -518,9 +552,24 @@ export const ConfigSchema = Type.Object(
     dashboard,
     metrics,
     webhooks,
+    retention,
   },
   { additionalProperties: false },
 );
+
+/** A node of the schema as TypeBox builds it, with our annotations: what the loader and the table read. */
+export interface SchemaNode extends Annotations {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  anyOf?: SchemaNode[];
+  const?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  format?: string;
+}
 
 /** What a config file, the environment and overrides may set. */
 export type Settings = Static<typeof ConfigSchema>;

@@ -24,6 +24,7 @@ import { releaseClaims } from '../operations/claims.ts';
 import { DEFAULT_LIFECYCLE, type LifecyclePolicy } from '../operations/policy.ts';
 import { closeAbandoned, sweep } from '../operations/sweep.ts';
 import { foldedFetchDb } from '../queue/fetch-fold.ts';
+import { fetchPool } from '../queue/fetch-plan.ts';
 import { QueueWaker } from './wake.ts';
 
 export interface ConsumerOptions {
@@ -75,6 +76,8 @@ export interface ConsumerOptions {
    * name plugin tables unqualified (`PluginRegistry.searchPath`). Default our schema and public.
    */
   searchPath?: readonly string[];
+  /** What operations require before they run (plugins' `requires`, src/consumer/requirements.ts). */
+  dependencies?: BatchContext['dependencies'];
 }
 
 export interface ConsumerHandle {
@@ -119,6 +122,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     stopping: () => stopping,
     observe: options.observe,
     searchPath: options.searchPath,
+    dependencies: options.dependencies,
   };
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
   const notifyPollMs = Math.max(0.5, options.notifyPollingIntervalSeconds ?? 3) * 1000;
@@ -133,9 +137,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const waker = await QueueWaker.start(boss, log);
   ctx.wake = (queue) => waker.wake(queue);
-  // pg-boss's fetch statement with the batch's operations loaded in the same statement, run as a
-  // named statement on our pool: planned once per connection rather than once per batch.
-  const fetchDb = foldedFetchDb(pool, claimFold(schema), () => [policy.leaseSeconds]);
+  // pg-boss's fetch statement with the batch's operations claimed in the same statement, run as a
+  // named statement on connections of its own (src/queue/fetch-plan.ts: planned as an index walk,
+  // so a fetch costs the same at any depth). A fetch is short: a few connections serve every loop.
+  const fetching = fetchPool(pool, Math.min(queues.length * concurrency, 4));
+  const fetchDb = foldedFetchDb(fetching, claimFold(schema), () => [policy.leaseSeconds]);
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);
@@ -150,6 +156,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     for (const wake of woken) wake();
   };
 
+  // Queues one of whose loops, finding it empty, polls it for the others.
+  const polling = new Set<string>();
   const loop = async (queue: string): Promise<void> => {
     while (!stopping) {
       const want = quota();
@@ -175,9 +183,19 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       reserved -= want - jobs.length;
       if (jobs.length < want) quotaFreed();
       if (!jobs.length) {
-        await waker.sleep(queue, waker.listening ? notifyPollMs : pollMs);
+        // One loop per idle queue polls; the others sleep until a NOTIFY or that poller finds jobs,
+        // so an idle queue is asked once per interval, not once per loop.
+        const polls = !polling.has(queue);
+        if (polls) polling.add(queue);
+        try {
+          await waker.sleep(queue, polls ? (waker.listening ? notifyPollMs : pollMs) : null);
+        } finally {
+          if (polls) polling.delete(queue);
+        }
         continue;
       }
+      // Work again: the queue's other loops, asleep behind its poller, come back too.
+      waker.wake(queue);
       let ran = 0;
       try {
         ran = await runBatch(ctx, queue, jobs);
@@ -196,10 +214,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       stopping = true;
       quotaFreed();
       boss.off('stopped', onBossStopped);
-      clearInterval(sweeper);
+      clearTimeout(sweeper);
       await waker.close();
       // Each loop ends once the batch in hand is settled.
       await Promise.all(loops);
+      await fetching.end();
       if (options.deadLetter !== false) await boss.offWork(DEAD_LETTER_QUEUE, { wait: true });
       resolveDone();
     })();
@@ -228,9 +247,17 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       log[isRetriable(error) ? 'warn' : 'error']({ err: error }, 'sweep failed');
     }
   };
-  const sweeper = options.sweeper
-    ? setInterval(() => void sweepOnce(), (options.sweeper.intervalSeconds ?? 60) * 1000)
-    : undefined;
+  // A sweep reads every unfinished operation and every live job (12 s at 534,000 open): the next
+  // one comes at least 20 times as long after as the last took, so however deep the queues, the
+  // sweeper never takes more than a twentieth of a connection (nor holds a snapshot for longer).
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweepAndSchedule = async () => {
+    const started = performance.now();
+    await sweepOnce();
+    if (stopping || !options.sweeper) return;
+    const ms = Math.max((options.sweeper.intervalSeconds ?? 60) * 1000, (performance.now() - started) * 20);
+    sweeper = setTimeout(() => void sweepAndSchedule(), ms);
+  };
 
   const loops: Promise<void>[] = [];
   for (const queue of queues) {
@@ -244,7 +271,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     }
   }
   // After an outage (or pg-boss retention) an operation may have no job left: look once at start.
-  void sweepOnce();
+  void sweepAndSchedule();
   // A boss stopped under the consumer ends it too: fetching from it would only fail from now on.
   boss.once('stopped', onBossStopped);
 

@@ -128,6 +128,12 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       log,
       observe: (e) => metrics.processed(e),
       searchPath: registry.searchPath(config.schema),
+      dependencies: registry.requires.size
+        ? {
+            requiresOf: (operationId) => registry.requires.get(operationId),
+            waitLimitSeconds: config.consumer.requiresWaitLimitSeconds,
+          }
+        : undefined,
     });
     const heartbeat = await startHeartbeat({
       pool,

@@ -134,14 +134,18 @@ function observe(onResponse: NonNullable<AppDependencies['onResponse']>) {
   return async function observed(ctx: Context, next: Next): Promise<void> {
     const started = performance.now();
     ctx.res.once('finish', () => {
-      const path = ctx.originalUrl.split('?')[0]!;
-      const kind = /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
-        ? 'bulk'
-        : /^\/rest(\/[^/]+)?\/async\//.test(path)
-          ? 'async'
-          : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
-            ? 'status'
-            : 'other';
+      const [path, query = ''] = ctx.originalUrl.split('?') as [string, string?];
+      // A validate-only request stores nothing and may wait on plugins' checks: not the accept latency.
+      const kind =
+        /(^|&)validateOnly=(true|1)(&|$)/.test(query) && /^\/rest(\/[^/]+)?\/async\//.test(path)
+          ? 'validate'
+          : /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
+            ? 'bulk'
+            : /^\/rest(\/[^/]+)?\/async\//.test(path)
+              ? 'async'
+              : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
+                ? 'status'
+                : 'other';
       onResponse(kind, ctx.res.statusCode, (performance.now() - started) / 1000);
     });
     await next();

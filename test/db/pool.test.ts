@@ -27,6 +27,10 @@ test('a transaction left idle past idleInTransactionTimeoutMs is ended by the se
   }
 });
 
+test('no statement is JIT-compiled (at depth the compile dwarfed the statement)', async () => {
+  assert.equal((await pool.query('SHOW jit')).rows[0].jit, 'off');
+});
+
 test('a checkout waiting past connectTimeoutMs fails instead of queueing forever', async () => {
   const held = await pool.connect();
   try {

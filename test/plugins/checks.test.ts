@@ -16,7 +16,7 @@ import {
   type ValidateContext,
 } from '../../src/testing/index.ts';
 import { pluginSchema } from '../../src/plugins/migrations.ts';
-import { fingerprint } from '../support/fingerprint.ts';
+import { fingerprint, PGBOSS_TIMERS } from '../support/fingerprint.ts';
 
 const TIMEOUT_MS = 400;
 const handled: string[] = [];
@@ -68,7 +68,12 @@ const module = { default: plugin, migrations: ['CREATE TABLE acme_checks_sku (sk
 
 describe('plugin checks', () => {
   let kit: TestKit;
-  const everything = () => fingerprint(kit, [kit.schema, kit.bossSchema, pluginSchema(kit.schema, 'Acme_Checks')]);
+  const everything = () =>
+    fingerprint(
+      kit,
+      [kit.schema, kit.bossSchema, pluginSchema(kit.schema, 'Acme_Checks')],
+      PGBOSS_TIMERS.map((t) => `${kit.bossSchema}.${t}`),
+    );
   const product = (sku: string) => ({ product: { sku } });
 
   before(async () => {
@@ -162,18 +167,31 @@ describe('plugin checks', () => {
     assert.doesNotMatch(JSON.stringify(res.body), /Cannot read/);
   });
 
-  test('checks past validateTimeoutMs: the validate-only items not judged in time are rejected saying so; the operation fails retriably', async () => {
+  test('checks past validateTimeoutMs: the validate-only items not judged in time are rejected saying so, the others judged; the operation fails retriably', async () => {
     const started = performance.now();
     const items = await kit.validate('PostV1Products', [product('slow'), product('new-2'), product('new-3')]);
     assert.ok(performance.now() - started < TIMEOUT_MS * 3, 'the answer waited for the slow check');
     const timedOut = `The checks of Acme_Checks did not finish within ${TIMEOUT_MS} ms.`;
+    // Items are checked a few at a time: the slow one holds its worker only.
     assert.deepEqual(
       items.map((i) => [i.status, i.error_message ?? null]),
       [
         ['rejected', timedOut],
-        ['rejected', timedOut],
-        ['rejected', timedOut],
+        ['accepted', null],
+        ['accepted', null],
       ],
+    );
+    // An item still waiting for a worker at the deadline is not judged either.
+    const many = await kit.validate('PostV1Products', [
+      product('slow'),
+      product('slow'),
+      product('slow'),
+      product('slow'),
+      product('new-4'),
+    ]);
+    assert.deepEqual(
+      many.map((i) => i.error_message),
+      [timedOut, timedOut, timedOut, timedOut, timedOut],
     );
     const [outcome] = await kit.runBulk('PostV1Products', [product('slow')]);
     assert.deepEqual([outcome!.status, outcome!.message], [STATUS.RETRIABLY_FAILED, timedOut]);
