@@ -25,9 +25,7 @@ import type { Admission } from './admission.ts';
 import type { Accept } from '../accept/accept.ts';
 import type { Caller } from '../kernel/caller.ts';
 import type { HttpRequestLike } from '../auth/oauth-request.ts';
-
-/** Registers a group of routes on the app's router (the status API, for one). */
-export type RouteGroup = (router: Router, authenticated: (ctx: Context, next: Next) => Promise<void>) => void;
+import type { RouteGroup } from '../status/handler.ts';
 
 export interface AppDependencies {
   pool: pg.Pool;

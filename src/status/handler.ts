@@ -28,7 +28,7 @@ import { bulkListStreamEndpoint, bulkStreamEndpoint } from './endpoints/streams.
 
 export type { EnqueueFn, ReopenedJob, StatusLimits } from './context.ts';
 
-/** Registers the routes; `authenticated` is the app's auth step (it sets `ctx.state.caller`). */
+/** Registers routes on the app's router; `authenticated` is the app's auth step (it sets `ctx.state.caller`). */
 export type RouteGroup = (router: Router, authenticated: (ctx: Context, next: Next) => Promise<void>) => void;
 
 export interface StatusHandler {
