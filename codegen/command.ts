@@ -5,12 +5,12 @@ import { isMagentoStyle, closeMagentoObjects } from './input-schema.ts';
 import { buildRouteTable } from './route-table.ts';
 import { formatDiagnostic } from './types.ts';
 import { loadConfig } from '../src/config.ts';
-import { EXAMPLE_NAMES } from '../src/plugins/examples.ts';
+import { demoExamples, EXAMPLE_NAMES } from '../src/plugins/examples.ts';
 
 export async function codegenCommand(opts: {
   spec: string;
-  out: string;
-  plugins: string;
+  out?: string;
+  plugins?: string;
   stubs: boolean;
   token?: string;
   withExamples?: string | true;
@@ -19,14 +19,14 @@ export async function codegenCommand(opts: {
   const config = loadConfig({ env: process.env });
   const examples =
     opts.withExamples === undefined
-      ? (config.plugins.examples ?? [])
+      ? (demoExamples(config).plugins.examples ?? [])
       : opts.withExamples === true
         ? [...EXAMPLE_NAMES]
         : opts.withExamples.split(',').map((x) => x.trim());
   const result = await runCodegen({
     spec: opts.spec,
-    out: opts.out,
-    plugins: opts.stubs ? opts.plugins : false,
+    out: opts.out ?? config.generatedDir,
+    plugins: opts.stubs ? (opts.plugins ?? config.pluginsDir) : false,
     token: opts.token,
     examples,
     pluginPackages: config.pluginPackages,

@@ -364,8 +364,8 @@ const retention = Group(
     batchOperations: Type.Integer({
       minimum: 100,
       maximum: 1_000_000,
-      default: 5000,
-      description: 'most operations deleted in one transaction of the sweep',
+      default: 1000,
+      description: 'most operations (or pg-boss jobs) deleted in one transaction of the sweep',
     }),
   },
   'Deleting old bulks (docs/status-api.md#retention).',

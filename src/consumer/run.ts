@@ -2,7 +2,6 @@
  * A consumer wired from configuration: the routes' entity queues, the plugins (with their tables),
  * pg-boss with maintenance on, and the worker. Used by `queue:consumers:start` and by `start`.
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseCryptKey } from '../accept/crypt-key.ts';
@@ -11,6 +10,7 @@ import type { Config } from '../config.ts';
 import { createPool, databaseUrl } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Route } from '../routes/types.ts';
+import { generatedModule } from '../routes/generated-files.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { PluginRegistry } from '../plugins/registry.ts';
 import { configuredPlugins, loadPlugins, runInstalls, type LoadOptions } from '../plugins/loader.ts';
@@ -176,8 +176,8 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
 
 /** The validators codegen wrote to `dir`, or none (a consumer machine may have no codegen output). */
 async function localValidators(dir: string): Promise<Readonly<Record<string, InputValidator>>> {
-  const file = resolve(dir, 'validators.gen.ts');
-  if (!existsSync(file)) return {};
+  const file = generatedModule(resolve(dir), 'validators');
+  if (!file) return {};
   const module = (await import(pathToFileURL(file).href)) as { validators: Record<string, InputValidator> };
   return module.validators;
 }

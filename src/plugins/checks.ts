@@ -130,9 +130,9 @@ export function readOnlyScope(tx: Queryable): { tx: Queryable; end(): Promise<vo
 
 /**
  * A read-only transaction for a validate-only request's checks (one per worker): one connection,
- * taken under the server's cap and opened at the first query (`BEGIN READ ONLY`, the handlers' search path, a statement timeout of
- * the request's deadline). A failed statement (a check's bug, or a write) does not spoil the items
- * after it: the next query starts a fresh transaction.
+ * taken under the server's cap and opened at the first query (`BEGIN READ ONLY`, the handlers'
+ * search path, a statement timeout of the request's deadline). A failed statement (a check's bug,
+ * or a write) does not spoil the items after it: the next query starts a fresh transaction.
  */
 class ReadOnlyTransaction implements Queryable {
   #pool: pg.Pool;

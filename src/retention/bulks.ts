@@ -35,15 +35,13 @@ export interface RetentionSweep {
   bulks: number;
   operations: number;
   jobs: number;
-  /** Transactions that deleted bulks or operations, and the longest of them (how long locks were held). */
+  /** Transactions that deleted bulks, operations or jobs, and the longest of them (how long locks were held). */
   transactions: number;
   longestTransactionMs: number;
 }
 
 /** Bulks read per page while looking for expired ones. */
 const PAGE = 1000;
-/** Jobs read per page while looking for jobs of deleted bulks. */
-const JOB_PAGE = 5000;
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** `start_time`'s format: UTC, no zone. */
@@ -60,6 +58,7 @@ export async function sweepExpiredBulks(options: BulkRetentionOptions): Promise<
   const lockName = sql.retentionLockName(schema);
   // The lock is the session's: every statement of the sweep runs on this one connection.
   const client = await pool.connect();
+  let keepsLock = false;
   try {
     const { rows } = await client.query<{ locked: boolean }>(sql.tryRetentionLock, [lockName]);
     if (!rows[0]!.locked) return null;
@@ -122,18 +121,23 @@ export async function sweepExpiredBulks(options: BulkRetentionOptions): Promise<
       }
       // Jobs of bulks deleted now or by a sweep that stopped before this step (pg-boss deletes
       // completed jobs itself after a week, but keeps queued ones, dead letters among them).
-      if (done.bulks > 0) done.jobs = await deleteJobsOfDeletedBulks(options, client);
+      if (done.bulks > 0) done.jobs = await deleteJobsOfDeletedBulks(options, client, timed);
       return done;
     } finally {
-      await client.query(sql.releaseRetentionLock, [lockName]);
+      await client.query(sql.releaseRetentionLock, [lockName]).catch(() => (keepsLock = true));
     }
   } finally {
-    client.release();
+    // A connection that may still hold the lock is closed, not pooled: its session and the lock end.
+    client.release(keepsLock);
   }
 }
 
 /** Walks our queues' jobs in pages along pg-boss's key and deletes, through pg-boss, those whose bulk is gone. */
-async function deleteJobsOfDeletedBulks(options: BulkRetentionOptions, client: pg.PoolClient): Promise<number> {
+async function deleteJobsOfDeletedBulks(
+  options: BulkRetentionOptions,
+  client: pg.PoolClient,
+  timed: <T>(statement: () => Promise<T>) => Promise<T>,
+): Promise<number> {
   const { rows: queues } = await client.query<{ name: string }>(sql.selectOurQueues(options.bossSchema));
   let deleted = 0;
   for (const { name } of queues) {
@@ -141,17 +145,17 @@ async function deleteJobsOfDeletedBulks(options: BulkRetentionOptions, client: p
     for (;;) {
       const { rows } = await client.query<{ id: string; orphan: boolean }>(
         sql.selectOrphanJobs(options.schema, options.bossSchema),
-        [name, after, JOB_PAGE],
+        [name, after, options.batchOperations],
       );
       if (!rows.length) break;
       after = rows.at(-1)!.id;
       const orphans = rows.filter((r) => r.orphan).map((r) => r.id);
       if (orphans.length) {
         // pg-boss's delete keeps its queue counts right; its typings leave the response shape out.
-        const response = (await options.boss.deleteJob(name, orphans)) as { affected?: number };
+        const response = (await timed(() => options.boss.deleteJob(name, orphans))) as { affected?: number };
         deleted += response.affected ?? 0;
       }
-      if (rows.length < JOB_PAGE) break;
+      if (rows.length < options.batchOperations) break;
     }
   }
   return deleted;

@@ -14,13 +14,26 @@
  * checkout is type-checked with them; a plugin must also load beside the shipped plugins. JSON
  * must parse.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createPool, databaseUrl, ident } from '../../src/db/pool.ts';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { copyCheckout, PROJECT_ROOT, type Checkout } from '../support/checkout.ts';
+import { machineEnvironment, packedTarball } from '../support/package.ts';
 import type { Block } from './blocks.ts';
+import { waitFor } from '../support/wait.ts';
+import { forgetSchema, noteSchema } from '../support/leftovers.ts';
 
 export const SHARED_DIR = join(PROJECT_ROOT, '../shared');
 
@@ -69,8 +82,31 @@ export class DocSession {
     // Blocks that run before any `npm start` reach the local server (as on this machine): a schema
     // of its own keeps one file's run from seeing another's (or an earlier run's) data.
     this.schema = `doc_${randomBytes(4).toString('hex')}`;
+    noteSchema(this.schema);
+    noteSchema(`${this.schema}_boss`);
     env.MAGENTO_ASYNC_SCHEMA = this.schema;
     this.env = env;
+  }
+
+  /**
+   * For a document written for a store project (docs/testing-plugins.md): instead of a checkout, a
+   * project as a user makes one, from the packed package (test/support/package.ts) installed by
+   * npm in a fresh folder and `magento-async init`, its own Node first on PATH.
+   */
+  async prepareProject(): Promise<void> {
+    const tarball = await packedTarball();
+    const parent = mkdtempSync(join(tmpdir(), 'doc-project-'));
+    chmodSync(parent, 0o755);
+    const dir = join(parent, 'my-store');
+    mkdirSync(dir);
+    this.checkout = { dir, remove: () => rmSync(parent, { recursive: true, force: true }) };
+    if (existsSync(SHARED_DIR)) symlinkSync(SHARED_DIR, join(parent, 'shared'));
+    const env = machineEnvironment();
+    const quiet = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+    execFileSync('npm', ['install', tarball, ...quiet], { cwd: dir, env, stdio: 'pipe' });
+    execFileSync('npx', ['magento-async', 'init', '.', '--no-install'], { cwd: dir, env, stdio: 'pipe' });
+    execFileSync('npm', ['install', ...quiet], { cwd: dir, env, stdio: 'pipe' });
+    this.env.PATH = `${join(dir, 'node_modules/.bin')}:${env.PATH}`;
   }
 
   /** The checkout, copied on first use, with `../shared` beside it as in the workspace. */
@@ -134,17 +170,28 @@ export class DocSession {
   /** Runs a foreground shell script to its end (killed after `timeoutMs`). */
   async run(code: string, timeoutMs = 120_000): Promise<BlockResult> {
     const { child, output, exited } = this.bash(this.substitute(code));
+    // eslint-disable-next-line no-restricted-syntax -- a watchdog: a block that never ends is killed
     const timer = setTimeout(() => kill(child, 'SIGKILL'), timeoutMs);
     const result = await exited.finally(() => clearTimeout(timer));
     return { code: result, output: output() };
   }
 
-  /** Runs one line; still running after `seconds` counts as started, then it is stopped (SIGTERM). */
-  async runUntilAlive(code: string, seconds: number): Promise<BlockResult> {
+  /** Runs one line; one still running whose output matches `ready` has started, and is stopped (SIGTERM). */
+  async runUntilReady(code: string, ready: RegExp, timeoutMs = 120_000): Promise<BlockResult> {
     const { child, output, exited } = this.bash(this.substitute(code));
-    const alive = await Promise.race([exited, sleep(seconds * 1000).then(() => 'alive' as const)]);
-    if (alive !== 'alive') return { code: alive, output: output() };
+    let gone: number | string | null | undefined;
+    void exited.then((c) => (gone = c));
+    const started = await waitFor(() => gone !== undefined || ready.test(output()), timeoutMs, `${ready}`).catch(
+      () => false,
+    );
+    if (gone !== undefined) return { code: gone, output: output() };
+    if (!started) {
+      kill(child, 'SIGKILL');
+      await exited;
+      return { code: `not ready within ${timeoutMs} ms`, output: output() };
+    }
     kill(child, 'SIGTERM');
+    // eslint-disable-next-line no-restricted-syntax -- a watchdog: one that ignores SIGTERM is killed
     const timer = setTimeout(() => kill(child, 'SIGKILL'), 20_000);
     const stopped = await exited.finally(() => clearTimeout(timer));
     // Stopped by us: it must have stopped cleanly (exit 0, or the shell reporting our SIGTERM).
@@ -159,16 +206,21 @@ export class DocSession {
     const until = Date.now() + timeoutMs;
     let gone: number | string | null | undefined;
     void started.exited.then((c) => (gone = c));
-    while (!ready.test(started.output())) {
-      if (gone !== undefined) return { code: gone === 0 ? 'exited before ready' : gone, output: started.output() };
-      if (Date.now() > until) return { code: `not ready within ${timeoutMs} ms`, output: started.output() };
-      await sleep(100);
-    }
+    const isReady = await waitFor(
+      () => gone !== undefined || ready.test(started.output()),
+      timeoutMs,
+      `${ready}`,
+    ).catch(() => false);
+    if (gone !== undefined) return { code: gone === 0 ? 'exited before ready' : gone, output: started.output() };
+    if (!isReady) return { code: `not ready within ${timeoutMs} ms`, output: started.output() };
     // `npm start` prints its URL and its token as two writes: a block may be ready before the token
     // line has arrived, and later blocks must not fall back to the literal 127.0.0.1:8080.
-    while (!this.adoptInstance(started.output()) && /magento-async is running at/.test(started.output())) {
-      if (gone !== undefined || Date.now() > until) break;
-      await sleep(50);
+    if (/magento-async is running at/.test(started.output())) {
+      await waitFor(
+        () => this.adoptInstance(started.output()) || gone !== undefined,
+        Math.max(0, until - Date.now()),
+        'the token line',
+      ).catch(() => {});
     }
     return { code: 0, output: started.output() };
   }
@@ -205,6 +257,7 @@ export class DocSession {
     this.background = null;
     this.instance = null;
     kill(running.child, 'SIGINT');
+    // eslint-disable-next-line no-restricted-syntax -- a watchdog: one that ignores SIGINT is killed
     const timer = setTimeout(() => kill(running.child, 'SIGKILL'), 30_000);
     const code = await running.exited.finally(() => clearTimeout(timer));
     kill(running.child, 'SIGKILL');
@@ -229,6 +282,8 @@ export class DocSession {
     } finally {
       await pool.end();
     }
+    forgetSchema(this.schema);
+    forgetSchema(`${this.schema}_boss`);
     this.checkout?.remove();
     this.checkout = null;
   }
@@ -240,8 +295,4 @@ function kill(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     /* already gone */
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -17,6 +17,7 @@ import {
 } from '../../src/testing/index.ts';
 import { pluginSchema } from '../../src/plugins/migrations.ts';
 import { fingerprint, PGBOSS_TIMERS } from '../support/fingerprint.ts';
+import { simulatedWork } from '../support/wait.ts';
 
 const TIMEOUT_MS = 400;
 const handled: string[] = [];
@@ -36,8 +37,12 @@ async function check(args: ProductArgs, ctx: ValidateContext): Promise<void> {
   }
   if (sku === 'later') throw new RetriableError('The PIM cannot be reached.', { code: 7 });
   if (sku === 'writer') await ctx.tx.query("INSERT INTO acme_checks_sku (sku) VALUES ('written by a check')");
-  if (sku === 'slow') await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS * 4));
+  if (sku === 'slow') await simulatedWork(TIMEOUT_MS * 4);
   if (sku === 'bug') throw new TypeError("Cannot read properties of undefined (reading 'x')");
+  if (sku === 'catches') {
+    // A failed statement the check catches: the check's savepoint is rolled back, nothing else.
+    await ctx.tx.query('SELECT * FROM acme_checks_no_such_table').catch(() => {});
+  }
 }
 
 const plugin = definePlugin({
@@ -159,6 +164,24 @@ describe('plugin checks', () => {
     assert.deepEqual(handled, []);
     const rows = await kit.query('SELECT sku FROM acme_checks_sku WHERE sku = $1', ['written by a check']);
     assert.deepEqual(rows, []);
+  });
+
+  test('a statement a check failed and caught does not spoil the handler’s transaction', async () => {
+    const [outcome] = await kit.runBulk('PostV1Products', [product('catches')]);
+    assert.deepEqual([outcome!.status, outcome!.result], [STATUS.COMPLETE, 'catches']);
+    assert.deepEqual(await kit.query('SELECT sku FROM acme_checks_sku WHERE sku = $1', ['catches']), [
+      { sku: 'catches' },
+    ]);
+    // In a validate-only request too: each of the 4 workers' first item fails a statement, and the
+    // fifth item, second on one of them, still gets its lookup answered.
+    const items = await kit.validate('PostV1Products', [
+      ...Array.from({ length: 4 }, () => product('catches')),
+      product('taken-1'),
+    ]);
+    assert.deepEqual(
+      items.map((i) => i.error_message ?? i.status),
+      ['accepted', 'accepted', 'accepted', 'accepted', 'The sku "taken-1" is already taken.'],
+    );
   });
 
   test('a check’s bug (not an OperationError) is a 500 for the validate-only request, never its message', async () => {
