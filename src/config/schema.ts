@@ -152,13 +152,28 @@ const consumer = Group(
       maximum: 10_000,
       default: 32,
       description:
-        "handlers of one batch running at once (one entity key's operations never overlap; `ctx.tx` users take the batch's shared transaction in turn)",
+        "handlers in flight per fetch loop: a consumer runs at most `concurrency` × this at once and claims only what it can start now (one entity key's operations never overlap; `ctx.tx` users take the batch's shared transaction in turn)",
     }),
     retryLimit: Type.Integer({
       minimum: 0,
       maximum: 1000,
       default: 5,
       description: 'automatic retries of a retriably failed operation (status 2) before it stays failed',
+    }),
+    // pg-boss's job retries, apart from the operation's own: a delivery is retried when its worker
+    // died (its job expired) or its batch failed; an operation's retries are jobs of their own.
+    deliveryRetryLimit: Type.Integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 10,
+      description:
+        "deliveries of an operation's job after its worker died or its batch failed, before the operation is closed as abandoned (pg-boss `retryLimit`)",
+    }),
+    deliveryRetryDelaySeconds: Type.Integer({
+      minimum: 0,
+      maximum: 86400,
+      default: 2,
+      description: 'delay before such a delivery, s, doubled each time (pg-boss `retryDelay`)',
     }),
     retryDelaySeconds: Type.Integer({
       minimum: 0,

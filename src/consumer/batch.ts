@@ -12,8 +12,10 @@ import { attemptOf } from '../operations/operation.ts';
 import type { LifecycleContext } from '../operations/policy.ts';
 import { busyDelaySeconds, putOff, wakeWaiting } from '../operations/put-off.ts';
 import type { OperationJob } from '../queue/names.ts';
+import type { Hold } from './capacity.ts';
 import { BatchWriter } from './commit.ts';
 import { BatchExecutor } from './executor.ts';
+import type { Gate } from '../kernel/gate.ts';
 import type { OperationInvoker } from './invoker.ts';
 import type { BatchHandlerOf } from './units.ts';
 
@@ -43,6 +45,17 @@ export interface BatchContext extends LifecycleContext {
   observe?(e: { topic: string; status: number; seconds: number; attempt: number }): void;
   /** Search path of handler transactions (ConsumerOptions.searchPath). */
   searchPath?: readonly string[] | undefined;
+  /** The gate an operationId's runs go through (an upstream's slots), if any (capacity.ts). */
+  gateOf?(operationId: string): Gate | undefined;
+  /** Converts an operation's stored arguments to what its handler's types say (ConsumerOptions.coerce). */
+  coerce?: ((operationId: string, args: unknown, log: LifecycleContext['log']) => unknown) | undefined;
+}
+
+export interface Delivery {
+  /** performance.now() taken before the statement that claimed the batch's operations. */
+  claimedAt: number;
+  /** The consumer's capacity held for this batch, given back as its claims end. */
+  hold?: Hold | undefined;
 }
 
 /** What a batch leaves for its caller when it throws: the claims it still holds. */
@@ -60,13 +73,20 @@ export class BatchFailure extends Error {
  * Deliveries put off (busy), given back to run again, or with nothing left to run do not count:
  * `--max-messages` counts operations handled, as Magento counts messages.
  */
-export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<number> {
+export async function processBatch(
+  ctx: BatchContext,
+  queue: string,
+  jobs: Job<OperationJob>[],
+  delivery: Delivery,
+): Promise<number> {
   const startedAt = new Date();
-  const claimedAt = performance.now();
-  const delivered =
-    jobs.length && deliveredOf(jobs[0]!) === undefined
-      ? await claimSeparately(ctx, jobs)
-      : jobs.map((j) => deliveredOf(j)!);
+  // The local lease clock starts no later than the database's: at the claim statement's start.
+  let claimedAt = delivery.claimedAt;
+  let delivered: (Claimed | NotClaimed)[];
+  if (jobs.length && deliveredOf(jobs[0]!) === undefined) {
+    claimedAt = performance.now();
+    delivered = await claimSeparately(ctx, jobs);
+  } else delivered = jobs.map((j) => deliveredOf(j)!);
   const claims: Claimed[] = [];
   const done: JobAttempt[] = [];
   const busy: NotClaimed[] = [];
@@ -79,6 +99,7 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
       done.push(attemptOf(d.job));
     }
   }
+  delivery.hold?.claimed(claims, (id) => ctx.gateOf?.(id));
   const leases = new Leases(ctx, claims, claimedAt);
   const writer = new BatchWriter(ctx, queue, leases, startedAt, done);
   try {
@@ -88,7 +109,9 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
       busy.map((b) => ({ job: b.job, delaySeconds: busyDelaySeconds(b), behind: b.wait === null })),
     );
     await finishCanceled(ctx, canceledGone);
-    await new BatchExecutor(ctx, leases, writer).runAll(claims);
+    await new BatchExecutor(ctx, leases, writer, (ended) => {
+      for (const c of ended) delivery.hold?.done(c);
+    }).runAll(claims);
     await wakeWaiting(
       ctx,
       queue,
@@ -100,5 +123,6 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
     throw new BatchFailure(error, leases.heldArrays());
   } finally {
     leases.stop();
+    delivery.hold?.release();
   }
 }

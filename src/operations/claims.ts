@@ -16,6 +16,7 @@ import * as sql from './claims.sql.ts';
 import type { Unclaimed } from './claims.sql.ts';
 import { addressOf, type OperationRow } from './operation.ts';
 import type { LifecycleContext } from './policy.ts';
+import { errorLogFields } from './status.ts';
 
 export interface Claimed {
   job: Job<OperationJob>;
@@ -47,6 +48,7 @@ export function deliveredOf(job: object): Claimed | NotClaimed | undefined {
       serialized_data: j.__serialized_data as string | null,
       status: j.__status as number,
       attempts: j.__attempts as number,
+      attempts_at_reopen: j.__attempts_at_reopen as number,
       lease_token: j.__lease_token as number,
       reopened: j.__reopened as number,
       store_id: j.__store_id as number,
@@ -164,7 +166,7 @@ export class Leases {
         this.#lookedAt = sentAt;
         this.#armLost();
       } catch (error) {
-        this.#ctx.log.warn({ err: error }, 'could not extend operation leases; retrying');
+        this.#ctx.log.warn(errorLogFields(error), 'could not extend operation leases; retrying');
       }
     })().finally(() => (this.#extending = null));
     return this.#extending;

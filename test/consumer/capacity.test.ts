@@ -1,0 +1,81 @@
+/**
+ * A consumer claims no more operations than it can start now: its free handler slots, and for
+ * operations forwarded to an upstream, that upstream's free slots. So a handler's deadline and an
+ * operation's lease never run while it waits its turn, and a slow upstream behind a small
+ * `upstream.maxInFlight` never sees a call twice (issue 20: 98 of 598 calls were repeats).
+ * Driven as an operator runs it: `queue:consumers:start` with a config file, against a loopback
+ * store that answers in 300 ms.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase } from '../support/db.ts';
+import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
+import { seedBulk, statusCounts, waitFor } from './seed.ts';
+import { loopbackStore } from '../plugins-shipped/http-forward/store.ts';
+
+const CLI = fileURLToPath(new URL('../../bin/magento-async.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: every call made once, no deadline spent waiting', async (t) => {
+  const store = await loopbackStore(t, { latencyMs: 300 });
+  const db = await createTestDatabase('capacity');
+  const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+  t.after(async () => {
+    await boss.stop({ graceful: false });
+    await db.drop();
+  });
+  await ensureQueues(boss, ['products']);
+  const count = 60;
+  const bulk = await seedBulk(db.pool, boss, db.schema, {
+    count,
+    // One no plugin implements: it goes to the upstream.
+    operationId: 'PostV1ProductsSkuMedia',
+    topic: 'async.V1.products.sku.media.POST',
+    args: (k) => ({ sku: `cap-${k}`, entry: { media_type: 'image', label: `cap-${k}` } }),
+  });
+  const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      schema: db.schema,
+      bossSchema: db.bossSchema,
+      logLevel: 'warn',
+      upstream: { baseUrl: store.baseUrl, maxInFlight: 4 },
+      consumer: { handlerTimeoutSeconds: 1, concurrency: 8, expireInSeconds: 10 },
+    }),
+  );
+  const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'products'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  await waitFor(
+    async () => (await statusCounts(db.pool, db.schema, bulk))[1] === count,
+    60_000,
+    'every operation to complete',
+  );
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  const perOperation = new Map<string, number>();
+  for (const c of store.calls)
+    perOperation.set(String(c.idempotencyKey), (perOperation.get(String(c.idempotencyKey)) ?? 0) + 1);
+  assert.equal(perOperation.size, count);
+  assert.deepEqual(
+    [...perOperation].filter(([, n]) => n > 1),
+    [],
+    'upstream calls made more than once',
+  );
+  assert.equal(store.peakInFlight(), 4);
+  assert.doesNotMatch(stderr, /did not finish within/);
+});
