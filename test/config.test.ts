@@ -39,6 +39,8 @@ test('defaults, with no env and no config file', (t) => {
     concurrency: 4,
     inFlight: 32,
     retryLimit: 5,
+    deliveryRetryLimit: 10,
+    deliveryRetryDelaySeconds: 2,
     retryDelaySeconds: 2,
     retryBackoff: true,
     expireInSeconds: 60,

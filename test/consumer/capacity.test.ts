@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { seedBulk, statusCounts, waitFor } from './seed.ts';
+import { cancelOperations } from '../../src/operations/cancel.sql.ts';
+import { CANCELED_MESSAGE } from '../../src/operations/cancel.ts';
 import { loopbackStore } from '../plugins-shipped/http-forward/store.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/magento-async.js', import.meta.url));
@@ -78,4 +80,68 @@ test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: ever
   );
   assert.equal(store.peakInFlight(), 4);
   assert.doesNotMatch(stderr, /did not finish within/);
+});
+
+test('a cancel stops every forwarded operation not yet sent: none is waiting for an upstream slot with its claim', async (t) => {
+  const store = await loopbackStore(t, { latencyMs: 300 });
+  const db = await createTestDatabase('capacity_cancel');
+  const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+  t.after(async () => {
+    await boss.stop({ graceful: false });
+    await db.drop();
+  });
+  await ensureQueues(boss, ['products']);
+  const count = 60;
+  const bulk = await seedBulk(db.pool, boss, db.schema, {
+    count,
+    operationId: 'PostV1ProductsSkuMedia',
+    topic: 'async.V1.products.sku.media.POST',
+    args: (k) => ({ sku: `cancel-${k}`, entry: { media_type: 'image', label: `cancel-${k}` } }),
+  });
+  const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      schema: db.schema,
+      bossSchema: db.bossSchema,
+      logLevel: 'warn',
+      upstream: { baseUrl: store.baseUrl, maxInFlight: 4 },
+      consumer: { concurrency: 8 },
+    }),
+  );
+  const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'products'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  await waitFor(async () => store.calls.length >= 8, 60_000, 'the consumer to get going');
+  const canceled = await db.pool.query(cancelOperations(db.schema), [bulk, CANCELED_MESSAGE]);
+  const at = performance.now();
+  assert.ok((canceled.rowCount ?? 0) > 0);
+  await waitFor(
+    async () => {
+      const c = await statusCounts(db.pool, db.schema, bulk);
+      return (c[4] ?? 0) === 0;
+    },
+    30_000,
+    'the bulk to finish',
+  );
+  // Those in flight when the cancel came finish (at most the store's 4 slots); nothing else is sent.
+  const late = store.calls.filter((c) => c.at > at + 200);
+  assert.deepEqual(
+    late.map((c) => c.idempotencyKey),
+    [],
+    'calls sent after the cancel',
+  );
+  const counts = await statusCounts(db.pool, db.schema, bulk);
+  assert.equal((counts[1] ?? 0) + (counts[3] ?? 0), count);
+  assert.equal(counts[1], store.calls.length, 'each call sent is a completed operation');
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
 });

@@ -137,12 +137,13 @@ describe('consumer processes', () => {
 
   it('a worker stalled past its lease while another takes its claims over: its batch transaction rolls back, every effect once', async () => {
     const bulk = await seedBulk(db.pool, boss, db.schema, { count: 20, args: (k) => ({ sku: `lapse-${k}` }) });
-    // Stalls 8 s at the end of its third run, inside the batch's shared transaction: its 5 s lease
+    // Three handler slots: it claims three at a time, which take the batch's shared transaction in
+    // turn. It stalls 8 s at the end of its third run, inside that transaction: its 5 s lease
     // lapses unextended and the queue's 4 s expiry hands the jobs on. Woken, its handler has
     // returned, so it tries to commit: the claims' tokens fence its outcomes out.
     const stalled = await startWorker(db, 5, 20, 1, {
       LEASE_SECONDS: '5',
-      IN_FLIGHT: '1',
+      IN_FLIGHT: '3',
       STALL_AFTER: '3',
       STALL_MS: '8000',
     });
@@ -196,7 +197,7 @@ describe('consumer processes', () => {
   }
 
   it('SIGTERM finishes the operation in hand, gives the rest of its batch back at once, and exits 0', async () => {
-    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 40, args: (k) => ({ sku: `term-${k}` }) });
+    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 100, args: (k) => ({ sku: `term-${k}` }) });
     const worker = await startWorker(db, 150, 5, 1);
     children.push(worker);
     await waitFor(async () => (await effects('term')).total >= 1, 20_000, 'the worker to start a batch');
@@ -210,7 +211,7 @@ describe('consumer processes', () => {
     // Everything it started was finished and recorded: one complete operation per effect.
     assert.equal(counts[1], e.total);
     assert.equal(e.total, e.distinct);
-    assert.ok(e.total >= 1 && e.total < 40, `processed ${e.total}`);
+    assert.ok(e.total >= 1 && e.total < 100, `processed ${e.total}`);
     // What it had not started is free for the next worker: no claim, a queued job each.
     const { rows } = await db.pool.query(
       `SELECT count(*)::int AS n FROM ${s}.operation WHERE bulk_uuid = $1 AND lease_until > now()`,
@@ -219,6 +220,6 @@ describe('consumer processes', () => {
     assert.equal(rows[0].n, 0);
     const jobs = await boss.findJobs('async.products', { data: { bulk }, queued: true });
     assert.equal(jobs.filter((j) => j.state === 'active').length, 0);
-    assert.equal(new Set(jobs.map((j) => (j.data as { key: number }).key)).size, 40 - e.total);
+    assert.equal(new Set(jobs.map((j) => (j.data as { key: number }).key)).size, 100 - e.total);
   });
 });
