@@ -17,6 +17,8 @@ export type {
   Handler,
   HandlerContext,
   OperationInfo,
+  ValidateContext,
+  Validator,
 } from './kernel/handler.ts';
 export type { Logger } from './kernel/logger.ts';
 export type { StoreScope } from './kernel/store-scope.ts';

@@ -14,6 +14,7 @@ import { createRouteMatcher } from './http/route-matcher.ts';
 import { AcceptCommitter } from './accept/committer.ts';
 import { createAccept } from './accept/accept.ts';
 import { startIdempotencySweeper } from './accept/idempotency-sweeper.ts';
+import { startBulkRetention } from './retention/bulks.ts';
 import { Admission } from './http/admission.ts';
 import { createBoundedServer } from './http/connections.ts';
 import { parseCryptKey } from './accept/crypt-key.ts';
@@ -33,6 +34,9 @@ import { serveMetrics } from './metrics/http.ts';
 import { createDashboard } from './admin/serve.ts';
 import { startWebhookSender, type WebhookSender } from './webhooks/sender.ts';
 import { callbackUrlFor, checkIntegrationUrls } from './webhooks/register.ts';
+import { configuredPlugins, loadPlugins, type LoadOptions } from './plugins/loader.ts';
+import type { PluginRegistry } from './plugins/registry.ts';
+import { createRequestChecks } from './plugins/checks.ts';
 
 export interface ServerOptions {
   config: Config;
@@ -44,9 +48,15 @@ export interface ServerOptions {
   log?: Logger;
   /** Benchmark baseline: accepts write their jobs with boss.insert in BEGIN … COMMIT, not in one statement. */
   separateJobInsert?: boolean;
+  /** Plugin modules already in memory, loaded after the configured ones (the test kit), for their checks. */
+  plugins?: LoadOptions['modules'];
+  /** Where `pluginPackages` are installed; default the working directory. */
+  projectDir?: string;
   /** Test hook forwarded to the accept transaction (fault injection). */
   beforeCommit?: ConstructorParameters<typeof AcceptCommitter>[0]['beforeCommit'];
   host?: string;
+  /** The clock bulk retention measures ages by (tests move it). Default: the system's. */
+  now?: () => Date;
 }
 
 export interface RunningServer {
@@ -129,6 +139,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       limits: { maxPageSize: config.statusPageSizeMax },
     });
     undo.push(() => status.close());
+    // The plugins' checks run only in validate-only requests: the plugins are loaded (as a
+    // consumer loads them) at the first one, so serving never waits for them, nor fails by them.
+    let registry: Promise<PluginRegistry> | undefined;
+    const plugins = () =>
+      (registry ??= loadPlugins(
+        configuredPlugins(config, artifacts.routes, { modules: options.plugins, projectDir: options.projectDir }),
+      ));
     const accept = createAccept({
       pool,
       schema: config.schema,
@@ -141,6 +158,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         partialAccept: config.partialAccept,
         idempotencyTtlSeconds: config.idempotencyTtlSeconds,
       },
+      checks: createRequestChecks({
+        pool,
+        schema: config.schema,
+        registry: plugins,
+        validators: artifacts.validators,
+        timeoutMs: config.validateTimeoutMs,
+        log,
+      }),
+      onValidated: (e) => metrics.validated(e),
     });
     const stopSweeper = startIdempotencySweeper({
       pool,
@@ -150,6 +176,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log,
     });
     undo.push(() => stopSweeper());
+    const { bulkDays, sweepSeconds, batchOperations } = config.retention;
+    const stopRetention =
+      bulkDays === null
+        ? async () => {}
+        : startBulkRetention({
+            pool,
+            boss,
+            schema: config.schema,
+            bossSchema: config.bossSchema,
+            bulkDays,
+            batchOperations,
+            intervalSeconds: sweepSeconds,
+            log,
+            now: options.now,
+          });
+    undo.push(() => stopRetention());
     const app = createApp({
       pool,
       schema: config.schema,
@@ -237,6 +279,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       async close() {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await stopSweeper();
+        await stopRetention();
         await webhooks?.stop();
         await committer.drain();
         await status.close();

@@ -62,6 +62,7 @@ test('defaults, with no env and no config file', (t) => {
     secret: null,
     allow: [],
     allowLoopback: false,
+    allowPrivate: false,
     integrations: {},
     maxAttempts: 8,
     retryBaseMs: 5000,

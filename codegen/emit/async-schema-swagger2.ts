@@ -9,9 +9,20 @@ import type { RouteDetail } from '../route-table.ts';
 import { isObject, type Json } from '../types.ts';
 import { headerText, type SpecMeta } from './header.ts';
 import type { SchemaKind } from './async-schema.ts';
+import { ACCEPT_SWITCHES } from './accept-switches.ts';
 
 export const ASYNC_RESPONSE = 'asynchronous-operations-data-async-response-interface';
 export const ITEM_STATUS = 'asynchronous-operations-data-item-status-interface';
+/** Ours, not Magento's: the answer of a validate-only request (no bulk_uuid). */
+export const VALIDATE_RESPONSE = 'magento-async-validate-response';
+
+const SWITCHES = ACCEPT_SWITCHES.map((s) => ({
+  name: s.name,
+  in: 'query',
+  type: 'boolean',
+  required: false,
+  description: s.description,
+}));
 
 const DEFINITIONS: Record<string, Json> = {
   [ASYNC_RESPONSE]: {
@@ -27,6 +38,20 @@ const DEFINITIONS: Record<string, Json> = {
       errors: { type: 'boolean', description: 'Whether any item was rejected.' },
     },
     required: ['bulk_uuid', 'request_items', 'errors'],
+  },
+  [VALIDATE_RESPONSE]: {
+    type: 'object',
+    description:
+      "Response of a validate-only request (validateOnly=true): the verdict accept would give each item, after the plugins' checks; nothing is stored or queued.",
+    properties: {
+      request_items: {
+        type: 'array',
+        description: 'List of request items.',
+        items: { $ref: `#/definitions/${ITEM_STATUS}` },
+      },
+      errors: { type: 'boolean', description: 'Whether any item was rejected.' },
+    },
+    required: ['request_items', 'errors'],
   },
   [ITEM_STATUS]: {
     type: 'object',
@@ -55,7 +80,10 @@ const ERROR_RESPONSE: Json = {
 const ref = (name: string) => ({ $ref: `#/definitions/${name}` });
 
 function responses(original: unknown): Json {
-  const out: Json = { '202': { description: '202 Accepted.', schema: ref(ASYNC_RESPONSE) } };
+  const out: Json = {
+    '200': { description: 'Validated only (validateOnly=true): nothing was stored.', schema: ref(VALIDATE_RESPONSE) },
+    '202': { description: '202 Accepted.', schema: ref(ASYNC_RESPONSE) },
+  };
   if (isObject(original)) {
     for (const [code, response] of Object.entries(original)) if (!/^2/.test(code)) out[code] = response;
   }
@@ -99,7 +127,7 @@ export function swagger2Document(original: Json, details: RouteDetail[], meta: S
     if (kind === 'async') {
       const shared = Array.isArray(item.parameters) ? item.parameters : [];
       const own = Array.isArray(operation.parameters) ? operation.parameters : [];
-      if (shared.length + own.length > 0) copy.parameters = [...shared, ...own];
+      copy.parameters = [...shared, ...own, ...SWITCHES];
     } else {
       // A bulk body is an array of complete argument sets; URL placeholders carry nothing.
       copy.parameters = [
@@ -109,6 +137,7 @@ export function swagger2Document(original: Json, details: RouteDetail[], meta: S
           required: true,
           schema: { type: 'array', items: toSwagger2Schema(inputSchema) },
         },
+        ...SWITCHES,
       ];
     }
     copy.responses = responses(operation.responses);

@@ -7,6 +7,7 @@ import type { RouteDetail } from '../route-table.ts';
 import { isObject, type Json } from '../types.ts';
 import { headerText, type SpecMeta } from './header.ts';
 import { swagger2Document } from './async-schema-swagger2.ts';
+import { ACCEPT_SWITCHES } from './accept-switches.ts';
 
 export const ASYNC_RESPONSE_SCHEMA: Json = {
   type: 'object',
@@ -32,6 +33,18 @@ export const ASYNC_RESPONSE_SCHEMA: Json = {
   },
 };
 
+/** A validate-only answer: the async response without `bulk_uuid` (no bulk is created). */
+export const VALIDATE_RESPONSE_SCHEMA: Json = {
+  type: 'object',
+  description:
+    "Response of a validate-only request (validateOnly=true): the verdict accept would give each item, after the plugins' checks; nothing is stored or queued.",
+  required: ['request_items', 'errors'],
+  properties: {
+    request_items: (ASYNC_RESPONSE_SCHEMA.properties as Json).request_items,
+    errors: (ASYNC_RESPONSE_SCHEMA.properties as Json).errors,
+  },
+};
+
 export type SchemaKind = 'async' | 'bulk';
 
 export function asyncDocument(doc: Json, details: RouteDetail[], meta: SpecMeta, kind: SchemaKind): Json {
@@ -40,7 +53,8 @@ export function asyncDocument(doc: Json, details: RouteDetail[], meta: SpecMeta,
   const response = is31 ? to31Nullable(ASYNC_RESPONSE_SCHEMA) : ASYNC_RESPONSE_SCHEMA;
   const components = isObject(doc.components) ? structuredClone(doc.components) : {};
   const schemas = isObject(components.schemas) ? components.schemas : {};
-  components.schemas = { ...schemas, 'async-response': response };
+  const validated = is31 ? to31Nullable(VALIDATE_RESPONSE_SCHEMA) : VALIDATE_RESPONSE_SCHEMA;
+  components.schemas = { ...schemas, 'async-response': response, 'async-validate-response': validated };
 
   const paths: Record<string, Json> = {};
   for (const detail of details) {
@@ -64,11 +78,23 @@ export function asyncDocument(doc: Json, details: RouteDetail[], meta: SpecMeta,
 }
 
 const ACCEPTED = {
+  '200': {
+    description: 'Validated only (validateOnly=true): nothing was stored.',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/async-validate-response' } } },
+  },
   '202': {
     description: '202 Accepted.',
     content: { 'application/json': { schema: { $ref: '#/components/schemas/async-response' } } },
   },
 };
+
+const SWITCHES = ACCEPT_SWITCHES.map((s) => ({
+  name: s.name,
+  in: 'query',
+  required: false,
+  description: s.description,
+  schema: { type: 'boolean', default: false },
+}));
 
 function common(route: Route, operation: Json): Json {
   const out: Json = { operationId: route.operationId };
@@ -83,7 +109,7 @@ function asyncOperation({ route, inputSchema, operation }: RouteDetail): Json {
   const params = route.parameters
     .filter((p) => p.in !== 'header')
     .map((p) => ({ name: p.name, in: p.in, required: p.required, schema: p.schema }));
-  if (params.length > 0) out.parameters = params;
+  out.parameters = [...params, ...SWITCHES];
   if (route.hasBody) {
     const properties = isObject(inputSchema.properties) ? { ...inputSchema.properties } : {};
     for (const p of route.parameters) if (p.in !== 'header') delete properties[p.name];
@@ -101,6 +127,7 @@ function asyncOperation({ route, inputSchema, operation }: RouteDetail): Json {
 
 function bulkOperation({ route, inputSchema, operation }: RouteDetail): Json {
   const out = common(route, operation);
+  out.parameters = SWITCHES;
   out.requestBody = {
     required: true,
     content: { 'application/json': { schema: { type: 'array', items: inputSchema } } },

@@ -1,14 +1,16 @@
 /**
  * Magento_Catalog: products in Postgres with store-view-scoped attribute values, saved with the
  * semantics of Magento's ProductRepository::save (create or update by sku) and the async store
- * fallback rules. Each save also has a batch handler (batch.ts) that writes many at once.
+ * fallback rules. Each save also has a batch handler (batch.ts) that writes many at once. Its
+ * checks (`validate`) answer `?validateOnly=true` requests and guard each run: a save Magento would
+ * refuse (a sku too long, a negative price), a delete of a sku that does not exist.
  */
 import { readFileSync } from 'node:fs';
 import { definePlugin, OperationError } from '../../src/plugin.ts';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { deleteBatch, saveBatch } from './batch.ts';
-import { createInput, NO_SUCH_PRODUCT, putInput, saveProduct } from './product.ts';
-import { deleteProduct } from './sql.ts';
+import { checkSave, createInput, NO_SUCH_PRODUCT, putInput, saveProduct } from './product.ts';
+import { deleteProduct, productExists } from './sql.ts';
 
 export { productView, saveProduct, type ProductArgs } from './product.ts';
 
@@ -34,6 +36,15 @@ export default definePlugin<OperationArgs>({
         throw new OperationError(NO_SUCH_PRODUCT);
       }
       return true;
+    },
+  },
+  validate: {
+    PostV1Products: (args) => checkSave(createInput(args)),
+    PutV1ProductsSku: (args) => checkSave(putInput(args)),
+    DeleteV1ProductsSku: async (args, ctx) => {
+      if (typeof args.sku !== 'string' || !(await productExists(ctx.tx, args.sku))) {
+        throw new OperationError(NO_SUCH_PRODUCT);
+      }
     },
   },
   batchHandlers: {

@@ -30,6 +30,11 @@ export interface ProductArgs {
 
 export const NO_SUCH_PRODUCT = "The product that was requested doesn't exist. Verify the product and try again.";
 const SKU_REQUIRED = '"sku" is required. Enter and try again.';
+/** Magento\Catalog\Model\Product\Attribute\Backend\Sku::SKU_MAX_LENGTH, counted in characters. */
+export const SKU_MAX_LENGTH = 64;
+export const SKU_TOO_LONG = `SKU length should be ${SKU_MAX_LENGTH} characters maximum.`;
+/** The decimal attributes' backend (Product\Attribute\Backend\Price) refuses a negative value. */
+export const NEGATIVE_PRICE = 'Please enter a number 0 or greater in this field.';
 
 function attributeValues(product: ProductInput): Map<string, unknown> {
   const values = new Map<string, unknown>();
@@ -114,6 +119,17 @@ export async function saveProduct(
   await writeValues(tx, sku, ADMIN_STORE_ID, plan.missingAtAdmin, true);
   // The response shows the product in the scope it was saved in (the default view without a code).
   return (await productView(tx, sku, store.id))!;
+}
+
+/**
+ * What ProductRepository::save refuses before it writes (the attribute backends' validate): the
+ * catalog's check of a save, in validate-only requests and before its handlers.
+ */
+export function checkSave({ product, sku }: { product: ProductInput; sku: string }): void {
+  if ([...sku].length > SKU_MAX_LENGTH) throw new OperationError(SKU_TOO_LONG);
+  const price = attributeValues(product).get('price');
+  if ((typeof price === 'number' || typeof price === 'string') && Number(price) < 0)
+    throw new OperationError(NEGATIVE_PRICE);
 }
 
 function requireProduct(args: ProductArgs): ProductInput {

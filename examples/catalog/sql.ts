@@ -59,6 +59,11 @@ export async function writeValues(
   );
 }
 
+export async function productExists(tx: Queryable, sku: string): Promise<boolean> {
+  const { rows } = await tx.query('SELECT 1 FROM catalog_product WHERE sku = $1', [sku]);
+  return rows.length > 0;
+}
+
 export async function deleteProduct(tx: Queryable, sku: string): Promise<boolean> {
   const { rowCount } = await tx.query('DELETE FROM catalog_product WHERE sku = $1', [sku]);
   return (rowCount ?? 0) > 0;

@@ -5,6 +5,11 @@
  * operation's input, validation, data_hash, the Idempotency-Key, and the one transaction that
  * writes the bulk, its operations and their jobs (CONTRACT §2). Client errors are thrown as
  * `WebapiError`s from the catalogue; nothing is written unless the answer is 202.
+ *
+ * `?validateOnly=true` (docs/validate-only.md) takes the same path up to the transaction: the same
+ * decoding, inputs, validation and data_hash, so the same verdicts, then the plugins' own checks of
+ * the accepted items; it answers 200 with the body accept would have given, without `bulk_uuid`,
+ * and writes nothing: no bulk, no job, no Idempotency-Key (its form is still checked).
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -12,7 +17,8 @@ import type { Route } from '../routes/types.ts';
 import type { StoreScope } from '../kernel/store-scope.ts';
 import type { Caller } from '../kernel/caller.ts';
 import { checkContentType, hasBody } from './decode.ts';
-import { asyncResponse, prepareRequest, type InputValidator } from './prepare.ts';
+import { asyncResponse, prepareRequest, type InputValidator, type PreparedRequest } from './prepare.ts';
+import { E, WebapiError } from '../errors/catalogue.ts';
 import type { AcceptCommitter } from './committer.ts';
 import { parseIdempotencyKey, replayStoredResponse, requestFingerprint } from './idempotency.ts';
 import { phpJsonEncode } from './php-json.ts';
@@ -49,6 +55,35 @@ export interface AcceptResponse {
   items?: { accepted: number; rejected: number };
 }
 
+/** An item a plugin's check refused: its index in the request, the message and code it gave. */
+export interface CheckedRejection {
+  index: number;
+  message: string;
+  code: number;
+}
+
+/**
+ * The plugins' own checks of a validate-only request's accepted items (`validate` in the plugin
+ * API; src/plugins/checks.ts): which of them would fail when run. `plain` is each item's
+ * `serialized_data` as the consumer would open it.
+ */
+export type ItemChecks = (
+  route: Route,
+  store: StoreScope,
+  items: readonly { index: number; plain: string }[],
+) => Promise<readonly CheckedRejection[]>;
+
+/** What a validate-only request found, for metrics. */
+export interface ValidatedEvent {
+  kind: 'async' | 'bulk';
+  topic: string;
+  store: string;
+  accepted: number;
+  rejected: number;
+  /** Of the rejected: refused by a plugin's check (the rest by accept's own validation). */
+  refusedByChecks: number;
+}
+
 export interface AcceptDependencies {
   pool: pg.Pool;
   schema: string;
@@ -61,6 +96,10 @@ export interface AcceptDependencies {
     partialAccept: boolean;
     idempotencyTtlSeconds: number;
   };
+  /** The plugins' checks, run in validate-only requests only. */
+  checks?: ItemChecks;
+  /** Told of every validate-only request answered 200 (metrics). */
+  onValidated?(e: ValidatedEvent): void;
 }
 
 export type Accept = (route: Route, request: AcceptRequest) => Promise<AcceptResponse>;
@@ -75,10 +114,56 @@ export function createAccept(deps: AcceptDependencies): Accept {
     return set;
   };
 
+  const prepare = (route: Route, request: AcceptRequest, body: Uint8Array | null, keepPlain = false) =>
+    prepareRequest({
+      kind: request.kind,
+      route,
+      pathParams: request.pathParams,
+      query: request.query,
+      body,
+      store: request.store,
+      validator: deps.validators[route.operationId],
+      cryptKey: deps.cryptKey,
+      partialAccept: partialAccept(request.query.partialAccept, deps.limits.partialAccept),
+      maxBulkItems: deps.limits.maxBulkItems,
+      maxJsonDepth: deps.limits.maxJsonDepth,
+      secretFields: secretFields(route),
+      keepPlain,
+    });
+
+  /** A validate-only request: accept's verdicts and the plugins' checks, nothing written. */
+  async function validate(route: Route, request: AcceptRequest, body: Uint8Array | null): Promise<AcceptResponse> {
+    const prepared = prepare(route, request, body, deps.checks !== undefined);
+    const refused =
+      deps.checks && prepared.accepted.length
+        ? await deps.checks(
+            route,
+            request.store,
+            prepared.accepted.map((a) => ({ index: a.index, plain: a.plain! })),
+          )
+        : [];
+    const verdicts = withRefusals(prepared, refused);
+    deps.onValidated?.({
+      kind: request.kind,
+      topic: route.topic,
+      store: request.store.code ?? 'default',
+      accepted: verdicts.accepted.length,
+      rejected: verdicts.rejected.length,
+      refusedByChecks: refused.length,
+    });
+    return {
+      status: 200,
+      headers: { 'Content-Type': JSON_TYPE },
+      body: phpJsonEncode(asyncResponse(null, verdicts) as never),
+    };
+  }
+
   return async function accept(route, request) {
     const key = parseIdempotencyKey(request.idempotencyKey);
+    const validateOnly = flag('validateOnly', request.query.validateOnly);
     const body = request.body !== null && request.body.length > 0 ? request.body : null;
     if (hasBody(body)) checkContentType(request.contentType);
+    if (validateOnly) return validate(route, request, body);
     const fingerprint = key
       ? requestFingerprint({
           method: request.method,
@@ -103,20 +188,7 @@ export function createAccept(deps: AcceptDependencies): Accept {
       if (stored) return replayed(stored);
     }
 
-    const prepared = prepareRequest({
-      kind: request.kind,
-      route,
-      pathParams: request.pathParams,
-      query: request.query,
-      body,
-      store: request.store,
-      validator: deps.validators[route.operationId],
-      cryptKey: deps.cryptKey,
-      partialAccept: partialAccept(request.query.partialAccept, deps.limits.partialAccept),
-      maxBulkItems: deps.limits.maxBulkItems,
-      maxJsonDepth: deps.limits.maxJsonDepth,
-      secretFields: secretFields(route),
-    });
+    const prepared = prepare(route, request, body);
     const bulkUuid = randomUUID();
     const encoded = phpJsonEncode(asyncResponse(bulkUuid, prepared) as never);
     const outcome = await deps.committer.submit({
@@ -157,6 +229,26 @@ function replayed(stored: { status: number; body: string }): AcceptResponse {
     headers: { 'Content-Type': JSON_TYPE, 'Idempotent-Replayed': 'true' },
     body: stored.body,
   };
+}
+
+/** Items a plugin's check refused move from accepted to rejected. */
+function withRefusals(
+  prepared: PreparedRequest,
+  refused: readonly CheckedRejection[],
+): Pick<PreparedRequest, 'accepted' | 'rejected'> {
+  if (!refused.length) return prepared;
+  const out = new Set(refused.map((r) => r.index));
+  return {
+    accepted: prepared.accepted.filter((a) => !out.has(a.index)),
+    rejected: [...prepared.rejected, ...refused],
+  };
+}
+
+/** A query flag that must not be misread: true/1, false/0 (or absent: false), else 400. */
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new WebapiError(E.FLAG_INVALID, { value, parameter: name });
 }
 
 function partialAccept(param: string | undefined, configured: boolean): boolean {

@@ -24,6 +24,11 @@ export interface AcceptedItem {
   index: number;
   serialized: string;
   hash: string;
+  /**
+   * `serialized_data` before its secret fields were sealed: what the consumer would hand the
+   * handler, kept only when asked (`keepPlain`, for a validate-only request's plugin checks).
+   */
+  plain?: string;
 }
 
 export interface RejectedItem {
@@ -53,6 +58,8 @@ export interface PrepareOptions {
   maxJsonDepth: number;
   /** Normalised names of the fields stored sealed (see secrets.ts); default `password`. */
   secretFields?: ReadonlySet<string>;
+  /** Keep each accepted item's unsealed `serialized_data` (`AcceptedItem.plain`). */
+  keepPlain?: boolean;
 }
 
 export function prepareRequest(options: PrepareOptions): PreparedRequest {
@@ -97,9 +104,10 @@ export function prepareRequest(options: PrepareOptions): PreparedRequest {
       continue;
     }
     const hash = operationHash(serialized, options.cryptKey);
+    const plain = serialized;
     const sealed = sealSecrets(input, secrets, options.cryptKey);
     if (sealed !== input) serialized = serializedData(sealed, storeId);
-    accepted.push({ index, serialized, hash });
+    accepted.push(options.keepPlain ? { index, serialized, hash, plain } : { index, serialized, hash });
   }
   return { route, accepted, rejected };
 }
@@ -215,8 +223,14 @@ function nativeElements(text: string): unknown[] | undefined {
   }
 }
 
-/** Magento's AsyncResponseInterface, keys and item keys in Magento's order (source notes §3.5). */
-export function asyncResponse(bulkUuid: string, prepared: PreparedRequest): Record<string, unknown> {
+/**
+ * Magento's AsyncResponseInterface, keys and item keys in Magento's order (source notes §3.5). A
+ * validate-only answer (`bulkUuid` null) is the same without `bulk_uuid`: no bulk was created.
+ */
+export function asyncResponse(
+  bulkUuid: string | null,
+  prepared: Pick<PreparedRequest, 'accepted' | 'rejected'>,
+): Record<string, unknown> {
   const items: { index: number; item: Record<string, unknown> }[] = [
     ...prepared.accepted.map((a) => ({ index: a.index, item: { id: a.index, data_hash: a.hash, status: 'accepted' } })),
     ...prepared.rejected.map((r) => ({
@@ -224,9 +238,8 @@ export function asyncResponse(bulkUuid: string, prepared: PreparedRequest): Reco
       item: { id: r.index, data_hash: null, status: 'rejected', error_message: r.message, error_code: r.code },
     })),
   ].sort((a, b) => a.index - b.index);
-  return {
-    bulk_uuid: bulkUuid,
-    request_items: items.map((i) => i.item),
-    errors: prepared.rejected.length > 0,
-  };
+  const response: Record<string, unknown> = bulkUuid === null ? {} : { bulk_uuid: bulkUuid };
+  response.request_items = items.map((i) => i.item);
+  response.errors = prepared.rejected.length > 0;
+  return response;
 }

@@ -84,16 +84,20 @@ export async function createAdminToken(
   const user = username as string;
   const failed = () => new WebapiError(E.ADMIN_SIGN_IN_FAILED);
 
-  const locked = await pool.query<{ count: number }>(sql.selectFailures(schema), [user, LOG_USER_TYPE_ADMIN]);
-  if ((locked.rows[0]?.count ?? 0) >= policy.maxFailures) throw failed();
+  // The attempt is counted before the password is checked (and forgotten on success): a burst of
+  // guesses gets at most maxFailures checks, not one each.
+  const counted = await pool.query(sql.countAttempt(schema), [
+    user,
+    LOG_USER_TYPE_ADMIN,
+    policy.lockSeconds,
+    policy.maxFailures,
+  ]);
+  if (counted.rowCount === 0) throw failed();
 
   const { rows } = await pool.query<AdminRow>(sql.selectAdminUserByName(schema), [user]);
   const row = rows[0];
   const matches = await verifyPassword(password as string, row?.passwordHash ?? DUMMY_PASSWORD_HASH);
-  if (!row || !matches || !row.isActive) {
-    await pool.query(sql.incrementFailures(schema), [user, LOG_USER_TYPE_ADMIN, policy.lockSeconds]);
-    throw failed();
-  }
+  if (!row || !matches || !row.isActive) throw failed();
   await pool.query(sql.resetFailures(schema), [user, LOG_USER_TYPE_ADMIN]);
   // 32 random bytes; clients treat Magento's admin tokens (JWTs since 2.4.4) as opaque strings.
   const token = randomBytes(32).toString('base64url');

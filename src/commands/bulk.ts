@@ -5,22 +5,13 @@
  * redraws a progress bar on stderr (TTY) until the bulk finishes, then prints a summary on stdout.
  * Exit code 0 when every operation succeeded, 1 otherwise (failures, unfinished, unknown bulk).
  */
-import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.ts';
-import { createPool } from '../db/pool.ts';
-import { commandDatabase } from '../runtime/instance.ts';
+import { commandClient } from '../runtime/instance.ts';
 import { selectBulkSummary, type BulkSummaryRow } from '../db/sql/status.ts';
 import { bulkStatus, FINISHED_SUCCESSFULLY, isFinished } from '../status/summary.ts';
 import { isUuid } from '../status/search-criteria.ts';
 
 const LABELS = ['Not Started', 'In Progress', 'Finished Successfully', 'Finished with Failure'];
-
-function interval(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 100)
-    throw new InvalidArgumentError('Expected milliseconds (at least 100).');
-  return Number(value);
-}
 
 export interface Progress {
   done: number;
@@ -70,72 +61,63 @@ function summaryText(row: BulkSummaryRow): string {
   ].join('\n');
 }
 
-export function registerBulkCommands(program: Command): void {
-  program
-    .command('bulk:status')
-    .description(
-      "Show a bulk's progress from the database; --watch follows it until it finishes (exit 0 only if all succeeded)",
-    )
-    .argument('<uuid>', 'bulk uuid, as returned by the async/bulk request')
-    .option('--watch', 'redraw a progress bar until the bulk finishes')
-    .option('--interval <ms>', 'refresh interval with --watch', interval, 1000)
-    .option('--json', 'print the final counters as JSON')
-    .action(async (uuid: string, opts: { watch?: boolean; interval: number; json?: boolean }) => {
-      if (!isUuid(uuid)) throw new Error(`Bulk uuid ${uuid} not exist`);
-      const { config } = await commandDatabase(loadConfig({ env: process.env }));
-      const pool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: 'magento-async-cli' });
-      const tty = process.stderr.isTTY === true;
+export async function bulkStatusCommand(
+  uuid: string,
+  opts: { watch?: boolean; interval: number; json?: boolean },
+): Promise<void> {
+  if (!isUuid(uuid)) throw new Error(`Bulk uuid ${uuid} not exist`);
+  // One connection, and its first query is the read: a finished bulk costs one round trip.
+  const { config, client } = await commandClient(loadConfig({ env: process.env }));
+  const tty = process.stderr.isTTY === true;
+  try {
+    const read = async () => (await client.query<BulkSummaryRow>(selectBulkSummary(config.schema), [uuid])).rows[0];
+    let row = await read();
+    if (!row) throw new Error(`Bulk uuid ${uuid} not exist`);
+    if (opts.watch) {
+      // Rate over a sliding window of samples, so the ETA follows the current pace.
+      const samples: { t: number; finished: number }[] = [];
+      let stop = false;
+      const onSigint = () => {
+        stop = true;
+      };
+      process.once('SIGINT', onSigint);
       try {
-        const read = async () => (await pool.query<BulkSummaryRow>(selectBulkSummary(config.schema), [uuid])).rows[0];
-        let row = await read();
-        if (!row) throw new Error(`Bulk uuid ${uuid} not exist`);
-        if (opts.watch) {
-          // Rate over a sliding window of samples, so the ETA follows the current pace.
-          const samples: { t: number; finished: number }[] = [];
-          let stop = false;
-          const onSigint = () => {
-            stop = true;
-          };
-          process.once('SIGINT', onSigint);
-          try {
-            for (;;) {
-              const p = progressOf(row);
-              const now = Date.now();
-              samples.push({ t: now, finished: p.done + p.failed });
-              while (samples.length > 2 && now - samples[0]!.t > 30_000) samples.shift();
-              const first = samples[0]!;
-              const rate =
-                now - first.t >= 500 ? ((p.done + p.failed - first.finished) * 1000) / (now - first.t) : null;
-              const line = progressLine(p, rate);
-              if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-              else if (samples.length === 1 || isFinished(row)) process.stderr.write(`${line}\n`);
-              if (isFinished(row) || stop) break;
-              await new Promise((r) => setTimeout(r, opts.interval));
-              row = (await read()) ?? row;
-            }
-          } finally {
-            process.off('SIGINT', onSigint);
-            if (tty) process.stderr.write('\n');
-          }
+        for (;;) {
+          const p = progressOf(row);
+          const now = Date.now();
+          samples.push({ t: now, finished: p.done + p.failed });
+          while (samples.length > 2 && now - samples[0]!.t > 30_000) samples.shift();
+          const first = samples[0]!;
+          const rate = now - first.t >= 500 ? ((p.done + p.failed - first.finished) * 1000) / (now - first.t) : null;
+          const line = progressLine(p, rate);
+          if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+          else if (samples.length === 1 || isFinished(row)) process.stderr.write(`${line}\n`);
+          if (isFinished(row) || stop) break;
+          await new Promise((r) => setTimeout(r, opts.interval));
+          row = (await read()) ?? row;
         }
-        const status = bulkStatus(row);
-        if (opts.json) {
-          process.stdout.write(
-            JSON.stringify({
-              bulk_id: row.bulk_id,
-              bulk_status: status,
-              operation_count: row.operation_count,
-              complete: row.complete,
-              retriably_failed: row.retriable,
-              not_retriably_failed: row.failed,
-              open: row.open,
-              rejected: row.rejected,
-            }) + '\n',
-          );
-        } else process.stdout.write(summaryText(row) + '\n');
-        process.exitCode = status === FINISHED_SUCCESSFULLY ? 0 : 1;
       } finally {
-        await pool.end();
+        process.off('SIGINT', onSigint);
+        if (tty) process.stderr.write('\n');
       }
-    });
+    }
+    const status = bulkStatus(row);
+    if (opts.json) {
+      process.stdout.write(
+        JSON.stringify({
+          bulk_id: row.bulk_id,
+          bulk_status: status,
+          operation_count: row.operation_count,
+          complete: row.complete,
+          retriably_failed: row.retriable,
+          not_retriably_failed: row.failed,
+          open: row.open,
+          rejected: row.rejected,
+        }) + '\n',
+      );
+    } else process.stdout.write(summaryText(row) + '\n');
+    process.exitCode = status === FINISHED_SUCCESSFULLY ? 0 : 1;
+  } finally {
+    await client.end();
+  }
 }

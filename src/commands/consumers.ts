@@ -4,8 +4,6 @@
  * plugins, makes sure the queues exist and runs until SIGTERM/SIGINT (graceful: batches in hand
  * finish) or `--max-messages`, following new route tables as servers register them.
  */
-import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import type { Route } from '../routes/types.ts';
 import { createLogger } from '../server.ts';
@@ -20,11 +18,6 @@ function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('Expected a positive integer.');
-  return Number(value);
-}
-
 /**
  * This checkout's generated route table, or none: a consumer machine may have no codegen output
  * and run only what the servers registered. Imported lazily so the CLI starts without it.
@@ -35,11 +28,6 @@ export async function localRoutes(config: Config): Promise<readonly Route[]> {
   if (!existsSync(join(config.generatedDir, 'routes.gen.ts'))) return [];
   const { importArtifacts } = await import('../runtime/artifacts.ts');
   return (await importArtifacts(config.generatedDir)).routes;
-}
-
-function port(value: string): number {
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('Expected a port (0-65535).');
-  return Number(value);
 }
 
 export interface StartOptions {
@@ -93,39 +81,18 @@ export async function runConsumer(
   }
 }
 
-export function registerConsumerCommands(program: Command): void {
-  program
-    .command('queue:consumers:start')
-    .description('Consume async operations: async.operations.all, an entity (products) or a topic')
-    .argument('<name>', 'consumer name (see queue:consumers:list)')
-    .option('--max-messages <n>', 'stop after handling this many operations', positiveInt)
-    .option('--batch-size <n>', 'jobs fetched at once', positiveInt)
-    .option('--concurrency <n>', 'batches processed at once per queue', positiveInt)
-    .option(
-      '--metrics-port <port>',
-      'serve /metrics on this port (0: any free port; default metrics.consumerPort)',
-      port,
-    )
-    .action(async (name: string, opts: StartOptions) => {
-      await runConsumer(name, opts);
-    });
-
-  program
-    .command('queue:consumers:list')
-    .description('List the consumers and the topics each one runs')
-    .action(async () => {
-      const { config, database } = withResolvedDatabase(loadConfig({ env: process.env }));
-      await checkDatabase(database);
-      const pool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: 'magento-async-cli' });
-      let routes: readonly Route[];
-      try {
-        await migrate(pool, config.schema);
-        routes = (await servedRoutes(pool, config.schema, await localRoutes(config))).routes;
-      } finally {
-        await pool.end();
-      }
-      const listing = listConsumers(routes);
-      const width = Math.max(...listing.map((c) => c.name.length));
-      for (const c of listing) out(`${c.name.padEnd(width)}  ${c.queue}  ${c.topics.join(' ')}`.trimEnd());
-    });
+export async function consumersList(): Promise<void> {
+  const { config, database } = withResolvedDatabase(loadConfig({ env: process.env }));
+  await checkDatabase(database);
+  const pool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: 'magento-async-cli' });
+  let routes: readonly Route[];
+  try {
+    await migrate(pool, config.schema);
+    routes = (await servedRoutes(pool, config.schema, await localRoutes(config))).routes;
+  } finally {
+    await pool.end();
+  }
+  const listing = listConsumers(routes);
+  const width = Math.max(...listing.map((c) => c.name.length));
+  for (const c of listing) out(`${c.name.padEnd(width)}  ${c.queue}  ${c.topics.join(' ')}`.trimEnd());
 }

@@ -7,7 +7,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { isStub } from '../plugins/stubs.ts';
 import { packageVersion } from '../plugins/loader.ts';
@@ -110,19 +109,6 @@ export async function pluginNew(entity: string, opts: PluginNewOptions, out: (li
   out(`Wrote ${where}/index.test.ts: run it with  npx node --test ${where}/index.test.ts`);
 }
 
-export function registerPluginCommands(program: Command): void {
-  program
-    .command('plugin:new')
-    .description("Scaffold a plugin with typed handlers for an entity's operations, and a test kit test that passes")
-    .argument('<entity>', 'entity of the generated routes (`magento-async routes` lists them), e.g. products')
-    .option('--name <Vendor_Module>', "the plugin's name (default Local_<Entity>)")
-    .option('--dir <folder>', 'folder under pluginsDir (default: the entity)')
-    .addHelpText(
-      'after',
-      '\nWrites <pluginsDir>/<folder>/index.ts and index.test.ts from the routes codegen generated\n' +
-        "(generatedDir). It never overwrites a plugin; codegen's stub for the entity is replaced.",
-    )
-    .action(async (entity: string, opts: PluginNewOptions) => {
-      await pluginNew(entity, opts, (line) => process.stdout.write(`${line}\n`));
-    });
+export async function pluginNewCommand(entity: string, opts: PluginNewOptions): Promise<void> {
+  await pluginNew(entity, opts, (line) => process.stdout.write(`${line}\n`));
 }

@@ -1,14 +1,8 @@
 /** `magento-async serve`: the HTTP server that accepts async and bulk requests. */
-import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { createLogger, startServer } from '../server.ts';
 import { checkDatabase, describeDatabase, withResolvedDatabase } from '../runtime/instance.ts';
 import { changedMessage, checkSpec, SpecMismatchError } from '../runtime/spec.ts';
-
-function port(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('Expected a port number.');
-  return Number(value);
-}
 
 /** Without `--spec`, the generated routes must be the project's spec (src/runtime/spec.ts). */
 export function requireCurrentSpec(config: Config): void {
@@ -16,35 +10,26 @@ export function requireCurrentSpec(config: Config): void {
   if (spec.state === 'changed') throw new SpecMismatchError(changedMessage(config.generatedDir, spec.record));
 }
 
-export function registerServeCommands(program: Command): void {
-  program
-    .command('serve')
-    .description('Serve the async and bulk endpoints (and the bulk status API) of the generated routes')
-    .option('--port <port>', 'HTTP port (env PORT, default 8080)', port)
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--spec <file-or-url>', "serve this spec's routes, generated at start into var/cache")
-    .option('--token <token>', 'bearer token for fetching --spec from a store')
-    .action(async (opts: { port?: number; host: string; spec?: string; token?: string }) => {
-      const { config, database } = withResolvedDatabase(
-        loadConfig({ env: process.env, overrides: opts.port === undefined ? {} : { port: opts.port } }),
-      );
-      process.stdout.write(`${describeDatabase(database)}\n`);
-      if (!opts.spec) requireCurrentSpec(config);
-      await checkDatabase(database);
-      const log = createLogger(config);
-      const server = await startServer({ config, spec: opts.spec, token: opts.token, host: opts.host, log });
-      process.stdout.write(
-        `magento-async serving ${server.artifacts.routes.length} routes of ${server.artifacts.source} at ${server.url}/rest\n`,
-      );
-      if (server.dashboardUrl) process.stdout.write(`Dashboard: ${server.dashboardUrl}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          log.info({ signal }, 'stopping: finishing requests in hand');
-          resolve();
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
-      await server.close();
-    });
+export async function serve(opts: { port?: number; host: string; spec?: string; token?: string }): Promise<void> {
+  const { config, database } = withResolvedDatabase(
+    loadConfig({ env: process.env, overrides: opts.port === undefined ? {} : { port: opts.port } }),
+  );
+  process.stdout.write(`${describeDatabase(database)}\n`);
+  if (!opts.spec) requireCurrentSpec(config);
+  await checkDatabase(database);
+  const log = createLogger(config);
+  const server = await startServer({ config, spec: opts.spec, token: opts.token, host: opts.host, log });
+  process.stdout.write(
+    `magento-async serving ${server.artifacts.routes.length} routes of ${server.artifacts.source} at ${server.url}/rest\n`,
+  );
+  if (server.dashboardUrl) process.stdout.write(`Dashboard: ${server.dashboardUrl}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping: finishing requests in hand');
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await server.close();
 }

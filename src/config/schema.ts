@@ -306,7 +306,13 @@ const webhooks = Group(
     }),
     allowLoopback: Type.Boolean({
       default: false,
-      description: 'allow loopback, link-local and unspecified addresses as destinations (checked after DNS)',
+      description:
+        'allow loopback addresses (127.0.0.0/8, ::1, also IPv4-mapped, NAT64 or 6to4) as destinations (checked after DNS)',
+    }),
+    allowPrivate: Type.Boolean({
+      default: false,
+      description:
+        'allow private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) as destinations; link-local and metadata never',
     }),
     integrations: Type.Record(Type.String(), NonEmpty(), {
       default: {},
@@ -338,6 +344,33 @@ const webhooks = Group(
     }),
   },
   'Completion webhooks (docs/webhooks.md).',
+);
+
+const retention = Group(
+  {
+    // Magento's "Days Saved in Log" (system/bulk/lifetime), 60 by default; Magento deletes every bulk
+    // started that long ago, finished or not, in one statement.
+    bulkDays: Nullable(Type.Integer({ minimum: 1, maximum: 36_500 }), {
+      default: 60,
+      description:
+        'finished bulks started this many days ago or earlier are deleted, with their operations, webhook deliveries and pg-boss jobs, as Magento\'s "Days Saved in Log"; null keeps them',
+    }),
+    sweepSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 86400,
+      default: 600,
+      description: 'how often a server looks for them (one server at a time sweeps, under an advisory lock)',
+    }),
+    // Measured with bench/retention.bench.ts: each batch is one transaction, so this bounds how long
+    // the sweep holds any row lock.
+    batchOperations: Type.Integer({
+      minimum: 100,
+      maximum: 1_000_000,
+      default: 5000,
+      description: 'most operations deleted in one transaction of the sweep',
+    }),
+  },
+  'Deleting old bulks (docs/status-api.md#retention).',
 );
 
 export const ConfigSchema = Type.Object(
@@ -410,6 +443,13 @@ export const ConfigSchema = Type.Object(
       default: false,
       description:
         'accept the valid elements of a bulk and reject the invalid ones (202 with `errors: true`) instead of 400 for all, as Magento; per request `?partialAccept=true`',
+    }),
+    validateTimeoutMs: Type.Integer({
+      minimum: 1,
+      maximum: 3_600_000,
+      default: 10_000,
+      description:
+        "deadline of the plugins' checks (`validate`), ms: all checks of one `?validateOnly=true` request (items not judged by then are rejected saying so), and one operation's checks before its handler (then it fails retriably)",
     }),
     idempotencyTtlSeconds: Type.Integer({
       minimum: 1,
@@ -493,6 +533,7 @@ export const ConfigSchema = Type.Object(
     dashboard,
     metrics,
     webhooks,
+    retention,
   },
   { additionalProperties: false },
 );

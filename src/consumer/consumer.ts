@@ -26,6 +26,7 @@ import { releaseClaims } from '../operations/claims.ts';
 import { DEFAULT_LIFECYCLE, type LifecyclePolicy } from '../operations/policy.ts';
 import { closeAbandoned, sweep } from '../operations/sweep.ts';
 import { foldedFetchDb } from '../queue/fetch-fold.ts';
+import { fetchPool } from '../queue/fetch-plan.ts';
 import { QueueWaker } from './wake.ts';
 
 export interface ConsumerOptions {
@@ -145,9 +146,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const waker = await QueueWaker.start(boss, log);
   ctx.wake = (queue) => waker.wake(queue);
-  // pg-boss's fetch statement with the batch's operations loaded in the same statement, run as a
-  // named statement on our pool: planned once per connection rather than once per batch.
-  const fetchDb = foldedFetchDb(pool, claimFold(schema), () => [policy.leaseSeconds]);
+  // pg-boss's fetch statement with the batch's operations claimed in the same statement, run as a
+  // named statement on connections of its own (src/queue/fetch-plan.ts: planned as an index walk,
+  // so a fetch costs the same at any depth). A fetch is short: a few connections serve every loop.
+  const fetching = fetchPool(pool, Math.min(queues.length * concurrency, 4));
+  const fetchDb = foldedFetchDb(fetching, claimFold(schema), () => [policy.leaseSeconds]);
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);
@@ -162,6 +165,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     for (const wake of woken) wake();
   };
 
+  // Queues one of whose loops, finding it empty, polls it for the others.
+  const polling = new Set<string>();
   const loop = async (queue: string): Promise<void> => {
     const gates = options.gatesOf?.(queue) ?? [];
     while (!stopping) {
@@ -200,9 +205,19 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       reserved -= want - jobs.length;
       if (jobs.length < want) quotaFreed();
       if (!jobs.length) {
-        await waker.sleep(queue, waker.listening ? notifyPollMs : pollMs);
+        // One loop per idle queue polls; the others sleep until a NOTIFY or that poller finds jobs,
+        // so an idle queue is asked once per interval, not once per loop.
+        const polls = !polling.has(queue);
+        if (polls) polling.add(queue);
+        try {
+          await waker.sleep(queue, polls ? (waker.listening ? notifyPollMs : pollMs) : null);
+        } finally {
+          if (polls) polling.delete(queue);
+        }
         continue;
       }
+      // Work again: the queue's other loops, asleep behind its poller, come back too.
+      waker.wake(queue);
       let ran = 0;
       try {
         ran = await runBatch(ctx, queue, jobs, { claimedAt, hold });
@@ -226,6 +241,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       await waker.close();
       // Each loop ends once the batch in hand is settled.
       await Promise.all(loops);
+      await fetching.end();
       if (options.deadLetter !== false) await boss.offWork(DEAD_LETTER_QUEUE, { wait: true });
       resolveDone();
     })();

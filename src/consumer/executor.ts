@@ -119,7 +119,19 @@ export class BatchExecutor {
     const lost = this.#leases.lost.signal;
     const deadline = new HandlerDeadline(ctx.policy.handlerTimeoutMs);
     const tx = new UnitTransaction(source, deadline.waits);
-    const signal = AbortSignal.any([deadline.signal, lost]);
+    // The handler's signal aborts with the deadline or the batch's lost claims. Not AbortSignal.any:
+    // Node keeps a signal made by it alive for as long as it has a listener and could still abort,
+    // so every unit (its transaction, deadline, closures, and through them its whole batch) stayed
+    // in memory for good: ~3 KB per operation, RSS +330 MiB over 100,000. A plain controller fed by
+    // listeners removed when the unit ends is collected with the unit.
+    const unitAbort = new AbortController();
+    const signal = unitAbort.signal;
+    const forward = (event: Event) => unitAbort.abort((event.target as AbortSignal).reason);
+    const sources = [deadline.signal, lost];
+    for (const from of sources) {
+      if (from.aborted) unitAbort.abort(from.reason);
+      else from.addEventListener('abort', forward, { once: true });
+    }
     const aborted = new Promise<never>((_, reject) => {
       const onAbort = () => reject(signal.reason);
       if (signal.aborted) onAbort();
@@ -161,6 +173,7 @@ export class BatchExecutor {
       });
     } finally {
       deadline.finish();
+      for (const from of sources) from.removeEventListener('abort', forward);
     }
     const seconds = (performance.now() - ran) / 1000;
     for (let i = 0; i < claims.length; i++) {

@@ -13,7 +13,7 @@ import { migrate } from '../db/migrate.ts';
 import type { Route } from '../routes/types.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { PluginRegistry } from '../plugins/registry.ts';
-import { loadPlugins, runInstalls, type LoadOptions } from '../plugins/loader.ts';
+import { configuredPlugins, loadPlugins, runInstalls, type LoadOptions } from '../plugins/loader.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from '../queue/boss.ts';
 import { startConsumer, type ConsumerHandle } from './consumer.ts';
 import type { OperationInvoker } from './invoker.ts';
@@ -77,24 +77,9 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
   const entityOf = new Map(routes.map((r) => [r.operationId, r.entity]));
   try {
     await migrate(pool, config.schema);
-    const upstream = config.upstream.baseUrl
-      ? {
-          baseUrl: config.upstream.baseUrl,
-          token: config.upstream.token ?? undefined,
-          timeoutMs: config.upstream.timeoutMs,
-          maxInFlight: config.upstream.maxInFlight,
-          maxPerSecond: config.upstream.maxPerSecond,
-        }
-      : undefined;
-    const registry = await loadPlugins({
-      routes,
-      pluginsDir: config.pluginsDir,
-      packages: config.pluginPackages,
-      examples: config.plugins.examples ?? [],
-      modules: options.plugins,
-      projectDir: options.projectDir,
-      upstream,
-    });
+    const registry = await loadPlugins(
+      configuredPlugins(config, routes, { modules: options.plugins, projectDir: options.projectDir }),
+    );
     for (const note of registry.notes) log.warn(note);
     await runInstalls(pool, config.schema, registry.installs);
     await saveOrderRules(pool, config.schema, orderRules(routes, registry.orderKeys));

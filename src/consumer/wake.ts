@@ -56,8 +56,11 @@ export class QueueWaker {
     return this.#handle !== null;
   }
 
-  /** Resolves after `ms`, or sooner when a job lands on `queue`, on `wakeAll`, or on `close`. */
-  sleep(queue: string, ms: number): Promise<void> {
+  /**
+   * Resolves after `ms` (null: no time limit), or sooner when a job lands on `queue`, on `wake` of
+   * it, on `wakeAll`, or on `close`.
+   */
+  sleep(queue: string, ms: number | null): Promise<void> {
     if (this.#closed) return Promise.resolve();
     let set = this.#sleepers.get(queue);
     if (!set) this.#sleepers.set(queue, (set = new Set()));
@@ -68,7 +71,7 @@ export class QueueWaker {
         sleepers.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = ms === null ? undefined : setTimeout(done, ms);
       sleepers.add(done);
     });
   }

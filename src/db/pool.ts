@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { configDefaults, type Config } from '../config.ts';
 
 /** Default for development and CI machines; `DATABASE_URL` overrides. */
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -7,18 +8,8 @@ export function databaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env.DATABASE_URL || DEFAULT_DATABASE_URL;
 }
 
-/** The bounds of every connection (config `database`); the defaults are the config's. */
-export interface ConnectionBounds {
-  connectTimeoutMs: number;
-  statementTimeoutMs: number;
-  idleInTransactionTimeoutMs: number;
-}
-
-export const DEFAULT_CONNECTION_BOUNDS: ConnectionBounds = {
-  connectTimeoutMs: 10_000,
-  statementTimeoutMs: 60_000,
-  idleInTransactionTimeoutMs: 120_000,
-};
+/** The bounds of every connection: config `database`. */
+export type ConnectionBounds = Config['database'];
 
 export interface PoolOptions {
   connectionString?: string;
@@ -34,7 +25,7 @@ export interface PoolOptions {
  * locks. Dedicated clients (LISTEN) take the same settings from the pool's options.
  */
 export function connectionSettings(bounds: Partial<ConnectionBounds> = {}): pg.PoolConfig {
-  const b = { ...DEFAULT_CONNECTION_BOUNDS, ...bounds };
+  const b = { ...configDefaults.database, ...bounds };
   return {
     connectionTimeoutMillis: b.connectTimeoutMs,
     statement_timeout: b.statementTimeoutMs,

@@ -75,6 +75,12 @@ export const E = {
   // A request item whose input decodes but cannot be encoded again (1e400 is INF): Magento's
   // Json::serialize message, as the item's error_message (source notes §3.4).
   UNSERIALIZABLE_ITEM: def('MA_UNSERIALIZABLE_ITEM', 0, 'Unable to serialize value. Error: %1', true),
+  // Validate-only requests (beyond Magento, docs/validate-only.md): a typo must not turn a check
+  // into a real bulk, so any value but true/1/false/0 is refused.
+  FLAG_INVALID: def('MA_FLAG_INVALID', 400, 'The value "%value" of %parameter is invalid: use true or false.'),
+  // A plugin's checks (validate) that did not finish in time: the item's error_message in a
+  // validate-only answer, the operation's retriable failure in a consumer.
+  CHECK_TIMEOUT: def('MA_CHECK_TIMEOUT', 0, 'The checks of %1 did not finish within %2 ms.', true),
   // Validation (ServiceInputProcessor's messages)
   FIELD_REQUIRED: def('MA_FIELD_REQUIRED', 400, '"%fieldName" is required. Enter and try again.'),
   FIELD_NOT_SUPPORTED: def(

@@ -34,6 +34,23 @@ export interface HandlerContext {
   log: Logger;
 }
 
+/**
+ * What a plugin's check (`validate`) sees. It runs in validate-only requests (in the server, before
+ * anything is stored) and in the consumer right before the operation's handler, with the same
+ * arguments the handler would get (before any interceptor). `tx` is read-only: a write fails
+ * ("cannot execute … in a read-only transaction") and nothing of it remains.
+ */
+export interface ValidateContext {
+  store: StoreScope;
+  tx: Queryable;
+  operationId: string;
+  /** The item's index in its request (the operation's `operation_key` once accepted). */
+  index: number;
+  /** Aborted at the checks' deadline (`validateTimeoutMs`): stop, the item is not judged in time. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
 // Handler arguments are `any` by default so untyped plugins compile. A plugin that passes the
 // generated maps (`definePlugin<OperationArgs, OperationResults, ServiceOperations>`) gets every
 // handler's arguments and result, and every interceptor's, typed by its key or target.
@@ -41,6 +58,13 @@ export interface HandlerContext {
 export type AnyArgs = any;
 
 export type Handler<A = AnyArgs, R = unknown> = (args: A, ctx: HandlerContext) => R | Promise<R>;
+
+/**
+ * A plugin's check of one operation, read-only: it returns to let the operation through, and
+ * throws an OperationError (its message and code are the item's `error_message` and `error_code`)
+ * to refuse it; a RetriableError says it cannot tell now. Any other error is a bug of the check.
+ */
+export type Validator<A = AnyArgs> = (args: A, ctx: ValidateContext) => void | Promise<void>;
 
 /**
  * One operation handed to a batch handler: its arguments (after the `before` interceptors) and its

@@ -15,6 +15,15 @@ export interface Metrics {
   registry: client.Registry;
   /** A committed accept (serve). */
   accepted(e: { kind: string; topic: string; store: string; accepted: number; rejected: number }): void;
+  /** A validate-only request answered (serve): its items' verdicts. */
+  validated(e: {
+    kind: string;
+    topic: string;
+    store: string;
+    accepted: number;
+    rejected: number;
+    refusedByChecks: number;
+  }): void;
   /** One request's time, by kind (`async`, `bulk`, `status`, `other`) and HTTP status (serve). */
   request(kind: string, status: number, seconds: number): void;
   /** One handler run (consumer). `attempt` > 1 is a retry. */
@@ -52,6 +61,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
     name: 'magento_async_accepted_bulks_total',
     help: 'Bulks committed by async/bulk requests, by kind (async, bulk), topic and store.',
     labelNames: ['kind', 'topic', 'store'],
+    registers,
+  });
+  const itemsValidated = new client.Counter({
+    name: 'magento_async_validated_items_total',
+    help: 'Items of validate-only requests (?validateOnly=true, nothing stored), by topic, store and verdict (accepted; rejected by validation; refused by a plugin check).',
+    labelNames: ['topic', 'store', 'verdict'],
+    registers,
+  });
+  const validateRequests = new client.Counter({
+    name: 'magento_async_validate_requests_total',
+    help: 'Validate-only requests answered, by kind (async, bulk) and topic.',
+    labelNames: ['kind', 'topic'],
     registers,
   });
   const requestSeconds = new client.Histogram({
@@ -135,6 +156,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
       bulksAccepted.inc({ kind: e.kind, topic: e.topic, store: e.store });
       if (e.accepted) operationsAccepted.inc({ topic: e.topic, store: e.store, outcome: 'accepted' }, e.accepted);
       if (e.rejected) operationsAccepted.inc({ topic: e.topic, store: e.store, outcome: 'rejected' }, e.rejected);
+    },
+    validated(e) {
+      validateRequests.inc({ kind: e.kind, topic: e.topic });
+      const labels = { topic: e.topic, store: e.store };
+      const invalid = e.rejected - e.refusedByChecks;
+      if (e.accepted) itemsValidated.inc({ ...labels, verdict: 'accepted' }, e.accepted);
+      if (invalid) itemsValidated.inc({ ...labels, verdict: 'rejected' }, invalid);
+      if (e.refusedByChecks) itemsValidated.inc({ ...labels, verdict: 'refused_by_check' }, e.refusedByChecks);
     },
     request(kind, status, seconds) {
       requestSeconds.observe({ kind, code: String(status) }, seconds);

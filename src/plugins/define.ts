@@ -2,7 +2,7 @@
  * The shape of a plugin: a plain object of handlers keyed by operationId plus Magento-style
  * interceptors (kept small on purpose, Koa's lesson). Authors reach it through `magento-async/plugin`.
  */
-import type { AnyArgs, BatchHandler, Handler, HandlerContext } from '../kernel/handler.ts';
+import type { AnyArgs, BatchHandler, Handler, HandlerContext, Validator } from '../kernel/handler.ts';
 
 export interface Interceptor<A = AnyArgs, R = unknown, T extends string = string> {
   /** Unique within the plugin; `<plugin>::<name>` is how other plugins refer to it. */
@@ -62,6 +62,15 @@ export interface PluginDefinition<
     : TypedInterceptor<NoInfer<Args>, NoInfer<Results>, NoInfer<Services>>)[];
   /** Set-based handlers for many operations of one operationId at once, beside `handlers`. */
   batchHandlers?: { [K in keyof Args]?: BatchHandler<Args[K], ResultOf<NoInfer<Results>, K>> };
+  /**
+   * Checks per operationId (or Magento service method) that can refuse an operation before it runs
+   * ("this sku does not exist"): answered by `?validateOnly=true` requests before a bulk is sent,
+   * and run again right before the handler. Every loaded plugin's check of an operation runs, in
+   * load order; the first refusal answers (docs/validate-only.md).
+   */
+  validate?: { [K in keyof Args]?: Validator<Args[K]> } & {
+    [S in keyof NoInfer<Services>]?: Validator<ServiceArgs<Args, Services, S>>;
+  };
   /** Names of plugins whose handlers this one replaces on purpose. */
   replaces?: string[];
   /**

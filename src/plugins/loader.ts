@@ -15,7 +15,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'n
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isStub } from './stubs.ts';
-import type { BatchHandler, Handler } from '../kernel/handler.ts';
+import type { BatchHandler, Handler, Validator } from '../kernel/handler.ts';
 import type { Interceptor, PluginDefinition } from './define.ts';
 import {
   activeInterceptors,
@@ -31,6 +31,7 @@ import { compatibilityError } from './compatibility.ts';
 import { examplePath, EXAMPLE_NAMES, isExampleName } from './examples.ts';
 import { runPluginMigrations, type AppliedMigration } from './migrations.ts';
 import type { Pool } from '../db/pool.ts';
+import type { Config } from '../config.ts';
 import type { Route } from '../routes/types.ts';
 
 export interface UpstreamConfig {
@@ -71,6 +72,8 @@ export interface LoadOptions {
   examples?: readonly string[];
   /** Load the built-in http-forward plugin. Default true. */
   builtins?: boolean;
+  /** Deadline of one operation's checks (`validate`) before its handler, ms (`validateTimeoutMs`). Default 10000. */
+  checkTimeoutMs?: number;
 }
 
 /** The built-in fallback plugin, loaded whatever `pluginsDir` is, so a fresh project can forward. */
@@ -228,6 +231,7 @@ interface Checked {
   definition: PluginDefinition;
   handlers: Record<string, Handler | undefined>;
   batchHandlers: Record<string, BatchHandler | undefined>;
+  validate: Record<string, Validator | undefined>;
   interceptors: Interceptor[];
   replaces: string[];
   migrations: string[];
@@ -274,6 +278,17 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
     else if (typeof handlers[operationId] !== 'function')
       say(`batch handler "${operationId}" has no handler of the same plugin beside it; add handlers.${operationId}.`);
   }
+  let validate = (def.validate ?? {}) as Record<string, Validator | undefined>;
+  if (typeof validate !== 'object' || validate === null || Array.isArray(validate)) {
+    say('validate must be an object of checks keyed by operationId.');
+    validate = {};
+  }
+  if (c.shipped) validate = forOperations(validate, operations);
+  for (const [operationId, check] of Object.entries(validate)) {
+    if (!operations.has(operationId) && !isServiceTarget(operationId))
+      say(`validate "${operationId}" names no operation of the route table (run codegen, or check the spelling).`);
+    else if (check !== undefined && typeof check !== 'function') say(`validate "${operationId}" is not a function.`);
+  }
   const interceptors = def.interceptors ?? [];
   if (!Array.isArray(interceptors)) say('interceptors must be an array.');
   else checkInterceptors(interceptors, operations, say);
@@ -301,6 +316,7 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
     definition: def,
     handlers,
     batchHandlers,
+    validate,
     interceptors,
     replaces,
     migrations: migrations as string[],
@@ -401,6 +417,35 @@ function checkSchemaNames(plugins: readonly Checked[], problems: string[]): void
   }
 }
 
+/**
+ * The plugins a deployment's configuration names: what a consumer loads to run operations and
+ * `serve` loads to run their checks in validate-only requests.
+ */
+export function configuredPlugins(
+  config: Pick<Config, 'pluginsDir' | 'pluginPackages' | 'plugins' | 'upstream' | 'validateTimeoutMs'>,
+  routes: readonly Route[],
+  extra: Pick<LoadOptions, 'modules' | 'projectDir'> = {},
+): LoadOptions {
+  const { upstream } = config;
+  return {
+    routes,
+    pluginsDir: config.pluginsDir,
+    packages: config.pluginPackages,
+    examples: config.plugins.examples ?? [],
+    ...extra,
+    upstream: upstream.baseUrl
+      ? {
+          baseUrl: upstream.baseUrl,
+          token: upstream.token ?? undefined,
+          timeoutMs: upstream.timeoutMs,
+          maxInFlight: upstream.maxInFlight,
+          maxPerSecond: upstream.maxPerSecond,
+        }
+      : undefined,
+    checkTimeoutMs: config.validateTimeoutMs,
+  };
+}
+
 export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry> {
   const problems: string[] = [];
   const version = options.frameworkVersion ?? packageVersion();
@@ -449,9 +494,19 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
     const handler = plugins.find((p) => p.name === winner.plugin)?.batchHandlers[operationId];
     if (handler) batchHandlers.set(operationId, { plugin: winner.plugin, handler });
   }
+  // Every plugin's check of an operation, in load order (a service key: each route of its method).
+  const checks = new Map<string, { plugin: string; validate: Validator }[]>();
+  for (const p of plugins) {
+    for (const [operationId, validate] of Object.entries(expandServiceHandlers(p.validate, options.routes))) {
+      if (typeof validate !== 'function') continue;
+      checks.set(operationId, [...(checks.get(operationId) ?? []), { plugin: p.name, validate }]);
+    }
+  }
   return new PluginRegistry({
     orderKeys,
     batchHandlers,
+    checks,
+    checkTimeoutMs: options.checkTimeoutMs,
     routes: options.routes,
     handlers: claims.handlers,
     stubs: claims.stubs,

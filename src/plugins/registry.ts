@@ -8,7 +8,7 @@
  * everything because codegen writes one for every operation, so a stub says nothing about intent.
  */
 import { isStub } from './stubs.ts';
-import type { BatchHandler, Handler, HandlerContext } from '../kernel/handler.ts';
+import type { BatchHandler, BatchOutcome, Handler, HandlerContext } from '../kernel/handler.ts';
 import type { Gate } from '../kernel/gate.ts';
 import type { Interceptor } from './define.ts';
 import { compileBatchChain, type BatchInvoke } from './batch-chain.ts';
@@ -16,6 +16,7 @@ import { compileChain, type Invoke, type OwnedInterceptor } from './pipeline.ts'
 import { pluginSchema, pluginsWithSchemas } from './migrations.ts';
 import type { Route } from '../routes/types.ts';
 import { targetsRoute } from './targets.ts';
+import { checkBeforeHandler, type Check } from './checks.ts';
 
 export interface Invocation {
   result: unknown;
@@ -71,7 +72,13 @@ export interface RegistryTables {
   notes?: readonly string[];
   /** Batch handlers per operationId with their plugin (PluginDefinition.batchHandlers). */
   batchHandlers?: ReadonlyMap<string, { plugin: string; handler: BatchHandler }>;
+  /** Every plugin's checks per operationId, in load order (PluginDefinition.validate). */
+  checks?: ReadonlyMap<string, readonly Check[]>;
+  /** Deadline of one operation's checks before its handler, ms. Default 10000. */
+  checkTimeoutMs?: number | undefined;
 }
+
+const NO_CHECKS: readonly Check[] = [];
 
 /** A compiled batch chain and the name its operations' `Service execution success` message gives. */
 export interface BatchInvocation {
@@ -132,11 +139,34 @@ export class PluginRegistry {
     return this.resolve(operationId)?.kind === 'fallback' ? this.tables.fallback?.resolve.gate : undefined;
   }
 
+  /** The plugins' checks (`validate`) of an operation, in load order; empty when it has none. */
+  checks(operationId: string): readonly Check[] {
+    return this.tables.checks?.get(operationId) ?? NO_CHECKS;
+  }
+
+  /**
+   * Runs the operation: its plugins' checks first (src/plugins/checks.ts: read-only, on its
+   * arguments as stored, before any interceptor; a refusal fails it without running anything
+   * else), then the interceptor chain around its handler.
+   */
   async invoke(operationId: string, args: unknown, ctx: HandlerContext): Promise<Invocation> {
     const compiled = this.compile(operationId);
     if (!compiled) throw new NoHandlerError(operationId, this.routes.get(operationId));
+    const checks = this.checks(operationId);
+    if (checks.length) await this.check(checks, args, ctx);
     const result = await compiled.run(args, ctx);
     return { result, handler: `${compiled.plugin}::${operationId}` };
+  }
+
+  private check(checks: readonly Check[], args: unknown, ctx: HandlerContext): Promise<void> {
+    const context = {
+      store: ctx.store,
+      tx: ctx.tx,
+      operationId: ctx.operation.operationId,
+      index: ctx.operation.key,
+      log: ctx.log,
+    };
+    return checkBeforeHandler(checks, args, context, ctx.signal, this.tables.checkTimeoutMs ?? 10_000);
   }
 
   /**
@@ -149,10 +179,32 @@ export class PluginRegistry {
     if (batch === undefined) {
       const declared = this.tables.batchHandlers?.get(operationId);
       const single = this.tables.handlers.get(operationId);
-      const run =
+      const chain =
         declared && single?.plugin === declared.plugin
           ? compileBatchChain(this.interceptorsFor(operationId), declared.handler)
           : null;
+      const checks = this.checks(operationId);
+      const run: BatchInvocation['run'] | null =
+        chain && checks.length
+          ? async (ops, ctx) => {
+              // Each operation's checks first, as its single run would; the refused ones stay out
+              // of the batch handler's call.
+              const refused: (BatchOutcome | undefined)[] = [];
+              for (const op of ops) {
+                try {
+                  await this.check(checks, op.args, op.ctx);
+                  refused.push(undefined);
+                } catch (error) {
+                  if (ctx.signal.aborted) throw error;
+                  refused.push({ ok: false, error });
+                }
+              }
+              const passed = ops.filter((_, i) => !refused[i]);
+              const answered = passed.length ? await chain(passed, ctx) : [];
+              let next = 0;
+              return refused.map((r) => r ?? answered[next++]!);
+            }
+          : chain;
       batch = run && { handler: `${declared!.plugin}::${operationId}`, run };
       this.batches.set(operationId, batch);
     }

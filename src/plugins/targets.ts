@@ -49,16 +49,16 @@ export function targetsRoute(target: string, route: Pick<Route, 'operationId' | 
 }
 
 /**
- * A plugin's handlers keyed by operationId only: each service key becomes a handler for every
+ * A plugin's handlers (or checks) keyed by operationId only: each service key becomes a handler for every
  * route of that method, unless the plugin also has that route's operationId (the narrower key wins).
  */
-export function expandServiceHandlers(
-  handlers: Readonly<Record<string, Handler | undefined>>,
+export function expandServiceHandlers<T = Handler>(
+  handlers: Readonly<Record<string, T | undefined>>,
   routes: readonly Pick<Route, 'operationId' | 'service'>[],
-): Record<string, Handler | undefined> {
+): Record<string, T | undefined> {
   const keys = Object.keys(handlers);
   if (!keys.some(isServiceTarget)) return { ...handlers };
-  const expanded: Record<string, Handler | undefined> = {};
+  const expanded: Record<string, T | undefined> = {};
   for (const key of keys) if (!isServiceTarget(key)) expanded[key] = handlers[key];
   for (const key of keys.filter(isServiceTarget).sort()) {
     for (const route of routes) {

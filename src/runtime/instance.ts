@@ -94,12 +94,27 @@ export function describeDatabase(database: ResolvedDatabase): string {
  * credentials end a command within seconds with one clear line, instead of pools retrying.
  */
 export async function checkDatabase(database: ResolvedDatabase, timeoutMs = 5000): Promise<void> {
-  const client = new pg.Client({ connectionString: database.url, connectionTimeoutMillis: timeoutMs });
+  const client = await connectDatabase(database, timeoutMs);
+  try {
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** A connected client, or the one clear line of `checkDatabase` saying why there is none. */
+export async function connectDatabase(database: ResolvedDatabase, timeoutMs = 5000): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: database.url,
+    connectionTimeoutMillis: timeoutMs,
+    application_name: 'magento-async-cli',
+  });
   client.on('error', () => {});
   try {
     await client.connect();
-    await client.query('SELECT 1');
+    return client;
   } catch (error) {
+    await client.end().catch(() => {});
     const e = error as { code?: string; message?: string };
     const why =
       e.code === '28P01' || e.code === '28000'
@@ -114,8 +129,6 @@ export async function checkDatabase(database: ResolvedDatabase, timeoutMs = 5000
     throw new Error(`Cannot use the database ${redactUrl(database.url)} (${database.source}): ${why}.`, {
       cause: error,
     });
-  } finally {
-    await client.end().catch(() => {});
   }
 }
 
@@ -130,4 +143,13 @@ export async function commandDatabase<C extends Config>(config: C): Promise<{ co
   if (isVerbose()) process.stderr.write(`${describeDatabase(resolved.database)}\n`);
   await checkDatabase(resolved.database);
   return resolved;
+}
+
+/** For a command that needs one connection: `commandDatabase` without a separate check. */
+export async function commandClient<C extends Config>(
+  config: C,
+): Promise<{ config: C; database: ResolvedDatabase; client: pg.Client }> {
+  const resolved = withResolvedDatabase(config);
+  if (isVerbose()) process.stderr.write(`${describeDatabase(resolved.database)}\n`);
+  return { ...resolved, client: await connectDatabase(resolved.database) };
 }

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import * as sql from '../db/sql/status.ts';
 import type { BulkSummaryRow } from '../db/sql/status.ts';
 import { isUuid } from './search-criteria.ts';
-import { checkBulk, type Access, type BulkOwner } from './access.ts';
+import { checkBulkChange, type Access, type BulkOwner } from './access.ts';
 
 export async function selectSummary(pool: pg.Pool, schema: string, uuid: string): Promise<BulkSummaryRow | undefined> {
   // A malformed uuid cannot name a bulk: answer "not found" without asking Postgres to cast it.
@@ -18,8 +18,8 @@ export async function selectOwner(pool: pg.Pool, schema: string, uuid: string): 
   return rows[0];
 }
 
-/** Locks the bulk row for the rest of `client`'s transaction, then checks the caller may act on it. */
+/** Locks the bulk row for the rest of `client`'s transaction, then checks the caller may change it. */
 export async function lockAndCheck(client: pg.PoolClient, schema: string, a: Access, uuid: string): Promise<void> {
   const row = isUuid(uuid) ? (await client.query<BulkOwner>(sql.lockBulk(schema), [uuid])).rows[0] : undefined;
-  checkBulk(a, uuid, row);
+  checkBulkChange(a, uuid, row);
 }

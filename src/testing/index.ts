@@ -8,6 +8,7 @@ export {
   STATUS,
   RequestRejectedError,
   startTestKit,
+  type ItemVerdict,
   type KitResponse,
   type OperationOutcome,
   type PluginSource,
@@ -17,5 +18,5 @@ export {
 } from './kit.ts';
 export { definePlugin } from '../plugins/define.ts';
 export { OperationError, RetriableError } from '../kernel/operation-errors.ts';
-export type { HandlerContext } from '../kernel/handler.ts';
+export type { HandlerContext, ValidateContext } from '../kernel/handler.ts';
 export type { PluginDefinition } from '../plugins/define.ts';

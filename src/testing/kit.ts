@@ -88,6 +88,15 @@ export interface OperationOutcome {
   topic: string;
 }
 
+/** One item of a validate-only answer (Magento's ItemStatusInterface). */
+export interface ItemVerdict {
+  id: number;
+  data_hash: string | null;
+  status: 'accepted' | 'rejected';
+  error_message?: string;
+  error_code?: number;
+}
+
 export interface KitResponse {
   status: number;
   /** The parsed JSON body (Magento's `{message, parameters}` for an error), or the text. */
@@ -122,6 +131,8 @@ export interface TestKit {
   routes: readonly Route[];
   /** Our schema: where `bulk`, `operation`, `store` are (plugin tables are in `<schema>__<plugin>`). */
   schema: string;
+  /** pg-boss's schema (the jobs). */
+  bossSchema: string;
   /** Runs one operation with these arguments (path parameters beside the body's keys) and waits for its outcome. */
   run(operationId: string, args: Record<string, unknown>, options?: RunOptions): Promise<OperationOutcome>;
   /** Runs a bulk of operations of one operationId, in order, and waits for all outcomes. */
@@ -130,6 +141,12 @@ export interface TestKit {
     args: readonly Record<string, unknown>[],
     options?: RunOptions,
   ): Promise<OperationOutcome[]>;
+  /**
+   * Sends a bulk of operations of one operationId with `?validateOnly=true&partialAccept=true`: the
+   * verdict on each item (Magento's `request_items`: accepted, or rejected with the message and code
+   * of the validation or of a plugin's check), with nothing stored or run.
+   */
+  validate(operationId: string, args: readonly Record<string, unknown>[], options?: RunOptions): Promise<ItemVerdict[]>;
   /** Any request, with the kit's token (`path` from `/rest`, e.g. `/rest/default/async/V1/products/sku-1`). */
   request(method: string, path: string, body?: unknown): Promise<KitResponse>;
   /** The smallest arguments the spec accepts for the operation (every required property), to start a case from. */
@@ -222,7 +239,15 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
       // Arguments coerced by the validators of the kit's routes, as the server validated them.
       validators: artifacts.validators,
     });
-    server = await startServer({ config, artifacts, log, host: '127.0.0.1' });
+    // The same plugins, for their checks in validate-only requests.
+    server = await startServer({
+      config,
+      artifacts,
+      log,
+      host: '127.0.0.1',
+      plugins: (options.plugins ?? []).map(asModule),
+      projectDir,
+    });
     const { token } = await createIntegrationToken(db.pool, db.schema, { name: 'test kit', resources: 'all' });
     const base = server.url;
     const routes = new Map(artifacts.routes.map((r) => [r.operationId, r]));
@@ -283,6 +308,7 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
       token,
       routes: artifacts.routes,
       schema: db.schema,
+      bossSchema: db.bossSchema,
       async run(operationId, args, runOptions = {}) {
         // As a client calls the async endpoint: path parameters in the URL, the rest as the body.
         const route = routeOf(operationId);
@@ -295,6 +321,13 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
         const body = route.bodyKey !== null ? rest[route.bodyKey] : route.hasBody ? rest : undefined;
         const [outcome] = await accepted(await request(route.method, storePrefix(runOptions) + path, body));
         return outcome!;
+      },
+      async validate(operationId, list, runOptions = {}) {
+        const route = routeOf(operationId);
+        const path = `${storePrefix(runOptions)}${route.bulkPath}?validateOnly=true&partialAccept=true`;
+        const res = await request(route.method, path, list);
+        if (res.status !== 200) throw new RequestRejectedError(res.status, res.body);
+        return (res.body as { request_items: ItemVerdict[] }).request_items;
       },
       async runBulk(operationId, list, runOptions = {}) {
         // Each element is a complete set of arguments, path parameters as top-level keys (CONTRACT §1).

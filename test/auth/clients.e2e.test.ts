@@ -378,6 +378,26 @@ test('admin token: Magento messages for missing fields, wrong passwords and the 
     assert.deepEqual(res.json, failed);
     assert.equal((await login({ username: 'admin', password: 'admin123' })).status, 200, 'other users are not locked');
   });
+  await t.test('twenty wrong passwords at once lock the user name as surely as twenty in a row', async () => {
+    // Checking the count, verifying the password and then counting the failure let every guess of a
+    // parallel burst pass the check: the right password still got a token afterwards.
+    await createAdminUser(server.db.pool, server.db.schema, {
+      username: 'raced',
+      password: 'right123',
+      resources: 'all',
+    });
+    const guesses = Array.from({ length: 20 }, (_, i) => login({ username: 'raced', password: `guess${i}xx` }));
+    // Sent as soon as the server has answered one guess, while the others may still be checked: it
+    // must find the name locked by them.
+    await Promise.race(guesses);
+    const right = await login({ username: 'raced', password: 'right123' });
+    assert.deepEqual(
+      (await Promise.all(guesses)).map((g) => g.status),
+      Array(20).fill(401),
+    );
+    assert.equal(right.status, 401, 'locked by the burst');
+    assert.deepEqual(right.json, failed);
+  });
   await t.test('an admin token lives 4 hours', async () => {
     const { rows } = await server.db.pool.query(
       `SELECT round(extract(epoch FROM expires_at - created_at))::int AS seconds FROM "${server.db.schema}".admin_token ORDER BY id DESC LIMIT 1`,

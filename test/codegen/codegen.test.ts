@@ -87,7 +87,7 @@ describe('codegen on openapi/magento-sample.yaml', () => {
       assert.equal(doc.basePath, '/rest/default');
       for (const item of Object.values(doc.paths) as Record<string, any>[]) {
         for (const operation of Object.values(item)) {
-          assert.deepEqual(Object.keys(operation.responses), ['202', '401', 'default']);
+          assert.deepEqual(Object.keys(operation.responses), ['200', '202', '401', 'default']);
           assert.equal(
             operation.responses['202'].schema.$ref,
             '#/definitions/asynchronous-operations-data-async-response-interface',
@@ -102,7 +102,13 @@ describe('codegen on openapi/magento-sample.yaml', () => {
       ]);
     }
     const bulkPut = bulkDoc.paths['/async/bulk/V1/products/bySku'].put;
-    assert.equal(bulkPut.parameters.length, 1);
+    // The body, then the query switches every async and bulk operation takes.
+    assert.deepEqual(
+      bulkPut.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`),
+      ['body:PutV1ProductsSkuBody', 'query:partialAccept', 'query:validateOnly'],
+    );
+    assert.match(bulkPut.parameters[2].description, /without storing or queueing anything/);
+    assert.equal(bulkPut.responses['200'].schema.$ref, '#/definitions/magento-async-validate-response');
     assert.equal(bulkPut.parameters[0].in, 'body');
     assert.equal(bulkPut.parameters[0].schema.type, 'array');
     assert.deepEqual(bulkPut.parameters[0].schema.items.required, ['product', 'sku']);

@@ -2,7 +2,8 @@
  * The status API's operator endpoints (the dashboard's data): GET /V1/bulks with its filters,
  * GET /V1/queues and GET /V1/bulk/:uuid/webhook, under the same ACL as the Magento endpoints:
  * the bulk-operations resource sees everything, any other integration only its own bulks, and
- * the queues (everyone's work) need the resource.
+ * the queues (everyone's work) need the resource. Retry and cancel change a bulk: its owner may,
+ * anyone else only with the manage-all resource.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,9 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { CART_BULK_PATH, cartItems, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
 import { createIntegrationToken } from '../../src/auth/index.ts';
 import { BULK_OPERATIONS_RESOURCE } from '../../src/status/access.ts';
+
+/** Spelled out: the ACL id is part of the contract (docs/authentication.md). */
+const BULK_MANAGE_ALL_RESOURCE = 'MagentoAsync::bulk_operations_manage_all';
 
 let server: TestServer;
 let cart: CartConsumer;
@@ -217,4 +221,45 @@ test('GET /V1/bulks/stream and /V1/bulk/:uuid/stream: the list answer first, the
   });
   assert.equal(foreign.status, 401);
   await foreign.text();
+});
+
+test("retry and cancel: the owner's own bulks; another caller's only with the manage-all resource, not the read one", async () => {
+  const counts = async () =>
+    (await server.request('GET', `/rest/V1/bulk/${uuids.failed}/status?operations=false`)).json.operation_counts;
+  const before = await counts();
+  const refused = {
+    message: "The consumer isn't authorized to access %resources.",
+    parameters: { resources: BULK_MANAGE_ALL_RESOURCE },
+  };
+  // The operator reads every bulk; that does not let it change the clerk's.
+  for (const action of ['retry', 'cancel']) {
+    const res = await server.request('POST', `/rest/V1/bulk/${uuids.failed}/${action}`, { token: operator, body: {} });
+    assert.equal(res.status, 401, action);
+    assert.deepEqual(res.json, refused, action);
+  }
+  assert.deepEqual(await counts(), before, 'nothing reopened or canceled');
+  assert.equal((await server.request('GET', `/rest/V1/bulk/${uuids.failed}/status`, { token: operator })).status, 200);
+  // A caller that can neither read nor change it gets the read resource's 401, as for any foreign bulk.
+  const stranger = await server.request('POST', `/rest/V1/bulk/${uuids.failed}/cancel`, { token: other, body: {} });
+  assert.equal(stranger.status, 401);
+  assert.deepEqual(stranger.json.parameters, { resources: BULK_OPERATIONS_RESOURCE });
+
+  const own = await server.request('POST', `/rest/V1/bulk/${uuids.failed}/retry`, { token: clerk.token, body: {} });
+  assert.equal(own.status, 200, own.text);
+  assert.deepEqual(own.json, { bulk_uuid: uuids.failed, reopened: 1 });
+
+  const manager = (
+    await createIntegrationToken(server.db.pool, server.db.schema, {
+      name: 'manager',
+      resources: [BULK_MANAGE_ALL_RESOURCE],
+    })
+  ).token;
+  const canceled = await server.request('POST', `/rest/V1/bulk/${uuids.failed}/cancel`, { token: manager, body: {} });
+  assert.equal(canceled.status, 200, canceled.text);
+  assert.deepEqual(canceled.json, { bulk_uuid: uuids.failed, canceled: 1 });
+  const unknown = await server.request('POST', '/rest/V1/bulk/00000000-0000-4000-8000-00000000ffff/retry', {
+    token: manager,
+    body: {},
+  });
+  assert.equal(unknown.status, 404, 'the manager sees every bulk, so an unknown one is simply not found');
 });

@@ -7,10 +7,11 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { CART_BULK_PATH, cartItems, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
+import { CART_BULK_PATH, cartItems, Gate, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server.ts';
 import { verify } from '../../src/webhooks/signature.ts';
@@ -23,15 +24,25 @@ interface Received {
   at: number;
 }
 
+interface Receiver {
+  url: string;
+  received: Received[];
+  /** Resolves once `n` requests have arrived; fails after `ms`. */
+  receivedCount(n: number, ms?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** A receiver answering the given statuses in turn (the last one from then on). */
-async function receiver(statuses: number[]): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+async function receiver(statuses: number[]): Promise<Receiver> {
   const received: Received[] = [];
+  const arrived = new EventEmitter();
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
       received.push({ headers: req.headers, body, at: Date.now() });
       res.writeHead(statuses[Math.min(received.length - 1, statuses.length - 1)]!).end();
+      arrived.emit('request');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -39,6 +50,15 @@ async function receiver(statuses: number[]): Promise<{ url: string; received: Re
   return {
     url: `http://127.0.0.1:${port}/hooks/bulk`,
     received,
+    async receivedCount(n, ms = 30_000) {
+      const signal = AbortSignal.timeout(ms);
+      try {
+        while (received.length < n) await once(arrived, 'request', { signal });
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        assert.fail(`${received.length} of ${n} webhooks arrived within ${ms} ms`);
+      }
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -212,8 +232,49 @@ test('an allowed host name that resolves to loopback is refused unless allowLoop
       const res = await strict.request('GET', `/rest/V1/bulk/${accepted.json.bulk_uuid}/webhook`);
       return res.json?.state === 'failed' ? res.json : undefined;
     });
-    assert.match(shown.deliveries[0].error, /destination refused: localhost resolves to a local address/);
+    assert.match(
+      shown.deliveries[0].error,
+      /^destination refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address \(loopback\), refused unless webhooks\.allowLoopback$/,
+    );
     assert.equal(hook.received.length, 0);
+  } finally {
+    await strictCart.stop();
+    await strict.stop();
+    await hook.close();
+  }
+});
+
+test('loopback in disguise (IPv4-mapped, short, hex, decimal), on the allow-list, is refused with allowLoopback off', async () => {
+  const hook = await receiver([204]);
+  const port = new URL(hook.url).port;
+  const disguises = [
+    `http://[::ffff:127.0.0.1]:${port}`,
+    `http://127.1:${port}`,
+    `http://0x7f000001:${port}`,
+    `http://2130706433:${port}`,
+  ];
+  const strict = await startTestServer('webhooks-disguise', {
+    webhooks: { ...webhooks, allow: disguises, allowLoopback: false },
+  });
+  const strictCart = await startCartConsumer(strict, { delayMs: 0, failing: false });
+  try {
+    for (const origin of disguises) {
+      const accepted = await strict.request('POST', CART_BULK_PATH, {
+        body: cartItems(['d1']),
+        headers: { 'X-Callback-Url': `${origin}/hooks/bulk` },
+      });
+      assert.equal(accepted.status, 202, accepted.text);
+      const shown = await until(`the refusal of ${origin}`, async () => {
+        const res = await strict.request('GET', `/rest/V1/bulk/${accepted.json.bulk_uuid}/webhook`);
+        return res.json?.state === 'failed' ? res.json : undefined;
+      });
+      assert.match(
+        shown.deliveries[0].error,
+        /^destination refused: .* a loopback address .*refused unless webhooks\.allowLoopback$/,
+        origin,
+      );
+    }
+    assert.deepEqual(hook.received, [], 'the receiver on 127.0.0.1 heard nothing');
   } finally {
     await strictCart.stop();
     await strict.stop();
@@ -297,5 +358,46 @@ test('an integration configured with a URL gets its webhook without the header; 
       },
     });
     await assert.rejects(startServer({ config, artifacts: server.artifacts }), c.message);
+  }
+});
+
+test('a finished bulk gets its webhook at once, however many unfinished bulks wait with one', async () => {
+  const hook = await receiver([204]);
+  // More waiting bulks than one sweep claims (50): they once filled every sweep and were skipped.
+  const WAITING = 60;
+  const gate = new Gate();
+  const busy = await startTestServer('webhooks-waiting', { webhooks });
+  const busyCart = await startCartConsumer(busy, { delayMs: 0, failing: false, gate });
+  try {
+    const waiting: string[] = [];
+    for (let i = 0; i < WAITING; i++) {
+      const accepted = await busy.request('POST', CART_BULK_PATH, {
+        body: cartItems([`w${i}`]),
+        headers: { 'X-Callback-Url': hook.url },
+      });
+      assert.equal(accepted.status, 202, accepted.text);
+      waiting.push(accepted.json.bulk_uuid);
+    }
+    // A product bulk, run (and failed: the checkout's products stub) at once by the consumer
+    // while the gate holds every cart operation.
+    const product = await busy.request('POST', '/rest/default/async/bulk/V1/products', {
+      body: [{ product: { sku: 'hook-1', name: 'Hook', price: 1, attribute_set_id: 4 } }],
+      headers: { 'X-Callback-Url': hook.url },
+    });
+    assert.equal(product.status, 202, product.text);
+    await hook.receivedCount(1);
+    assert.equal(JSON.parse(hook.received[0]!.body).bulk_uuid, product.json.bulk_uuid);
+
+    // The waiting ones finish together: more than one claim's worth, each sent once.
+    gate.open();
+    await hook.receivedCount(WAITING + 1);
+    const sent = hook.received.slice(1).map((r) => JSON.parse(r.body) as { bulk_uuid: string; bulk_status: number });
+    assert.deepEqual(sent.map((b) => b.bulk_uuid).sort(), [...waiting].sort());
+    assert.ok(sent.every((b) => b.bulk_status === 2));
+  } finally {
+    gate.open();
+    await busyCart.stop();
+    await busy.stop();
+    await hook.close();
   }
 });

@@ -1,0 +1,33 @@
+/**
+ * What a database holds, as one comparable value: every table of the given schemas (its row count
+ * and a hash of all its rows) and every sequence (its last value). Two equal fingerprints taken
+ * around a request mean it wrote nothing there, whatever table it could have touched.
+ */
+import { ident } from '../../src/db/pool.ts';
+
+/** A pool, or the test kit's `query` (rows only). */
+type Query = { query(text: string, values?: unknown[]): Promise<{ rows: any[] } | any[]> };
+
+export async function fingerprint(db: Query, schemas: readonly string[]): Promise<Record<string, string>> {
+  const rowsOf = async <R>(text: string, values?: unknown[]): Promise<R[]> => {
+    const result = await db.query(text, values);
+    return (Array.isArray(result) ? result : result.rows) as R[];
+  };
+  const relations = await rowsOf<{ schema: string; name: string; kind: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name, c.relkind AS kind
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'S')
+      ORDER BY 1, 2`,
+    [schemas],
+  );
+  if (!relations.length) return {};
+  const parts = relations.map((r) => {
+    const name = `${ident(r.schema)}.${ident(r.name)}`;
+    const label = `'${`${r.schema}.${r.name}`.replaceAll("'", "''")}'`;
+    return r.kind === 'S'
+      ? `SELECT ${label} AS relation, (SELECT last_value::text || '/' || is_called::text FROM ${name}) AS state`
+      : `SELECT ${label} AS relation, (SELECT count(*)::text || '/' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM ${name} t) AS state`;
+  });
+  const rows = await rowsOf<{ relation: string; state: string }>(parts.join(' UNION ALL '));
+  return Object.fromEntries(rows.map((r) => [r.relation, r.state]));
+}
