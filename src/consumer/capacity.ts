@@ -1,6 +1,6 @@
 /**
  * Claim only what can start: a consumer claims (and so starts a lease for) no more operations than
- * it can start now. Its handler slots (`concurrency × inFlight`) are shared by every fetch loop,
+ * it can start now. Its handler slots (`inFlight` per fetch loop) are shared by every fetch loop,
  * and an operation forwarded to an upstream also needs one of that upstream's slots (a
  * {@link Gate}). A loop reserves before it fetches: at most the free handler slots, and for a queue
  * whose operations may be forwarded, at most the gate's free slots; what the fetch did not bring,

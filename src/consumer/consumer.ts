@@ -103,7 +103,7 @@ export interface ConsumerHandle {
 export { ABANDONED_MESSAGE } from '../operations/sweep.ts';
 
 /** Default handlers in flight per fetch loop: see `consumer.inFlight` in src/config/schema.ts for how it was chosen. */
-export const DEFAULT_IN_FLIGHT = 32;
+export const DEFAULT_IN_FLIGHT = 100;
 
 export async function startConsumer(options: ConsumerOptions): Promise<ConsumerHandle> {
   const { boss, pool, schema, log } = options;
@@ -132,10 +132,10 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     gateOf: options.registry.gateOf?.bind(options.registry),
     coerce: options.coerce,
   };
-  const capacity = new Capacity(concurrency * ctx.inFlight);
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
   const notifyPollMs = Math.max(0.5, options.notifyPollingIntervalSeconds ?? 3) * 1000;
   const queues = [...new Set(options.queues)];
+  const capacity = new Capacity(queues.length * concurrency * ctx.inFlight);
 
   let handled = 0;
   // Jobs asked for by fetches in flight, or in hand: with maxMessages, no fetch asks for more than
