@@ -57,7 +57,7 @@ export interface ConsumerOptions {
   flushAfterMs?: number;
   /**
    * Handlers in flight per fetch loop (`consumer.inFlight`): the consumer runs at most
-   * `concurrency × inFlight` at once, and claims no more than it can start now (capacity.ts).
+   * `queues × concurrency × inFlight` at once, and claims no more than it can start now (capacity.ts).
    */
   inFlight?: number;
   /** The gates (upstreams' slots) the operations of a queue may go through (capacity.ts). */
