@@ -9,7 +9,7 @@
  * part of an operation's (the consumer benchmark: hundreds of µs each).
  * Run: npx node bench/coerce.bench.ts
  */
-import { validators } from '../src/generated/validators.gen.ts';
+import { validators } from '../src/generated/validators.gen.js';
 import { coerceArgs } from '../src/plugins/coerce.ts';
 
 function stored(i: number): string {

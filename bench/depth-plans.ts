@@ -1,7 +1,7 @@
 /**
  * Where a fetch's time goes at depth: EXPLAIN (ANALYZE, BUFFERS) of the consumer's fetch statement
  * (pg-boss's fetch with the claim folded in, exactly as the consumer sends it) for each queue of a
- * schema left by `bench:depth --keep`, inside a transaction that is rolled back (nothing is
+ * schema left by `bench:depth --keep`, on a connection of the consumer's fetch pool, inside a transaction that is rolled back (nothing is
  * claimed). Queues with nothing to fetch are explained too: their fetch must cost an index probe.
  *
  *   npx node bench/depth-plans.ts <schema> <bossSchema> [batchSize=100] [queue…]
@@ -11,6 +11,7 @@ import { createPool, ident } from '../src/db/pool.ts';
 import { claimFold } from '../src/operations/claims.sql.ts';
 import { createBoss } from '../src/queue/boss.ts';
 import { foldedFetch } from '../src/queue/fetch-fold.ts';
+import { fetchPool } from '../src/queue/fetch-plan.ts';
 import { DEFAULT_LIFECYCLE } from '../src/operations/policy.ts';
 
 const schema = process.argv[2];
@@ -18,6 +19,7 @@ const bossSchema = process.argv[3];
 if (!schema || !bossSchema) throw new Error('usage: bench/depth-plans.ts <schema> <bossSchema> [batchSize] [queue…]');
 const batchSize = Number(process.argv[4] ?? 100);
 const pool = createPool({ max: 2, applicationName: 'bench:depth-plans' });
+const fetching = fetchPool(pool, 1);
 const boss = await createBoss({
   connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   schema: bossSchema,
@@ -44,7 +46,8 @@ try {
     await boss.fetch(queue, { batchSize, db: capture });
     const { text, values } = captured!;
     const folded = foldedFetch(text, claimFold(schema), values.length + 1) ?? text;
-    const client = await pool.connect();
+    // On a connection of the consumer's fetch pool, so it is planned as the consumer's is.
+    const client = await fetching.connect();
     try {
       await client.query('BEGIN');
       const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${folded}`, [
@@ -60,5 +63,6 @@ try {
   }
 } finally {
   await boss.stop({ graceful: false });
+  await fetching.end();
   await pool.end();
 }

@@ -97,6 +97,9 @@ const item = (i: number) => {
   return { sku, product: { sku, name: `Depth ${sku}`, price: priceOf(k, u), status: 1, visibility: 4 } };
 };
 
+// The sampler runs until the end, also when the run fails: the schemas are dropped only after it.
+let sampling = true;
+let sampler: Promise<void> = Promise.resolve();
 try {
   console.log(
     `bench:depth: ${OPS.toLocaleString('en')} upserts of ${SKUS.toLocaleString('en')} skus (${UPDATES} each), ` +
@@ -139,8 +142,7 @@ try {
 
   const began = performance.now();
   if (values.concurrent) await startConsumer();
-  let sampling = true;
-  const sampler = (async () => {
+  sampler = (async () => {
     while (sampling) {
       await sample();
       await new Promise((r) => setTimeout(r, 500));
@@ -286,6 +288,8 @@ try {
   }
   console.log(`load average at the end ${loadAverage()}`);
 } finally {
+  sampling = false;
+  await sampler.catch(() => {});
   for (const p of processes.reverse()) await p.stop('SIGTERM');
   if (values.keep) {
     console.log(`kept: npx node bench/depth-plans.ts ${db.schema} ${db.bossSchema}`);

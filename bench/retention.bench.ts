@@ -9,8 +9,10 @@
  *   3. the same accepts while the sweep (the server's own, with its clock moved past bulkDays)
  *      deletes every one of those bulks with their jobs;
  *   4. accepts alone again (baseline, for drift).
- * A sampler looks at pg_stat_activity every 10 ms for an accept connection waiting on a lock and
- * keeps the longest wait seen (from its statement's start, so an over-estimate).
+ * A sampler looks at pg_stat_activity every 10 ms for accept connections waiting on a lock and keeps
+ * the longest wait seen (from the statement's start, so an over-estimate), in all and on a lock
+ * the sweep's connections hold (pg_blocking_pids): accepts wait on each other too (group commit,
+ * relation extension), which is no business of the sweep.
  *
  *   npm run bench:retention -- [operations=1000000] [bulkSize=1000] [clients=8] [seconds=15]
  *   npm run bench:retention -- 20000        (development size)
@@ -19,7 +21,7 @@ import { cpus, loadavg } from 'node:os';
 import { configDefaults } from '../src/config.ts';
 import { createPool, ident } from '../src/db/pool.ts';
 import { startConsumer } from '../src/consumer/consumer.ts';
-import { analyzeJobs } from '../src/queue/boss.ts';
+import { analyzeJobs, createBoss } from '../src/queue/boss.ts';
 import { sweepExpiredBulks, type RetentionSweep } from '../src/retention/bulks.ts';
 import { mapInvoker } from '../test/consumer/invokers.ts';
 import { seedBulk, silentLog, waitFor } from '../test/consumer/seed.ts';
@@ -41,7 +43,15 @@ console.log(`retention bench: ${OPERATIONS} operations in bulks of ${BULK}; ${cp
 
 // The server's own sweeper stays off: the bench runs the sweep itself, with a moved clock.
 const server = await startTestServer('bench_retention', { retention: { bulkDays: null } });
-const sweepPool = createPool({ connectionString: server.db.url, max: 2, applicationName: 'magento-async:retention' });
+// The sweep on connections of its own, so the sampler can tell who an accept waits for.
+const SWEEP_APP = 'magento-async:retention';
+const sweepPool = createPool({ connectionString: server.db.url, max: 2, applicationName: SWEEP_APP });
+const sweepBoss = await createBoss({
+  connectionString: server.db.url,
+  schema: server.db.bossSchema,
+  max: 2,
+  applicationName: SWEEP_APP,
+});
 const s = ident(server.db.schema);
 try {
   // ---- 1. load ---------------------------------------------------------------------------------
@@ -85,24 +95,32 @@ try {
   interface Phase {
     latencies: number[];
     seconds: number;
+    /** Longest wait of an accept on a lock, whoever held it. */
     maxLockWaitMs: number;
+    /** Longest wait of an accept on a lock the sweep held. */
+    maxSweepWaitMs: number;
   }
   let sequence = 0;
   async function accepts(until: () => boolean, minSeconds: number): Promise<Phase> {
     const latencies: number[] = [];
     let maxLockWaitMs = 0;
+    let maxSweepWaitMs = 0;
     const started = performance.now();
     let sampling = true;
     const sampler = (async () => {
       const client = await sweepPool.connect();
       try {
         while (sampling) {
-          const { rows } = await client.query<{ ms: number | null }>(
-            `SELECT max(extract(epoch FROM clock_timestamp() - query_start)) * 1000 AS ms
-             FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
-            [ACCEPT_APP],
+          const { rows } = await client.query<{ ms: number | null; sweep: number | null }>(
+            `SELECT max(w.ms) AS ms, max(w.ms) FILTER (WHERE w.by_sweep) AS sweep FROM (
+               SELECT extract(epoch FROM clock_timestamp() - a.query_start) * 1000 AS ms,
+                 EXISTS (SELECT 1 FROM pg_stat_activity b
+                         WHERE b.pid = ANY(pg_blocking_pids(a.pid)) AND b.application_name = $2) AS by_sweep
+               FROM pg_stat_activity a WHERE a.application_name = $1 AND a.wait_event_type = 'Lock') w`,
+            [ACCEPT_APP, SWEEP_APP],
           );
           maxLockWaitMs = Math.max(maxLockWaitMs, rows[0]!.ms ?? 0);
+          maxSweepWaitMs = Math.max(maxSweepWaitMs, rows[0]!.sweep ?? 0);
           await new Promise((r) => setTimeout(r, 10));
         }
       } finally {
@@ -128,7 +146,7 @@ try {
     );
     sampling = false;
     await sampler;
-    return { latencies, seconds: (performance.now() - started) / 1000, maxLockWaitMs };
+    return { latencies, seconds: (performance.now() - started) / 1000, maxLockWaitMs, maxSweepWaitMs };
   }
 
   // ---- 2.–4. -----------------------------------------------------------------------------------
@@ -139,7 +157,7 @@ try {
     const begin = performance.now();
     swept = await sweepExpiredBulks({
       pool: sweepPool,
-      boss: server.boss,
+      boss: sweepBoss,
       schema: server.db.schema,
       bossSchema: server.db.bossSchema,
       bulkDays: BULK_DAYS,
@@ -159,7 +177,7 @@ try {
   const describe = (p: Phase) =>
     `${(p.latencies.length / p.seconds).toFixed(0)} req/s, p50 ${quantile(p.latencies, 0.5).toFixed(1)} ms, ` +
     `p99 ${quantile(p.latencies, 0.99).toFixed(1)} ms, max ${Math.max(...p.latencies).toFixed(1)} ms, ` +
-    `longest lock wait ${p.maxLockWaitMs.toFixed(0)} ms`;
+    `longest lock wait ${p.maxLockWaitMs.toFixed(0)} ms (on the sweep ${p.maxSweepWaitMs.toFixed(0)} ms)`;
   const baseline = [...before.latencies, ...after.latencies];
   const baselineRate = (before.latencies.length + after.latencies.length) / (before.seconds + after.seconds);
   console.log(
@@ -175,13 +193,16 @@ try {
       `p99 ${(quantile(during.latencies, 0.99) / quantile(baseline, 0.99)).toFixed(2)}×, ` +
       `throughput ${(during.latencies.length / during.seconds / baselineRate).toFixed(2)}×`,
   );
-  const maxBlocking = during.maxLockWaitMs;
+  const maxBlocking = during.maxSweepWaitMs;
   console.log(
-    `max blocking: an accept waited on a lock at most ${maxBlocking.toFixed(0)} ms during the sweep ` +
-      `(baseline ${Math.max(before.maxLockWaitMs, after.maxLockWaitMs).toFixed(0)} ms; goal < 100 ms: ${maxBlocking < 100 ? 'met' : 'MISSED'})`,
+    `max blocking: an accept waited on a lock the sweep held at most ${maxBlocking.toFixed(0)} ms ` +
+      `(goal < 100 ms: ${maxBlocking < 100 ? 'met' : 'MISSED'}); the sweep held its locks at most ` +
+      `${result.longestTransactionMs.toFixed(0)} ms (its longest transaction); accepts' longest lock wait on ` +
+      `anything: ${during.maxLockWaitMs.toFixed(0)} ms during the sweep, ${Math.max(before.maxLockWaitMs, after.maxLockWaitMs).toFixed(0)} ms without it`,
   );
   console.log(`load average ${load()}`);
 } finally {
+  await sweepBoss.stop({ graceful: false });
   await sweepPool.end();
   await server.stop();
 }

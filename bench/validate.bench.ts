@@ -7,7 +7,9 @@
  * - saves: POST /async/bulk/V1/products with `items` products (≈ 300 B each); the catalog's save
  *   check is pure JS (sku length, price).
  * - deletes: DELETE /async/bulk/V1/products/bySku with `items` skus that exist; the catalog's delete
- *   check reads the product (one SELECT per item on the request's read-only transaction).
+ *   check reads the product: one SELECT per item, four items at a time, each worker on a read-only
+ *   transaction of its own (one item after another on one transaction, as first written, measured
+ *   7.0× accept at load average 30; four workers 2.9× in the same conditions).
  * Each round sends the bulk once each way (the order alternating), one request at a time; the
  * figures are medians of the per-request times and the ratio validate-only / accept. A validate-only
  * request does the accept's work up to its transaction (decoding, inputs, validation, data_hash),

@@ -9,8 +9,8 @@ import { EXAMPLE_NAMES } from '../src/plugins/examples.ts';
 
 export async function codegenCommand(opts: {
   spec: string;
-  out: string;
-  plugins: string;
+  out?: string;
+  plugins?: string;
   stubs: boolean;
   token?: string;
   withExamples?: string | true;
@@ -25,8 +25,8 @@ export async function codegenCommand(opts: {
         : opts.withExamples.split(',').map((x) => x.trim());
   const result = await runCodegen({
     spec: opts.spec,
-    out: opts.out,
-    plugins: opts.stubs ? opts.plugins : false,
+    out: opts.out ?? config.generatedDir,
+    plugins: opts.stubs ? (opts.plugins ?? config.pluginsDir) : false,
     token: opts.token,
     examples,
     pluginPackages: config.pluginPackages,

@@ -4,13 +4,13 @@
  * only for operations no plugin implements (the plugins folder, enabled examples, packages).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Route } from '../src/routes/types.ts';
 import { emitAsyncSchema } from './emit/async-schema.ts';
 import { emitHandlers } from './emit/handlers.ts';
-import { headerText, importPath } from './emit/header.ts';
-import { emitRoutes, type SpecInfo } from './emit/routes.ts';
+import { frameworkImport, headerText, importPath } from './emit/header.ts';
+import { emitRoutes, emitRoutesTypes, type SpecInfo } from './emit/routes.ts';
 import { emitStub, pruneStubs } from './emit/stubs.ts';
 import { implementedOperations } from '../src/plugins/loader.ts';
 import { emitTypes } from './emit/types.ts';
@@ -60,6 +60,8 @@ export async function runCodegen(options: CodegenOptions): Promise<CodegenResult
   const generated = await generate(spec, out);
   const files: WrittenFile[] = [];
   for (const [name, content] of generated.files) files.push(await writeIfChanged(join(out, name), content));
+  // Earlier versions wrote these as TypeScript: the .js beside them now is what runs.
+  for (const name of ['routes.gen.ts', 'validators.gen.ts']) await rm(join(out, name), { force: true });
 
   const warn = options.warn === undefined ? (line: string) => process.stderr.write(`warning: ${line}\n`) : options.warn;
   if (pluginsDir) {
@@ -90,7 +92,7 @@ export async function runCodegen(options: CodegenOptions): Promise<CodegenResult
       const open = byEntity.get(entity)!.filter((r) => !implemented.has(r.operationId));
       if (!open.length) continue;
       const imports = {
-        api: importPath(dir, join(PROJECT_ROOT, 'src/plugin.ts')),
+        api: frameworkImport(dir, 'magento-async/plugin'),
         handlers: importPath(dir, join(out, 'handlers.gen.ts')),
       };
       await mkdir(dir, { recursive: true });
@@ -126,15 +128,14 @@ export async function generate(spec: LoadedSpec, out: string): Promise<Generated
   };
   const files = new Map<string, string>();
   files.set(SPEC_RECORD, specRecordText(spec));
-  files.set(
-    'routes.gen.ts',
-    emitRoutes(table.routes, specInfo, importPath(out, join(PROJECT_ROOT, 'src/routes/types.ts'))),
-  );
+  files.set('routes.gen.js', emitRoutes(table.routes, specInfo));
+  files.set('routes.gen.d.ts', emitRoutesTypes(specInfo, frameworkImport(out, 'magento-async#Route')));
   files.set('types.gen.ts', await emitTypes(doc, table.routes, spec));
   files.set('handlers.gen.ts', emitHandlers(table.details, spec));
   const validators = emitValidators(doc, table.details, spec);
   diagnostics.push(...validators.diagnostics);
-  files.set('validators.gen.ts', validators.code);
+  files.set('validators.gen.js', validators.code);
+  files.set('validators.gen.d.ts', validators.types(frameworkImport(out, 'magento-async#InputValidator')));
   files.set('async-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'async'));
   files.set('bulk-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'bulk'));
   return { routes: table.routes, diagnostics, files };

@@ -6,11 +6,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { createRequire } from 'node:module';
 import { parse as parseYaml } from 'yaml';
+import { swagger2openapi } from './toolchain.ts';
 import { isObject, type Diagnostic, type Json } from './types.ts';
-
-const require = createRequire(import.meta.url);
 
 export interface LoadedSpec {
   /** Base name of the file or last URL segment: what the DO NOT EDIT headers name. */
@@ -156,9 +154,7 @@ function replaceExternalRefs(node: unknown, pointer: string, diagnostics: Diagno
 }
 
 async function convertSwagger2(doc: Json, file: string): Promise<Json> {
-  const converter = require('swagger2openapi') as {
-    convertObj(spec: unknown, options: Record<string, unknown>): Promise<{ openapi: Json }>;
-  };
+  const converter = swagger2openapi();
   try {
     // The converter mutates its input; the clone keeps the caller's object (and its sha) intact.
     const result = await converter.convertObj(structuredClone(doc), {
@@ -167,7 +163,7 @@ async function convertSwagger2(doc: Json, file: string): Promise<Json> {
       resolve: false,
       direct: false,
     });
-    return result.openapi;
+    return result.openapi as Json;
   } catch (error) {
     throw new SpecLoadError(`${file}: Swagger 2.0 conversion failed: ${(error as Error).message}`);
   }

@@ -3,17 +3,13 @@
  * index: codegen (routes, codegen), database (setup:upgrade), stores, tokens, server, consumers, bulk.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { registerCommands } from './commands.ts';
-
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+import { PACKAGE_JSON } from './kernel/package.ts';
 
 export function buildProgram(): Command {
   const program = new Command('magento-async')
     .description('Magento-compatible asynchronous and bulk endpoints for any OpenAPI-described REST API')
-    .version(pkg.version)
+    .version(PACKAGE_JSON.version)
     .option('-v, --verbose', 'say on stderr which database (and why) a command uses')
     .showHelpAfterError()
     .exitOverride()

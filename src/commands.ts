@@ -29,6 +29,7 @@ const bulk = () => import('./commands/bulk.ts');
 const serve = () => import('./commands/serve.ts');
 const plugin = () => import('./commands/plugin.ts');
 const start = () => import('./dev/start.ts');
+const project = () => import('./commands/init.ts');
 
 const RESOURCES_HELP = '"all", or comma-separated ACL resources (Magento_Catalog::products,...)';
 
@@ -39,8 +40,8 @@ function codegenCommands(program: Command): void {
       'Generate the async/bulk route table, types, validators and async schemas from an OpenAPI spec, and create handler stubs for new entities',
     )
     .requiredOption('--spec <file|url>', 'spec file or http(s) URL (JSON or YAML; Swagger 2.0, OpenAPI 3.0 or 3.1)')
-    .option('--out <dir>', 'output folder of the generated files', 'src/generated')
-    .option('--plugins <dir>', 'folder of per-entity handler stubs (created only when absent)', 'plugins')
+    .option('--out <dir>', 'output folder of the generated files (default: generatedDir of the configuration)')
+    .option('--plugins <dir>', 'folder of per-entity handler stubs, created only when absent (default: pluginsDir)')
     .option('--no-stubs', 'do not create handler stubs')
     .option(
       '--with-examples [names]',
@@ -200,7 +201,19 @@ function pluginCommands(program: Command): void {
     .action(lazy(plugin, 'pluginNewCommand'));
 }
 
+function projectCommands(program: Command): void {
+  program
+    .command('init')
+    .description(
+      'Make a store project of its own in <dir>: package.json, configuration, a plugin with its test, README',
+    )
+    .argument('<dir>', "the new project's folder (empty, or holding only what `npm install magento-async` made)")
+    .option('--no-install', 'do not run npm install in it')
+    .action(lazy(project, 'init'));
+}
+
 export function registerCommands(program: Command): void {
+  projectCommands(program);
   codegenCommands(program);
   databaseCommands(program);
   authCommands(program);

@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { ConfigSchema, type Settings } from './config/schema.ts';
+import { ConfigSchema, type SchemaNode, type Settings } from './config/schema.ts';
 
 export { LOG_LEVELS, MODES, type LogLevel, type Mode, type WebhooksConfig } from './config/schema.ts';
 
@@ -53,23 +53,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** A JSON Schema node as TypeBox builds it, with our annotations (src/config/schema.ts). */
-interface Node {
-  type?: string;
-  properties?: Record<string, Node>;
-  patternProperties?: Record<string, Node>;
-  items?: Node;
-  anyOf?: Node[];
-  const?: unknown;
-  default?: unknown;
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  format?: string;
-  env?: string;
-  expected?: string;
-}
-
+type Node = SchemaNode;
 const ROOT = ConfigSchema as unknown as Node;
 
 /** Checks of the schema's `format`s, and how an error message names each. */
@@ -157,8 +141,7 @@ function setValue(into: Layers, path: readonly string[], value: unknown, source:
 
 /** Lays an object of settings (a config file, overrides) over what is there, group by group. */
 function layObject(into: Layers, raw: Record<string, unknown>, source: string, at: readonly string[] = []): void {
-  let node: Node | undefined = ROOT;
-  for (const key of at) node = node?.properties?.[key];
+  const node = nodeAt(at);
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined) continue;
     const child = node?.properties?.[key];
@@ -210,11 +193,12 @@ function layDefaults(into: Layers, defaults: Record<string, unknown>, at: string
     if (!Object.hasOwn(target, key)) {
       put(target, key, value);
       into.sources.set(path.join('.'), 'the default');
-    } else if (isPlainObject(value) && isGroup(groupNode(path))) layDefaults(into, value, path);
+    } else if (isPlainObject(value) && isGroup(nodeAt(path))) layDefaults(into, value, path);
   }
 }
 
-function groupNode(path: readonly string[]): Node | undefined {
+/** The schema node at a path of keys, if the schema has one there. */
+function nodeAt(path: readonly string[]): Node | undefined {
   let node: Node | undefined = ROOT;
   for (const key of path) node = node?.properties?.[key];
   return node;

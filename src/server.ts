@@ -19,7 +19,7 @@ import { Admission } from './http/admission.ts';
 import { createBoundedServer } from './http/connections.ts';
 import { parseCryptKey } from './accept/crypt-key.ts';
 import { storeResolver } from './store/index.ts';
-import { authorize, createCallerResolver, createEncryptor, getOrCreateCryptKey, isAllowed } from './auth/index.ts';
+import { authorize, createCallerResolver, createEncryptor, isAllowed, resolveCryptKey } from './auth/index.ts';
 import { createAdminTokenEndpoint } from './auth/admin-token-endpoint.ts';
 import { createBoss, ensureQueues, queuePolicyFromConfig } from './queue/boss.ts';
 import { enqueueOperations } from './queue/enqueue.ts';
@@ -32,6 +32,7 @@ import { createStatusHandler } from './status/handler.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { serveMetrics } from './metrics/http.ts';
 import { createDashboard } from './admin/serve.ts';
+import { announceRelaxations, integrationAsBearer } from './runtime/relaxations.ts';
 import { startWebhookSender, type WebhookSender } from './webhooks/sender.ts';
 import { callbackUrlFor, checkIntegrationUrls } from './webhooks/register.ts';
 import { configuredPlugins, loadPlugins, type LoadOptions } from './plugins/loader.ts';
@@ -86,9 +87,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     max: 20,
     applicationName: 'magento-async:serve',
     bounds: config.database,
+    log,
   });
   // Whatever started before a failure (a taken port, say) is stopped, so the process can exit.
   const undo: (() => Promise<unknown>)[] = [];
+  announceRelaxations(config, log);
   try {
     checkIntegrationUrls(config.webhooks);
     await migrate(pool, config.schema);
@@ -97,7 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (await loadArtifacts({ spec: options.spec, token: options.token, generatedDir: config.generatedDir }));
     // Consumers on this database run what this server accepts (src/runtime/route-tables.ts).
     await publishRouteTable(pool, config.schema, artifacts.routes, artifacts.source);
-    const cryptKeyText = await getOrCreateCryptKey(pool, config.schema, config.cryptKey);
+    const cryptKeyText = await resolveCryptKey(pool, config.schema, config, url, log);
     const cryptKey = parseCryptKey(cryptKeyText);
     const boss = await createBoss({
       connectionString: url,
@@ -111,7 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const stores = storeResolver(pool, config.schema);
     const callers = createCallerResolver(pool, config.schema, {
       encryptor: createEncryptor(cryptKeyText),
-      integrationAsBearer: config.oauth.integrationAsBearer ?? config.mode === 'developer',
+      integrationAsBearer: integrationAsBearer(config),
       timestampWindowSeconds: config.oauth.timestampWindowSeconds,
     });
     const entityOf = new Map(artifacts.routes.map((r) => [r.operationId, r.entity]));
@@ -128,6 +131,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       beforeCommit: options.beforeCommit,
     });
     const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
+    const admission = new Admission({
+      maxConcurrent: config.maxConcurrentAccepts,
+      maxBytes: config.maxAcceptBytesInFlight,
+      maxStreams: config.maxConcurrentStreams,
+      retryAfterSeconds: config.busyRetryAfterSeconds,
+    });
     const status = createStatusHandler({
       pool,
       schema: config.schema,
@@ -137,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
       entityOf: (operationId) => entityOf.get(operationId) ?? 'unknown',
       limits: { maxPageSize: config.statusPageSizeMax },
+      admitStream: () => admission.openStream(),
     });
     undo.push(() => status.close());
     // The plugins' checks run only in validate-only requests: the plugins are loaded (as a
@@ -199,11 +209,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       routes: artifacts.routes,
       matcher: createRouteMatcher(artifacts.routes),
       accept,
-      admission: new Admission({
-        maxConcurrent: config.maxConcurrentAccepts,
-        maxBytes: config.maxAcceptBytesInFlight,
-        retryAfterSeconds: config.busyRetryAfterSeconds,
-      }),
+      admission,
       resolveStore: (path) => stores.resolve(path),
       authenticate: (req) => callers.resolveHttp(req),
       authorize,
@@ -226,7 +232,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         observeRequest(metrics, req, res);
         const path = (req.url ?? '/').split('?')[0];
         if (config.metrics.enabled && path === '/metrics') {
-          serveMetrics(metrics, config.metrics.token, req, res).catch((error: unknown) => {
+          serveMetrics(metrics, config.metrics, req, res).catch((error: unknown) => {
             log.error({ err: error }, 'metrics scrape failed');
             if (!res.headersSent) res.writeHead(500).end();
           });
@@ -298,14 +304,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 function observeRequest(metrics: Metrics, req: IncomingMessage, res: ServerResponse): void {
   const started = performance.now();
   res.once('finish', () => {
-    const path = (req.url ?? '').split('?')[0]!;
-    const kind = /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
-      ? 'bulk'
-      : /^\/rest(\/[^/]+)?\/async\//.test(path)
-        ? 'async'
-        : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
-          ? 'status'
-          : 'other';
+    const [path, query = ''] = (req.url ?? '').split('?') as [string, string?];
+    // A validate-only request stores nothing and may wait on plugins' checks: not the accept latency.
+    const kind =
+      /(^|&)validateOnly=(true|1)(&|$)/.test(query) && /^\/rest(\/[^/]+)?\/async\//.test(path)
+        ? 'validate'
+        : /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
+          ? 'bulk'
+          : /^\/rest(\/[^/]+)?\/async\//.test(path)
+            ? 'async'
+            : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
+              ? 'status'
+              : 'other';
     metrics.request(kind, res.statusCode, (performance.now() - started) / 1000);
   });
 }

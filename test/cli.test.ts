@@ -81,6 +81,12 @@ const cases: [
     /^magento-async: Invalid configuration "port" \(from env PORT\): expected an integer from 0 to 65535, got "eighty"$/,
   ],
   [
+    'serve in production without a crypt key',
+    () => ['serve', '--port', '0'],
+    () => ({ DATABASE_URL: db.url, MAGENTO_ASYNC_SCHEMA: db.schema, CRYPT_KEY: '' }),
+    /^magento-async: No crypt key: set CRYPT_KEY or CRYPT_KEY_FILE\. .* a key kept in that same database would open them for anyone holding a dump or a backup\. To accept that risk anyway, set "cryptKeyInDatabase": true \(MAGENTO_ASYNC_CRYPT_KEY_IN_DATABASE=true\)\.$/,
+  ],
+  [
     'a configured spec that is not the one codegen recorded',
     () => ['serve', '--port', '0'],
     () => ({ DATABASE_URL: db.url, MAGENTO_ASYNC_SPEC: 'openapi/other.yaml' }),

@@ -46,6 +46,7 @@ test('defaults, with no env and no config file', (t) => {
     expireInSeconds: 60,
     heartbeatSeconds: 10,
     handlerTimeoutSeconds: 30,
+    requiresWaitLimitSeconds: 3600,
     leaseSeconds: 20,
   });
   assert.equal(c.statusPageSizeMax, 300);
@@ -57,7 +58,13 @@ test('defaults, with no env and no config file', (t) => {
     adminLockSeconds: 1800,
   });
   assert.deepEqual(c.dashboard, { enabled: false, path: '/admin/bulks' });
-  assert.deepEqual(c.metrics, { enabled: true, token: null, consumerPort: null, consumerHost: '127.0.0.1' });
+  assert.deepEqual(c.metrics, {
+    enabled: true,
+    token: null,
+    loopbackOnly: false,
+    consumerPort: null,
+    consumerHost: '127.0.0.1',
+  });
   assert.deepEqual(c.webhooks, {
     secret: null,
     allow: [],

@@ -1,5 +1,6 @@
 /** What every generated file starts with. Names the spec by base name so output is the same on every machine. */
-import { posix, relative, sep } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
+import { COMPILED, PACKAGE_ROOT } from '../../src/kernel/package.ts';
 
 export interface SpecMeta {
   file: string;
@@ -23,4 +24,25 @@ export function headerText(meta: SpecMeta): string {
 export function importPath(fromDir: string, toFile: string): string {
   const rel = relative(fromDir, toFile).split(sep).join(posix.sep);
   return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+/** The framework's public entry points and, for this checkout, the source file each one is. */
+const ENTRIES = {
+  'magento-async': 'src/index.ts',
+  'magento-async/plugin': 'src/plugin.ts',
+  'magento-async/testing': 'src/testing/index.ts',
+  // Generated code inside src/ may not import a public entry (test/kernel/layering.test.ts).
+  'magento-async#Route': 'src/routes/types.ts',
+  'magento-async#InputValidator': 'src/accept/prepare.ts',
+} as const;
+
+/**
+ * How code written into `fromDir` imports the framework: by package name in a store project (the
+ * installed package's exports), by a relative path to the source inside this checkout, where the
+ * package is the working tree itself and has no build.
+ */
+export function frameworkImport(fromDir: string, entry: keyof typeof ENTRIES): string {
+  const inCheckout = !COMPILED && !relative(PACKAGE_ROOT, fromDir).startsWith('..');
+  if (inCheckout) return importPath(fromDir, join(PACKAGE_ROOT, ENTRIES[entry]));
+  return entry.split('#')[0]!;
 }

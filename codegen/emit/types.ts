@@ -1,5 +1,5 @@
 /** types.gen.ts: openapi-typescript over the normalised document whose operationIds are ours. */
-import openapiTS, { astToString } from 'openapi-typescript';
+import { openapiTypescript } from '../toolchain.ts';
 import type { Route } from '../../src/routes/types.ts';
 import { isObject, type Json } from '../types.ts';
 import { header, type SpecMeta } from './header.ts';
@@ -24,6 +24,7 @@ export function typesDocument(doc: Json, routes: Route[]): Json {
 }
 
 export async function emitTypes(doc: Json, routes: Route[], meta: SpecMeta): Promise<string> {
+  const { default: openapiTS, astToString } = await openapiTypescript();
   const ast = await openapiTS(typesDocument(doc, routes) as unknown as Parameters<typeof openapiTS>[0], {
     silent: true,
     // The document is already self-contained (external refs were replaced at load).

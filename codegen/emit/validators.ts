@@ -1,5 +1,6 @@
 /**
- * validators.gen.ts: ajv standalone code for every route's input schema. Component schemas are
+ * validators.gen.js: ajv standalone code for every route's input schema (plain JavaScript, typed by
+ * validators.gen.d.ts). Component schemas are
  * compiled once as a shared resource (`spec.json`) so the admin spec does not inline its
  * definitions 347 times. OpenAPI 3.0 dialect bits ajv does not know are translated first.
  */
@@ -19,6 +20,8 @@ const SPEC_ID = 'spec.json';
 
 export interface ValidatorsOutput {
   code: string;
+  /** validators.gen.d.ts, given how it imports the InputValidator type. */
+  types(inputValidatorImport: string): string;
   diagnostics: Diagnostic[];
 }
 
@@ -68,7 +71,7 @@ export function emitValidators(doc: Json, details: RouteDetail[], meta: SpecMeta
   let code = Object.keys(refs).length > 0 ? standaloneCode(ajv, refs) : '';
   code = code.replace(/^"use strict";/, '');
   const lines = [
-    header(meta, ['// @ts-nocheck', '/* eslint-disable */']),
+    header(meta, ['/* eslint-disable */']),
     "import { createRequire } from 'node:module';",
     // ajv's standalone output pulls its runtime helpers with require(); ESM needs one made here.
     'const require = createRequire(import.meta.url);',
@@ -87,7 +90,18 @@ export function emitValidators(doc: Json, details: RouteDetail[], meta: SpecMeta
     '};',
     '',
   ];
-  return { code: lines.join('\n'), diagnostics };
+  const types = (inputValidatorImport: string) =>
+    [
+      header(meta),
+      `import type { InputValidator } from '${inputValidatorImport}';`,
+      '',
+      '/** Validators keyed by operationId; each sets `.errors` (ajv format) when it returns false. */',
+      'export declare const validators: {',
+      ...details.map(({ route }) => `  readonly ${route.operationId}: InputValidator;`),
+      '};',
+      '',
+    ].join('\n');
+  return { code: lines.join('\n'), types, diagnostics };
 }
 
 /** Local refs of route schemas point into the shared `spec.json` resource. */

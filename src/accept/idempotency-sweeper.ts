@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from '../kernel/logger.ts';
+import { every } from '../kernel/periodic.ts';
 import { deleteExpiredIdempotencyKeys } from '../db/sql/accept.ts';
 
 export interface SweeperOptions {
@@ -30,23 +31,15 @@ export async function sweepIdempotencyKeys(options: Omit<SweeperOptions, 'interv
   }
 }
 
-/** Starts sweeping on a timer (unref'd: it never keeps the process alive); returns the stop function. */
+/** Starts sweeping every `intervalSeconds`; returns the stop function. */
 export function startIdempotencySweeper(options: SweeperOptions): () => Promise<void> {
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = sweepIdempotencyKeys(options)
-      .then((n) => {
+  const timer = every(options.intervalSeconds * 1000, () =>
+    sweepIdempotencyKeys(options).then(
+      (n) => {
         if (n > 0) options.log.info({ deleted: n }, 'expired idempotency keys deleted');
-      })
-      .catch((err: unknown) => options.log.warn({ err }, 'idempotency key sweep failed'))
-      .finally(() => {
-        running = null;
-      });
-  }, options.intervalSeconds * 1000);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+      },
+      (err: unknown) => options.log.warn({ err }, 'idempotency key sweep failed'),
+    ),
+  );
+  return () => timer.stop();
 }

@@ -2,14 +2,14 @@
  * Integration and admin user commands: `integration:create|list|revoke`, `admin:user:create`.
  * Credentials are printed once; secrets are stored encrypted (integrations) or hashed (passwords).
  */
-import { createEncryptor, getOrCreateCryptKey, parseResourceList } from '../auth/index.ts';
+import { createEncryptor, parseResourceList, resolveCryptKey } from '../auth/index.ts';
 import { createIntegration, listIntegrations, revokeIntegration } from '../auth/integrations.ts';
 import { createAdminUser, unlockAdminUser } from '../auth/admin.ts';
 import { formatTable, out, withDatabase } from './infra.ts';
 
 export async function integrationCreate(opts: { name: string; resources: string; json?: boolean }): Promise<void> {
   await withDatabase({ migrate: true }, async (pool, config) => {
-    const encryptor = createEncryptor(await getOrCreateCryptKey(pool, config.schema, config.cryptKey));
+    const encryptor = createEncryptor(await resolveCryptKey(pool, config.schema, config, config.databaseUrl!));
     const issued = await createIntegration(pool, config.schema, encryptor, {
       name: opts.name,
       resources: parseResourceList(opts.resources),

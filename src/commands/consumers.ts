@@ -6,6 +6,7 @@
  */
 import { loadConfig, type Config } from '../config.ts';
 import type { Route } from '../routes/types.ts';
+import { generatedModule } from '../routes/generated-files.ts';
 import { createLogger } from '../server.ts';
 import { listConsumers } from '../consumer/select.ts';
 import { createPool } from '../db/pool.ts';
@@ -23,9 +24,7 @@ function out(text: string): void {
  * and run only what the servers registered. Imported lazily so the CLI starts without it.
  */
 export async function localRoutes(config: Config): Promise<readonly Route[]> {
-  const { existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  if (!existsSync(join(config.generatedDir, 'routes.gen.ts'))) return [];
+  if (!generatedModule(config.generatedDir, 'routes')) return [];
   const { importArtifacts } = await import('../runtime/artifacts.ts');
   return (await importArtifacts(config.generatedDir)).routes;
 }

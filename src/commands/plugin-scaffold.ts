@@ -22,6 +22,9 @@ export interface ScaffoldInput {
   examples: Readonly<Record<string, Record<string, unknown>>>;
   /** Import specifier of handlers.gen.ts from the plugin's folder. */
   handlersImport: string;
+  /** How the plugin imports `magento-async/plugin` and its test `magento-async/testing`. */
+  pluginImport: string;
+  testingImport: string;
   /** Import specifier of the generated folder from the plugin's folder, for the test's kit. */
   generatedDir: string;
   /** The plugin's folder as the user sees it (`plugins/products`), for comments. */
@@ -58,7 +61,7 @@ export function emitPlugin(input: ScaffoldInput): string {
     "// body's properties) and ctx: the store scope, the operation, a logger and ctx.tx, the operation's",
     "// transaction (writes there commit exactly once, together with the operation's status).",
     `// Its test is index.test.ts beside it: npx node --test ${input.where}/index.test.ts`,
-    "import { definePlugin, type HandlerContext } from 'magento-async';",
+    `import { definePlugin, type HandlerContext } from '${input.pluginImport}';`,
     `import type { OperationArgs } from '${input.handlersImport}';`,
     '',
     'export default definePlugin<OperationArgs>({',
@@ -99,7 +102,7 @@ export function emitPluginTest(input: ScaffoldInput): string {
     "import { strict as assert } from 'node:assert';",
     "import { after, before, test } from 'node:test';",
     "import { fileURLToPath } from 'node:url';",
-    "import { STATUS, startTestKit, type TestKit } from 'magento-async/testing';",
+    `import { STATUS, startTestKit, type TestKit } from '${input.testingImport}';`,
     "import * as plugin from './index.ts';",
     '',
     'let kit: TestKit;',

@@ -13,6 +13,7 @@ import { packageVersion } from '../plugins/loader.ts';
 import { importArtifacts } from '../runtime/artifacts.ts';
 import { exampleArgs } from '../testing/example-args.ts';
 import { defaultPluginName, emitPlugin, emitPluginTest } from './plugin-scaffold.ts';
+import { frameworkImport } from '../../codegen/emit/header.ts';
 
 const NAME = /^[A-Z][A-Za-z0-9]*_[A-Z][A-Za-z0-9]*$/;
 const FOLDER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -97,6 +98,8 @@ export async function pluginNew(entity: string, opts: PluginNewOptions, out: (li
     routes,
     examples: Object.fromEntries(routes.map((r) => [r.operationId, exampleArgs(r, artifacts.schemas.async)])),
     handlersImport: specifier(dir, join(generatedDir, 'handlers.gen.ts')),
+    pluginImport: frameworkImport(dir, 'magento-async/plugin'),
+    testingImport: frameworkImport(dir, 'magento-async/testing'),
     generatedDir: specifier(dir, generatedDir),
     where,
   };

@@ -206,6 +206,13 @@ const consumer = Group(
       description:
         'longest one handler runs (then aborted through `ctx.signal`, retried); a SIGTERM exits within this plus about 5 s',
     }),
+    requiresWaitLimitSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 604_800,
+      default: 3600,
+      description:
+        "longest an operation waits for an unfinished one it requires (a plugin's `requires`) before it fails naming the missing key ([dependencies](docs/dependencies.md))",
+    }),
     leaseSeconds: Type.Integer({
       minimum: 5,
       maximum: 3600,
@@ -278,8 +285,14 @@ const metrics = Group(
     enabled: Type.Boolean({ default: true, description: 'serve [Prometheus `/metrics`](docs/metrics.md) on `serve`' }),
     token: Nullable(NonEmpty(), {
       default: null,
-      defaultText: 'none (loopback clients only)',
-      description: 'bearer token `/metrics` requires; without one only loopback clients are answered, others get 403',
+      defaultText: 'none',
+      description: 'bearer token `/metrics` requires (without one, and without `loopbackOnly`, every scrape gets 403)',
+    }),
+    loopbackOnly: Type.Boolean({
+      default: false,
+      defaultText: 'false (true for `npm start`)',
+      description:
+        'answer loopback clients without the token: only where no reverse proxy on the same host forwards to the port (a request with forwarding headers is still refused)',
     }),
     consumerPort: Nullable(Type.Integer({ minimum: 0, maximum: 65535 }), {
       default: null,
@@ -367,8 +380,8 @@ const retention = Group(
     batchOperations: Type.Integer({
       minimum: 100,
       maximum: 1_000_000,
-      default: 5000,
-      description: 'most operations deleted in one transaction of the sweep',
+      default: 1000,
+      description: 'most operations (or pg-boss jobs) deleted in one transaction of the sweep',
     }),
   },
   'Deleting old bulks (docs/status-api.md#retention).',
@@ -394,11 +407,26 @@ export const ConfigSchema = Type.Object(
     cryptKey: Type.Optional(
       NonEmpty({
         env: 'CRYPT_KEY',
-        defaultText: 'generated at first start and stored',
+        defaultText: 'none: from `cryptKeyFile`, else refused in production',
         description:
           "Magento's `crypt/key` (the last key; `base64…` keys decoded), the `data_hash` HMAC key; every server of a deployment must agree",
       }),
     ),
+    cryptKeyFile: Type.Optional(
+      NonEmpty({
+        env: 'CRYPT_KEY_FILE',
+        defaultText: "`var/crypt.key` on `npm start`'s database",
+        description:
+          'a file holding the crypt key (a mounted secret, mode 0600), read at start; `CRYPT_KEY` wins over it',
+      }),
+    ),
+    cryptKeyInDatabase: Nullable(Type.Boolean(), {
+      default: null,
+      env: 'MAGENTO_ASYNC_CRYPT_KEY_IN_DATABASE',
+      defaultText: '`null`: in developer mode only',
+      description:
+        'without `CRYPT_KEY` or a key file, keep the key in the database beside the secrets it encrypts (a dump then opens them); production refuses to start unless true',
+    }),
     schema: identifier({
       default: 'magento_async',
       env: 'MAGENTO_ASYNC_SCHEMA',
@@ -470,6 +498,12 @@ export const ConfigSchema = Type.Object(
       default: 256,
       description: 'async/bulk requests processed at once; over it 503 with `Retry-After`',
     }),
+    maxConcurrentStreams: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 64,
+      description: "event streams (the dashboard's live views) open at once; over it 503 with `Retry-After`",
+    }),
     // A bulk body is decoded and validated in about 20 times its size.
     maxAcceptBytesInFlight: Type.Integer({
       minimum: 1024,
@@ -538,6 +572,20 @@ export const ConfigSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** A node of the schema as TypeBox builds it, with our annotations: what the loader and the table read. */
+export interface SchemaNode extends Annotations {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  anyOf?: SchemaNode[];
+  const?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  format?: string;
+}
 
 /** What a config file, the environment and overrides may set. */
 export type Settings = Static<typeof ConfigSchema>;

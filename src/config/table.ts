@@ -3,20 +3,12 @@
  * schema's order. `npm run config:table` writes it between the README's markers and
  * test/config/table.test.ts fails when the README holds anything else.
  */
-import { ConfigSchema } from './schema.ts';
+import { ConfigSchema, type SchemaNode } from './schema.ts';
 
 export const TABLE_START = '<!-- config-table: generated from src/config/schema.ts by `npm run config:table` -->';
 export const TABLE_END = '<!-- /config-table -->';
 
-interface Node {
-  type?: string;
-  properties?: Record<string, Node>;
-  default?: unknown;
-  defaultText?: string;
-  description?: string;
-  env?: string;
-  anyOf?: Node[];
-}
+type Node = SchemaNode;
 
 function shownDefault(node: Node): string {
   if (node.defaultText !== undefined) return node.defaultText;

@@ -11,12 +11,14 @@ import { claimSeparately, deliveredOf, Leases, type Claimed, type NotClaimed } f
 import { attemptOf } from '../operations/operation.ts';
 import type { LifecycleContext } from '../operations/policy.ts';
 import { busyDelaySeconds, putOff, wakeWaiting } from '../operations/put-off.ts';
+import { wakeDependants, type Looked } from '../operations/requires.ts';
 import type { OperationJob } from '../queue/names.ts';
 import type { Hold } from './capacity.ts';
 import { BatchWriter } from './commit.ts';
 import { BatchExecutor } from './executor.ts';
 import type { Gate } from '../kernel/gate.ts';
 import type { OperationInvoker } from './invoker.ts';
+import { lookFirst, type Dependencies } from './requirements.ts';
 import type { BatchHandlerOf } from './units.ts';
 
 export type { UnitContext, UnitWork } from './units.ts';
@@ -49,6 +51,8 @@ export interface BatchContext extends LifecycleContext {
   gateOf?(operationId: string): Gate | undefined;
   /** Converts an operation's stored arguments to what its handler's types say (ConsumerOptions.coerce). */
   coerce?: ((operationId: string, args: unknown, log: LifecycleContext['log']) => unknown) | undefined;
+  /** What operations require before they run (plugins' `requires`); none: nothing waits. */
+  dependencies?: Dependencies | undefined;
 }
 
 export interface Delivery {
@@ -99,25 +103,51 @@ export async function processBatch(
       done.push(attemptOf(d.job));
     }
   }
-  delivery.hold?.claimed(claims, (id) => ctx.gateOf?.(id));
-  const leases = new Leases(ctx, claims, claimedAt);
+  // Operations that wait for what they reference look first (src/operations/requires.ts).
+  let looked: Looked | null = null;
+  try {
+    if (ctx.dependencies) looked = await lookFirst(ctx, ctx.dependencies, claims);
+  } catch (error) {
+    delivery.hold?.release();
+    throw new BatchFailure(error, [
+      claims.map((c) => c.row.bulk_uuid),
+      claims.map((c) => c.row.operation_key),
+      claims.map((c) => c.row.lease_token),
+    ]);
+  }
+  const runs = looked && new Set(looked.run);
+  const running = runs ? claims.filter((c) => runs.has(c)) : claims;
+  for (const c of looked?.failed ?? []) done.push(attemptOf(c.job));
+  // Each claim that runs now keeps its share of the consumer's capacity; the rest goes back.
+  delivery.hold?.claimed(running, (id) => ctx.gateOf?.(id));
+  const leases = new Leases(ctx, running, claimedAt);
   const writer = new BatchWriter(ctx, queue, leases, startedAt, done);
   try {
+    const waiting = looked?.waiting ?? [];
     await putOff(
       ctx,
       queue,
-      busy.map((b) => ({ job: b.job, delaySeconds: busyDelaySeconds(b), behind: b.wait === null })),
+      [
+        ...busy.map((b) => ({ job: b.job, delaySeconds: busyDelaySeconds(b), behind: b.wait === null })),
+        ...waiting.map((w) => ({ job: w.claim.job, delaySeconds: w.delaySeconds, dependant: true })),
+      ],
+      [
+        waiting.map((w) => w.claim.row.bulk_uuid),
+        waiting.map((w) => w.claim.row.operation_key),
+        waiting.map((w) => w.claim.row.lease_token),
+      ],
     );
     await finishCanceled(ctx, canceledGone);
     await new BatchExecutor(ctx, leases, writer, (ended) => {
       for (const c of ended) delivery.hold?.done(c);
-    }).runAll(claims);
-    await wakeWaiting(
-      ctx,
-      queue,
-      claims.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key })),
-    );
-    return claims.length - writer.notSettled + canceledGone.length;
+    }).runAll(running);
+    const finished = running.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key }));
+    await wakeWaiting(ctx, queue, finished);
+    if (looked) {
+      const failed = looked.failed.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key }));
+      await wakeDependants(ctx, [...finished, ...failed, ...looked.alsoFailed]);
+    }
+    return running.length - writer.notSettled + canceledGone.length + (looked?.failed.length ?? 0);
   } catch (error) {
     writer.abandon();
     throw new BatchFailure(error, leases.heldArrays());

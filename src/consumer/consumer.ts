@@ -85,6 +85,8 @@ export interface ConsumerOptions {
    * name plugin tables unqualified (`PluginRegistry.searchPath`). Default our schema and public.
    */
   searchPath?: readonly string[];
+  /** What operations require before they run (plugins' `requires`, src/consumer/requirements.ts). */
+  dependencies?: BatchContext['dependencies'];
 }
 
 export interface ConsumerHandle {
@@ -131,6 +133,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     searchPath: options.searchPath,
     gateOf: options.registry.gateOf?.bind(options.registry),
     coerce: options.coerce,
+    dependencies: options.dependencies,
   };
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
   const notifyPollMs = Math.max(0.5, options.notifyPollingIntervalSeconds ?? 3) * 1000;
@@ -237,7 +240,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       quotaFreed();
       capacity.wakeAll();
       boss.off('stopped', onBossStopped);
-      clearInterval(sweeper);
+      clearTimeout(sweeper);
       await waker.close();
       // Each loop ends once the batch in hand is settled.
       await Promise.all(loops);
@@ -270,9 +273,17 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       log[isRetriable(error) ? 'warn' : 'error']({ err: error }, 'sweep failed');
     }
   };
-  const sweeper = options.sweeper
-    ? setInterval(() => void sweepOnce(), (options.sweeper.intervalSeconds ?? 60) * 1000)
-    : undefined;
+  // A sweep reads every unfinished operation and every live job (12 s at 534,000 open): the next
+  // one comes at least 20 times as long after as the last took, so however deep the queues, the
+  // sweeper never takes more than a twentieth of a connection (nor holds a snapshot for longer).
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweepAndSchedule = async () => {
+    const started = performance.now();
+    await sweepOnce();
+    if (stopping || !options.sweeper) return;
+    const ms = Math.max((options.sweeper.intervalSeconds ?? 60) * 1000, (performance.now() - started) * 20);
+    sweeper = setTimeout(() => void sweepAndSchedule(), ms);
+  };
 
   const loops: Promise<void>[] = [];
   for (const queue of queues) {
@@ -286,7 +297,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     }
   }
   // After an outage (or pg-boss retention) an operation may have no job left: look once at start.
-  void sweepOnce();
+  void sweepAndSchedule();
   // A boss stopped under the consumer ends it too: fetching from it would only fail from now on.
   boss.once('stopped', onBossStopped);
 

@@ -2,15 +2,15 @@
  * A consumer wired from configuration: the routes' entity queues, the plugins (with their tables),
  * pg-boss with maintenance on, and the worker. Used by `queue:consumers:start` and by `start`.
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseCryptKey } from '../accept/crypt-key.ts';
-import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
+import { resolveCryptKey } from '../auth/crypt-key.ts';
 import type { Config } from '../config.ts';
 import { createPool, databaseUrl } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Route } from '../routes/types.ts';
+import { generatedModule } from '../routes/generated-files.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { PluginRegistry } from '../plugins/registry.ts';
 import { configuredPlugins, loadPlugins, runInstalls, type LoadOptions } from '../plugins/loader.ts';
@@ -72,6 +72,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     connectionString: url,
     max: Math.min(concurrency * selection.queues.length + 4, 24),
     applicationName: 'magento-async:consumer',
+    log,
   });
   let boss: Awaited<ReturnType<typeof createBoss>> | undefined;
   const entityOf = new Map(routes.map((r) => [r.operationId, r.entity]));
@@ -106,7 +107,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
     }
     const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
     const consumer = await startConsumer({
-      cryptKey: parseCryptKey(await getOrCreateCryptKey(pool, config.schema, config.cryptKey)),
+      cryptKey: parseCryptKey(await resolveCryptKey(pool, config.schema, config, url, log)),
       pool,
       boss,
       schema: config.schema,
@@ -137,6 +138,12 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       log,
       observe: (e) => metrics.processed(e),
       searchPath: registry.searchPath(config.schema),
+      dependencies: registry.requires.size
+        ? {
+            requiresOf: (operationId) => registry.requires.get(operationId),
+            waitLimitSeconds: config.consumer.requiresWaitLimitSeconds,
+          }
+        : undefined,
     });
     const heartbeat = await startHeartbeat({
       pool,
@@ -152,6 +159,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
             port: config.metrics.consumerPort,
             host: config.metrics.consumerHost,
             token: config.metrics.token,
+            loopbackOnly: config.metrics.loopbackOnly,
             log,
           });
     const started = boss;
@@ -178,8 +186,8 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
 
 /** The validators codegen wrote to `dir`, or none (a consumer machine may have no codegen output). */
 async function localValidators(dir: string): Promise<Readonly<Record<string, InputValidator>>> {
-  const file = resolve(dir, 'validators.gen.ts');
-  if (!existsSync(file)) return {};
+  const file = generatedModule(resolve(dir), 'validators');
+  if (!file) return {};
   const module = (await import(pathToFileURL(file).href)) as { validators: Record<string, InputValidator> };
   return module.validators;
 }

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Logger } from '../kernel/logger.ts';
 import { configDefaults, type Config } from '../config.ts';
 
 /** Default for development and CI machines; `DATABASE_URL` overrides. */
@@ -16,13 +17,25 @@ export interface PoolOptions {
   max?: number;
   applicationName?: string;
   bounds?: Partial<ConnectionBounds>;
+  /** Where a lost connection is reported; without one it is dropped silently (one-shot CLI pools). */
+  log?: Logger;
 }
+
+/**
+ * Server options of every connection: no JIT compilation. Our statements are keyed reads and writes
+ * of a batch; the planner's cost of one grows with the tables, and past `jit_above_cost` PostgreSQL
+ * compiles it before every run. With a million jobs queued, a consumer fetch from an EMPTY queue
+ * took 7.5 s, 7.4 of them JIT (Inlining 625 ms, Optimization 4,231 ms, Emission 2,553 ms) for a
+ * plan that read 3 buffers: the "3–6 s per fetch at depth" of issue 21.
+ */
+export const SERVER_OPTIONS = '-c jit=off';
 
 /**
  * pg settings for a connection within `bounds`: a connect (or pool checkout) that waits too long
  * fails instead of queueing forever, a statement that runs too long is canceled by the server, and
  * a transaction left idle (a hung client between statements) is ended by the server, releasing its
- * locks. Dedicated clients (LISTEN) take the same settings from the pool's options.
+ * locks; and no JIT ({@link SERVER_OPTIONS}). Dedicated clients (LISTEN) take the same settings from
+ * the pool's options.
  */
 export function connectionSettings(bounds: Partial<ConnectionBounds> = {}): pg.PoolConfig {
   const b = { ...configDefaults.database, ...bounds };
@@ -30,6 +43,7 @@ export function connectionSettings(bounds: Partial<ConnectionBounds> = {}): pg.P
     connectionTimeoutMillis: b.connectTimeoutMs,
     statement_timeout: b.statementTimeoutMs,
     idle_in_transaction_session_timeout: b.idleInTransactionTimeoutMs,
+    options: SERVER_OPTIONS,
   };
 }
 
@@ -40,11 +54,17 @@ export function createPool(options: PoolOptions = {}): pg.Pool {
     application_name: options.applicationName ?? 'magento-async',
     ...connectionSettings(options.bounds),
   });
-  // A connection dropping (server restart, pg_terminate_backend) must not crash the process: an idle
-  // client's error comes here, a checked-out client's comes through the query in flight as well as
-  // an 'error' event, which would be fatal without a listener. pg-pool discards the broken client.
+  // A connection dropping (server restart, pg_terminate_backend) must not crash the process: every
+  // client's 'error' event, idle or checked out, would be fatal without a listener (an idle one's is
+  // also re-emitted by the pool). pg-pool discards the broken client; the operator still needs to
+  // see that connections are being lost, once per connection.
+  const application = options.applicationName ?? 'magento-async';
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) =>
+    client.on('error', (error) =>
+      options.log?.warn({ err: error, pool: application }, 'a database connection was lost; the pool replaces it'),
+    ),
+  );
   return pool;
 }
 

@@ -29,8 +29,14 @@ import {
   writeInstance,
 } from '../runtime/instance.ts';
 import { checkSpec } from '../runtime/spec.ts';
-import { ALL_RESOURCES, GUEST, createAuthenticator, createIntegrationToken } from '../auth/index.ts';
-import type { Pool } from '../db/pool.ts';
+import {
+  ALL_RESOURCES,
+  GUEST,
+  createAuthenticator,
+  createIntegrationToken,
+  ensureInstanceKeyFile,
+} from '../auth/index.ts';
+import { createPool, type Pool } from '../db/pool.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { ConsumerHandle } from '../consumer/consumer.ts';
 
@@ -139,6 +145,8 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
   if (!env.MAGENTO_ASYNC_DASHBOARD && config.configFile === null) {
     config = { ...config, dashboard: { ...config.dashboard, enabled: true } };
   }
+  // The demo listens on 127.0.0.1 with nothing in front: Prometheus there scrapes without a token.
+  if (config.configFile === null) config = { ...config, metrics: { ...config.metrics, loopbackOnly: true } };
   const log = createLogger(config);
   const varDir = varDirOf(env);
   mkdirSync(varDir, { recursive: true });
@@ -174,6 +182,19 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
     }
     // Every other command (bulk:status, store:create, …) finds this database through this record.
     writeInstance(varDir, { databaseUrl: config.databaseUrl!, pid: process.pid, startedAt: new Date().toISOString() });
+    if (!config.cryptKey && !config.cryptKeyFile) {
+      // The demo's key lives beside its database's record, not in the database (src/auth/crypt-key.ts).
+      const pool = createPool({
+        connectionString: config.databaseUrl!,
+        max: 1,
+        applicationName: 'magento-async:start',
+      });
+      try {
+        config = { ...config, cryptKeyFile: await ensureInstanceKeyFile(varDir, pool, config.schema) };
+      } finally {
+        await pool.end();
+      }
+    }
     if (interrupted) return;
 
     if (config.port !== 0 && !(await portIsFree(config.port))) {

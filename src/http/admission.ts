@@ -9,6 +9,10 @@
  * - slots: at most `maxConcurrent` requests are processed (decoded, validated, committed) at
  *   once. Reading a body takes no slot: a slow client holds bytes, never a slot.
  *
+ * - streams: at most `maxStreams` server-sent event streams are open at once. Each polls the
+ *   database twice a second for up to 300 s, so unbounded streams would take the pool from the
+ *   accepts; they get their own count rather than accept slots, which they would hold for minutes.
+ *
  * A body is decoded into a PHP value model several times its size, so bytes held are the figure
  * memory follows.
  */
@@ -21,6 +25,8 @@ export interface AdmissionLimits {
   retryAfterSeconds: number;
   /** Bytes of each body not counted against `maxBytes` (default 64 KiB). */
   freeBytesPerRequest?: number;
+  /** Event streams open at once (default: unbounded). */
+  maxStreams?: number;
 }
 
 export class BusyError extends WebapiError {
@@ -41,6 +47,7 @@ export class Admission {
   readonly limits: AdmissionLimits;
   #active = 0;
   #bytes = 0;
+  #streams = 0;
 
   constructor(limits: AdmissionLimits) {
     this.limits = limits;
@@ -81,15 +88,31 @@ export class Admission {
     };
   }
 
+  /** Event streams open. */
+  get streams(): number {
+    return this.#streams;
+  }
+
   /** A processing slot, or BusyError when every slot is taken; returns its release function. */
   enter(): () => void {
     if (this.#active >= this.limits.maxConcurrent) throw new BusyError(this.limits.retryAfterSeconds);
     this.#active++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#active--;
-    };
+    return once(() => this.#active--);
   }
+
+  /** A place for one event stream, or BusyError when `maxStreams` are open; returns its release. */
+  openStream(): () => void {
+    if (this.#streams >= (this.limits.maxStreams ?? Infinity)) throw new BusyError(this.limits.retryAfterSeconds);
+    this.#streams++;
+    return once(() => this.#streams--);
+  }
+}
+
+function once(release: () => void): () => void {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    release();
+  };
 }

@@ -1,7 +1,9 @@
 /**
- * Answering `/metrics`. Protected by default: without a configured token only loopback clients
- * are answered (Prometheus on the same host, or through a port-forward); with one, every client
- * must send it as a bearer token, from anywhere.
+ * Answering `/metrics`. Every scrape must send the configured token as a bearer token, from
+ * anywhere. The one exception is `loopbackOnly`, which the operator sets to say that no reverse
+ * proxy runs in front of the port: then a loopback peer is Prometheus on the same host. Behind a
+ * proxy on the same host every client would look like loopback, so a loopback peer alone proves
+ * nothing; a request carrying forwarding headers is refused even then.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,8 +11,16 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Metrics } from './registry.ts';
 import type { Logger } from '../kernel/logger.ts';
 
+export interface MetricsAccess {
+  token: string | null;
+  loopbackOnly: boolean;
+}
+
 const isLoopback = (address: string | undefined) =>
   !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip'];
+const forwarded = (req: IncomingMessage) => FORWARDING_HEADERS.some((h) => req.headers[h] !== undefined);
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(header ?? '');
@@ -25,15 +35,19 @@ function refuse(res: ServerResponse, status: number, message: string): void {
 
 export async function serveMetrics(
   metrics: Metrics,
-  token: string | null,
+  access: MetricsAccess,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Only GET is supported.');
-  if (token !== null) {
-    if (!tokenMatches(req.headers.authorization, token)) return refuse(res, 401, 'A valid bearer token is required.');
-  } else if (!isLoopback(req.socket.remoteAddress)) {
-    return refuse(res, 403, 'Metrics are answered to loopback clients only unless metrics.token is set.');
+  const local = access.loopbackOnly && isLoopback(req.socket.remoteAddress) && !forwarded(req);
+  if (!local) {
+    if (access.token === null) {
+      return refuse(res, 403, 'Metrics need metrics.token, or metrics.loopbackOnly with no proxy in front.');
+    }
+    if (!tokenMatches(req.headers.authorization, access.token)) {
+      return refuse(res, 401, 'A valid bearer token is required.');
+    }
   }
   const text = await metrics.registry.metrics();
   res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
@@ -43,11 +57,11 @@ export async function serveMetrics(
 /** A consumer's own metrics server: `/metrics` and nothing else. */
 export async function startMetricsServer(
   metrics: Metrics,
-  options: { port: number; host: string; token: string | null; log: Logger },
+  options: MetricsAccess & { port: number; host: string; log: Logger },
 ): Promise<{ url: string; close(): Promise<void> } | null> {
   const server: Server = createServer((req, res) => {
     if ((req.url ?? '').split('?')[0] !== '/metrics') return refuse(res, 404, 'Request does not match any route.');
-    serveMetrics(metrics, options.token, req, res).catch((error: unknown) => {
+    serveMetrics(metrics, options, req, res).catch((error: unknown) => {
       options.log.error({ err: error }, 'metrics scrape failed');
       if (!res.headersSent) refuse(res, 500, 'Metrics are unavailable.');
     });

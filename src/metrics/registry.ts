@@ -77,7 +77,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const requestSeconds = new client.Histogram({
     name: 'magento_async_http_request_duration_seconds',
-    help: 'HTTP request time by kind (async and bulk: the accept latency; status; other) and status code.',
+    help: 'HTTP request time by kind (async and bulk: the accept latency; validate: validate-only requests; status; other) and status code.',
     labelNames: ['kind', 'code'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,

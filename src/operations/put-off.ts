@@ -17,6 +17,17 @@ import { releaseClaims } from './claims.sql.ts';
 import { attemptOf } from './operation.ts';
 import type { LifecycleContext } from './policy.ts';
 import * as sql from './put-off.sql.ts';
+import { nameDependantJobs } from './requires.sql.ts';
+
+export interface PutOffItem {
+  job: Job<OperationJob>;
+  delaySeconds: number;
+  alone?: boolean;
+  /** Behind an earlier unfinished operation of its key: woken by its outcome. */
+  behind?: boolean;
+  /** Waiting for operations it requires (requires.ts): woken by their outcomes. */
+  dependant?: boolean;
+}
 
 /**
  * Puts deliveries off: a new job for each, `delaySeconds` later, and the delivered one completed,
@@ -25,7 +36,7 @@ import * as sql from './put-off.sql.ts';
 export async function putOff(
   ctx: LifecycleContext,
   queue: string,
-  items: { job: Job<OperationJob>; delaySeconds: number; alone?: boolean; behind?: boolean }[],
+  items: PutOffItem[],
   giveBack?: [string[], number[], number[]],
 ): Promise<void> {
   if (!items.length) return;
@@ -34,7 +45,7 @@ export async function putOff(
     await client.query('BEGIN');
     if (giveBack && giveBack[0].length) await client.query(prepared(releaseClaims(ctx.schema), giveBack));
     const ids = items.map(() => randomUUID());
-    const delays = await waitBehind(ctx, client, items, ids);
+    const delays = await waitBehind(ctx, client, queue, items, ids);
     const db = bossDb(client);
     await ctx.boss.insert(
       queue,
@@ -77,22 +88,37 @@ const SKIPPED_PAUSE_MS = 5;
 async function waitBehind(
   ctx: LifecycleContext,
   client: PoolClient,
-  items: readonly { job: Job<OperationJob>; delaySeconds: number; behind?: boolean }[],
+  queue: string,
+  items: readonly PutOffItem[],
   ids: readonly string[],
 ): Promise<number[]> {
   const delays = items.map((i) => i.delaySeconds);
-  let behind = items.flatMap((item, i) => (item.behind ? [i] : []));
+  let behind = items.flatMap((item, i) => (item.behind || item.dependant ? [i] : []));
   // A predecessor locked by its recorder is final a moment later: look again a few times.
   for (let look = 0; behind.length && look < SKIPPED_LOOKS; look++) {
     if (look) await new Promise((resolve) => setTimeout(resolve, SKIPPED_PAUSE_MS));
-    const { rows } = await client.query<{ job: string; waiting: sql.Waiting }>(
-      prepared(sql.nameWaitingJobs(ctx.schema), [
-        behind.map((i) => items[i]!.job.data.bulk),
-        behind.map((i) => items[i]!.job.data.key),
-        behind.map((i) => ids[i]!),
-      ]),
+    const waiting = new Map<string, sql.Waiting>();
+    const named = async (statement: string, which: number[], ...extra: unknown[]) => {
+      if (!which.length) return;
+      const { rows } = await client.query<{ job: string; waiting: sql.Waiting }>(
+        prepared(statement, [
+          which.map((i) => items[i]!.job.data.bulk),
+          which.map((i) => items[i]!.job.data.key),
+          which.map((i) => ids[i]!),
+          ...extra,
+        ]),
+      );
+      for (const r of rows) waiting.set(r.job, r.waiting);
+    };
+    await named(
+      sql.nameWaitingJobs(ctx.schema),
+      behind.filter((i) => !items[i]!.dependant),
     );
-    const waiting = new Map(rows.map((r) => [r.job, r.waiting]));
+    await named(
+      nameDependantJobs(ctx.schema),
+      behind.filter((i) => items[i]!.dependant),
+      queue,
+    );
     for (const i of behind) if (waiting.get(ids[i]!) === 'free') delays[i] = 0;
     behind = behind.filter((i) => waiting.get(ids[i]!) === 'skipped');
   }

@@ -1,8 +1,8 @@
 /**
  * Plugins' checks (`validate` in the plugin API): read-only verdicts on one operation's arguments,
  * run in two places and nowhere else (docs/validate-only.md):
- * - a `?validateOnly=true` request, in the server: each accepted item of the request, in one
- *   READ ONLY transaction, all within `validateTimeoutMs` (createRequestChecks);
+ * - a `?validateOnly=true` request, in the server: each accepted item of the request, a few at a
+ *   time on READ ONLY transactions, all within `validateTimeoutMs` (createRequestChecks);
  * - the consumer, right before the operation's handler (PluginRegistry.invoke and its batch
  *   chains), on the handler's own transaction inside a savepoint that is always rolled back and
  *   made read-only, within `validateTimeoutMs` too: the same check that answered the client
@@ -129,10 +129,10 @@ export function readOnlyScope(tx: Queryable): { tx: Queryable; end(): Promise<vo
 }
 
 /**
- * The server's read-only transaction for one validate-only request's checks: one connection,
- * opened at the first query (`BEGIN READ ONLY`, the handlers' search path, a statement timeout of
- * the request's deadline). A failed statement (a check's bug, or a write) does not spoil the items
- * after it: the next query starts a fresh transaction.
+ * A read-only transaction for a validate-only request's checks (one per worker): one connection,
+ * taken under the server's cap and opened at the first query (`BEGIN READ ONLY`, the handlers'
+ * search path, a statement timeout of the request's deadline). A failed statement (a check's bug,
+ * or a write) does not spoil the items after it: the next query starts a fresh transaction.
  */
 class ReadOnlyTransaction implements Queryable {
   #pool: pg.Pool;
@@ -140,9 +140,11 @@ class ReadOnlyTransaction implements Queryable {
   #client: Promise<pg.PoolClient> | null = null;
   #failed = false;
   #closed = false;
+  #permits: Semaphore;
 
-  constructor(pool: pg.Pool, searchPath: readonly string[], timeoutMs: number) {
+  constructor(pool: pg.Pool, searchPath: readonly string[], timeoutMs: number, permits: Semaphore) {
     this.#pool = pool;
+    this.#permits = permits;
     this.#begin = `BEGIN READ ONLY; SET LOCAL search_path TO ${searchPath.map(ident).join(', ')}; SET LOCAL statement_timeout = ${Math.max(1, Math.ceil(timeoutMs))}`;
   }
 
@@ -163,12 +165,15 @@ class ReadOnlyTransaction implements Queryable {
   }
 
   async #open(): Promise<pg.PoolClient> {
-    const client = await this.#pool.connect();
+    await this.#permits.acquire();
+    let client: pg.PoolClient | undefined;
     try {
+      client = await this.#pool.connect();
       await client.query(this.#begin);
       return client;
     } catch (error) {
-      client.release(error as Error);
+      client?.release(error as Error);
+      this.#permits.release();
       throw error;
     }
   }
@@ -187,6 +192,8 @@ class ReadOnlyTransaction implements Queryable {
       client.release();
     } catch (error) {
       client.release(error as Error);
+    } finally {
+      this.#permits.release();
     }
   }
 }
@@ -216,16 +223,24 @@ export interface RequestChecksOptions {
   /** All checks of one request, ms (`validateTimeoutMs`). */
   timeoutMs: number;
   log: Logger;
+  /** Items of one request checked at once, each worker on a read-only transaction of its own. Default 4. */
+  workers?: number;
+  /**
+   * Connections all validate-only requests' checks may hold at once (the rest wait), so checks
+   * never take the pool from the accepts. Default 8.
+   */
+  maxConnections?: number;
 }
 
 /**
  * The checks of a validate-only request (`AcceptDependencies.checks`): each accepted item through
- * every check of its operation, one item after the other on one read-only transaction. A check's
- * OperationError (or RetriableError) refuses its item with that message and code; items not judged
- * by the deadline are refused with a message that says so; any other error is a bug of the check
- * and fails the request (500, logged).
+ * every check of its operation, `workers` items at a time, each worker on a read-only transaction
+ * of its own (opened at its first query). A check's OperationError (or RetriableError) refuses its
+ * item with that message and code; items not judged by the deadline are refused with a message
+ * that says so; any other error is a bug of the check and fails the request (500, logged).
  */
 export function createRequestChecks(options: RequestChecksOptions): ItemChecks {
+  const connections = new Semaphore(options.maxConnections ?? 8);
   return async (route, store, items) => {
     const registry = await options.registry();
     const checks = registry.checks(route.operationId);
@@ -233,33 +248,66 @@ export function createRequestChecks(options: RequestChecksOptions): ItemChecks {
     const validator =
       registry.describe(route.operationId)?.kind === 'fallback' ? undefined : options.validators[route.operationId];
     const deadline = AbortSignal.timeout(options.timeoutMs);
-    const tx = new ReadOnlyTransaction(options.pool, registry.searchPath(options.schema), options.timeoutMs);
+    const searchPath = registry.searchPath(options.schema);
     const refused: CheckedRejection[] = [];
-    try {
-      for (const [n, item] of items.entries()) {
-        if (deadline.aborted) {
-          refused.push(...items.slice(n).map((i) => timedOut(i.index)));
-          break;
+    const timedOut = (index: number): CheckedRejection => ({
+      index,
+      message: checkTimeout(checks, options.timeoutMs).message,
+      code: 0,
+    });
+    let next = 0;
+    let bug: { error: unknown } | null = null;
+    const worker = async () => {
+      const tx = new ReadOnlyTransaction(options.pool, searchPath, options.timeoutMs, connections);
+      try {
+        while (next < items.length && !bug) {
+          const item = items[next++]!;
+          if (deadline.aborted) {
+            refused.push(timedOut(item.index));
+            continue;
+          }
+          const ctx = context(route.operationId, store, item.index, tx, options.log);
+          try {
+            await runChecks(checks, handlerArgs(item.plain, validator), ctx, deadline);
+          } catch (error) {
+            const verdict = deadline.aborted ? null : refusal(error);
+            if (verdict) refused.push({ index: item.index, ...verdict });
+            else if (deadline.aborted) refused.push(timedOut(item.index));
+            else bug ??= { error };
+          }
         }
-        const args = handlerArgs(item.plain, validator);
-        try {
-          await runChecks(checks, args, context(route.operationId, store, item.index, tx, options.log), deadline);
-        } catch (error) {
-          const verdict = deadline.aborted ? null : refusal(error);
-          if (verdict) refused.push({ index: item.index, ...verdict });
-          else if (deadline.aborted) refused.push(timedOut(item.index));
-          else throw error;
-        }
+      } finally {
+        await tx.close();
       }
-    } finally {
-      await tx.close();
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.workers ?? 4, items.length) }, worker));
+    if (bug) throw (bug as { error: unknown }).error;
     return refused;
-
-    function timedOut(index: number): CheckedRejection {
-      return { index, message: checkTimeout(checks, options.timeoutMs).message, code: 0 };
-    }
   };
+}
+
+/** Permits for connections, handed out in arrival order. */
+class Semaphore {
+  #free: number;
+  #waiting: (() => void)[] = [];
+
+  constructor(permits: number) {
+    this.#free = permits;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
+  }
 }
 
 function context(operationId: string, store: StoreScope, index: number, tx: Queryable, log: Logger): CheckContext {

@@ -3,6 +3,7 @@
  * interceptors (kept small on purpose, Koa's lesson). Authors reach it through `magento-async/plugin`.
  */
 import type { AnyArgs, BatchHandler, Handler, HandlerContext, Validator } from '../kernel/handler.ts';
+import type { Requires } from '../kernel/requirement.ts';
 
 export interface Interceptor<A = AnyArgs, R = unknown, T extends string = string> {
   /** Unique within the plugin; `<plugin>::<name>` is how other plugins refer to it. */
@@ -80,6 +81,14 @@ export interface PluginDefinition<
    * declaration, a route's path parameters are its key (`PUT /V1/products/{sku}`: `sku`).
    */
   orderKeys?: Record<string, string[] | null>;
+  /**
+   * What an operation references and must not run before, per operationId: the entity keys it
+   * requires (`[{ entity: 'products', key: args.childSku }]`). While an accepted operation of such
+   * a key is not final, the operation waits for it (and fails if it fails); with none pending it
+   * runs at once. An operation provides its own entity key (`orderKeys`, else the path parameters).
+   * Read-only and quick: it runs in the consumer before each run (docs/dependencies.md).
+   */
+  requires?: { [K in keyof Args]?: Requires<Args[K]> };
 }
 
 /** Identity function that gives plugin objects their type. */

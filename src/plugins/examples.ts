@@ -4,7 +4,7 @@
  * (`plugins.examples`); none runs by default, so with an upstream configured every operation
  * reaches the real store unless the project says otherwise.
  */
-import { fileURLToPath } from 'node:url';
+import { packageModule } from '../kernel/package.ts';
 
 export const EXAMPLE_NAMES = ['catalog', 'customer', 'cms'] as const;
 export type ExampleName = (typeof EXAMPLE_NAMES)[number];
@@ -15,5 +15,5 @@ export function isExampleName(name: string): name is ExampleName {
 
 /** Absolute path of an example's module. */
 export function examplePath(name: ExampleName): string {
-  return fileURLToPath(new URL(`../../examples/${name}/index.ts`, import.meta.url));
+  return packageModule(`examples/${name}/index.ts`);
 }

@@ -11,11 +11,13 @@
  *   string is version N, applied once in the plugin's own schema (src/plugins/migrations.ts).
  * - `fallback(options)`: returns a handler factory for operations nobody implements (http-forward).
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { isStub } from './stubs.ts';
+import { PACKAGE_JSON, packageModule } from '../kernel/package.ts';
 import type { BatchHandler, Handler, Validator } from '../kernel/handler.ts';
+import type { Requires } from '../kernel/requirement.ts';
 import type { Interceptor, PluginDefinition } from './define.ts';
 import {
   activeInterceptors,
@@ -77,7 +79,7 @@ export interface LoadOptions {
 }
 
 /** The built-in fallback plugin, loaded whatever `pluginsDir` is, so a fresh project can forward. */
-export const HTTP_FORWARD_PATH = fileURLToPath(new URL('../../plugins/http-forward/index.ts', import.meta.url));
+export const HTTP_FORWARD_PATH = packageModule('plugins/http-forward/index.ts');
 
 export class PluginLoadError extends Error {
   readonly problems: readonly string[];
@@ -91,8 +93,7 @@ export class PluginLoadError extends Error {
 }
 
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return PACKAGE_JSON.version;
 }
 
 interface Candidate {
@@ -236,6 +237,7 @@ interface Checked {
   replaces: string[];
   migrations: string[];
   orderKeys: Record<string, string[] | null>;
+  requires: Record<string, Requires | undefined>;
   fallback?: FallbackFactory | undefined;
   example?: string | undefined;
 }
@@ -309,6 +311,17 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
     )
       say(`orderKeys "${operationId}" must be a non-empty array of argument paths, or null.`);
   }
+  let requires = (def.requires ?? {}) as Record<string, Requires | undefined>;
+  if (typeof requires !== 'object' || requires === null || Array.isArray(requires)) {
+    say('requires must be an object of functions keyed by operationId.');
+    requires = {};
+  }
+  if (c.shipped) requires = forOperations(requires, operations);
+  for (const [operationId, fn] of Object.entries(requires)) {
+    if (!operations.has(operationId))
+      say(`requires "${operationId}" names no operation of the route table (run codegen, or check the spelling).`);
+    else if (fn !== undefined && typeof fn !== 'function') say(`requires "${operationId}" is not a function.`);
+  }
   if (problems.length > before) return null;
   return {
     name: def.name,
@@ -321,6 +334,7 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
     replaces,
     migrations: migrations as string[],
     orderKeys,
+    requires,
     fallback: fallback as FallbackFactory | undefined,
     example: c.example,
   };
@@ -488,6 +502,12 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
     for (const [operationId, paths] of Object.entries(p.orderKeys))
       if (!orderKeys.has(operationId)) orderKeys.set(operationId, paths);
   }
+  // Every plugin's requirements of an operation, in load order.
+  const requires = new Map<string, Requires[]>();
+  for (const p of plugins) {
+    for (const [operationId, fn] of Object.entries(p.requires))
+      if (typeof fn === 'function') requires.set(operationId, [...(requires.get(operationId) ?? []), fn]);
+  }
   // Only the winning handler's plugin may batch its operation.
   const batchHandlers = new Map<string, { plugin: string; handler: BatchHandler }>();
   for (const [operationId, winner] of claims.handlers) {
@@ -504,6 +524,7 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
   }
   return new PluginRegistry({
     orderKeys,
+    requires,
     batchHandlers,
     checks,
     checkTimeoutMs: options.checkTimeoutMs,

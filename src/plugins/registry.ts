@@ -17,6 +17,7 @@ import { pluginSchema, pluginsWithSchemas } from './migrations.ts';
 import type { Route } from '../routes/types.ts';
 import { targetsRoute } from './targets.ts';
 import { checkBeforeHandler, type Check } from './checks.ts';
+import type { Requires } from '../kernel/requirement.ts';
 
 export interface Invocation {
   result: unknown;
@@ -68,6 +69,8 @@ export interface RegistryTables {
   installs?: readonly Install[];
   /** Entity-key declarations of the plugins (PluginDefinition.orderKeys), first plugin wins. */
   orderKeys?: ReadonlyMap<string, string[] | null>;
+  /** Every plugin's `requires` per operationId, in load order (PluginDefinition.requires). */
+  requires?: ReadonlyMap<string, readonly Requires[]>;
   /** What loaded but deserves the operator's eye (a stub that never runs): logged at start. */
   notes?: readonly string[];
   /** Batch handlers per operationId with their plugin (PluginDefinition.batchHandlers). */
@@ -95,6 +98,8 @@ export class PluginRegistry {
   /** Each plugin's migrations, in load order; each consumer applies the pending ones at start (consumer/run.ts → migrations.ts). */
   readonly installs: readonly Install[];
   readonly orderKeys: ReadonlyMap<string, string[] | null>;
+  /** Every plugin's `requires` per operationId (empty: no operation waits for another). */
+  readonly requires: ReadonlyMap<string, readonly Requires[]>;
   readonly notes: readonly string[];
   private readonly tables: RegistryTables;
   private readonly routes: Map<string, Route>;
@@ -106,6 +111,7 @@ export class PluginRegistry {
     this.tables = tables;
     this.installs = tables.installs ?? [];
     this.orderKeys = tables.orderKeys ?? new Map();
+    this.requires = tables.requires ?? new Map();
     this.notes = tables.notes ?? [];
     this.routes = new Map(tables.routes.map((r) => [r.operationId, r]));
   }

@@ -13,6 +13,7 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from '../kernel/logger.ts';
+import { every } from '../kernel/periodic.ts';
 import * as sql from './bulks.sql.ts';
 
 export interface BulkRetentionOptions {
@@ -34,15 +35,13 @@ export interface RetentionSweep {
   bulks: number;
   operations: number;
   jobs: number;
-  /** Transactions that deleted bulks or operations, and the longest of them (how long locks were held). */
+  /** Transactions that deleted bulks, operations or jobs, and the longest of them (how long locks were held). */
   transactions: number;
   longestTransactionMs: number;
 }
 
 /** Bulks read per page while looking for expired ones. */
 const PAGE = 1000;
-/** Jobs read per page while looking for jobs of deleted bulks. */
-const JOB_PAGE = 5000;
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** `start_time`'s format: UTC, no zone. */
@@ -121,7 +120,7 @@ export async function sweepExpiredBulks(options: BulkRetentionOptions): Promise<
       }
       // Jobs of bulks deleted now or by a sweep that stopped before this step (pg-boss deletes
       // completed jobs itself after a week, but keeps queued ones, dead letters among them).
-      if (done.bulks > 0) done.jobs = await deleteJobsOfDeletedBulks(options, client);
+      if (done.bulks > 0) done.jobs = await deleteJobsOfDeletedBulks(options, client, timed);
       return done;
     } finally {
       await client.query(sql.releaseRetentionLock, [lockName]);
@@ -132,7 +131,11 @@ export async function sweepExpiredBulks(options: BulkRetentionOptions): Promise<
 }
 
 /** Walks our queues' jobs in pages along pg-boss's key and deletes, through pg-boss, those whose bulk is gone. */
-async function deleteJobsOfDeletedBulks(options: BulkRetentionOptions, client: pg.PoolClient): Promise<number> {
+async function deleteJobsOfDeletedBulks(
+  options: BulkRetentionOptions,
+  client: pg.PoolClient,
+  timed: <T>(statement: () => Promise<T>) => Promise<T>,
+): Promise<number> {
   const { rows: queues } = await client.query<{ name: string }>(sql.selectOurQueues(options.bossSchema));
   let deleted = 0;
   for (const { name } of queues) {
@@ -140,39 +143,31 @@ async function deleteJobsOfDeletedBulks(options: BulkRetentionOptions, client: p
     for (;;) {
       const { rows } = await client.query<{ id: string; orphan: boolean }>(
         sql.selectOrphanJobs(options.schema, options.bossSchema),
-        [name, after, JOB_PAGE],
+        [name, after, options.batchOperations],
       );
       if (!rows.length) break;
       after = rows.at(-1)!.id;
       const orphans = rows.filter((r) => r.orphan).map((r) => r.id);
       if (orphans.length) {
         // pg-boss's delete keeps its queue counts right; its typings leave the response shape out.
-        const response = (await options.boss.deleteJob(name, orphans)) as { affected?: number };
+        const response = (await timed(() => options.boss.deleteJob(name, orphans))) as { affected?: number };
         deleted += response.affected ?? 0;
       }
-      if (rows.length < JOB_PAGE) break;
+      if (rows.length < options.batchOperations) break;
     }
   }
   return deleted;
 }
 
-/** Sweeps every `intervalSeconds` (unref'd timer: it never keeps the process alive); returns the stop function. */
+/** Sweeps every `intervalSeconds`; returns the stop function. */
 export function startBulkRetention(options: BulkRetentionOptions & { intervalSeconds: number }): () => Promise<void> {
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = sweepExpiredBulks(options)
-      .then((swept) => {
+  const timer = every(options.intervalSeconds * 1000, () =>
+    sweepExpiredBulks(options).then(
+      (swept) => {
         if (swept && swept.bulks > 0) options.log.info({ ...swept }, 'expired bulks deleted');
-      })
-      .catch((err: unknown) => options.log.warn({ err }, 'bulk retention sweep failed'))
-      .finally(() => {
-        running = null;
-      });
-  }, options.intervalSeconds * 1000);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+      },
+      (err: unknown) => options.log.warn({ err }, 'bulk retention sweep failed'),
+    ),
+  );
+  return () => timer.stop();
 }

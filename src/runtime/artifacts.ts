@@ -1,16 +1,18 @@
 /**
  * Loads what codegen produced: the route table, the compiled validators and the async/bulk OpenAPI
  * documents. By default from the committed `src/generated/`; with a spec (file or URL) the code is
- * generated at start into a cache folder keyed by the spec's hash, so an integrator can point the
- * server at their store's schema without a code change.
+ * generated at start into a cache folder keyed by the spec's hash and codegen's version, so an
+ * integrator can point the server at their store's schema without a code change.
  */
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Route } from '../routes/types.ts';
+import { generatedModule } from '../routes/generated-files.ts';
 import type { InputValidator } from '../accept/prepare.ts';
-import { recordedSource } from '../../codegen/spec-record.ts';
+import { codegenVersion, recordedSource } from '../../codegen/spec-record.ts';
 import { readSpecRecord } from './spec.ts';
 
 export interface Artifacts {
@@ -39,10 +41,21 @@ export async function loadArtifacts(options: LoadArtifactsOptions = {}): Promise
     const { runCodegen } = await import('../../codegen/index.ts');
     const loaded = await loadSpec(options.spec, { token: options.token });
     source = recordedSource(options.spec);
-    dir = resolve(options.cacheDir ?? 'var/cache', loaded.sha256.slice(0, 16));
-    if (!existsSync(join(dir, 'routes.gen.ts'))) {
-      // The spec is already loaded (for its hash): a URL is fetched once, not twice.
-      await runCodegen({ spec: loaded, out: dir, plugins: false });
+    // Keyed by the spec and by the codegen that generates it: an upgrade never reuses old output.
+    dir = resolve(options.cacheDir ?? 'var/cache', `${loaded.sha256.slice(0, 16)}-${codegenVersion()}`);
+    if (!existsSync(dir)) {
+      // Generated beside it and renamed into place, so a folder under that name is always complete
+      // (a crash mid-write leaves only a temporary folder, and two servers starting at once both
+      // generate but one rename wins). The spec is loaded already: a URL is fetched once, not twice.
+      const staging = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      try {
+        await runCodegen({ spec: loaded, out: staging, plugins: false });
+        await rename(staging, dir).catch((error: NodeJS.ErrnoException) => {
+          if (!existsSync(dir)) throw error;
+        });
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
     }
   }
   return importArtifacts(dir, source);
@@ -50,14 +63,16 @@ export async function loadArtifacts(options: LoadArtifactsOptions = {}): Promise
 
 export async function importArtifacts(dir: string, source?: string): Promise<Artifacts> {
   const file = (name: string) => join(dir, name);
-  if (!existsSync(file('routes.gen.ts'))) {
+  const routesFile = generatedModule(dir, 'routes');
+  const validatorsFile = generatedModule(dir, 'validators');
+  if (!routesFile || !validatorsFile) {
     throw new Error(`No generated routes in ${dir}: run \`magento-async codegen --spec <spec> --out ${dir}\` first`);
   }
-  const routesModule = (await import(pathToFileURL(file('routes.gen.ts')).href)) as {
+  const routesModule = (await import(pathToFileURL(routesFile).href)) as {
     routes: readonly Route[];
     specInfo: { file: string; sha256: string };
   };
-  const validatorsModule = (await import(pathToFileURL(file('validators.gen.ts')).href)) as {
+  const validatorsModule = (await import(pathToFileURL(validatorsFile).href)) as {
     validators: Record<string, InputValidator>;
   };
   const [asyncSchema, bulkSchema] = await Promise.all([

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PROJECT_ROOT, recordedSource, SPEC_RECORD, type SpecRecord } from '../../codegen/spec-record.ts';
+import { recordedSource, SPEC_RECORD, type SpecRecord } from '../../codegen/spec-record.ts';
 
 export class SpecMismatchError extends Error {
   constructor(message: string) {
@@ -27,9 +27,9 @@ export function readSpecRecord(generatedDir: string): SpecRecord | null {
 
 const isUrl = (source: string) => /^https?:\/\//i.test(source);
 
-/** A recorded file source as a path on this machine. */
+/** A recorded file source as a path on this machine (relative ones are the project's). */
 export function specPath(record: SpecRecord): string | null {
-  return isUrl(record.source) ? null : resolve(PROJECT_ROOT, record.source);
+  return isUrl(record.source) ? null : resolve(record.source);
 }
 
 export type SpecState =

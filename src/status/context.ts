@@ -52,4 +52,6 @@ export interface StatusContext {
   entityOf(operationId: string): string;
   /** The shared LISTEN connection for bulk-finished notices, made on first use. */
   listener(): BulkFinishedListener;
+  /** A place for one event stream (the server's admission control); throws 503 while none is free. */
+  admitStream?(): () => void;
 }

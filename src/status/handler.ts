@@ -54,6 +54,8 @@ export interface StatusHandlerOptions {
   /** A listener to share (tests, or several handlers in one process); else one is made lazily. */
   listener?: BulkFinishedListener;
   limits?: Partial<StatusLimits>;
+  /** Admission control's place for an event stream (src/http/admission.ts). */
+  admitStream?(): () => void;
 }
 
 export function createStatusHandler(options: StatusHandlerOptions): StatusHandler {
@@ -68,6 +70,7 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     enqueue: options.enqueue,
     entityOf: options.entityOf,
+    admitStream: options.admitStream,
     listener: () =>
       (listener ??= createBulkFinishedListener({
         connect: clientFactory(options.listenerPool ?? pool),

@@ -16,9 +16,12 @@ export interface SseOptions {
   keepAliveMs?: number;
   done?(value: unknown): boolean;
   log: Logger;
+  /** Takes a place for the stream (admission control), throwing while none is free; returns its release. */
+  admit?(): () => void;
 }
 
 export function streamChanges(ctx: Context, read: () => Promise<unknown>, options: SseOptions): void {
+  const release = options.admit?.() ?? (() => {});
   const out = new PassThrough();
   ctx.status = 200;
   ctx.set('Content-Type', 'text/event-stream; charset=utf-8');
@@ -34,6 +37,7 @@ export function streamChanges(ctx: Context, read: () => Promise<unknown>, option
     if (closed) return;
     closed = true;
     clearTimeout(timer);
+    release();
     out.end();
   };
   ctx.req.once('close', close);

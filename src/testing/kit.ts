@@ -9,7 +9,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { QueryResultRow } from 'pg';
 import { createIntegrationToken } from '../auth/index.ts';
 import { configDefaults, loadConfig, type ConfigOverrides } from '../config.ts';
@@ -17,6 +16,7 @@ import { startConfiguredConsumer, type ConfiguredConsumer } from '../consumer/ru
 import { migrate } from '../db/migrate.ts';
 import { ident, withTransaction } from '../db/pool.ts';
 import type { Logger } from '../kernel/logger.ts';
+import { PACKAGE_ROOT, packageModule } from '../kernel/package.ts';
 import type { PluginDefinition } from '../plugins/define.ts';
 import type { Route } from '../routes/types.ts';
 import { importArtifacts, loadArtifacts, type Artifacts } from '../runtime/artifacts.ts';
@@ -26,7 +26,10 @@ import { openKitDatabase, type KitDatabase } from './database.ts';
 import { exampleArgs } from './example-args.ts';
 
 /** The Magento-style sample spec this package ships: enough routes for most plugin tests. */
-export const SAMPLE_SPEC = fileURLToPath(new URL('../../openapi/magento-sample.yaml', import.meta.url));
+export const SAMPLE_SPEC = join(PACKAGE_ROOT, 'openapi/magento-sample.yaml');
+
+/** What codegen generated from it, shipped with the package: a kit on the sample runs no codegen. */
+const SAMPLE_GENERATED = packageModule('src/generated');
 
 /** A plugin in memory: its definition, or its module (`import * as plugin from './index.ts'`, with `migrations`). */
 export type PluginSource = PluginDefinition | { default: PluginDefinition; [exported: string]: unknown };
@@ -42,7 +45,8 @@ export interface TestKitOptions {
   projectDir?: string;
   /**
    * The routes: a spec (file or URL, generated into a temporary folder), or a codegen output folder
-   * (`generatedDir`), or artifacts already loaded. Default: the sample spec (`SAMPLE_SPEC`).
+   * (`generatedDir`), or artifacts already loaded. Default: the sample spec (`SAMPLE_SPEC`), as
+   * generated in the package.
    */
   spec?: string;
   generatedDir?: string;
@@ -172,7 +176,8 @@ function asModule(source: PluginSource, index: number): { source: string; module
 async function routesFor(options: TestKitOptions, scratch: string): Promise<Artifacts> {
   if (options.artifacts) return options.artifacts;
   if (options.generatedDir) return importArtifacts(resolve(options.generatedDir));
-  return loadArtifacts({ spec: options.spec ?? SAMPLE_SPEC, cacheDir: join(scratch, 'generated') });
+  if (options.spec) return loadArtifacts({ spec: options.spec, cacheDir: join(scratch, 'generated') });
+  return importArtifacts(SAMPLE_GENERATED, SAMPLE_SPEC);
 }
 
 /** Starts a kit; `await using kit = await startTestKit(...)` or `t.after(() => kit.close())`. */
@@ -216,6 +221,8 @@ export async function startTestKit(options: TestKitOptions = {}): Promise<TestKi
         pluginsDir: options.pluginsDir ? resolve(options.pluginsDir) : noPlugins,
         pluginPackages: [...(options.packages ?? [])],
         dashboard: { enabled: false, ...extra.dashboard },
+        // The kit's database is its own and thrown away: the key may live there (src/auth/crypt-key.ts).
+        cryptKeyInDatabase: extra.cryptKeyInDatabase ?? true,
         // A handler that never returns is aborted as in production (and `close` can finish).
         consumer: {
           retryLimit: 0,

@@ -16,7 +16,7 @@ import type { PgBoss } from 'pg-boss';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { AcceptCommitter, type AcceptJob, type CommitterOptions } from '../../src/accept/committer.ts';
 import { ident } from '../../src/db/pool.ts';
-import { routes } from '../../src/generated/routes.gen.ts';
+import { routes } from '../../src/generated/routes.gen.js';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { enqueueOperations } from '../../src/queue/enqueue.ts';
 import { acceptJobStatements, JobInserts } from '../../src/queue/job-insert.ts';

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { routes } from '../../src/generated/routes.gen.ts';
+import { routes } from '../../src/generated/routes.gen.js';
 import { prepareRequest } from '../../src/accept/prepare.ts';
 import { WebapiError } from '../../src/errors/catalogue.ts';
 import { mulberry32 } from '../support/prng.ts';

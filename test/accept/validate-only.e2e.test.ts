@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { definePlugin } from '../../src/plugins/define.ts';
-import { fingerprint } from '../support/fingerprint.ts';
+import { fingerprint, PGBOSS_TIMERS } from '../support/fingerprint.ts';
 import { cases, sendCase, BULK, PRODUCTS, CORPUS_LIMITS, type Case } from '../http/hostile-corpus.cases.ts';
 
 let server: TestServer;
@@ -31,7 +31,12 @@ before(async () => {
 });
 after(() => server.stop());
 
-const everything = () => fingerprint(server.db.pool, [server.db.schema, server.db.bossSchema]);
+const everything = () =>
+  fingerprint(
+    server.db.pool,
+    [server.db.schema, server.db.bossSchema],
+    PGBOSS_TIMERS.map((t) => `${server.db.bossSchema}.${t}`),
+  );
 
 /** The validate-only answer must not differ from accept's but for status 200 and no bulk_uuid. */
 function withoutBulk(acceptText: string): string {
@@ -157,7 +162,13 @@ test('validate-only requests are counted in metrics, apart from accepted bulks',
     },
     'validateOnly=true',
   );
-  const text = await server.metrics.registry.metrics();
+  // The request histogram is observed when the response has finished.
+  let text = await server.metrics.registry.metrics();
+  for (let i = 0; i < 50 && !/duration_seconds_count\{kind="validate"/.test(text); i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    text = await server.metrics.registry.metrics();
+  }
+  assert.match(text, /magento_async_http_request_duration_seconds_count\{kind="validate",code="200"\} [1-9]/);
   assert.match(text, /magento_async_validate_requests_total\{kind="bulk",topic="[^"]+"\} [1-9]/);
   assert.match(text, /magento_async_validated_items_total\{topic="[^"]+",store="default",verdict="accepted"\} [1-9]/);
   assert.match(text, /magento_async_validated_items_total\{topic="[^"]+",store="default",verdict="rejected"\} [1-9]/);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
-import { routes, specInfo } from '../../src/generated/routes.gen.ts';
+import { routes, specInfo } from '../../src/generated/routes.gen.js';
 
 const put: OperationArgs['PutV1ProductsSku'] = { sku: '24-MB01', product: { sku: '24-MB01', price: 29 } };
 // @ts-expect-error price is a number in the spec

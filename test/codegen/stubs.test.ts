@@ -97,7 +97,7 @@ describe('codegen stubs beside the examples', () => {
   });
 
   it('a stub made real beside the example that implements it: the load error says which file to edit', async () => {
-    const { routes } = (await import(join(out, 'routes.gen.ts'))) as { routes: never[] };
+    const { routes } = (await import(join(out, 'routes.gen.js'))) as { routes: never[] };
     const file = join(plugins, 'products/index.ts');
     const text = await readFile(file, 'utf8');
     // As the stub header invites: the author replaces a stub, here one the catalog example also runs.
@@ -124,7 +124,7 @@ describe('codegen stubs beside the examples', () => {
   });
 
   it('a stub beside a real handler loads (the real one runs) with a note naming the stub’s file', async () => {
-    const { routes } = (await import(join(out, 'routes.gen.ts'))) as { routes: never[] };
+    const { routes } = (await import(join(out, 'routes.gen.js'))) as { routes: never[] };
     await rm(plugins, { recursive: true, force: true });
     await runCodegen({ spec: SAMPLE, out, plugins, warn: null });
     const registry = await loadPlugins({ routes, pluginsDir: plugins, examples: ['cms'] });

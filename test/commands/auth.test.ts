@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import OAuth from 'oauth-1.0a';
-import { createTestDatabase } from '../support/db.ts';
+import { createTestDatabase, TEST_CRYPT_KEY } from '../support/db.ts';
 import { run } from '../support/cli.ts';
-import { createAdminToken, createCallerResolver, createEncryptor, getOrCreateCryptKey } from '../../src/auth/index.ts';
+import { createAdminToken, createCallerResolver, createEncryptor } from '../../src/auth/index.ts';
 
 test('integration and admin user commands against a real schema', async (t) => {
   const db = await createTestDatabase('cli_auth');
@@ -35,7 +35,8 @@ test('integration and admin user commands against a real schema', async (t) => {
   });
 
   await t.test('the printed credentials sign requests the server accepts, with the ACL given', async () => {
-    const encryptor = createEncryptor(await getOrCreateCryptKey(db.pool, db.schema));
+    // The command took the deployment's key from CRYPT_KEY (test/support/db.ts), as a server would.
+    const encryptor = createEncryptor(TEST_CRYPT_KEY);
     const callers = createCallerResolver(db.pool, db.schema, { encryptor });
     const url = 'http://shop.test/rest/async/V1/products/x';
     const oauth = new OAuth({

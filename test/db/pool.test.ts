@@ -27,6 +27,10 @@ test('a transaction left idle past idleInTransactionTimeoutMs is ended by the se
   }
 });
 
+test('no statement is JIT-compiled (at depth the compile dwarfed the statement)', async () => {
+  assert.equal((await pool.query('SHOW jit')).rows[0].jit, 'off');
+});
+
 test('a checkout waiting past connectTimeoutMs fails instead of queueing forever', async () => {
   const held = await pool.connect();
   try {
@@ -42,4 +46,37 @@ test('the configuration has the bounds, with defaults', () => {
     statementTimeoutMs: 60_000,
     idleInTransactionTimeoutMs: 120_000,
   });
+});
+
+test('a lost idle connection is logged, and the pool carries on', async () => {
+  const warnings: { obj: object; msg?: string }[] = [];
+  let seen: () => void = () => {};
+  const logged = new Promise<void>((resolve) => (seen = resolve));
+  const log = {
+    info() {},
+    debug() {},
+    error() {},
+    warn(obj: object | string, msg?: string) {
+      warnings.push({ obj: obj as object, msg });
+      seen();
+    },
+  };
+  const watched = createPool({ connectionString: databaseUrl(), max: 1, applicationName: 'pool-log-test', log });
+  try {
+    const pid = (await watched.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    // The client is idle in the pool now; end it from the server side, as a restart would.
+    await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    await Promise.race([
+      logged,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no warning within 5 s')), 5000)),
+    ]);
+    assert.deepEqual(
+      warnings.map((w) => w.msg),
+      ['a database connection was lost; the pool replaces it'],
+    );
+    assert.equal((warnings[0]!.obj as { pool: string }).pool, 'pool-log-test');
+    assert.equal((await watched.query('SELECT 1 AS one')).rows[0].one, 1);
+  } finally {
+    await watched.end();
+  }
 });

@@ -18,7 +18,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { PROJECT_ROOT } from '../support/checkout.ts';
 import { extractBlocks, kindOf, targetPath, type Block } from './blocks.ts';
 import { DocSession, SHARED_DIR, type BlockResult } from './session.ts';
@@ -30,6 +30,9 @@ const files = [
     .sort()
     .map((f) => `docs/${f}`),
 ];
+
+/** Written for a store project (`magento-async init`): run in one, made from the packed package. */
+const IN_PROJECT = new Set(['docs/testing-plugins.md']);
 
 const exceptions: string[] = [];
 after(() => {
@@ -49,8 +52,10 @@ for (const file of files) {
   const runnable = blocks.filter((b) => kindOf(b) !== 'output');
   if (runnable.length === 0) continue;
 
-  describe(file, { timeout: 600_000 }, () => {
+  describe(file, { timeout: IN_PROJECT.has(file) ? 1_200_000 : 600_000 }, () => {
     const session = new DocSession();
+    const inProject = IN_PROJECT.has(file);
+    if (inProject) before(() => session.prepareProject(), { timeout: 600_000 });
     after(() => session.close());
 
     for (const block of runnable) {
@@ -84,7 +89,7 @@ for (const file of files) {
           }
           return;
         }
-        if (kind === 'typescript') return runCode(session, block);
+        if (kind === 'typescript') return runCode(session, block, inProject);
         return runShell(session, block);
       });
     }
@@ -123,7 +128,7 @@ async function runShell(session: DocSession, block: Block): Promise<void> {
  * Written where it says, then the checkout type-checks with it (JavaScript: it parses); a plugin
  * must load beside the shipped examples, and with an upstream configured.
  */
-async function runCode(session: DocSession, block: Block): Promise<void> {
+async function runCode(session: DocSession, block: Block, inProject: boolean): Promise<void> {
   const path = targetPath(block);
   if (!path) {
     assert.fail(`${block.where}: a code block needs its path: a first line \`// path/to/file.ts\`, or file="…"`);
@@ -142,8 +147,9 @@ async function runCode(session: DocSession, block: Block): Promise<void> {
   );
   const typecheck = await session.run('npx tsc --noEmit -p .doc-test.tsconfig.json', 300_000);
   if (typecheck.code !== 0) assert.fail(failure(block, `(written to ${path}) npx tsc --noEmit`, typecheck, 0));
+  // A project's plugins load through its kit tests; the checkout's beside the shipped examples too.
   const plugin = /^plugins\/[^/]+\/index\.ts$/.exec(path);
-  if (plugin) {
+  if (plugin && !inProject) {
     const load = await session.run(
       `node --input-type=module -e "
         const { importArtifacts } = await import('./src/runtime/artifacts.ts');

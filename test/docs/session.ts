@@ -14,12 +14,23 @@
  * checkout is type-checked with them; a plugin must also load beside the shipped plugins. JSON
  * must parse.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createPool, databaseUrl, ident } from '../../src/db/pool.ts';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { copyCheckout, PROJECT_ROOT, type Checkout } from '../support/checkout.ts';
+import { machineEnvironment, packedTarball } from '../support/package.ts';
 import type { Block } from './blocks.ts';
 
 export const SHARED_DIR = join(PROJECT_ROOT, '../shared');
@@ -71,6 +82,27 @@ export class DocSession {
     this.schema = `doc_${randomBytes(4).toString('hex')}`;
     env.MAGENTO_ASYNC_SCHEMA = this.schema;
     this.env = env;
+  }
+
+  /**
+   * For a document written for a store project (docs/testing-plugins.md): instead of a checkout, a
+   * project as a user makes one, from the packed package (test/support/package.ts) installed by
+   * npm in a fresh folder and `magento-async init`, its own Node first on PATH.
+   */
+  async prepareProject(): Promise<void> {
+    const tarball = await packedTarball();
+    const parent = mkdtempSync(join(tmpdir(), 'doc-project-'));
+    chmodSync(parent, 0o755);
+    const dir = join(parent, 'my-store');
+    mkdirSync(dir);
+    this.checkout = { dir, remove: () => rmSync(parent, { recursive: true, force: true }) };
+    if (existsSync(SHARED_DIR)) symlinkSync(SHARED_DIR, join(parent, 'shared'));
+    const env = machineEnvironment();
+    const quiet = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+    execFileSync('npm', ['install', tarball, ...quiet], { cwd: dir, env, stdio: 'pipe' });
+    execFileSync('npx', ['magento-async', 'init', '.', '--no-install'], { cwd: dir, env, stdio: 'pipe' });
+    execFileSync('npm', ['install', ...quiet], { cwd: dir, env, stdio: 'pipe' });
+    this.env.PATH = `${join(dir, 'node_modules/.bin')}:${env.PATH}`;
   }
 
   /** The checkout, copied on first use, with `../shared` beside it as in the workspace. */

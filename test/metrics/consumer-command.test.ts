@@ -18,7 +18,10 @@ test('queue:consumers:start --metrics-port 0 serves /metrics on its own port unt
   const db = await createTestDatabase('consumer-metrics');
   const dir = mkdtempSync(join(tmpdir(), 'consumer-metrics-'));
   const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({ schema: db.schema, bossSchema: db.bossSchema, logLevel: 'warn' }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({ schema: db.schema, bossSchema: db.bossSchema, logLevel: 'warn', metrics: { loopbackOnly: true } }),
+  );
   const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'async.operations.all', '--metrics-port', '0'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },

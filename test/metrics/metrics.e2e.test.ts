@@ -49,10 +49,19 @@ const TOPIC = 'async.V1.carts.quoteId.items.POST';
 
 before(async () => {
   // Retries at once: the test waits for pg-boss's automatic retry of the flaky operation.
-  server = await startTestServer('metrics', { consumer: { retryDelaySeconds: 0, retryBackoff: false } });
+  server = await startTestServer('metrics', {
+    consumer: { retryDelaySeconds: 0, retryBackoff: false },
+    metrics: { loopbackOnly: true },
+  });
   cart = await startCartConsumer(server, { delayMs: 2, failing: true });
   const log = { info() {}, warn() {}, error() {}, debug() {} };
-  consumerMetrics = (await startMetricsServer(cart.metrics, { port: 0, host: '127.0.0.1', token: null, log }))!;
+  consumerMetrics = (await startMetricsServer(cart.metrics, {
+    port: 0,
+    host: '127.0.0.1',
+    token: null,
+    loopbackOnly: true,
+    log,
+  }))!;
 });
 after(async () => {
   await consumerMetrics?.close();
@@ -150,6 +159,44 @@ test('accept, processing and queue metrics agree with the database during and af
   assert.equal(sum(q, 'magento_async_queue_depth', { state: 'queued' }), jobs);
   assert.ok(sum(q, 'magento_async_queue_oldest_age_seconds') >= 0);
   assert.equal(sum(q, 'magento_async_consumers_alive'), 0, 'a consumer that stopped is not alive');
+});
+
+test('without loopbackOnly a loopback peer is no proof (a proxy on the same host looks like one): the token is required', async () => {
+  const guarded = await startTestServer('metrics-proxied', { metrics: { token: 'scrape-secret' } });
+  try {
+    const cases: { server: TestServer; headers: Record<string, string>; status: number; message?: string }[] = [
+      { server: guarded, headers: {}, status: 401, message: 'A valid bearer token is required.' },
+      { server: guarded, headers: { Authorization: 'Bearer scrape-secret' }, status: 200 },
+      // loopbackOnly, yet a proxy forwarded this one: the token is needed again.
+      {
+        server,
+        headers: { 'X-Forwarded-For': '203.0.113.7' },
+        status: 403,
+        message: 'Metrics need metrics.token, or metrics.loopbackOnly with no proxy in front.',
+      },
+      { server, headers: { Forwarded: 'for=203.0.113.7' }, status: 403 },
+      { server, headers: {}, status: 200 },
+    ];
+    for (const c of cases) {
+      const res = await fetch(`${c.server.url}/metrics`, { headers: c.headers });
+      assert.equal(res.status, c.status, JSON.stringify(c.headers));
+      if (c.message) assert.deepEqual(await res.json(), { message: c.message });
+      else await res.text();
+    }
+  } finally {
+    await guarded.stop();
+  }
+  // Neither a token nor loopbackOnly: nobody is answered.
+  const closed = await startTestServer('metrics-closed');
+  try {
+    const res = await fetch(`${closed.url}/metrics`);
+    assert.equal(res.status, 403);
+    assert.deepEqual(await res.json(), {
+      message: 'Metrics need metrics.token, or metrics.loopbackOnly with no proxy in front.',
+    });
+  } finally {
+    await closed.stop();
+  }
 });
 
 test('with metrics.token set, /metrics needs it as a bearer token', async () => {

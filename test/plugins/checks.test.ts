@@ -16,7 +16,7 @@ import {
   type ValidateContext,
 } from '../../src/testing/index.ts';
 import { pluginSchema } from '../../src/plugins/migrations.ts';
-import { fingerprint } from '../support/fingerprint.ts';
+import { fingerprint, PGBOSS_TIMERS } from '../support/fingerprint.ts';
 
 const TIMEOUT_MS = 400;
 const handled: string[] = [];
@@ -38,6 +38,10 @@ async function check(args: ProductArgs, ctx: ValidateContext): Promise<void> {
   if (sku === 'writer') await ctx.tx.query("INSERT INTO acme_checks_sku (sku) VALUES ('written by a check')");
   if (sku === 'slow') await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS * 4));
   if (sku === 'bug') throw new TypeError("Cannot read properties of undefined (reading 'x')");
+  if (sku === 'catches') {
+    // A failed statement the check catches: the check's savepoint is rolled back, nothing else.
+    await ctx.tx.query('SELECT * FROM acme_checks_no_such_table').catch(() => {});
+  }
 }
 
 const plugin = definePlugin({
@@ -68,7 +72,12 @@ const module = { default: plugin, migrations: ['CREATE TABLE acme_checks_sku (sk
 
 describe('plugin checks', () => {
   let kit: TestKit;
-  const everything = () => fingerprint(kit, [kit.schema, kit.bossSchema, pluginSchema(kit.schema, 'Acme_Checks')]);
+  const everything = () =>
+    fingerprint(
+      kit,
+      [kit.schema, kit.bossSchema, pluginSchema(kit.schema, 'Acme_Checks')],
+      PGBOSS_TIMERS.map((t) => `${kit.bossSchema}.${t}`),
+    );
   const product = (sku: string) => ({ product: { sku } });
 
   before(async () => {
@@ -156,24 +165,55 @@ describe('plugin checks', () => {
     assert.deepEqual(rows, []);
   });
 
+  test('a statement a check failed and caught does not spoil the handler’s transaction', async () => {
+    const [outcome] = await kit.runBulk('PostV1Products', [product('catches')]);
+    assert.deepEqual([outcome!.status, outcome!.result], [STATUS.COMPLETE, 'catches']);
+    assert.deepEqual(await kit.query('SELECT sku FROM acme_checks_sku WHERE sku = $1', ['catches']), [
+      { sku: 'catches' },
+    ]);
+    // In a validate-only request too: each of the 4 workers' first item fails a statement, and the
+    // fifth item, second on one of them, still gets its lookup answered.
+    const items = await kit.validate('PostV1Products', [
+      ...Array.from({ length: 4 }, () => product('catches')),
+      product('taken-1'),
+    ]);
+    assert.deepEqual(
+      items.map((i) => i.error_message ?? i.status),
+      ['accepted', 'accepted', 'accepted', 'accepted', 'The sku "taken-1" is already taken.'],
+    );
+  });
+
   test('a check’s bug (not an OperationError) is a 500 for the validate-only request, never its message', async () => {
     const res = await kit.request('POST', '/rest/default/async/V1/products?validateOnly=true', product('bug'));
     assert.equal(res.status, 500);
     assert.doesNotMatch(JSON.stringify(res.body), /Cannot read/);
   });
 
-  test('checks past validateTimeoutMs: the validate-only items not judged in time are rejected saying so; the operation fails retriably', async () => {
+  test('checks past validateTimeoutMs: the validate-only items not judged in time are rejected saying so, the others judged; the operation fails retriably', async () => {
     const started = performance.now();
     const items = await kit.validate('PostV1Products', [product('slow'), product('new-2'), product('new-3')]);
     assert.ok(performance.now() - started < TIMEOUT_MS * 3, 'the answer waited for the slow check');
     const timedOut = `The checks of Acme_Checks did not finish within ${TIMEOUT_MS} ms.`;
+    // Items are checked a few at a time: the slow one holds its worker only.
     assert.deepEqual(
       items.map((i) => [i.status, i.error_message ?? null]),
       [
         ['rejected', timedOut],
-        ['rejected', timedOut],
-        ['rejected', timedOut],
+        ['accepted', null],
+        ['accepted', null],
       ],
+    );
+    // An item still waiting for a worker at the deadline is not judged either.
+    const many = await kit.validate('PostV1Products', [
+      product('slow'),
+      product('slow'),
+      product('slow'),
+      product('slow'),
+      product('new-4'),
+    ]);
+    assert.deepEqual(
+      many.map((i) => i.error_message),
+      [timedOut, timedOut, timedOut, timedOut, timedOut],
     );
     const [outcome] = await kit.runBulk('PostV1Products', [product('slow')]);
     assert.deepEqual([outcome!.status, outcome!.message], [STATUS.RETRIABLY_FAILED, timedOut]);

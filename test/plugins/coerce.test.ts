@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { validators } from '../../src/generated/validators.gen.ts';
+import { validators } from '../../src/generated/validators.gen.js';
 import { argumentCoercer, coerceArgs } from '../../src/plugins/coerce.ts';
 import { startConsumer, type OperationInvoker } from '../../src/consumer/index.ts';
 import { loadPlugins } from '../../src/plugins/loader.ts';

@@ -263,3 +263,43 @@ test("retry and cancel: the owner's own bulks; another caller's only with the ma
   });
   assert.equal(unknown.status, 404, 'the manager sees every bulk, so an unknown one is simply not found');
 });
+
+test('event streams count against admission: past maxConcurrentStreams a 503 with Retry-After; a closed stream frees its place', async () => {
+  const busy = await startTestServer('status-streams-busy', { maxConcurrentStreams: 1, busyRetryAfterSeconds: 3 });
+  try {
+    const first = new AbortController();
+    const open = await fetch(`${busy.url}/rest/V1/bulks/stream`, {
+      headers: { Authorization: `Bearer ${busy.token}` },
+      signal: first.signal,
+    });
+    assert.equal(open.status, 200);
+    await open.body!.getReader().read(); // the first event: the stream is open and holds its place
+
+    const refused = await busy.request('GET', '/rest/V1/bulks/stream');
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '3');
+    assert.deepEqual(refused.json, {
+      message: 'The server is busy with other requests. Try again in %retryAfter seconds.',
+      parameters: { retryAfter: 3 },
+    });
+    const list = await busy.request('GET', '/rest/V1/bulks');
+    assert.equal(list.status, 200, 'plain requests are not streams');
+
+    first.abort();
+    // The server sees the client go away on its own time: wait for the place, boundedly.
+    for (let i = 0; ; i++) {
+      const controller = new AbortController();
+      const again = await fetch(`${busy.url}/rest/V1/bulks/stream`, {
+        headers: { Authorization: `Bearer ${busy.token}` },
+        signal: controller.signal,
+      });
+      controller.abort();
+      if (again.status === 200) break;
+      assert.equal(again.status, 503);
+      assert.ok(i < 100, 'the closed stream never gave its place back');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await busy.stop();
+  }
+});

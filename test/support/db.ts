@@ -17,7 +17,13 @@ import { databaseAnswers, startEmbeddedPostgres, type EmbeddedPostgres } from '.
 
 let embedded: EmbeddedPostgres | undefined;
 
+/** The tests' deployment key (a CI environment gives one the same way). */
+export const TEST_CRYPT_KEY = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+
 export async function globalSetup(): Promise<void> {
+  // CLI processes the tests run are in production mode, which refuses to keep the key in the
+  // database (src/auth/crypt-key.ts): they get it from the environment, as a deployment does.
+  process.env.CRYPT_KEY ??= TEST_CRYPT_KEY;
   const force = Boolean(process.env.MAGENTO_ASYNC_FORCE_EMBEDDED);
   if (!force) {
     if (process.env.DATABASE_URL) return;

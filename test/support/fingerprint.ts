@@ -8,7 +8,18 @@ import { ident } from '../../src/db/pool.ts';
 /** A pool, or the test kit's `query` (rows only). */
 type Query = { query(text: string, values?: unknown[]): Promise<{ rows: any[] } | any[]> };
 
-export async function fingerprint(db: Query, schemas: readonly string[]): Promise<Record<string, string>> {
+/**
+ * pg-boss's own bookkeeping, written by its timers whatever any request does: each process's
+ * heartbeat and pool figures (`instance`) and when its monitors last ran (`version`).
+ */
+export const PGBOSS_TIMERS = ['instance', 'version'] as const;
+
+/** `ignored`: relations (`schema.name`) left out, e.g. pg-boss's timers in its schema. */
+export async function fingerprint(
+  db: Query,
+  schemas: readonly string[],
+  ignored: readonly string[] = [],
+): Promise<Record<string, string>> {
   const rowsOf = async <R>(text: string, values?: unknown[]): Promise<R[]> => {
     const result = await db.query(text, values);
     return (Array.isArray(result) ? result : result.rows) as R[];
@@ -20,8 +31,9 @@ export async function fingerprint(db: Query, schemas: readonly string[]): Promis
       ORDER BY 1, 2`,
     [schemas],
   );
-  if (!relations.length) return {};
-  const parts = relations.map((r) => {
+  const kept = relations.filter((r) => !ignored.includes(`${r.schema}.${r.name}`));
+  if (!kept.length) return {};
+  const parts = kept.map((r) => {
     const name = `${ident(r.schema)}.${ident(r.name)}`;
     const label = `'${`${r.schema}.${r.name}`.replaceAll("'", "''")}'`;
     return r.kind === 'S'

@@ -5,9 +5,9 @@
 import { loadConfig, type ConfigOverrides } from '../../src/config.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
 import { createIntegrationToken } from '../../src/auth/index.ts';
-import { createTestDatabase, type TestDatabase } from './db.ts';
+import { createTestDatabase, TEST_CRYPT_KEY, type TestDatabase } from './db.ts';
 
-export const TEST_CRYPT_KEY = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+export { TEST_CRYPT_KEY };
 
 export interface TestServer extends RunningServer {
   db: TestDatabase;

@@ -10,7 +10,7 @@ import { createHmac } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { startTestServer, TEST_CRYPT_KEY, type TestServer } from '../support/server.ts';
 import { CART_BULK_PATH, cartItems, Gate, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server.ts';
@@ -306,6 +306,7 @@ test('a bulk that finished while no server ran gets its webhook from the next se
         bossSchema: server.db.bossSchema,
         port: 0,
         logLevel: 'silent',
+        cryptKey: TEST_CRYPT_KEY,
         webhooks,
       },
     });

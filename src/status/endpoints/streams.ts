@@ -17,7 +17,12 @@ const MAX_SECONDS = 300;
 
 export async function bulkListStreamEndpoint(sc: StatusContext, ctx: Context, a: Access): Promise<void> {
   const q = parseBulkListQuery(parseQueryString(ctx.querystring), sc.limits.maxPageSize);
-  streamChanges(ctx, () => readBulkList(sc, a, q), { intervalMs: INTERVAL_MS, maxSeconds: MAX_SECONDS, log: sc.log });
+  streamChanges(ctx, () => readBulkList(sc, a, q), {
+    intervalMs: INTERVAL_MS,
+    maxSeconds: MAX_SECONDS,
+    log: sc.log,
+    admit: sc.admitStream,
+  });
 }
 
 export async function bulkStreamEndpoint(sc: StatusContext, ctx: Context, a: Access, uuid: string): Promise<void> {
@@ -28,6 +33,6 @@ export async function bulkStreamEndpoint(sc: StatusContext, ctx: Context, a: Acc
       const row = await selectSummary(sc.pool, sc.schema, uuid);
       return row ? bulkSummary(row) : null;
     },
-    { intervalMs: INTERVAL_MS, maxSeconds: MAX_SECONDS, log: sc.log, done: (v) => v === null },
+    { intervalMs: INTERVAL_MS, maxSeconds: MAX_SECONDS, log: sc.log, done: (v) => v === null, admit: sc.admitStream },
   );
 }

@@ -14,7 +14,7 @@ import type { Route } from '../../../src/routes/types.ts';
 import { context, NO_CODE, SECOND, sampleRoutes } from '../../plugins/fixtures.ts';
 
 // The generated route table when codegen has run, else the same routes written inline.
-const generated = new URL('../../../src/generated/routes.gen.ts', import.meta.url);
+const generated = new URL('../../../src/generated/routes.gen.js', import.meta.url);
 const routes: readonly Route[] = existsSync(generated)
   ? ((await import(generated.href)) as { routes: readonly Route[] }).routes
   : sampleRoutes;

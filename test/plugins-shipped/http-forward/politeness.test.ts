@@ -14,7 +14,7 @@ import type { Route } from '../../../src/routes/types.ts';
 import { context, NO_CODE, sampleRoutes } from '../../plugins/fixtures.ts';
 import { loopbackStore, type StoreOptions } from './store.ts';
 
-const generated = new URL('../../../src/generated/routes.gen.ts', import.meta.url);
+const generated = new URL('../../../src/generated/routes.gen.js', import.meta.url);
 const routes: readonly Route[] = existsSync(generated)
   ? ((await import(generated.href)) as { routes: readonly Route[] }).routes
   : sampleRoutes;

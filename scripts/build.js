@@ -1,0 +1,26 @@
+// `npm run build` (and `prepack`, so `npm pack` and `npm publish` always ship a fresh build): the
+// compiled JavaScript and .d.ts of src/, codegen/, the shipped plugins and the examples into dist/,
+// with the files their code reads at run time beside them (SQL migrations, the dashboard's assets,
+// the sample's generated schemas). The package runs from dist/ only; a checkout runs its sources.
+import { execFileSync } from 'node:child_process';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const dist = join(root, 'dist');
+rmSync(dist, { recursive: true, force: true });
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+
+const assets = [
+  ['src/db/migrations', (f) => f.endsWith('.sql')],
+  ['src/admin/assets', () => true],
+  ['src/generated', (f) => !f.endsWith('.ts')],
+  ...readdirSync(join(root, 'examples')).map((name) => [`examples/${name}`, (f) => f.endsWith('.sql')]),
+];
+for (const [dir, wanted] of assets) {
+  for (const file of readdirSync(join(root, dir)).filter(wanted))
+    cpSync(join(root, dir, file), join(dist, dir, file), { recursive: true });
+}
+console.log(`built ${dist}`);
