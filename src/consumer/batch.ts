@@ -91,6 +91,7 @@ export async function processBatch(
     claimedAt = performance.now();
     delivered = await claimSeparately(ctx, jobs);
   } else delivered = jobs.map((j) => deliveredOf(j)!);
+  const lookedAt = performance.now();
   const claims: Claimed[] = [];
   const done: JobAttempt[] = [];
   const busy: NotClaimed[] = [];
@@ -120,7 +121,7 @@ export async function processBatch(
   for (const c of looked?.failed ?? []) done.push(attemptOf(c.job));
   // Each claim that runs now keeps its share of the consumer's capacity; the rest goes back.
   delivery.hold?.claimed(running, (id) => ctx.gateOf?.(id));
-  const leases = new Leases(ctx, running, claimedAt);
+  const leases = new Leases(ctx, running, claimedAt, lookedAt);
   const writer = new BatchWriter(ctx, queue, leases, startedAt, done);
   try {
     const waiting = looked?.waiting ?? [];

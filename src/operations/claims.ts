@@ -91,7 +91,11 @@ export class Leases {
   #extending: Promise<void> | null = null;
   readonly lost = new AbortController();
 
-  constructor(ctx: LifecycleContext, claims: readonly Claimed[], claimedAt: number) {
+  /**
+   * `claimedAt`: taken before the claiming statement ran (the database's lease starts no earlier);
+   * `lookedAt`: when its answer arrived, the cancellations it saw counting as a fresh look.
+   */
+  constructor(ctx: LifecycleContext, claims: readonly Claimed[], claimedAt: number, lookedAt = claimedAt) {
     this.#ctx = ctx;
     for (const { row } of claims) {
       this.#held.set(addressOf(row.bulk_uuid, row.operation_key), {
@@ -100,7 +104,7 @@ export class Leases {
         token: row.lease_token,
       });
     }
-    this.#lookedAt = claimedAt;
+    this.#lookedAt = lookedAt;
     this.#validUntil = claimedAt + ctx.policy.leaseSeconds * 1000;
     if (this.#held.size) {
       this.#timer = setInterval(() => void this.extend(), (ctx.policy.leaseSeconds * 1000) / 4);
