@@ -4,7 +4,7 @@
  * The target: `--help` within 2× the floor, and `bulk:status` within 2× the floor plus one database
  * round trip (a fresh connection and the summary query, timed in this process).
  *   npm run bench:cli            the bin of this checkout (TypeScript through type stripping)
- *   npm run bench:cli -- --dist  the compiled bin of dist/ (what the published package runs; npm run build first)
+ *   npm run bench:cli -- --dist  the compiled bin, dist/src/bin.js (what the published package runs; npm run build first)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,9 +17,7 @@ import { startDriver } from '../test/support/drive.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const root = join(import.meta.dirname, '..');
-const bin = process.argv.includes('--dist')
-  ? join(root, 'dist/bin/magento-async.js')
-  : join(root, 'bin/magento-async.js');
+const bin = process.argv.includes('--dist') ? join(root, 'dist/src/bin.js') : join(root, 'bin/magento-async.js');
 if (!existsSync(bin)) throw new Error(`${bin} does not exist: run npm run build first`);
 
 const db = await createTestDatabase('cli_bench');

@@ -5,7 +5,7 @@ import { isMagentoStyle, closeMagentoObjects } from './input-schema.ts';
 import { buildRouteTable } from './route-table.ts';
 import { formatDiagnostic } from './types.ts';
 import { loadConfig } from '../src/config.ts';
-import { EXAMPLE_NAMES } from '../src/plugins/examples.ts';
+import { demoExamples, EXAMPLE_NAMES } from '../src/plugins/examples.ts';
 
 export async function codegenCommand(opts: {
   spec: string;
@@ -19,7 +19,7 @@ export async function codegenCommand(opts: {
   const config = loadConfig({ env: process.env });
   const examples =
     opts.withExamples === undefined
-      ? (config.plugins.examples ?? [])
+      ? (demoExamples(config).plugins.examples ?? [])
       : opts.withExamples === true
         ? [...EXAMPLE_NAMES]
         : opts.withExamples.split(',').map((x) => x.trim());

@@ -23,3 +23,4 @@ export type {
 export type { Logger } from './kernel/logger.ts';
 export type { StoreScope } from './kernel/store-scope.ts';
 export type { Caller } from './kernel/caller.ts';
+export type { Requirement, Requires } from './kernel/requirement.ts';

@@ -3,14 +3,17 @@
  * semantics of Magento's ProductRepository::save (create or update by sku) and the async store
  * fallback rules. Each save also has a batch handler (batch.ts) that writes many at once. Its
  * checks (`validate`) answer `?validateOnly=true` requests and guard each run: a save Magento would
- * refuse (a sku too long, a negative price), a delete of a sku that does not exist.
+ * refuse (a sku too long, a negative price), a delete of a sku that does not exist. What its
+ * operations reference (`requires`: linked products, a configurable's child, a product's media)
+ * waits for the operations that create it.
  */
 import { readFileSync } from 'node:fs';
-import { definePlugin, OperationError } from '../../src/plugin.ts';
+import { definePlugin, OperationError, type PluginDefinition } from '../../src/plugin.ts';
 import type { OperationArgs } from '../../src/generated/handlers.gen.ts';
 import { deleteBatch, saveBatch } from './batch.ts';
 import { checkSave, createInput, NO_SUCH_PRODUCT, putInput, saveProduct } from './product.ts';
 import { deleteProduct, productExists } from './sql.ts';
+import { requires } from './requires.ts';
 
 export { productView, saveProduct, type ProductArgs } from './product.ts';
 
@@ -22,6 +25,8 @@ export default definePlugin<OperationArgs>({
   compatibility: '^1.0.0',
   // Creates name their entity in the body; the other routes are keyed by their path parameters.
   orderKeys: { PostV1Products: ['product.sku'] },
+  // What its operations reference, so they wait for it (requires.ts).
+  requires: requires as PluginDefinition<OperationArgs>['requires'],
   handlers: {
     PostV1Products: async (args, ctx) => {
       const { product, sku } = createInput(args);

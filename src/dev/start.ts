@@ -16,7 +16,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
-import { EXAMPLE_NAMES } from '../plugins/examples.ts';
+import { demoExamples } from '../plugins/examples.ts';
 import { createLogger, startServer, type RunningServer } from '../server.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
 import {
@@ -68,17 +68,6 @@ export async function regenerateIfChanged(config: Config, out: (line: string) =>
     pluginPackages: config.pluginPackages,
   });
   return true;
-}
-
-/**
- * The demo runs the shipped examples (the seed's product lives in the catalog example) unless the
- * configuration names its own (`plugins.examples`, `[]` for none) or an upstream is configured,
- * whose store then gets every operation.
- */
-export function demoExamples(config: Config): Config {
-  if (config.plugins.examples !== null) return config;
-  const examples = config.upstream.baseUrl ? [] : [...EXAMPLE_NAMES];
-  return { ...config, plugins: { ...config.plugins, examples } };
 }
 
 function portIsFree(port: number): Promise<boolean> {

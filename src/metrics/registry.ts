@@ -7,6 +7,7 @@
 import client from 'prom-client';
 import type pg from 'pg';
 import { selectHeartbeats, selectQueueStats, type QueueStatsRow } from '../db/sql/operators.ts';
+import { waitingCount } from '../operations/requires.sql.ts';
 
 /** A consumer counts as alive while its last heartbeat is younger than this. */
 export const ALIVE_SECONDS = 30;
@@ -138,6 +139,15 @@ export function createMetrics(options: MetricsOptions): Metrics {
     async collect() {
       this.reset();
       for (const r of await queueStats()) this.set({ queue: r.queue }, r.oldest_seconds ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: 'magento_async_operations_waiting',
+    help: "Open operations waiting for an unfinished operation they require (a plugin's `requires`).",
+    registers,
+    async collect() {
+      const { rows } = await pool.query<{ waiting: number }>(waitingCount(schema));
+      this.set(rows[0]?.waiting ?? 0);
     },
   });
   new client.Gauge({

@@ -42,7 +42,7 @@ export function clearWaits(schema: string): string {
 }
 
 /**
- * Records each waiter's wait for every unfinished provider of a key it requires (itself excluded)
+ * Records each waiter's wait for every unfinished provider of a key it requires (not of its own key)
  * and returns them, with how long the waiter has waited (seconds, from `since`, else now).
  * $1 uuid[], $2 int[] waiters, $3 text[] required keys (one row per key), $4 timestamptz[] since.
  */
@@ -53,6 +53,10 @@ export function recordWaits(schema: string): string {
     FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[]) AS n(bulk_uuid, operation_key, need, since)
     JOIN ${s}.operation_order q ON q.order_key = n.need
     WHERE (q.bulk_uuid, q.operation_key) <> (n.bulk_uuid, n.operation_key)
+      -- Its own key: the key's order already runs the earlier ones first, and waiting for a later
+      -- one (which waits behind it) would never end.
+      AND NOT EXISTS (SELECT 1 FROM ${s}.operation_order me
+        WHERE me.bulk_uuid = n.bulk_uuid AND me.operation_key = n.operation_key AND me.order_key = n.need)
     ON CONFLICT DO NOTHING
     RETURNING e.bulk_uuid, e.operation_key, e.need, e.on_bulk, e.on_key,
       extract(epoch FROM now() - e.since)::float8 AS waited`;
@@ -150,7 +154,10 @@ export function dependantJobs(schema: string, bossSchema: string): string {
     RETURNING j.name`;
 }
 
-/** How many operations wait for another right now (metrics). */
+/** How many open operations wait for another right now (metrics). */
 export function waitingCount(schema: string): string {
-  return `SELECT count(DISTINCT (bulk_uuid, operation_key))::int AS waiting FROM ${ident(schema)}.operation_wait`;
+  const s = ident(schema);
+  return `SELECT count(*)::int AS waiting FROM ${s}.operation o
+    WHERE (o.bulk_uuid, o.operation_key) IN (SELECT bulk_uuid, operation_key FROM ${s}.operation_wait)
+      AND ${UNFINISHED('o')}`;
 }

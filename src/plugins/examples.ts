@@ -4,6 +4,7 @@
  * (`plugins.examples`); none runs by default, so with an upstream configured every operation
  * reaches the real store unless the project says otherwise.
  */
+import type { Config } from '../config.ts';
 import { packageModule } from '../kernel/package.ts';
 
 export const EXAMPLE_NAMES = ['catalog', 'customer', 'cms'] as const;
@@ -16,4 +17,16 @@ export function isExampleName(name: string): name is ExampleName {
 /** Absolute path of an example's module. */
 export function examplePath(name: ExampleName): string {
   return packageModule(`examples/${name}/index.ts`);
+}
+
+/**
+ * The demo runs the shipped examples (the seed's product lives in the catalog example) unless the
+ * configuration names its own (`plugins.examples`, `[]` for none) or an upstream is configured,
+ * whose store then gets every operation. Codegen follows the same rule, so it writes no stub for
+ * an operation an example of the demo implements.
+ */
+export function demoExamples(config: Config): Config {
+  if (config.plugins.examples !== null) return config;
+  const examples = config.upstream.baseUrl ? [] : [...EXAMPLE_NAMES];
+  return { ...config, plugins: { ...config.plugins, examples } };
 }

@@ -58,6 +58,7 @@ export async function sweepExpiredBulks(options: BulkRetentionOptions): Promise<
   const lockName = sql.retentionLockName(schema);
   // The lock is the session's: every statement of the sweep runs on this one connection.
   const client = await pool.connect();
+  let keepsLock = false;
   try {
     const { rows } = await client.query<{ locked: boolean }>(sql.tryRetentionLock, [lockName]);
     if (!rows[0]!.locked) return null;
@@ -123,10 +124,11 @@ export async function sweepExpiredBulks(options: BulkRetentionOptions): Promise<
       if (done.bulks > 0) done.jobs = await deleteJobsOfDeletedBulks(options, client, timed);
       return done;
     } finally {
-      await client.query(sql.releaseRetentionLock, [lockName]);
+      await client.query(sql.releaseRetentionLock, [lockName]).catch(() => (keepsLock = true));
     }
   } finally {
-    client.release();
+    // A connection that may still hold the lock is closed, not pooled: its session and the lock end.
+    client.release(keepsLock);
   }
 }
 

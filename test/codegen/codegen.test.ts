@@ -1,6 +1,6 @@
 /** End to end on the project's own sample spec: files, stubs, determinism, validators, CLI. */
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PROJECT_ROOT, runCodegen } from '../../codegen/index.ts';
@@ -154,6 +154,44 @@ describe('codegen on openapi/magento-sample.yaml', () => {
       validators.PostV1Customers!({ customer: { email: 'a@b.c', firstname: 'A', lastname: 'B' }, password: 'x' }),
       true,
     );
+  });
+
+  test('`magento-async codegen` writes no stub for what the examples of the demo implement (npm start runs them)', async () => {
+    const project = join(work, 'demo-project');
+    const cli = (env: Record<string, string>) =>
+      run(process.execPath, [join(PROJECT_ROOT, 'bin/magento-async.js'), 'codegen', '--spec', SAMPLE], {
+        cwd: project,
+        env: { ...process.env, ...env },
+      });
+    const stubbed = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          (await readdir(join(project, 'plugins'))).map(async (d) => [
+            d,
+            [
+              ...(await readFile(join(project, 'plugins', d, 'index.ts'), 'utf8')).matchAll(
+                /^ {4}(\w+): notImplemented/gm,
+              ),
+            ]
+              .map((m) => m[1])
+              .sort(),
+          ]),
+        ),
+      );
+    await rm(project, { recursive: true, force: true });
+    await mkdir(project, { recursive: true });
+    await cli({});
+    // The catalog, customer and cms examples implement every product, customer and CMS page route
+    // but the media ones.
+    assert.deepEqual(await stubbed(), {
+      carts: ['PostV1CartsMineItems', 'PostV1CartsQuoteIdItems'],
+      products: ['DeleteV1ProductsSkuMediaEntryId', 'PostV1ProductsSkuMedia', 'PutV1ProductsSkuMediaEntryId'],
+    });
+    await rm(project, { recursive: true, force: true });
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, 'magento-async.config.json'), JSON.stringify({ plugins: { examples: [] } }));
+    await cli({});
+    assert.ok((await stubbed()).products?.includes('PutV1ProductsSku'), 'with no examples, products get stubs');
   });
 
   test('`magento-async routes --json` prints the table of a spec', async () => {

@@ -16,6 +16,7 @@ import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
 import { OperationError, savepoint } from '../../src/plugin.ts';
 import { seedBulk, silentLog, waitFor } from './seed.ts';
 import { mapInvoker, type TestHandler } from './invokers.ts';
+import { simulatedWork } from '../support/wait.ts';
 
 describe('batch executor', () => {
   let db: TestDatabase;
@@ -197,7 +198,7 @@ describe('batch executor', () => {
         runningKeys.add(args.sku);
         order.set(args.sku, [...(order.get(args.sku) ?? []), ctx.operation.key]);
         most = Math.max(most, ++running);
-        await new Promise((r) => setTimeout(r, 20 + (ctx.operation.key % 4) * 5));
+        await simulatedWork(20 + (ctx.operation.key % 4) * 5);
         running--;
         runningKeys.delete(args.sku);
         return null;

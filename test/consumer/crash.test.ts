@@ -13,6 +13,7 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident } from '../../src/db/pool.ts';
 import { seedBulk, statusCounts, waitFor } from './seed.ts';
 import { startWorker, type Worker } from './workers.ts';
+import { simulatedWork } from '../support/wait.ts';
 
 describe('consumer processes', () => {
   let db: TestDatabase;
@@ -106,7 +107,7 @@ describe('consumer processes', () => {
       const key = String(req.headers['idempotency-key']);
       calls.set(key, (calls.get(key) ?? 0) + 1);
       req.resume();
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 400);
+      void simulatedWork(400).then(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     try {

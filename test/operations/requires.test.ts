@@ -14,6 +14,7 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident } from '../../src/db/pool.ts';
 import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
 import { seedBulk, waitFor } from '../consumer/seed.ts';
+import { createMetrics } from '../../src/metrics/registry.ts';
 
 const WORKER = fileURLToPath(new URL('./fixtures/requires-worker.ts', import.meta.url));
 
@@ -181,6 +182,43 @@ describe('operations that wait for what they reference', () => {
     await stop([worker]);
   });
 
+  it('a cycle whose members two processes look at one at a time (batches of one) is refused too', async () => {
+    const bulk = await seed([
+      { sku: 'cz-a', parents: ['cz-b'] },
+      { sku: 'cz-b', parents: ['cz-c'] },
+      { sku: 'cz-c', parents: ['cz-a'] },
+    ]);
+    const workers = [await startWorker(2, 1), await startWorker(2, 1)];
+    await waitFor(finished(bulk), 30_000, 'every operation to be final');
+    const ops = await operations(bulk);
+    assert.deepEqual(
+      ops.map((o) => o.status),
+      [3, 3, 3],
+    );
+    for (const o of ops)
+      assert.match(
+        o.result_message!,
+        /^Dependency cycle: .*products@1:cz-a.*products@1:cz-b|^Dependency cycle: .*products@1:cz-b.*products@1:cz-a/,
+      );
+    const ran = await db.pool.query(`SELECT count(*)::int AS n FROM ${s}.run WHERE sku LIKE 'cz-%'`);
+    assert.equal(ran.rows[0].n, 0, 'no member of the cycle ran');
+    await stop(workers);
+  });
+
+  it('a requirement of its own key leaves it to the key order: a later update of the same product does not block it', async () => {
+    const first = await seed([{ sku: 'own', parents: ['own'] }]);
+    const later = await seed([{ sku: 'own' }]);
+    const worker = await startWorker(2, 20);
+    await waitFor(finished(later), 30_000, 'the later update to be final');
+    assert.deepEqual(
+      [...(await operations(first)), ...(await operations(later))].map((o) => o.status),
+      [1, 1],
+    );
+    const ran = await db.pool.query(`SELECT pid FROM ${s}.run WHERE sku = 'own' AND phase = 'end' ORDER BY seq`);
+    assert.equal(ran.rows.length, 2);
+    await stop([worker]);
+  });
+
   it('a wait says what it waits for, and gives up at the wait limit naming the missing key', async () => {
     const bulk = await seed([
       { sku: 'w-parent', sleepMs: 4000 },
@@ -195,6 +233,11 @@ describe('operations that wait for what they reference', () => {
     assert.equal(
       (await operations(bulk))[1]!.result_message,
       `Waiting for products@1:w-parent: operation 0 of bulk ${bulk} provides it and is not finished.`,
+    );
+    const metrics = createMetrics({ pool: db.pool, schema: db.schema, bossSchema: db.bossSchema });
+    assert.match(
+      await metrics.registry.getSingleMetricAsString('magento_async_operations_waiting'),
+      /^magento_async_operations_waiting 1$/m,
     );
     await waitFor(finished(bulk), 30_000, 'every operation to be final');
     const ops = await operations(bulk);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { loadConfig } from '../../src/config.ts';
-import { demoExamples } from '../../src/dev/start.ts';
+import { demoExamples } from '../../src/plugins/examples.ts';
 
 const cases = [
   { name: 'nothing configured: all three', overrides: {}, examples: ['catalog', 'customer', 'cms'] },
