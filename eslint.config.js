@@ -33,6 +33,32 @@ export default tseslint.config(
     },
   },
   {
+    // Tests wait for conditions, never for time (test/support/wait.ts: waitFor, and simulatedWork for
+    // slowness the code under test must cope with). A watchdog that only bounds a wait may disable
+    // the rule on its line, saying so.
+    files: ['test/**/*.ts'],
+    ignores: ['test/support/wait.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.name=/^set(Timeout|Interval)$/]',
+          message:
+            'No fixed sleeps in tests: wait for the condition with waitFor() (test/support/wait.ts); simulatedWork() for slowness under test.',
+        },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'node:timers/promises', message: 'No fixed sleeps in tests: waitFor() from test/support/wait.ts.' },
+            { name: 'timers/promises', message: 'No fixed sleeps in tests: waitFor() from test/support/wait.ts.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The dashboard's script runs in the browser (src/admin/assets, served as is).
     files: ['src/admin/assets/**/*.js'],
     languageOptions: {

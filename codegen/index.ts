@@ -18,6 +18,7 @@ import { emitValidators } from './emit/validators.ts';
 import { closeMagentoObjects, isMagentoStyle } from './input-schema.ts';
 import { loadSpec, type LoadedSpec } from './load-spec.ts';
 import { buildRouteTable } from './route-table.ts';
+import { cachedGeneration, type Generation } from './cache.ts';
 import { formatDiagnostic, isObject, type Diagnostic } from './types.ts';
 
 import { PROJECT_ROOT, recordedSource, SPEC_RECORD, type SpecRecord } from './spec-record.ts';
@@ -114,30 +115,47 @@ export interface Generated {
 
 /** Everything except disk writes: the generated files of one spec for one output folder. */
 export async function generate(spec: LoadedSpec, out: string): Promise<Generated> {
-  const doc = spec.doc;
-  const diagnostics = [...spec.diagnostics];
-  if (isMagentoStyle(spec)) closeMagentoObjects(doc);
-  const table = buildRouteTable(doc);
-  diagnostics.push(...table.diagnostics);
-  const info = isObject(doc.info) ? doc.info : {};
-  const specInfo: SpecInfo = {
+  const specInfo = specInfoOf(spec);
+  const made = await cachedGeneration(spec, () => generateFiles(spec));
+  const files = new Map<string, string>();
+  files.set(SPEC_RECORD, specRecordText(spec));
+  files.set('routes.gen.js', emitRoutes(made.routes, specInfo));
+  // The files that depend on where the output goes: their imports of the framework's types.
+  files.set('routes.gen.d.ts', emitRoutesTypes(specInfo, frameworkImport(out, 'magento-async#Route')));
+  const validatorImport = frameworkImport(out, 'magento-async#InputValidator');
+  for (const [name, content] of made.files) files.set(name, content.replace(VALIDATOR_IMPORT, validatorImport));
+  return { routes: made.routes, diagnostics: made.diagnostics, files };
+}
+
+/** Where validators.gen.d.ts imports InputValidator from, filled in for the output folder. */
+const VALIDATOR_IMPORT = '@@magento-async:input-validator-import@@';
+
+function specInfoOf(spec: LoadedSpec): SpecInfo {
+  const info = isObject(spec.doc.info) ? spec.doc.info : {};
+  return {
     file: spec.file,
     sha256: spec.sha256,
     title: typeof info.title === 'string' ? info.title : '',
     version: typeof info.version === 'string' ? info.version : '',
   };
-  const files = new Map<string, string>();
-  files.set(SPEC_RECORD, specRecordText(spec));
-  files.set('routes.gen.js', emitRoutes(table.routes, specInfo));
-  files.set('routes.gen.d.ts', emitRoutesTypes(specInfo, frameworkImport(out, 'magento-async#Route')));
-  files.set('types.gen.ts', await emitTypes(doc, table.routes, spec));
-  files.set('handlers.gen.ts', emitHandlers(table.details, spec));
+}
+
+/** Everything generated from the spec alone (what the codegen cache keeps). */
+async function generateFiles(spec: LoadedSpec): Promise<Generation> {
+  const doc = spec.doc;
+  const diagnostics = [...spec.diagnostics];
+  if (isMagentoStyle(spec)) closeMagentoObjects(doc);
+  const table = buildRouteTable(doc);
+  diagnostics.push(...table.diagnostics);
+  const files: Generation['files'] = [];
+  files.push(['types.gen.ts', await emitTypes(doc, table.routes, spec)]);
+  files.push(['handlers.gen.ts', emitHandlers(table.details, spec)]);
   const validators = emitValidators(doc, table.details, spec);
   diagnostics.push(...validators.diagnostics);
-  files.set('validators.gen.js', validators.code);
-  files.set('validators.gen.d.ts', validators.types(frameworkImport(out, 'magento-async#InputValidator')));
-  files.set('async-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'async'));
-  files.set('bulk-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'bulk'));
+  files.push(['validators.gen.js', validators.code]);
+  files.push(['validators.gen.d.ts', validators.types(VALIDATOR_IMPORT)]);
+  files.push(['async-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'async')]);
+  files.push(['bulk-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'bulk')]);
   return { routes: table.routes, diagnostics, files };
 }
 

@@ -64,6 +64,10 @@ export async function runConsumer(
   const metricsUrl = running.metricsUrl();
   if (metricsUrl) out(`Metrics: ${metricsUrl}`);
   log.info({ queues: selection.queues, tables: running.served().sources }, 'consumer started');
+  const queues = selection.queues.length;
+  out(
+    `Consumer ${name} is running (${queues} queue${queues === 1 ? '' : 's'}); Ctrl-C stops it after the operations in hand.`,
+  );
   const onSignal = (signal: string) => {
     log.info({ signal }, 'stopping: finishing the operations in hand');
     void running.consumer.stop();

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { idempotencyKeyExpired, startTestServer, type TestServer } from '../support/server.ts';
 import { ident } from '../../src/db/pool.ts';
 import { sweepIdempotencyKeys } from '../../src/accept/idempotency-sweeper.ts';
 
@@ -56,7 +56,7 @@ test('the fingerprint covers the query string: the same key with ?partialAccept=
 test('expired keys are deleted by the sweeper; a live one is kept', async () => {
   const s = ident(server.db.schema);
   await server.request('PUT', PATH, { body: BODY, headers: { 'Idempotency-Key': 'old-1' } });
-  await new Promise((resolve) => setTimeout(resolve, 2100));
+  await idempotencyKeyExpired(server, 'old-1', 2);
   await server.request('PUT', PATH, { body: BODY, headers: { 'Idempotency-Key': 'live-1' } });
   const deleted = await sweepIdempotencyKeys({
     pool: server.db.pool,

@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { idempotencyKeyExpired, startTestServer, type TestServer } from '../support/server.ts';
+import { waitFor } from '../support/wait.ts';
 import { ident } from '../../src/db/pool.ts';
 
 let server: TestServer;
@@ -59,17 +60,22 @@ test('a killed database session mid-transaction leaves nothing behind either', a
   const killer = new pg.Client({ connectionString: server.db.url });
   await killer.connect();
   let killed = 0;
-  const killing = (async () => {
-    for (let i = 0; i < 400 && killed === 0; i++) {
+  let answered = false;
+  // Looks for such a backend until one is killed or every request has its answer.
+  const killing = waitFor(
+    async () => {
       const { rows } = await killer.query(
         `SELECT pg_terminate_backend(pid) AS k FROM pg_stat_activity
          WHERE query LIKE $1 AND state <> 'idle' AND pid <> pg_backend_pid()`,
         [`%${s}%.operation%`],
       );
       killed += rows.filter((r) => r.k).length;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  })();
+      return killed > 0 || answered;
+    },
+    120_000,
+    'a backend inside an accept transaction',
+    2,
+  );
   const results = await Promise.all(
     Array.from({ length: 20 }, (_, i) =>
       server.request('POST', '/rest/default/async/bulk/V1/products', {
@@ -77,6 +83,7 @@ test('a killed database session mid-transaction leaves nothing behind either', a
       }),
     ),
   );
+  answered = true;
   await killing;
   await killer.end();
   assert.ok(killed > 0, 'a transaction was killed mid-way');
@@ -146,7 +153,7 @@ test('Idempotency-Key: keys are per caller and expire after the configured time'
   assert.equal(a.status, 202);
   assert.equal(b.status, 202, 'a guest using the same key is another caller');
   assert.notEqual(a.json.bulk_uuid, b.json.bulk_uuid);
-  await new Promise((resolve) => setTimeout(resolve, 2100));
+  await idempotencyKeyExpired(server, 'shared-key', 2);
   const c = await server.request('POST', '/rest/default/async/V1/customers', {
     body: { customer: { email: 'i3@example.com', firstname: 'A', lastname: 'B' } },
     headers,

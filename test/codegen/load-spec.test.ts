@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { loadSpec, SpecLoadError } from '../../codegen/load-spec.ts';
 
 const swagger = `swagger: '2.0'
@@ -23,6 +23,7 @@ paths:
 
 describe('loading a spec', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'load-spec-'));
+  after(() => rm(dir, { recursive: true, force: true }));
   const write = async (name: string, text: string) => {
     const path = join(dir, name);
     await writeFile(path, text);

@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { copyCheckout } from '../support/checkout.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { runCli, startCli, type CliProcess } from '../support/processes.ts';
+import { waitFor } from '../support/wait.ts';
 import { SHARED_SPECS } from '../support/specs.ts';
 
 const SPEC = join(SHARED_SPECS, 'adobedocs-admin-schema-2.4.8.json');
@@ -102,10 +103,7 @@ test(
 
     // One queued, two asked for: it handles that one, then waits for a second.
     const waiting = spawnCli(['queue:consumers:start', 'async.operations.all', '--max-messages', '2']);
-    for (const deadline = Date.now() + 60_000; (await counts()).open > 0;) {
-      assert.ok(Date.now() < deadline, 'the queued operation was not handled within 60 s');
-      await Promise.race([waiting.exited, new Promise((r) => setTimeout(r, 100))]);
-    }
+    await waitFor(async () => (await counts()).open === 0, 60_000, 'the queued operation to be handled');
     const early = await Promise.race([waiting.exited.then(() => 'exited'), Promise.resolve('running')]);
     assert.equal(early, 'running', `it stopped after one of two: ${waiting.stdout()}${waiting.stderr()}`);
     await queueProducts(1);

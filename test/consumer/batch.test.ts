@@ -16,6 +16,7 @@ import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
 import { OperationError, savepoint } from '../../src/plugin.ts';
 import { seedBulk, silentLog, waitFor } from './seed.ts';
 import { mapInvoker, type TestHandler } from './invokers.ts';
+import { simulatedWork } from '../support/wait.ts';
 
 describe('batch executor', () => {
   let db: TestDatabase;
@@ -197,7 +198,7 @@ describe('batch executor', () => {
         runningKeys.add(args.sku);
         order.set(args.sku, [...(order.get(args.sku) ?? []), ctx.operation.key]);
         most = Math.max(most, ++running);
-        await new Promise((r) => setTimeout(r, 20 + (ctx.operation.key % 4) * 5));
+        await simulatedWork(20 + (ctx.operation.key % 4) * 5);
         running--;
         runningKeys.delete(args.sku);
         return null;
@@ -252,14 +253,15 @@ describe('batch executor', () => {
       4,
       async (args: { sku: string }, ctx) => {
         runs.push(ctx.operation.key);
-        // The third to run (two are then kept in the transaction) outlives its deadline in the
-        // middle of a statement: the connection cannot be used for the others.
+        // All four start at once and take the transaction in turn: the third to run (two are then
+        // kept in the transaction) outlives its deadline in the middle of a statement, and the
+        // connection cannot be used for the others.
         if (runs.length === 3) stuck = ctx.operation.key;
         await ctx.tx.query(`INSERT INTO effect (sku, txid) VALUES ($1, txid_current())`, [args.sku]);
         if (ctx.operation.key === stuck) await ctx.tx.query('SELECT pg_sleep(5)');
         return null;
       },
-      { inFlight: 1, policy: { handlerTimeoutMs: 500 } },
+      { inFlight: 4, policy: { handlerTimeoutMs: 500 } },
     );
     assert.deepEqual(
       ops.map((o) => o.status),

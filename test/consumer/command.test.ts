@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ describe('queue:consumers:start', () => {
   it('consumes a topic through its entity queue and stops after --max-messages', async () => {
     const db = await createTestDatabase('cmd');
     const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    let dir: string | undefined;
     try {
       await ensureQueues(boss, ['products']);
       // No product called this exists, so the real catalog handler may fail it: any final status will do.
@@ -25,7 +26,7 @@ describe('queue:consumers:start', () => {
         operationId: 'PutV1ProductsSku',
         args: (k) => ({ sku: `cmd-${k}`, product: { sku: `cmd-${k}`, name: 'Cmd', price: 1 } }),
       });
-      const dir = mkdtempSync(join(tmpdir(), 'consumer-cmd-'));
+      dir = mkdtempSync(join(tmpdir(), 'consumer-cmd-'));
       const configFile = join(dir, 'config.json');
       writeFileSync(configFile, JSON.stringify({ schema: db.schema, bossSchema: db.bossSchema, logLevel: 'warn' }));
       const child = spawn(
@@ -47,6 +48,7 @@ describe('queue:consumers:start', () => {
       const counts = await statusCounts(db.pool, db.schema, bulk);
       assert.equal(counts[4] ?? 0, 0, JSON.stringify(counts));
     } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
       await boss.stop({ graceful: false });
       await db.drop();
     }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { PgBoss } from 'pg-boss';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
-import { jobIdFor } from '../../src/queue/names.ts';
+import { DEAD_LETTER_QUEUE, jobIdFor, type OperationJob } from '../../src/queue/names.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
 import { OperationError, RetriableError, type HandlerContext } from '../../src/plugin.ts';
 import { ident } from '../../src/db/pool.ts';
@@ -276,8 +276,23 @@ describe('consumer', () => {
     // retryDelay 1 s with backoff: the first retry waits 1–2 s, the second 2–4 s.
     assert.ok(gaps[0]! >= 900, `first gap ${gaps[0]}`);
     assert.ok(gaps[1]! >= 1900, `second gap ${gaps[1]}`);
-    // The dead-letter copy must not reopen or relabel an operation that already says why it failed.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The dead-letter copy must not reopen or relabel an operation that already says why it failed:
+    // once every job of the operation is settled, and any dead-letter copy pg-boss made of one has
+    // been handled by the consumer's dead-letter worker, the operation is as it was.
+    await waitFor(
+      async () => {
+        const jobs = await boss.findJobs<OperationJob>('async.products', { data: { bulk } });
+        const copies = await boss.findJobs<OperationJob>(DEAD_LETTER_QUEUE, { data: { bulk } });
+        return (
+          jobs.length === 3 &&
+          jobs.every((j) => j.state === 'completed' || j.state === 'failed') &&
+          copies.length === jobs.filter((j) => j.state === 'failed').length &&
+          copies.every((j) => j.state === 'completed')
+        );
+      },
+      15_000,
+      "the operation's jobs and their dead-letter copies to be settled",
+    );
     const [op] = await operations(bulk);
     assert.deepEqual(
       [op.status, op.error_code, op.result_message, op.attempts],

@@ -16,6 +16,8 @@ import { deliveredOf } from '../../src/operations/claims.ts';
 import { cancelOperations } from '../../src/operations/cancel.sql.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
+import { observedPool } from '../support/observed-pool.ts';
+import { simulatedWork } from '../support/wait.ts';
 
 describe('consumer fetch loop', () => {
   it("listens on pg-boss's own NOTIFY channel", async () => {
@@ -39,8 +41,15 @@ describe('consumer fetch loop', () => {
     const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
     try {
       await ensureQueues(boss, ['products']);
+      // Fetches that came back empty: after one per loop, both loops are asleep for 30 s.
+      let emptyFetches = 0;
+      const pool = observedPool(db.pool, {
+        answered: (text, _values, result) => {
+          if (/SKIP LOCKED/.test(text) && result.rowCount === 0) emptyFetches++;
+        },
+      });
       const consumer = await startConsumer({
-        pool: db.pool,
+        pool,
         boss,
         schema: db.schema,
         registry: mapInvoker({ Void: () => null }),
@@ -52,8 +61,7 @@ describe('consumer fetch loop', () => {
         log: silentLog,
       });
       try {
-        // Let both loops find the queue empty and go to sleep.
-        await new Promise((r) => setTimeout(r, 500));
+        await waitFor(() => emptyFetches >= 2, 5000, 'both loops to find the queue empty');
         const bulk = await seedBulk(db.pool, boss, db.schema, { count: 3, operationId: 'Void' });
         await waitFor(async () => (await statusCounts(db.pool, db.schema, bulk))[1] === 3, 5000, 'the wake-up');
       } finally {
@@ -85,7 +93,7 @@ describe('consumer fetch loop', () => {
         registry: mapInvoker({
           Slow: async () => {
             calls++;
-            await new Promise((r) => setTimeout(r, 13_000));
+            await simulatedWork(13_000);
             return null;
           },
         }),

@@ -13,6 +13,7 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { startConsumer } from '../../src/consumer/consumer.ts';
 import { seedBulk, silentLog, statusCounts } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
+import { waitFor } from '../support/wait.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -45,10 +46,14 @@ describe('consumer memory', () => {
       assert.deepEqual(await statusCounts(db.pool, db.schema, bulk), { 1: count });
       assert.equal(signals.length, count);
       // Collection is not immediate: a few cycles, with turns of the event loop between them.
-      for (let i = 0; i < 10 && signals.some((s) => s.deref() !== undefined); i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        gc();
-      }
+      await waitFor(
+        () => {
+          gc();
+          return signals.every((s) => s.deref() === undefined);
+        },
+        2000,
+        'the handler signals to be collected',
+      ).catch(() => {});
       const alive = signals.filter((s) => s.deref() !== undefined).length;
       assert.equal(alive, 0, `${alive} of ${count} handler signals are still reachable after their operations ended`);
     } finally {

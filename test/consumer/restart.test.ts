@@ -60,8 +60,14 @@ describe('PostgreSQL restarted under load', () => {
     workers.push(await startWorker(db, 10, 20, 2), await startWorker(db, 10, 20, 2));
     await waitFor(async () => (await count('effect')).total >= 100, 30_000, 'the workers to get going');
 
+    const logged = workers.map((w) => w.stderr().length);
     await server.stop();
-    await new Promise((r) => setTimeout(r, 1000));
+    // Down until every worker has met the outage (a warning logged since the stop).
+    await waitFor(
+      () => workers.every((w, i) => /"level":40/.test(w.stderr().slice(logged[i]))),
+      30_000,
+      'each worker to log the outage',
+    );
     server = await startEmbeddedPostgres({ dataDir, port: server.port, settings: { fsync: 'off' } });
     const back = Date.now();
     const before = (await count('effect').catch(() => ({ total: 0 }))).total;

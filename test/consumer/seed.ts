@@ -79,13 +79,7 @@ export async function statusCounts(pool: Pool, schema: string, bulkUuid: string)
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitFor } from '../support/wait.ts';
 
 /** A logger that keeps quiet (tests assert on the database, not on log lines). */
 export const silentLog = {

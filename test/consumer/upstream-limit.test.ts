@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { UpstreamBackedOff, UpstreamLimiter } from '../../src/consumer/upstream-limit.ts';
+import { simulatedWork } from '../support/wait.ts';
 
 /** Runs `calls` jobs of `ms` each through the limiter at once; returns start times and the peak in flight. */
 async function drive(limiter: UpstreamLimiter, calls: number, ms: number) {
@@ -20,7 +20,7 @@ async function drive(limiter: UpstreamLimiter, calls: number, ms: number) {
       starts.push(performance.now());
       order.push(i);
       peak = Math.max(peak, ++running);
-      await sleep(ms);
+      await simulatedWork(ms);
       running--;
       release();
     }),

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { createTestDatabase } from '../support/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { ident, type Pool } from '../../src/db/pool.ts';
 import { startDriver } from '../support/drive.ts';
+import { waitFor } from '../support/wait.ts';
 
 test('migrations create the schema once and seed the admin and default scopes', async (t) => {
   const db = await createTestDatabase('migrate');
@@ -37,18 +39,17 @@ test('status counters follow inserts and status changes of operations', async (t
 });
 
 async function waitForCounters(pool: Pool, s: string, uuid: string, expected: object): Promise<void> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const { rows } = await pool.query(
-      `SELECT sum(complete)::int AS complete, sum(failed)::int AS failed, sum(open)::int AS open
-       FROM ${s}.bulk_counter WHERE bulk_uuid = $1`,
-      [uuid],
-    );
-    try {
-      return assert.deepEqual(rows[0], expected);
-    } catch (e) {
-      if (Date.now() > until) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const counters = async () =>
+    (
+      await pool.query(
+        `SELECT sum(complete)::int AS complete, sum(failed)::int AS failed, sum(open)::int AS open
+         FROM ${s}.bulk_counter WHERE bulk_uuid = $1`,
+        [uuid],
+      )
+    ).rows[0] as object;
+  await waitFor(
+    async () => isDeepStrictEqual(await counters(), expected),
+    10_000,
+    `counters ${JSON.stringify(expected)}`,
+  );
 }

@@ -1,6 +1,7 @@
 /** Every pool is bounded: a statement or an idle transaction that runs too long is ended by PostgreSQL, a checkout that waits too long fails. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { createPool, databaseUrl } from '../../src/db/pool.ts';
 import { loadConfig } from '../../src/config.ts';
 
@@ -19,8 +20,10 @@ test('a statement over statementTimeoutMs is canceled (57014)', async () => {
 test('a transaction left idle past idleInTransactionTimeoutMs is ended by the server', async () => {
   const client = await pool.connect();
   try {
+    const ended = once(client, 'error', { signal: AbortSignal.timeout(10_000) });
     await client.query('BEGIN');
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    const [error] = (await ended) as [{ code?: string }];
+    assert.equal(error.code, '25P03', 'idle_in_transaction_session_timeout');
     await assert.rejects(client.query('SELECT 1'));
   } finally {
     client.release(true);
@@ -68,7 +71,7 @@ test('a lost idle connection is logged, and the pool carries on', async () => {
     await pool.query('SELECT pg_terminate_backend($1)', [pid]);
     await Promise.race([
       logged,
-      new Promise((_, reject) => setTimeout(() => reject(new Error('no warning within 5 s')), 5000)),
+      once(AbortSignal.timeout(5000), 'abort').then(() => Promise.reject(new Error('no warning within 5 s'))),
     ]);
     assert.deepEqual(
       warnings.map((w) => w.msg),

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { databaseAnswers, startEmbeddedPostgres } from '../../src/dev/embedded.ts';
+import { waitFor } from '../support/wait.ts';
 
 const dataDir = resolve(`var/test-embedded-${randomBytes(4).toString('hex')}`);
 const moduleUrl = new URL('../../src/dev/embedded.ts', import.meta.url).href;
@@ -26,22 +27,17 @@ async function scalar(url: string, sql: string): Promise<unknown> {
   }
 }
 
-function waitGone(pid: number, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  return new Promise((done, fail) => {
-    const tick = () => {
-      try {
-        process.kill(pid, 0);
-        const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
-        if (/\) Z /.test(stat)) return done();
-      } catch {
-        return done();
-      }
-      if (Date.now() > until) return fail(new Error(`pid ${pid} still alive`));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
+async function waitGone(pid: number, ms = 10_000): Promise<void> {
+  const gone = () => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    // A zombie has exited; only its parent's wait is missing.
+    return /\) Z /.test(existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '');
+  };
+  await waitFor(gone, ms, `pid ${pid} to be gone`);
 }
 
 test('starts (initialising the data directory), answers SQL, stops and starts again on the same port', async () => {

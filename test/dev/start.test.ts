@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
+import { waitFor } from '../support/wait.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const varDir = join(root, `var/test-start-${randomBytes(4).toString('hex')}`);
@@ -46,17 +47,16 @@ test(
     };
     try {
       const until = Date.now() + 60_000;
-      let put: RegExpExecArray | null = null;
-      while (
-        !(put =
+      const put = await waitFor(
+        () =>
           /curl -X PUT (\S+) -H 'Authorization: Bearer (\S+)' -H 'Content-Type: application\/json' -d '(.+)'/.exec(
             stdout,
-          ))
-      ) {
-        if (Date.now() > until || child.exitCode !== null)
-          assert.fail(`no curl command printed:\n${stdout}\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+          ) ??
+          (child.exitCode !== null && 'exited'),
+        60_000,
+        'the curl command',
+      ).catch(() => null);
+      if (!put || put === 'exited') assert.fail(`no curl command printed:\n${stdout}\n${stderr}`);
       const [, url, token, body] = put;
       const readyMs = Date.now() - began;
       assert.match(stdout, /embedded PostgreSQL/);
@@ -64,7 +64,7 @@ test(
       assert.equal(statSync(join(varDir, 'dev-token')).mode & 0o777, 0o600);
       assert.equal(readFileSync(join(varDir, 'dev-token'), 'utf8').trim(), token);
       // The dashboard is printed (right after the curl lines) and served.
-      for (let i = 0; i < 50 && !/Dashboard: \S+/.test(stdout); i++) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => /Dashboard: \S+/.test(stdout), 5000, 'the dashboard line').catch(() => {});
       const dashboard = /Dashboard: (\S+) \(sign in with the token above\)/.exec(stdout);
       assert.ok(dashboard, stdout);
       const page = await fetch(dashboard[1]!);
@@ -82,15 +82,18 @@ test(
       const statusTemplate = /curl (\S+<bulk_uuid>\S*) -H 'Authorization: Bearer (\S+)'/.exec(stdout);
       assert.ok(statusTemplate, stdout);
       const statusUrl = statusTemplate[1]!.replace('<bulk_uuid>', uuid);
-      let status: { operations_list: { status: number; result_message: string }[] } | undefined;
-      while (status?.operations_list[0]?.status !== 1) {
-        if (Date.now() > until) assert.fail(`operation not complete: ${JSON.stringify(status)}\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 100));
-        const response = await fetch(statusUrl, { headers: { Authorization: `Bearer ${statusTemplate[2]}` } });
-        assert.equal(response.status, 200);
-        status = (await response.json()) as typeof status;
-        assert.notEqual(status?.operations_list[0]?.status, 3, JSON.stringify(status));
-      }
+      type Status = { operations_list: { status: number; result_message: string }[] };
+      await waitFor(
+        async () => {
+          const response = await fetch(statusUrl, { headers: { Authorization: `Bearer ${statusTemplate[2]}` } });
+          assert.equal(response.status, 200);
+          const read = (await response.json()) as Status;
+          assert.notEqual(read.operations_list[0]?.status, 3, JSON.stringify(read));
+          return read.operations_list[0]?.status === 1 && read;
+        },
+        Math.max(0, until - Date.now()),
+        'the operation to complete',
+      ).catch((error: Error) => assert.fail(`${error.message}\n${stderr}`));
       const doneMs = Date.now() - began;
       process.stderr.write(
         `npm start (first run): curl printed after ${readyMs} ms, seed example complete after ${doneMs} ms\n`,

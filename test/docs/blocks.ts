@@ -19,9 +19,8 @@ export interface Directives {
   /** Runs in the background for the rest of the file; the next block waits for this pattern. */
   background?: boolean;
   ready?: string;
-  /** Each line on its own; one still running after `running-ok` seconds counts as started and is stopped. */
+  /** Each line on its own; one still running counts as started once its output shows `ready`, and is stopped. */
   eachLine?: boolean;
-  runningOkSeconds?: number;
   /** Exit code the block must end with (default 0). */
   expectExit?: number;
   /** Where a code block is written in the checkout (default: a first line `// <path>`). */
@@ -39,7 +38,7 @@ export interface Block {
   where: string;
 }
 
-const KNOWN = new Set(['skip', 'instance', 'background', 'ready', 'each-line', 'running-ok', 'expect-exit', 'file']);
+const KNOWN = new Set(['skip', 'instance', 'background', 'ready', 'each-line', 'expect-exit', 'file']);
 
 export class DirectiveError extends Error {}
 
@@ -64,9 +63,6 @@ export function parseDirectives(text: string, where: string): Directives {
         break;
       case 'each-line':
         out.eachLine = true;
-        break;
-      case 'running-ok':
-        out.runningOkSeconds = Number(value ?? 3);
         break;
       case 'expect-exit':
         out.expectExit = Number(value);

@@ -32,6 +32,8 @@ import { dirname, join } from 'node:path';
 import { copyCheckout, PROJECT_ROOT, type Checkout } from '../support/checkout.ts';
 import { machineEnvironment, packedTarball } from '../support/package.ts';
 import type { Block } from './blocks.ts';
+import { waitFor } from '../support/wait.ts';
+import { forgetSchema, noteSchema } from '../support/leftovers.ts';
 
 export const SHARED_DIR = join(PROJECT_ROOT, '../shared');
 
@@ -80,6 +82,8 @@ export class DocSession {
     // Blocks that run before any `npm start` reach the local server (as on this machine): a schema
     // of its own keeps one file's run from seeing another's (or an earlier run's) data.
     this.schema = `doc_${randomBytes(4).toString('hex')}`;
+    noteSchema(this.schema);
+    noteSchema(`${this.schema}_boss`);
     env.MAGENTO_ASYNC_SCHEMA = this.schema;
     this.env = env;
   }
@@ -166,17 +170,28 @@ export class DocSession {
   /** Runs a foreground shell script to its end (killed after `timeoutMs`). */
   async run(code: string, timeoutMs = 120_000): Promise<BlockResult> {
     const { child, output, exited } = this.bash(this.substitute(code));
+    // eslint-disable-next-line no-restricted-syntax -- a watchdog: a block that never ends is killed
     const timer = setTimeout(() => kill(child, 'SIGKILL'), timeoutMs);
     const result = await exited.finally(() => clearTimeout(timer));
     return { code: result, output: output() };
   }
 
-  /** Runs one line; still running after `seconds` counts as started, then it is stopped (SIGTERM). */
-  async runUntilAlive(code: string, seconds: number): Promise<BlockResult> {
+  /** Runs one line; one still running whose output matches `ready` has started, and is stopped (SIGTERM). */
+  async runUntilReady(code: string, ready: RegExp, timeoutMs = 120_000): Promise<BlockResult> {
     const { child, output, exited } = this.bash(this.substitute(code));
-    const alive = await Promise.race([exited, sleep(seconds * 1000).then(() => 'alive' as const)]);
-    if (alive !== 'alive') return { code: alive, output: output() };
+    let gone: number | string | null | undefined;
+    void exited.then((c) => (gone = c));
+    const started = await waitFor(() => gone !== undefined || ready.test(output()), timeoutMs, `${ready}`).catch(
+      () => false,
+    );
+    if (gone !== undefined) return { code: gone, output: output() };
+    if (!started) {
+      kill(child, 'SIGKILL');
+      await exited;
+      return { code: `not ready within ${timeoutMs} ms`, output: output() };
+    }
     kill(child, 'SIGTERM');
+    // eslint-disable-next-line no-restricted-syntax -- a watchdog: one that ignores SIGTERM is killed
     const timer = setTimeout(() => kill(child, 'SIGKILL'), 20_000);
     const stopped = await exited.finally(() => clearTimeout(timer));
     // Stopped by us: it must have stopped cleanly (exit 0, or the shell reporting our SIGTERM).
@@ -191,16 +206,21 @@ export class DocSession {
     const until = Date.now() + timeoutMs;
     let gone: number | string | null | undefined;
     void started.exited.then((c) => (gone = c));
-    while (!ready.test(started.output())) {
-      if (gone !== undefined) return { code: gone === 0 ? 'exited before ready' : gone, output: started.output() };
-      if (Date.now() > until) return { code: `not ready within ${timeoutMs} ms`, output: started.output() };
-      await sleep(100);
-    }
+    const isReady = await waitFor(
+      () => gone !== undefined || ready.test(started.output()),
+      timeoutMs,
+      `${ready}`,
+    ).catch(() => false);
+    if (gone !== undefined) return { code: gone === 0 ? 'exited before ready' : gone, output: started.output() };
+    if (!isReady) return { code: `not ready within ${timeoutMs} ms`, output: started.output() };
     // `npm start` prints its URL and its token as two writes: a block may be ready before the token
     // line has arrived, and later blocks must not fall back to the literal 127.0.0.1:8080.
-    while (!this.adoptInstance(started.output()) && /magento-async is running at/.test(started.output())) {
-      if (gone !== undefined || Date.now() > until) break;
-      await sleep(50);
+    if (/magento-async is running at/.test(started.output())) {
+      await waitFor(
+        () => this.adoptInstance(started.output()) || gone !== undefined,
+        Math.max(0, until - Date.now()),
+        'the token line',
+      ).catch(() => {});
     }
     return { code: 0, output: started.output() };
   }
@@ -237,6 +257,7 @@ export class DocSession {
     this.background = null;
     this.instance = null;
     kill(running.child, 'SIGINT');
+    // eslint-disable-next-line no-restricted-syntax -- a watchdog: one that ignores SIGINT is killed
     const timer = setTimeout(() => kill(running.child, 'SIGKILL'), 30_000);
     const code = await running.exited.finally(() => clearTimeout(timer));
     kill(running.child, 'SIGKILL');
@@ -261,6 +282,8 @@ export class DocSession {
     } finally {
       await pool.end();
     }
+    forgetSchema(this.schema);
+    forgetSchema(`${this.schema}_boss`);
     this.checkout?.remove();
     this.checkout = null;
   }
@@ -272,8 +295,4 @@ function kill(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     /* already gone */
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

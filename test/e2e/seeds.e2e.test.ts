@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, TEST_CRYPT_KEY, type TestServer } from '../support/server.ts';
+import { waitFor } from '../support/wait.ts';
 import { parseCryptKey } from '../../src/accept/crypt-key.ts';
 import { ident } from '../../src/db/pool.ts';
 import { createStore } from '../../src/store/index.ts';
@@ -192,19 +193,24 @@ test('cancel: operations not yet running become 3 "Canceled" and never run; runn
   assert.equal(accepted.status, 202, accepted.text);
   const uuid = accepted.json.bulk_uuid;
   await cartRunning;
-  await new Promise((resolve) => setTimeout(resolve, 200)); // every consumer loop is now blocked in a handler
+  // Not yet an event: the time for the consumer to take the rest of the bulk into its batches, so
+  // that the cancel finds them held but not running (left for a follow-up of issue 25).
+  // eslint-disable-next-line no-restricted-syntax -- the one fixed sleep left, see above
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const started = [...cartSkusRun];
   const canceled = await server.request('POST', `/rest/V1/bulk/${uuid}/cancel`);
   assert.equal(canceled.status, 200, canceled.text);
   assert.equal(canceled.json.canceled, skus.length, 'every open operation, running or not, is marked at once');
   releaseCart();
-  let status: any;
-  for (let i = 0; i < 50; i++) {
-    status = (await server.request('GET', `/rest/V1/bulk/${uuid}/status`)).json;
-    const done = status.operations_list.filter((o: { status: number }) => o.status === 1).length;
-    if (done === started.length) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const status = await waitFor(
+    async () => {
+      const read = (await server.request('GET', `/rest/V1/bulk/${uuid}/status`)).json;
+      const done = read.operations_list.filter((o: { status: number }) => o.status === 1).length;
+      return done === started.length && read;
+    },
+    15_000,
+    'the running operations to finish',
+  );
   assert.ok(started.length >= 1 && started.length < skus.length, `running: ${started.join(',')}`);
   assert.deepEqual(
     status.operations_list.map((o: { id: number; status: number; result_message: string }) => [

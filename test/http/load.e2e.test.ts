@@ -108,6 +108,7 @@ function slowClient(until: number): Promise<string> {
         `POST /rest/default/async/bulk/V1/products HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${128 * 1024}\r\n\r\n[`,
       );
+      // eslint-disable-next-line no-restricted-syntax -- a slow client: one KiB every 100 ms
       timer = setInterval(() => {
         if (Date.now() > until) socket.destroy();
         else socket.write(' '.repeat(1024));
@@ -151,6 +152,7 @@ test('oversized and slow clients: memory bounded, excess refused with 503, small
     }
   })();
   let peak = baseline;
+  // eslint-disable-next-line no-restricted-syntax -- sampling the server's memory while the attack runs
   const sampler = setInterval(() => (peak = Math.max(peak, rss(pid))), 100);
   const slowAnswers = await Promise.all([...slow, ...oversized, small]).then((r) => r.slice(0, 24) as string[]);
   clearInterval(sampler);

@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import pg from 'pg';
 import { copyCheckout, PROJECT_ROOT } from '../support/checkout.ts';
 import { startCli } from '../support/processes.ts';
+import { waitFor } from '../support/wait.ts';
 import { extractBlocks, targetPath } from '../docs/blocks.ts';
 
 test(
@@ -55,14 +56,18 @@ test(
           });
           assert.equal(accepted.status, 202);
           const { bulk_uuid: uuid } = (await accepted.json()) as { bulk_uuid: string };
-          let operation: { status: number; result_message: string } | undefined;
-          for (const until = Date.now() + 30_000; operation?.status !== 1 && operation?.status !== 3;) {
-            assert.ok(Date.now() < until, `not final: ${JSON.stringify(operation)}`);
-            const detail = await fetch(`${url}/rest/V1/bulk/${uuid}/detailed-status`, { headers });
-            operation = ((await detail.json()) as { operations_list: (typeof operation)[] }).operations_list[0];
-            if (operation?.status !== 1 && operation?.status !== 3) await new Promise((r) => setTimeout(r, 100));
-          }
-          outcomes.push(operation);
+          type Operation = { status: number; result_message: string };
+          let operation: Operation | undefined;
+          await waitFor(
+            async () => {
+              const detail = await fetch(`${url}/rest/V1/bulk/${uuid}/detailed-status`, { headers });
+              operation = ((await detail.json()) as { operations_list: Operation[] }).operations_list[0];
+              return operation?.status === 1 || operation?.status === 3;
+            },
+            30_000,
+            'the operation to be final',
+          ).catch(() => assert.fail(`not final: ${JSON.stringify(operation)}`));
+          outcomes.push(operation!);
         }
         await whileRunning();
         assert.equal(await start.stop('SIGINT'), 0, start.stdout() + start.stderr());

@@ -5,11 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../support/db.ts';
+import { waitFor } from '../support/wait.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/magento-async.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -34,12 +35,11 @@ test('queue:consumers:start --metrics-port 0 serves /metrics on its own port unt
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
-    let url: string | undefined;
-    for (let i = 0; i < 300 && !url; i++) {
-      url = /Metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stdout)?.[1];
-      if (!url) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(url, `no metrics URL printed:\n${stdout}\n${stderr}`);
+    const url = await waitFor(
+      () => /Metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stdout)?.[1],
+      30_000,
+      'the metrics URL',
+    ).catch(() => assert.fail(`no metrics URL printed:\n${stdout}\n${stderr}`));
     const text = await (await fetch(url)).text();
     assert.match(text, /^# TYPE magento_async_processed_operations_total counter$/m);
     assert.match(text, /^magento_async_consumers_alive 1$/m);
@@ -50,6 +50,7 @@ test('queue:consumers:start --metrics-port 0 serves /metrics on its own port unt
     // The whole process group, as a terminal's Ctrl-C or a supervisor would.
     if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM');
     assert.equal(await exited, 0, stderr);
+    rmSync(dir, { recursive: true, force: true });
     await db.drop();
   }
 });

@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { CART_BULK_PATH, cartItems, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
 import { startMetricsServer } from '../../src/metrics/http.ts';
 import { ident } from '../../src/db/pool.ts';
+import { waitFor } from '../support/wait.ts';
 
 type Samples = Map<string, number>;
 
@@ -102,16 +103,21 @@ test('accept, processing and queue metrics agree with the database during and af
   let previous = 0;
   let loadDone = false;
   void load.finally(() => (loadDone = true));
-  while (!loadDone) {
-    const m = await scrape(`${server.url}/metrics`);
-    const accepted = sum(m, 'magento_async_accepted_operations_total', { topic: TOPIC, outcome: 'accepted' });
-    const inDb = await dbCount(`${s()}.operation`);
-    assert.ok(accepted <= inDb, `scrape ${scrapes}: ${accepted} counted, ${inDb} in the database`);
-    assert.ok(accepted >= previous, 'a counter never goes down');
-    previous = accepted;
-    scrapes++;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // Scraped over and over while the load runs.
+  await waitFor(
+    async () => {
+      const m = await scrape(`${server.url}/metrics`);
+      const accepted = sum(m, 'magento_async_accepted_operations_total', { topic: TOPIC, outcome: 'accepted' });
+      const inDb = await dbCount(`${s()}.operation`);
+      assert.ok(accepted <= inDb, `scrape ${scrapes}: ${accepted} counted, ${inDb} in the database`);
+      assert.ok(accepted >= previous, 'a counter never goes down');
+      previous = accepted;
+      scrapes++;
+      return loadDone;
+    },
+    120_000,
+    'the load to end',
+  );
   await load;
   assert.ok(scrapes >= 2, `${scrapes} scrapes during the load`);
   assert.ok(rejected > 0);
@@ -130,8 +136,7 @@ test('accept, processing and queue metrics agree with the database during and af
 
   // The consumer's own port: once every operation ran, its counters are the database's statuses.
   const settled = async () => (await dbCount(`${s()}.operation WHERE status IN (2, 4)`)) === 0;
-  for (let i = 0; i < 200 && !(await settled()); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(await settled(), 'the consumer finished the load');
+  await waitFor(settled, 30_000, 'the consumer to finish the load');
   const c = await scrape(consumerMetrics.url);
   assert.equal(
     sum(c, 'magento_async_processed_operations_total', { topic: TOPIC, status: 'complete' }),

@@ -109,8 +109,16 @@ describe('operation lifecycle', () => {
     // run. Listening from before the bulks exist, so no notice can be missed.
     const listener = await db.pool.connect();
     const notices: { bulk: string; complete: number }[] = [];
-    await listener.query(`LISTEN "${bulkFinishedChannel(db.schema)}"`);
-    listener.on('notification', (m) => void noticed(m.payload!));
+    const reading: Promise<unknown>[] = [];
+    const channel = bulkFinishedChannel(db.schema);
+    const END = 'end of the notices';
+    let ended!: () => void;
+    const allHeard = new Promise<void>((resolve) => (ended = resolve));
+    await listener.query(`LISTEN "${channel}"`);
+    listener.on('notification', (m) => {
+      if (m.payload === END) ended();
+      else reading.push(noticed(m.payload!));
+    });
     const noticed = async (bulk: string) =>
       notices.push({ bulk, complete: (await statusCounts(db.pool, db.schema, bulk))[1] ?? 0 });
     const bulkUuids = Array.from({ length: 4 }, () => randomUUID());
@@ -125,9 +133,12 @@ describe('operation lifecycle', () => {
     });
     try {
       await readUntilFinished(bulks);
+      // Notices arrive in commit order: once one sent after every bulk finished is heard, all the
+      // bulks' notices have been too (and read); none may say finished early.
+      await db.pool.query('SELECT pg_notify($1, $2)', [channel, END]);
+      await allHeard;
+      await Promise.all(reading);
     } finally {
-      // Let notices still in flight land; none may say finished early.
-      await new Promise((r) => setTimeout(r, 500));
       listener.release();
     }
     // A bulk whose last operations two workers finish at once may get no notice (each trigger sees
@@ -192,8 +203,18 @@ describe('operation lifecycle', () => {
     });
     assert.equal(canceled, 10);
     assert.ok(bulkStatus(await summary(bulk)) >= 2, 'finished: nothing can run any more');
-    // Longer than the retry delay: a retry that was going to run would have.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Each retry job comes due and a worker takes it: a retry that was going to run would have
+    // run then. The job is completed without running the canceled operation.
+    await waitFor(
+      async () => {
+        const jobs = await Promise.all(
+          Array.from({ length: 10 }, (_, k) => boss.findJobs('async.products', { id: jobIdFor(bulk, k) })),
+        );
+        return jobs.every(([job]) => job?.state === 'completed');
+      },
+      20_000,
+      "the workers to take the canceled operations' retry jobs",
+    );
     assert.equal(runs.filter((r) => r.bulk === bulk && r.at > at).length, 0);
     assert.deepEqual(await statusCounts(db.pool, db.schema, bulk), { 3: 10 });
   });

@@ -182,6 +182,29 @@ describe('operations that wait for what they reference', () => {
     await stop([worker]);
   });
 
+  it('a cycle whose members two processes look at one at a time (batches of one) is refused too', async () => {
+    const bulk = await seed([
+      { sku: 'cz-a', parents: ['cz-b'] },
+      { sku: 'cz-b', parents: ['cz-c'] },
+      { sku: 'cz-c', parents: ['cz-a'] },
+    ]);
+    const workers = [await startWorker(2, 1), await startWorker(2, 1)];
+    await waitFor(finished(bulk), 30_000, 'every operation to be final');
+    const ops = await operations(bulk);
+    assert.deepEqual(
+      ops.map((o) => o.status),
+      [3, 3, 3],
+    );
+    for (const o of ops)
+      assert.match(
+        o.result_message!,
+        /^Dependency cycle: .*products@1:cz-a.*products@1:cz-b|^Dependency cycle: .*products@1:cz-b.*products@1:cz-a/,
+      );
+    const ran = await db.pool.query(`SELECT count(*)::int AS n FROM ${s}.run WHERE sku LIKE 'cz-%'`);
+    assert.equal(ran.rows[0].n, 0, 'no member of the cycle ran');
+    await stop(workers);
+  });
+
   it('a requirement of its own key leaves it to the key order: a later update of the same product does not block it', async () => {
     const first = await seed([{ sku: 'own', parents: ['own'] }]);
     const later = await seed([{ sku: 'own' }]);

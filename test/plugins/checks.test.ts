@@ -17,6 +17,7 @@ import {
 } from '../../src/testing/index.ts';
 import { pluginSchema } from '../../src/plugins/migrations.ts';
 import { fingerprint, PGBOSS_TIMERS } from '../support/fingerprint.ts';
+import { simulatedWork } from '../support/wait.ts';
 
 const TIMEOUT_MS = 400;
 const handled: string[] = [];
@@ -36,7 +37,7 @@ async function check(args: ProductArgs, ctx: ValidateContext): Promise<void> {
   }
   if (sku === 'later') throw new RetriableError('The PIM cannot be reached.', { code: 7 });
   if (sku === 'writer') await ctx.tx.query("INSERT INTO acme_checks_sku (sku) VALUES ('written by a check')");
-  if (sku === 'slow') await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS * 4));
+  if (sku === 'slow') await simulatedWork(TIMEOUT_MS * 4);
   if (sku === 'bug') throw new TypeError("Cannot read properties of undefined (reading 'x')");
   if (sku === 'catches') {
     // A failed statement the check catches: the check's savepoint is rolled back, nothing else.

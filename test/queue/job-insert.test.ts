@@ -12,6 +12,7 @@ import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { insertJobs } from 'pg-boss/dist/plans.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { waitFor } from '../support/wait.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { enqueueOperations } from '../../src/queue/enqueue.ts';
 import { JOB_INSERT_PGBOSS_VERSION, JobInserts, jobInsertFragment, jobsPayload } from '../../src/queue/job-insert.ts';
@@ -130,9 +131,10 @@ describe('the embedded job insert', () => {
       await accept(client, 'customers', [0, 1, 2]);
       await client.query('ROLLBACK');
       await accept(client, 'customers', [0, 1, 2]);
-      // NOTIFY is delivered after the commit; a round trip on the listener lets it arrive.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      await listener.query('SELECT 1');
+      // Notices arrive in commit order: once one sent after the commit is heard, the accept's has been.
+      await db.pool.query('SELECT pg_notify($1, $2)', [rows[0].channel, 'end']);
+      await waitFor(() => heard.includes('end'), 5000, 'the notice sent after the commit');
+      assert.equal(heard.pop(), 'end');
     } finally {
       client.release();
       await listener.end();

@@ -11,6 +11,7 @@ import { releaseRetentionLock, retentionLockName, tryRetentionLock } from '../..
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { startDriver, type Driver } from '../support/drive.ts';
 import { startTestServer } from '../support/server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const DAY = 86_400_000;
 const SILENT = { info() {}, warn() {}, error() {}, debug() {} };
@@ -108,11 +109,7 @@ test('serve sweeps on its own every retention.sweepSeconds; the deleted bulk is 
   t.after(() => drive.close());
   const uuid = await drive.accept({ operations: [{}, {}] });
   await drive.settled(uuid);
-  const until = Date.now() + 30_000;
-  while ((await leftOf(server.db, [uuid])).bulks > 0) {
-    assert.ok(Date.now() < until, 'the server swept the bulk within 30 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(async () => (await leftOf(server.db, [uuid])).bulks === 0, 30_000, 'the server to sweep the bulk');
   const status = await server.request('GET', `/rest/V1/bulk/${uuid}/status`);
   assert.equal(status.status, 404);
   assert.deepEqual(status.json, { message: 'Bulk uuid %bulkUuid not exist', parameters: { bulkUuid: uuid } });

@@ -6,6 +6,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { formatDuration, progressLine } from '../../src/commands/bulk.ts';
 import { startDriver } from '../support/drive.ts';
+import { startCli } from '../support/processes.ts';
+import { PROJECT_ROOT } from '../support/checkout.ts';
 
 const db = await createTestDatabase('status_cli');
 const drive = await startDriver(db);
@@ -18,11 +20,13 @@ test.after(async () => {
  * Runs the real CLI in a child process: capturing this process's stdout would also swallow the
  * test runner's own reports.
  */
+const BIN = fileURLToPath(new URL('../../bin/magento-async.js', import.meta.url));
+
 function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [fileURLToPath(new URL('../../bin/magento-async.js', import.meta.url)), ...args],
+      [BIN, ...args],
       { env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_SCHEMA: db.schema } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -62,12 +66,20 @@ test('exit codes and summary', async () => {
 });
 
 test('--watch follows the bulk until it finishes', async () => {
-  const pending = run(['bulk:status', OPEN, '--watch', '--interval', '100']);
-  setTimeout(() => drive.release('open'), 300);
-  const r = await pending;
-  assert.equal(r.code, 0, r.err + r.out);
-  assert.match(r.err, /100\.0%\s+done 2\s+failed 0\s+open 0/);
-  assert.match(r.out, /Finished Successfully/);
+  const watch = startCli(process.execPath, [BIN, 'bulk:status', OPEN, '--watch', '--interval', '100'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_SCHEMA: db.schema },
+  });
+  try {
+    // The operation finishes once the watch has shown it open.
+    await watch.waitFor(/done 1\s+failed 0\s+open 1/, 30_000);
+    drive.release('open');
+    assert.equal(await watch.exited, 0, watch.stderr() + watch.stdout());
+  } finally {
+    await watch.stop('SIGKILL');
+  }
+  assert.match(watch.stderr(), /100\.0%\s+done 2\s+failed 0\s+open 0/);
+  assert.match(watch.stdout(), /Finished Successfully/);
 });
 
 test('progress line and durations', () => {

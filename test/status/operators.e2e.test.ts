@@ -11,6 +11,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { CART_BULK_PATH, cartItems, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
 import { createIntegrationToken } from '../../src/auth/index.ts';
 import { BULK_OPERATIONS_RESOURCE } from '../../src/status/access.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** Spelled out: the ACL id is part of the contract (docs/authentication.md). */
 const BULK_MANAGE_ALL_RESOURCE = 'MagentoAsync::bulk_operations_manage_all';
@@ -164,10 +165,10 @@ test('GET /V1/queues: open jobs per queue against the job table, and no consumer
 /** Reads server-sent events until `enough(events)` or the time is up; then closes the stream. */
 async function readEvents(path: string, token: string, enough: (events: any[]) => boolean): Promise<any[]> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 10_000);
+  const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(10_000)]);
   const res = await fetch(server.url + path, {
     headers: { Authorization: `Bearer ${token}` },
-    signal: controller.signal,
+    signal,
   });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
@@ -186,9 +187,8 @@ async function readEvents(path: string, token: string, enough: (events: any[]) =
       if (enough(events)) break;
     }
   } catch (error) {
-    if (!controller.signal.aborted) throw error;
+    if (!signal.aborted) throw error;
   } finally {
-    clearTimeout(timer);
     controller.abort();
   }
   return events;
@@ -287,18 +287,20 @@ test('event streams count against admission: past maxConcurrentStreams a 503 wit
 
     first.abort();
     // The server sees the client go away on its own time: wait for the place, boundedly.
-    for (let i = 0; ; i++) {
-      const controller = new AbortController();
-      const again = await fetch(`${busy.url}/rest/V1/bulks/stream`, {
-        headers: { Authorization: `Bearer ${busy.token}` },
-        signal: controller.signal,
-      });
-      controller.abort();
-      if (again.status === 200) break;
-      assert.equal(again.status, 503);
-      assert.ok(i < 100, 'the closed stream never gave its place back');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(
+      async () => {
+        const controller = new AbortController();
+        const again = await fetch(`${busy.url}/rest/V1/bulks/stream`, {
+          headers: { Authorization: `Bearer ${busy.token}` },
+          signal: controller.signal,
+        });
+        controller.abort();
+        if (again.status !== 200) assert.equal(again.status, 503);
+        return again.status === 200;
+      },
+      10_000,
+      'the closed stream to give its place back',
+    );
   } finally {
     await busy.stop();
   }

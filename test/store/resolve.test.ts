@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { resolveStorePath, storeResolver, storesByCode } from '../../src/store/resolve.ts';
 import { createStore, type Store } from '../../src/store/stores.ts';
 import { createTestDatabase } from '../support/db.ts';
+import { waitFor } from '../support/wait.ts';
 
 const STORES: Store[] = [
   { id: 0, code: 'admin', name: 'Admin', websiteId: 0, isActive: true },
@@ -77,7 +78,11 @@ test('storeResolver caches the store list and reloads it after the TTL', async (
   clock = 1000;
   // The stale list answers while the reload runs in the background.
   assert.equal((await resolver.resolve('/de/async/V1/x')).store.explicit, false);
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(
+    async () => (await resolver.resolve('/de/async/V1/x')).store.explicit,
+    5000,
+    'the background reload to bring store de',
+  );
   assert.deepEqual((await resolver.resolve('/de/async/V1/x')).store, { id: 2, code: 'de', explicit: true });
   assert.equal(queries, 2);
 

@@ -13,6 +13,7 @@ import { queueForEntity } from '../../src/queue/names.ts';
 import { definePlugin, OperationError, RetriableError, type HandlerContext } from '../../src/plugin.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/registry.ts';
 import { startHeartbeat } from '../../src/metrics/heartbeat.ts';
+import { simulatedWork } from './wait.ts';
 
 export const CART_BULK_PATH = '/rest/default/async/bulk/V1/carts/byQuoteId/items';
 
@@ -43,6 +44,11 @@ export class Gate {
     for (const wake of this.#waiting.splice(0)) wake();
   }
 
+  /** Operations waiting at the gate now. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
   pass(): Promise<void> {
     if (this.#open) return Promise.resolve();
     if (this.#permits > 0) {
@@ -71,7 +77,7 @@ export async function startCartConsumer(server: TestServer, steering: CartSteeri
     handlers: {
       async PostV1CartsQuoteIdItems(args: { cartItem: { sku: string } }, ctx: HandlerContext) {
         await steering.gate?.pass();
-        await new Promise((resolve) => setTimeout(resolve, steering.delayMs));
+        await simulatedWork(steering.delayMs);
         if (args.cartItem.sku.startsWith('flaky') && ctx.operation.attempt === 1) {
           throw new RetriableError(`${args.cartItem.sku}: upstream busy`);
         }

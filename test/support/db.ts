@@ -14,13 +14,16 @@ import { randomBytes } from 'node:crypto';
 import { createPool, databaseUrl, DEFAULT_DATABASE_URL, ident, type Pool } from '../../src/db/pool.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { databaseAnswers, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embedded.ts';
+import { endRun, forgetSchema, noteSchema, startRun } from './leftovers.ts';
 
 let embedded: EmbeddedPostgres | undefined;
+let run: string | undefined;
 
 /** The tests' deployment key (a CI environment gives one the same way). */
 export const TEST_CRYPT_KEY = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 
 export async function globalSetup(): Promise<void> {
+  run = startRun();
   // CLI processes the tests run are in production mode, which refuses to keep the key in the
   // database (src/auth/crypt-key.ts): they get it from the environment, as a deployment does.
   process.env.CRYPT_KEY ??= TEST_CRYPT_KEY;
@@ -51,7 +54,19 @@ export async function globalSetup(): Promise<void> {
 }
 
 export async function globalTeardown(): Promise<void> {
-  await embedded?.stop();
+  const pool = createPool({ connectionString: databaseUrl(), max: 1 });
+  try {
+    const left = run ? await endRun(run, pool) : [];
+    if (left.length) {
+      // Written out as well: the runner fails the run on a teardown error without showing it.
+      const message = `the tests left behind (now removed):\n${left.map((l) => `  ${l}`).join('\n')}`;
+      process.stderr.write(`\n✖ ${message}\n`);
+      throw new Error(message);
+    }
+  } finally {
+    await pool.end();
+    await embedded?.stop();
+  }
 }
 
 export interface TestDatabase {
@@ -70,6 +85,8 @@ export async function createTestDatabase(name = 'test'): Promise<TestDatabase> {
   const bossSchema = `tb_${suffix}`;
   const url = databaseUrl();
   const pool = createPool({ connectionString: url, max: 8, applicationName: `test:${name}` });
+  noteSchema(schema);
+  noteSchema(bossSchema);
   await migrate(pool, schema);
   return {
     url,
@@ -85,6 +102,8 @@ export async function createTestDatabase(name = 'test'): Promise<TestDatabase> {
         [`${schema}__`],
       );
       for (const r of rows) await pool.query(`DROP SCHEMA IF EXISTS ${ident(r.nspname)} CASCADE`);
+      forgetSchema(schema);
+      forgetSchema(bossSchema);
       await pool.end();
     },
   };

@@ -14,6 +14,7 @@ import { enqueueOperations } from '../../src/queue/enqueue.ts';
 import { OperationError, RetriableError } from '../../src/plugin.ts';
 import type { Route } from '../../src/routes/types.ts';
 import { mapInvoker } from '../consumer/invokers.ts';
+import { waitFor } from './wait.ts';
 
 /** What the handler does with one operation. */
 export type Outcome =
@@ -130,13 +131,6 @@ export async function startDriver(
     idempotencyTtlSeconds: 60,
     groupCommit: false,
   });
-  const waitFor = async (check: () => Promise<boolean>, timeoutMs: number, what: string) => {
-    const until = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
   return {
     boss,
     async accept(spec) {
@@ -172,8 +166,8 @@ export async function startDriver(
     release(name) {
       gate(name).release();
     },
-    settled(bulkUuid, timeoutMs = 15_000) {
-      return waitFor(
+    async settled(bulkUuid, timeoutMs = 15_000) {
+      await waitFor(
         async () => {
           const { rows } = await db.pool.query<{ busy: number }>(
             `SELECT count(*)::int AS busy FROM ${ident(db.schema)}.operation
@@ -186,8 +180,8 @@ export async function startDriver(
         `bulk ${bulkUuid} to settle`,
       );
     },
-    recorded(bulkUuid, count, timeoutMs = 15_000) {
-      return waitFor(
+    async recorded(bulkUuid, count, timeoutMs = 15_000) {
+      await waitFor(
         async () => {
           const { rows } = await db.pool.query<{ n: number }>(
             `SELECT count(*)::int AS n FROM ${ident(db.schema)}.operation WHERE bulk_uuid = $1 AND status <> 4`,
@@ -199,8 +193,8 @@ export async function startDriver(
         `${count} outcomes of bulk ${bulkUuid}`,
       );
     },
-    reached(name, count = 1, timeoutMs = 15_000) {
-      return waitFor(async () => gate(name).waiting >= count, timeoutMs, `gate ${name}`);
+    async reached(name, count = 1, timeoutMs = 15_000) {
+      await waitFor(async () => gate(name).waiting >= count, timeoutMs, `gate ${name}`);
     },
     async close() {
       for (const g of gates.values()) g.release();

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PROJECT_ROOT } from './checkout.ts';
+import { waitFor } from './wait.ts';
 
 const INPUTS = [
   'src',
@@ -63,18 +64,23 @@ export async function packedTarball(): Promise<string> {
   const lock = `${dir}.lock`;
   mkdirSync(join(PROJECT_ROOT, '.cache/package'), { recursive: true });
   const find = () => (existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.tgz')) : undefined);
-  const until = Date.now() + 600_000;
-  for (;;) {
-    const found = find();
-    if (found) return join(dir, found);
+  // The first test process to need it packs; the others wait for its tarball (or its lock to go).
+  const taken = () => {
     try {
       mkdirSync(lock);
-      break;
+      return true;
     } catch {
-      if (Date.now() > until) throw new Error(`${lock} held for 10 minutes: remove it if no test run is packing`);
-      await new Promise((r) => setTimeout(r, 500));
+      return false;
     }
-  }
+  };
+  const ready = await waitFor(
+    () => (find() ? 'packed' : taken() && 'ours'),
+    600_000,
+    `${lock} to go (remove it if no test run is packing)`,
+    500,
+  );
+  const found = find();
+  if (ready === 'packed' && found) return join(dir, found);
   try {
     const staging = `${dir}.staging`;
     rmSync(staging, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * its output collected and waited on by pattern.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor } from './wait.ts';
 
 export interface CliProcess {
   child: ChildProcess;
@@ -49,21 +50,18 @@ export function startCli(
     stderr: () => err,
     exited,
     async waitFor(pattern, ms = 60_000) {
-      const until = Date.now() + ms;
-      for (;;) {
-        const found = pattern.exec(out) ?? pattern.exec(err);
-        if (found) return found;
-        if (gone || Date.now() > until) {
-          throw new Error(
-            `${gone ? 'exited' : `no ${pattern} within ${ms} ms`}: ${command} ${args.join(' ')}\n--- stdout\n${out}\n--- stderr\n${err}`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      let found: RegExpExecArray | null = null;
+      const seen = () => (found = pattern.exec(out) ?? pattern.exec(err)) !== null || gone;
+      await waitFor(seen, ms, `${pattern}`).catch(() => {});
+      if (found) return found;
+      throw new Error(
+        `${gone ? 'exited' : `no ${pattern} within ${ms} ms`}: ${command} ${args.join(' ')}\n--- stdout\n${out}\n--- stderr\n${err}`,
+      );
     },
     async stop(signal = 'SIGINT', graceMs = 20_000) {
       if (gone) return exited;
       signalGroup(signal);
+      // eslint-disable-next-line no-restricted-syntax -- a watchdog: a group that ignores the signal is killed
       const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
       try {
         return await exited;
@@ -83,6 +81,7 @@ export async function runCli(
   options: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number },
 ): Promise<{ code: number | string | null; stdout: string; stderr: string }> {
   const p = startCli(command, args, options);
+  // eslint-disable-next-line no-restricted-syntax -- a watchdog: a command that never ends is killed
   const timer = setTimeout(() => void p.stop('SIGKILL'), options.timeoutMs ?? 120_000);
   try {
     const code = await p.exited;

@@ -6,6 +6,8 @@ import { loadConfig, type ConfigOverrides } from '../../src/config.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
 import { createIntegrationToken } from '../../src/auth/index.ts';
 import { createTestDatabase, TEST_CRYPT_KEY, type TestDatabase } from './db.ts';
+import { waitFor } from './wait.ts';
+import { ident } from '../../src/db/pool.ts';
 
 export { TEST_CRYPT_KEY };
 
@@ -78,4 +80,23 @@ export async function startTestServer(
       await db.drop();
     },
   };
+}
+
+/**
+ * Resolves once every stored response under Idempotency-Key `key` is older than `ttlSeconds` by the
+ * database's clock (the one the accept and the sweeper read): the key has then expired.
+ */
+export async function idempotencyKeyExpired(server: TestServer, key: string, ttlSeconds: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const { rows } = await server.db.pool.query<{ live: number }>(
+        `SELECT count(*)::int AS live FROM ${ident(server.db.schema)}.idempotency_key
+         WHERE key = $1 AND created_at >= now() - make_interval(secs => $2)`,
+        [key, ttlSeconds],
+      );
+      return rows[0]!.live === 0;
+    },
+    ttlSeconds * 1000 + 10_000,
+    `Idempotency-Key ${key} to expire`,
+  );
 }

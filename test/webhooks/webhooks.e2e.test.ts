@@ -12,6 +12,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestServer, TEST_CRYPT_KEY, type TestServer } from '../support/server.ts';
 import { CART_BULK_PATH, cartItems, Gate, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
+import { waitFor } from '../support/wait.ts';
+import { ident } from '../../src/db/pool.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server.ts';
 import { verify } from '../../src/webhooks/signature.ts';
@@ -64,13 +66,15 @@ async function receiver(statuses: number[]): Promise<Receiver> {
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const found = await waitFor(
+    async () => {
+      const v = await fn();
+      return v === undefined ? undefined : { v };
+    },
+    ms,
+    what,
+  );
+  return found.v;
 }
 
 const webhooks = { secret: SECRET, allow: ['127.0.0.1'], allowLoopback: true, retryBaseMs: 150, pollMs: 50 };
@@ -142,7 +146,10 @@ test('a finished bulk is POSTed, signed with HMAC-SHA256 over timestamp.body, re
         [3, 204],
       ],
     );
-    await new Promise((r) => setTimeout(r, 400));
+    // A sweep that starts after the delivery is what would send again: two in a row (the first
+    // may be one already running), then nothing more has come.
+    await server.webhooks!.sweep();
+    await server.webhooks!.sweep();
     assert.equal(hook.received.length, 3, 'nothing is sent after a 2xx');
   } finally {
     await hook.close();
@@ -285,19 +292,27 @@ test('loopback in disguise (IPv4-mapped, short, hex, decimal), on the allow-list
 test('a bulk that finished while no server ran gets its webhook from the next server that starts', async () => {
   const hook = await receiver([200]);
   // The first server accepts, then goes away before the bulk finishes (the consumer holds it).
-  cart.steering.delayMs = 600;
+  const gate = new Gate();
+  cart.steering.gate = gate;
   const accepted = await server.request('POST', CART_BULK_PATH, {
     body: cartItems(['e1']),
     headers: { 'X-Callback-Url': hook.url },
   });
   const uuid: string = accepted.json.bulk_uuid;
+  await waitFor(() => gate.waiting === 1, 15_000, 'the consumer to hold the operation');
   await server.webhooks!.stop();
+  gate.open();
   try {
     await until('the bulk to finish', async () => {
       const res = await server.request('GET', `/rest/V1/bulk/${uuid}/status?operations=false`);
       return res.json.bulk_status >= 2 ? true : undefined;
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // Any sender claims the webhook (attempts + 1) before it posts: the claim is what would have happened.
+    const { rows: claims } = await server.db.pool.query<{ attempts: number; state: string }>(
+      `SELECT attempts, state FROM ${ident(server.db.schema)}.bulk_webhook WHERE bulk_uuid = $1`,
+      [uuid],
+    );
+    assert.deepEqual(claims, [{ attempts: 0, state: 'pending' }], 'nobody claimed it');
     assert.equal(hook.received.length, 0, 'nobody was sending');
     const config = loadConfig({
       env: { DATABASE_URL: server.db.url },
@@ -318,7 +333,8 @@ test('a bulk that finished while no server ran gets its webhook from the next se
       await second.close();
     }
   } finally {
-    cart.steering.delayMs = 0;
+    gate.open();
+    cart.steering.gate = undefined;
     await hook.close();
   }
 });

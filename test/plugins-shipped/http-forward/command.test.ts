@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,9 @@ test('queue:consumers:start forwards with upstream.maxInFlight from the config f
     topic: 'async.V1.products.sku.media.POST',
     args: (k) => ({ sku: `cmd-${k}`, entry: { media_type: 'image', label: `cmd-${k}` } }),
   });
-  const configFile = join(mkdtempSync(join(tmpdir(), 'forward-cmd-')), 'config.json');
+  const dir = mkdtempSync(join(tmpdir(), 'forward-cmd-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const configFile = join(dir, 'config.json');
   writeFileSync(
     configFile,
     JSON.stringify({

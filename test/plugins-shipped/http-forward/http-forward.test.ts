@@ -12,6 +12,7 @@ import { OperationError, RetriableError } from '../../../src/plugin.ts';
 import { loadPlugins } from '../../../src/plugins/loader.ts';
 import type { Route } from '../../../src/routes/types.ts';
 import { context, NO_CODE, SECOND, sampleRoutes } from '../../plugins/fixtures.ts';
+import { simulatedWork } from '../../support/wait.ts';
 
 // The generated route table when codegen has run, else the same routes written inline.
 const generated = new URL('../../../src/generated/routes.gen.js', import.meta.url);
@@ -41,7 +42,7 @@ async function upstream(t: import('node:test').TestContext) {
     });
     const reply = (status: number, json: unknown) =>
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(json));
-    if (req.url!.includes('/slow')) return void setTimeout(() => reply(200, {}), 4000).unref();
+    if (req.url!.includes('/slow')) return void simulatedWork(4000, { unref: true }).then(() => reply(200, {}));
     if (req.url!.includes('/down')) return reply(503, { message: 'Service Unavailable' });
     if (req.url!.includes('/bad')) {
       return reply(400, { message: 'The "%1" value is invalid for %2.', parameters: ['x', 'y'], code: 7 });

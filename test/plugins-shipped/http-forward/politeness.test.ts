@@ -13,6 +13,7 @@ import { loadPlugins, type UpstreamConfig } from '../../../src/plugins/loader.ts
 import type { Route } from '../../../src/routes/types.ts';
 import { context, NO_CODE, sampleRoutes } from '../../plugins/fixtures.ts';
 import { loopbackStore, type StoreOptions } from './store.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const generated = new URL('../../../src/generated/routes.gen.js', import.meta.url);
 const routes: readonly Route[] = existsSync(generated)
@@ -169,11 +170,7 @@ test("the consumer's abort (ctx.signal) ends a call in flight and a wait for a s
 });
 
 async function waitUntil(check: () => boolean): Promise<void> {
-  const until = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(check, 5000, 'the store to see it');
 }
 
 test('credentials in upstream.baseUrl are sent (basic auth) but never shown in a message', async (t) => {

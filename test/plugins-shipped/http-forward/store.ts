@@ -5,6 +5,7 @@
 import type { TestContext } from 'node:test';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { simulatedWork } from '../../support/wait.ts';
 
 export interface Call {
   method: string;
@@ -91,7 +92,7 @@ export async function loopbackStore(t: TestContext, options: StoreOptions = {}):
         .writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers })
         .end(JSON.stringify(answer.body ?? {}));
     };
-    if (options.latencyMs) setTimeout(reply, options.latencyMs);
+    if (options.latencyMs) void simulatedWork(options.latencyMs).then(reply);
     else reply();
   });
   server.on('connection', (socket) => {

@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -14,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transport } from '../../../plugins/http-forward/transport.ts';
 import { loopbackStore } from './store.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const put = (t: Transport, url: string) =>
   t.send(url, { method: 'PUT', headers: {}, body: '{}', signal: AbortSignal.timeout(5000) });
@@ -110,9 +110,5 @@ test('https: the pool keeps TLS connections alive too (one handshake for many ca
 });
 
 async function waitUntil(check: () => boolean): Promise<void> {
-  const until = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await sleep(20);
-  }
+  await waitFor(check, 5000, 'the store to see it');
 }

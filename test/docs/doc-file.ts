@@ -1,0 +1,188 @@
+/**
+ * Doc tests: every fenced block of README.md and docs/*.md runs as written, in document order, one
+ * fresh checkout per Markdown file (test/docs/session.ts says what a block may rely on). Each
+ * Markdown file has its own test file (`<name>.md.test.ts` here, calling `testDocFile`), so the
+ * files run in parallel; test/docs/docs.test.ts checks that none is missing. A failure names the
+ * file and line of the block, what ran and what it printed.
+ *
+ * Convention for blocks that need context: an HTML comment right before the fence,
+ * `<!-- doc-test: key key="value" -->` (test/docs/blocks.ts, docs/doc-tests.md):
+ *   skip="reason"        not run here; the reason is required and listed at the end of the run
+ *   instance             needs the running `npm start` (started by the harness if no block did)
+ *   background ready="…" runs in the background (e.g. `npm start`) until the file ends or the next
+ *                        background block; later blocks start once its output matches `ready`
+ *   each-line ready="…" each line on its own; one still running once its output matches `ready`
+ *                        has started fine (and is stopped); one that ends must end with 0
+ *   expect-exit="1"      the exit code the block must end with
+ *   file="path"          where a code block is written (else its first line `// path`)
+ * TypeScript blocks must type-check in the checkout (a plugin must also load); JavaScript must parse.
+ * Blocks in ```text (or no language) are output shown to the reader and are not run.
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { PROJECT_ROOT } from '../support/checkout.ts';
+import { extractBlocks, kindOf, targetPath, type Block } from './blocks.ts';
+import { DocSession, SHARED_DIR, type BlockResult } from './session.ts';
+
+/** Written for a store project (`magento-async init`): run in one, made from the packed package. */
+const IN_PROJECT = new Set(['docs/testing-plugins.md']);
+
+/** Markdown files whose fenced blocks are run: README.md and docs/*.md. */
+export function documentedFiles(): string[] {
+  return [
+    'README.md',
+    ...readdirSync(join(PROJECT_ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ];
+}
+
+/** Whether a Markdown file has a block to run (else it needs no test file). */
+export function hasRunnableBlocks(file: string): boolean {
+  return extractBlocks(file, readFileSync(join(PROJECT_ROOT, file), 'utf8')).some((b) => kindOf(b) !== 'output');
+}
+
+function failure(block: Block, ran: string, result: BlockResult, expected: number | string): string {
+  return (
+    `${block.where}: the \`\`\`${block.lang} block ended with ${String(result.code)} (expected ${expected})\n` +
+    `--- ran\n${ran}\n--- output\n${result.output.trimEnd()}`
+  );
+}
+
+/** Runs one Markdown file's blocks in order, each a test, in one session (checkout, instance). */
+export function testDocFile(file: string): void {
+  const blocks = extractBlocks(file, readFileSync(join(PROJECT_ROOT, file), 'utf8'));
+  const runnable = blocks.filter((b) => kindOf(b) !== 'output');
+  const exceptions: string[] = [];
+  after(() => {
+    if (exceptions.length)
+      process.stderr.write(
+        `doc blocks not run (${exceptions.length}):\n${exceptions.map((e) => `  ${e}`).join('\n')}\n`,
+      );
+  });
+
+  describe(file, { timeout: IN_PROJECT.has(file) ? 1_200_000 : 600_000 }, () => {
+    const session = new DocSession();
+    const inProject = IN_PROJECT.has(file);
+    if (inProject) before(() => session.prepareProject(), { timeout: 600_000 });
+    after(() => session.close());
+
+    for (const block of runnable) {
+      const kind = kindOf(block);
+      const label = `${block.where} \`\`\`${block.lang}${block.code.split('\n')[0] ? `: ${block.code.split('\n')[0]!.slice(0, 60)}` : ''}`;
+      const { skip } = block.directives;
+      if (skip) {
+        exceptions.push(`${block.where}: ${skip}`);
+        test(label, { skip });
+        continue;
+      }
+      if (block.code.includes('../shared/specs') && !existsSync(join(SHARED_DIR, 'specs'))) {
+        const why = `${SHARED_DIR}/specs not found (the real specs live only in the shared workspace)`;
+        exceptions.push(`${block.where}: ${why}`);
+        test(label, { skip: why });
+        continue;
+      }
+
+      test(label, async () => {
+        if (kind === null) {
+          assert.fail(
+            `${block.where}: no runner for \`\`\`${block.lang}: write it as sh, ts or json (or text for output), ` +
+              'or mark it <!-- doc-test: skip="why it cannot run" -->',
+          );
+        }
+        if (kind === 'json') {
+          try {
+            JSON.parse(block.code);
+          } catch (error) {
+            assert.fail(`${block.where}: not valid JSON: ${(error as Error).message}`);
+          }
+          return;
+        }
+        if (kind === 'typescript') return runCode(session, block, inProject);
+        return runShell(session, block);
+      });
+    }
+  });
+}
+
+async function runShell(session: DocSession, block: Block): Promise<void> {
+  const d = block.directives;
+  if (d.instance || (!d.background && /127\.0\.0\.1:8080|\$TOKEN/.test(block.code) && !session.hasInstance())) {
+    const started = await session.ensureInstance();
+    if (started && started.code !== 0)
+      assert.fail(failure(block, '(the harness starting npm start for it)', started, 0));
+  }
+  if (d.background) {
+    const ready = d.ready ?? (/npm start/.test(block.code) ? 'magento-async is running at' : null);
+    if (!ready) assert.fail(`${block.where}: a background block needs ready="<text its output shows when ready>"`);
+    const result = await session.startBackground(block, new RegExp(ready));
+    if (result.code !== 0)
+      assert.fail(failure(block, session.substitute(block.code), result, `output matching ${ready}`));
+    return;
+  }
+  if (d.eachLine) {
+    if (!d.ready)
+      assert.fail(`${block.where}: an each-line block needs ready="<text a running line shows once started>"`);
+    const lines = block.code.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    for (const line of lines) {
+      const result = await session.runUntilReady(line, new RegExp(d.ready!));
+      if (result.code !== 0) assert.fail(failure(block, session.substitute(line), result, 0));
+    }
+    return;
+  }
+  const expected = d.expectExit ?? 0;
+  const result = await session.run(block.code);
+  if (result.code !== expected) assert.fail(failure(block, session.substitute(block.code), result, expected));
+}
+
+/**
+ * Written where it says, then the checkout type-checks with it (JavaScript: it parses); a plugin
+ * must load beside the shipped examples, and with an upstream configured.
+ */
+async function runCode(session: DocSession, block: Block, inProject: boolean): Promise<void> {
+  const path = targetPath(block);
+  if (!path) {
+    assert.fail(`${block.where}: a code block needs its path: a first line \`// path/to/file.ts\`, or file="…"`);
+  }
+  session.writeFile(path, block.code);
+  if (/\.m?js$/.test(path)) {
+    // JavaScript for a reader's own scripts: it must at least parse (running it needs their credentials).
+    const check = await session.run(`node --check ${path}`);
+    if (check.code !== 0) assert.fail(failure(block, `(written to ${path}) node --check ${path}`, check, 0));
+    return;
+  }
+  // The project's compiler settings, for this file and what it imports.
+  session.writeFile(
+    '.doc-test.tsconfig.json',
+    JSON.stringify({ extends: './tsconfig.json', include: [], files: [path] }),
+  );
+  const typecheck = await session.run('npx tsc --noEmit -p .doc-test.tsconfig.json', 300_000);
+  if (typecheck.code !== 0) assert.fail(failure(block, `(written to ${path}) npx tsc --noEmit`, typecheck, 0));
+  // A project's plugins load through its kit tests; the checkout's beside the shipped examples too.
+  const plugin = /^plugins\/[^/]+\/index\.ts$/.exec(path);
+  if (plugin && !inProject) {
+    const load = await session.run(
+      `node --input-type=module -e "
+        const { importArtifacts } = await import('./src/runtime/artifacts.ts');
+        const { loadPlugins } = await import('./src/plugins/loader.ts');
+        const { routes } = await importArtifacts('src/generated');
+        const examples = await loadPlugins({ routes, pluginsDir: 'plugins', examples: ['catalog', 'customer', 'cms'] });
+        console.log('beside the examples:', examples.describe('PutV1ProductsSku')?.handler ?? 'ok');
+        const upstream = await loadPlugins({ routes, pluginsDir: 'plugins', upstream: { baseUrl: 'http://127.0.0.1:9/rest' } });
+        console.log('with an upstream:', upstream.describe('PutV1ProductsSku')?.handler ?? 'ok');
+      "`,
+    );
+    if (load.code !== 0)
+      assert.fail(
+        failure(
+          block,
+          `(written to ${path}) loading plugins/ beside the shipped examples, and with an upstream`,
+          load,
+          0,
+        ),
+      );
+  }
+}

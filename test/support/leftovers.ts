@@ -1,0 +1,108 @@
+/**
+ * What a run of the suite leaves behind, found at its end: every test process gets the run's own
+ * temporary folder (TMPDIR), a tag in its environment and a codegen cache for the run (so a large
+ * spec is generated once however many tests generate it), and each schema a test makes is noted
+ * until the test drops it. `globalTeardown` (test/support/db.ts) then fails the run over a folder
+ * or file left in the run's TMPDIR, a schema not dropped, or a process still running with the tag,
+ * after removing them.
+ */
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { Pool } from '../../src/db/pool.ts';
+import { ident } from '../../src/db/pool.ts';
+import { CODEGEN_CACHE_ENV } from '../../codegen/cache.ts';
+
+const TAG = 'MAGENTO_ASYNC_TEST_RUN';
+const SCHEMAS = '.schemas';
+/** The run's codegen cache (codegen/cache.ts): a large spec is generated once per run. */
+const CODEGEN = '.codegen';
+/** What the run itself keeps in its folder: the above, and Node's compile cache (bin/magento-async.js). */
+const KEPT = new Set([SCHEMAS, CODEGEN, 'node-compile-cache']);
+
+/** In the runner, before any test process starts: the run's folder and tag. */
+export function startRun(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'magento-async-tests-'));
+  // Public like a usual temp folder: the embedded PostgreSQL runs as another user when we are root.
+  chmodSync(dir, 0o755);
+  mkdirSync(join(dir, SCHEMAS));
+  process.env.TMPDIR = dir;
+  process.env[TAG] = basename(dir);
+  process.env[CODEGEN_CACHE_ENV] = join(dir, CODEGEN);
+  return dir;
+}
+
+function schemasDir(): string | null {
+  const tmp = process.env.TMPDIR;
+  return process.env[TAG] && tmp && existsSync(join(tmp, SCHEMAS)) ? join(tmp, SCHEMAS) : null;
+}
+
+/** A schema this test made (and must drop). */
+export function noteSchema(name: string): void {
+  const dir = schemasDir();
+  if (dir) writeFileSync(join(dir, name), '');
+}
+
+export function forgetSchema(name: string): void {
+  const dir = schemasDir();
+  if (dir) rmSync(join(dir, name), { force: true });
+}
+
+/** Processes other than this one started during the run (they carry its tag), still running. */
+function taggedProcesses(tag: string): { pid: number; command: string }[] {
+  const found: { pid: number; command: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${TAG}=${tag}`)) continue;
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+      // A zombie has exited; only its parent's wait is missing.
+      if (/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'))) continue;
+      found.push({ pid, command });
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
+}
+
+/** Lists what the run left behind and removes it; the run's folder goes too. */
+export async function endRun(dir: string, pool: Pool | null): Promise<string[]> {
+  const left: string[] = [];
+  if (process.platform === 'linux') {
+    for (const p of taggedProcesses(basename(dir))) {
+      left.push(`process ${p.pid}: ${p.command.slice(0, 160)}`);
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  for (const schema of readdirSync(join(dir, SCHEMAS))) {
+    // With the schemas of its plugins' migrations (`<schema>__<plugin>`, src/plugins/migrations.ts).
+    const { rows } = (await pool
+      ?.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname = $1 OR starts_with(nspname, $2)`, [
+        schema,
+        `${schema}__`,
+      ])
+      .catch(() => null)) ?? { rows: [] };
+    for (const { nspname } of rows) {
+      left.push(`schema ${nspname}`);
+      await pool?.query(`DROP SCHEMA IF EXISTS ${ident(nspname)} CASCADE`).catch(() => {});
+    }
+  }
+  for (const entry of readdirSync(dir)) if (!KEPT.has(entry)) left.push(`${join(dir, entry)}`);
+  rmSync(dir, { recursive: true, force: true });
+  return left;
+}
