@@ -12,6 +12,7 @@ import { ident } from '../../src/db/pool.ts';
 import { startConsumer } from '../../src/consumer/consumer.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from '../consumer/seed.ts';
 import { mapInvoker } from '../consumer/invokers.ts';
+import { simulatedWork } from '../support/wait.ts';
 
 const LEASE_SECONDS = 6;
 
@@ -68,7 +69,8 @@ test('a claim that took 4 s of a 6 s lease does not start its operation: it is c
     10_000,
     'the claim to wait for the row',
   );
-  await new Promise((r) => setTimeout(r, 4000));
+  // The other transaction's work takes 4 s of the 6 s lease.
+  await simulatedWork(4000);
   await holder.query('COMMIT');
   holder.release();
   await waitFor(async () => (await statusCounts(db.pool, db.schema, bulk))[1] === 1, 20_000, 'the operation to run');
