@@ -25,6 +25,7 @@
  * With EMBEDDED=1 it runs on a PostgreSQL of its own (var/bench-postgres), as bench:catalog does.
  * The full run takes a while and loads the machine: use a small `--ops` for a quick look.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,8 @@ const env = {
   ...process.env,
   DATABASE_URL: db.url,
   MAGENTO_ASYNC_CONFIG: configFile,
+  // Server and consumer share one crypt key, as a deployment's do.
+  CRYPT_KEY: randomBytes(16).toString('hex'),
   MAGENTO_ASYNC_PLUGIN_EXAMPLES: 'catalog',
 };
 const processes: CliProcess[] = [];
@@ -162,7 +165,8 @@ try {
     // The earliest bulk holding an item of these skus' previous update.
     if (first >= SKUS) {
       const before = Math.floor((first - SKUS) / BULK);
-      const through = Math.floor((last - SKUS) / BULK);
+      // Not this bulk itself: an earlier update in the same bulk is ahead of its next by index.
+      const through = Math.min(b - 1, Math.floor((last - SKUS) / BULK));
       for (let p = before; p <= through; p++) await accepted[p];
     }
     const body = JSON.stringify(Array.from({ length: last - first + 1 }, (_, j) => item(first + j)));
@@ -175,7 +179,7 @@ try {
       const text = await response.text();
       if (response.status === 202) break;
       if (response.status === 503) {
-        retried503++;
+        if (retried503++ === 0) console.log(`503 (retried after its Retry-After): ${text.slice(0, 300)}`);
         await new Promise((r) => setTimeout(r, Number(response.headers.get('retry-after') ?? 1) * 1000));
         continue;
       }

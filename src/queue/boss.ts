@@ -74,9 +74,13 @@ export function bossSchemaOf(boss: PgBoss): string | undefined {
   return schemas.get(boss);
 }
 
-/** Retry and expiry policy of the entity queues (configuration `queue.*`). */
+/**
+ * Delivery retry and expiry policy of the entity queues. pg-boss retries a job only when its
+ * delivery failed (its worker died, its batch failed); an operation's own retries are jobs of their
+ * own (src/operations/retries.ts), apart from these.
+ */
 export interface QueuePolicyConfig {
-  /** Retries after the first attempt for retriable failures (status 2). */
+  /** Deliveries again after the first (`consumer.deliveryRetryLimit`); then dead-lettered. */
   retryLimit?: number;
   /** Seconds before the first retry; doubled per retry (with jitter) when `retryBackoff`. */
   retryDelay?: number;
@@ -96,7 +100,7 @@ export interface QueuePolicyConfig {
 }
 
 export const DEFAULT_QUEUE_POLICY = {
-  retryLimit: 5,
+  retryLimit: 10,
   retryDelay: 2,
   retryBackoff: true,
   retryDelayMax: 300,
@@ -186,18 +190,20 @@ export async function analyzeJobs(db: { query(text: string): Promise<unknown> },
   await db.query(analyzeJobTable(bossSchema));
 }
 
-/** The queue policy of a deployment, built in one place so server and consumers never disagree. */
+/**
+ * The queue policy of a deployment, built in one place so server and consumers never disagree:
+ * the delivery settings, never the operation's own retry settings.
+ */
 export function queuePolicyFromConfig(consumer: {
-  retryLimit: number;
-  retryDelaySeconds: number;
-  retryBackoff: boolean;
+  deliveryRetryLimit: number;
+  deliveryRetryDelaySeconds: number;
   expireInSeconds: number;
   heartbeatSeconds: number | null;
 }): QueuePolicyConfig {
   return {
-    retryLimit: consumer.retryLimit,
-    retryDelay: consumer.retryDelaySeconds,
-    retryBackoff: consumer.retryBackoff,
+    retryLimit: consumer.deliveryRetryLimit,
+    retryDelay: consumer.deliveryRetryDelaySeconds,
+    retryBackoff: true,
     expireInSeconds: consumer.expireInSeconds,
     heartbeatSeconds: consumer.heartbeatSeconds,
   };
