@@ -23,6 +23,7 @@ import type { OperationInvoker } from './invoker.ts';
 import { batchHandlersOf } from './batch-handler.ts';
 import { claimFold } from '../operations/claims.sql.ts';
 import { releaseClaims } from '../operations/claims.ts';
+import { configDefaults } from '../config.ts';
 import { DEFAULT_LIFECYCLE, type LifecyclePolicy } from '../operations/policy.ts';
 import { closeAbandoned, sweep } from '../operations/sweep.ts';
 import { foldedFetchDb } from '../queue/fetch-fold.ts';
@@ -104,13 +105,13 @@ export interface ConsumerHandle {
 
 export { ABANDONED_MESSAGE } from '../operations/sweep.ts';
 
-/** Default handlers in flight per fetch loop: see `consumer.inFlight` in src/config/schema.ts for how it was chosen. */
-export const DEFAULT_IN_FLIGHT = 100;
-
 export async function startConsumer(options: ConsumerOptions): Promise<ConsumerHandle> {
   const { boss, pool, schema, log } = options;
-  const batchSize = Math.max(1, Math.min(options.batchSize ?? 100, options.maxMessages ?? Infinity));
-  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const batchSize = Math.max(
+    1,
+    Math.min(options.batchSize ?? configDefaults.consumer.batchSize, options.maxMessages ?? Infinity),
+  );
+  const concurrency = Math.max(1, options.concurrency ?? configDefaults.consumer.concurrency);
   let stopping = false;
   const policy: LifecyclePolicy = { ...DEFAULT_LIFECYCLE, ...options.policy };
   const ctx: BatchContext = {
@@ -123,7 +124,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     // Set once the waker is listening (below); a put-off job made runnable wakes the loops.
     wake: undefined,
     flushAfterMs: options.flushAfterMs ?? 1000,
-    inFlight: Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT),
+    inFlight: Math.max(1, options.inFlight ?? configDefaults.consumer.inFlight),
     shareTransactions: options.shareTransactions ?? true,
     // The registry's batch chains (batch-handler.ts) unless the caller brings its own.
     batchHandlerOf: options.batchHandlerOf ?? (options.registry.batch ? batchHandlersOf(() => ctx) : undefined),

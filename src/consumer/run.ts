@@ -19,6 +19,7 @@ import { startConsumer, type ConsumerHandle } from './consumer.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { selectConsumer, type ConsumerSelection } from './select.ts';
 import { orderRules, saveOrderRules } from '../operations/order-keys.ts';
+import { lifecyclePolicyFromConfig } from '../operations/policy.ts';
 import { queueForEntity } from '../queue/names.ts';
 import { createMetrics, type Metrics } from '../metrics/registry.ts';
 import { startMetricsServer } from '../metrics/http.ts';
@@ -121,13 +122,7 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       concurrency,
       inFlight: config.consumer.inFlight,
       maxMessages: options.maxMessages,
-      policy: {
-        leaseSeconds: config.consumer.leaseSeconds,
-        handlerTimeoutMs: config.consumer.handlerTimeoutSeconds * 1000,
-        retryLimit: config.consumer.retryLimit,
-        retryDelaySeconds: config.consumer.retryDelaySeconds,
-        retryBackoff: config.consumer.retryBackoff,
-      },
+      policy: lifecyclePolicyFromConfig(config.consumer),
       sweeper: {
         bossSchema: config.bossSchema,
         queueOf: (operationId) => {

@@ -3,6 +3,8 @@
  * catches jobs whose retries ran out so no operation is left open with no job behind it.
  */
 import { PgBoss } from 'pg-boss';
+import { configDefaults } from '../config.ts';
+import { RETRY_DELAY_MAX_SECONDS } from '../operations/policy.ts';
 import type { QueueResult } from 'pg-boss';
 import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, queueForEntity } from './names.ts';
@@ -99,14 +101,11 @@ export interface QueuePolicyConfig {
   heartbeatSeconds?: number | null;
 }
 
-export const DEFAULT_QUEUE_POLICY = {
-  retryLimit: 10,
-  retryDelay: 2,
-  retryBackoff: true,
-  retryDelayMax: 300,
-  expireInSeconds: 60,
-  heartbeatSeconds: 10,
-} as const satisfies Required<QueuePolicyConfig>;
+/** The configuration's defaults. */
+export const DEFAULT_QUEUE_POLICY: Required<QueuePolicyConfig> = {
+  ...queuePolicyFromConfig(configDefaults.consumer),
+  retryDelayMax: RETRY_DELAY_MAX_SECONDS,
+};
 
 function queueOptions(policy: QueuePolicyConfig) {
   const p = { ...DEFAULT_QUEUE_POLICY, ...policy };
@@ -199,7 +198,7 @@ export function queuePolicyFromConfig(consumer: {
   deliveryRetryDelaySeconds: number;
   expireInSeconds: number;
   heartbeatSeconds: number | null;
-}): QueuePolicyConfig {
+}): Required<Omit<QueuePolicyConfig, 'retryDelayMax'>> {
   return {
     retryLimit: consumer.deliveryRetryLimit,
     retryDelay: consumer.deliveryRetryDelaySeconds,
