@@ -15,7 +15,8 @@
 import { createTestDatabase } from '../test/support/db.ts';
 import { seedBulk, silentLog } from '../test/consumer/seed.ts';
 import { analyzeJobs, createBoss, ensureQueues } from '../src/queue/boss.ts';
-import { DEFAULT_IN_FLIGHT, startConsumer, type ConsumerOptions } from '../src/consumer/consumer.ts';
+import { configDefaults } from '../src/config.ts';
+import { startConsumer, type ConsumerOptions } from '../src/consumer/consumer.ts';
 import { ident } from '../src/db/pool.ts';
 import type { OperationInvoker } from '../src/consumer/invoker.ts';
 
@@ -99,7 +100,10 @@ try {
       label: 'a commit per operation, inFlight 1',
       run: () => measure(TX_N, transactional, { shareTransactions: false, inFlight: 1 }),
     },
-    { label: `shared batch transaction, inFlight ${DEFAULT_IN_FLIGHT}`, run: () => measure(TX_N, transactional, {}) },
+    {
+      label: `shared batch transaction, inFlight ${configDefaults.consumer.inFlight}`,
+      run: () => measure(TX_N, transactional, {}),
+    },
     {
       label: 'shared batch transaction, inFlight 1',
       run: () => measure(TX_N, transactional, { inFlight: 1 }),

@@ -31,14 +31,16 @@ const WAIT_MS = 10 * 60_000;
 
 let fingerprint: string | undefined;
 
-/** The generator's own identity: its source files and its libraries' versions. */
+/**
+ * The generator's own identity: its modules (this folder: codegen/ in a checkout, its compiled
+ * copy in the published package) and its libraries' versions.
+ */
 function generatorFingerprint(): string {
   if (fingerprint) return fingerprint;
   const hash = createHash('sha256');
-  const dir = join(PROJECT_ROOT, 'codegen');
-  for (const file of (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).sort()) {
-    hash.update(file).update(readFileSync(join(dir, file)));
-  }
+  const dir = import.meta.dirname;
+  const modules = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => /\.(ts|js)$/.test(f)).sort();
+  for (const file of modules) hash.update(file).update(readFileSync(join(dir, file)));
   const require = createRequire(join(PROJECT_ROOT, 'package.json'));
   for (const name of LIBRARIES) {
     try {
@@ -58,8 +60,14 @@ function read(dir: string): Generation {
 export async function cachedGeneration(spec: LoadedSpec, make: () => Promise<Generation>): Promise<Generation> {
   const root = process.env[CODEGEN_CACHE_ENV];
   if (!root) return make();
+  let generator: string;
+  try {
+    generator = generatorFingerprint();
+  } catch {
+    return make(); // Nothing to key the generator by: never reuse what might be stale.
+  }
   const key = createHash('sha256')
-    .update(JSON.stringify([spec.sha256, spec.file, generatorFingerprint()]))
+    .update(JSON.stringify([spec.sha256, spec.file, generator]))
     .digest('hex')
     .slice(0, 32);
   const dir = join(root, key);

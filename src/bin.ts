@@ -14,7 +14,6 @@ import { dirname, join } from 'node:path';
 import { PACKAGE_JSON, PACKAGE_ROOT } from './kernel/package.ts';
 
 const require = nodeModule.createRequire(join(PACKAGE_ROOT, 'package.json'));
-const satisfies = require('semver/functions/satisfies') as (version: string, range: string) => boolean;
 
 /** The binary of the `node` dependency (node_modules/node/bin/node), if it was installed. */
 function declaredNode(): string | null {
@@ -40,7 +39,13 @@ async function rerun(node: string): Promise<never> {
 }
 
 const required = PACKAGE_JSON.engines.node;
-if (!satisfies(process.versions.node, required)) {
+/** The declared Node satisfies `engines` (test/kernel/package.test.ts): only another one is checked. */
+function usable(): boolean {
+  if (process.versions.node === PACKAGE_JSON.dependencies.node) return true;
+  const satisfies = require('semver/functions/satisfies') as (version: string, range: string) => boolean;
+  return satisfies(process.versions.node, required);
+}
+if (!usable()) {
   const node = declaredNode();
   if (node && node !== process.execPath) await rerun(node);
   process.stderr.write(

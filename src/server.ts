@@ -3,14 +3,13 @@
  * listens. Also used by tests and `npm start`, which is why it returns a handle instead of blocking.
  */
 import type { AddressInfo } from 'node:net';
-import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import pino from 'pino';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from './config.ts';
 import { createPool, databaseUrl, type Pool } from './db/pool.ts';
 import { migrate } from './db/migrate.ts';
 import { createApp } from './http/app.ts';
-import { createRouteMatcher } from './http/route-matcher.ts';
 import { AcceptCommitter } from './accept/committer.ts';
 import { createAccept } from './accept/accept.ts';
 import { startIdempotencySweeper } from './accept/idempotency-sweeper.ts';
@@ -30,7 +29,7 @@ import type { Logger } from './kernel/logger.ts';
 import type { Caller } from './kernel/caller.ts';
 import { createStatusHandler } from './status/handler.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
-import { serveMetrics } from './metrics/http.ts';
+import { metricsRoute } from './metrics/http.ts';
 import { createDashboard } from './admin/serve.ts';
 import { announceRelaxations, integrationAsBearer } from './runtime/relaxations.ts';
 import { startWebhookSender, type WebhookSender } from './webhooks/sender.ts';
@@ -202,12 +201,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             now: options.now,
           });
     undo.push(() => stopRetention());
+    const dashboard = config.dashboard.enabled ? createDashboard(config.dashboard.path) : null;
     const app = createApp({
       pool,
       schema: config.schema,
       log,
       routes: artifacts.routes,
-      matcher: createRouteMatcher(artifacts.routes),
       accept,
       admission,
       resolveStore: (path) => stores.resolve(path),
@@ -219,30 +218,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         lockSeconds: config.oauth.adminLockSeconds,
       }),
       schemas: artifacts.schemas,
-      sync: status,
+      sync: status.routes,
+      metrics: config.metrics.enabled ? metricsRoute(metrics, config.metrics) : undefined,
+      dashboard: dashboard ?? undefined,
+      onResponse: (kind, code, seconds) => metrics.request(kind, code, seconds),
       limits: { maxBodyBytes: config.maxBodyBytes },
       developerMode: config.mode === 'developer',
       onAccepted: (e) => metrics.accepted(e),
       callbackUrl: (header, caller) => callbackUrlFor(config.webhooks, header, caller.tokenName),
     });
-    const dashboard = config.dashboard.enabled ? createDashboard(config.dashboard.path) : null;
-    const koa = app.callback();
-    const server = createBoundedServer(
-      (req, res) => {
-        observeRequest(metrics, req, res);
-        const path = (req.url ?? '/').split('?')[0];
-        if (config.metrics.enabled && path === '/metrics') {
-          serveMetrics(metrics, config.metrics, req, res).catch((error: unknown) => {
-            log.error({ err: error }, 'metrics scrape failed');
-            if (!res.headersSent) res.writeHead(500).end();
-          });
-          return;
-        }
-        if (dashboard?.handle(req, res)) return;
-        void koa(req, res);
-      },
-      { requestTimeoutSeconds: config.requestTimeoutSeconds, log },
-    );
+    // Every request, /metrics and the dashboard included, goes through the Koa app and its router.
+    const server = createBoundedServer(app.callback(), {
+      requestTimeoutSeconds: config.requestTimeoutSeconds,
+      log,
+    });
     server.listen(config.port, options.host ?? '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -298,24 +287,4 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await pool.end().catch(() => {});
     throw error;
   }
-}
-
-/** Times every request for the latency histogram; the kind comes from the path as dispatch reads it. */
-function observeRequest(metrics: Metrics, req: IncomingMessage, res: ServerResponse): void {
-  const started = performance.now();
-  res.once('finish', () => {
-    const [path, query = ''] = (req.url ?? '').split('?') as [string, string?];
-    // A validate-only request stores nothing and may wait on plugins' checks: not the accept latency.
-    const kind =
-      /(^|&)validateOnly=(true|1)(&|$)/.test(query) && /^\/rest(\/[^/]+)?\/async\//.test(path)
-        ? 'validate'
-        : /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
-          ? 'bulk'
-          : /^\/rest(\/[^/]+)?\/async\//.test(path)
-            ? 'async'
-            : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
-              ? 'status'
-              : 'other';
-    metrics.request(kind, res.statusCode, (performance.now() - started) / 1000);
-  });
 }

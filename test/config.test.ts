@@ -37,8 +37,10 @@ test('defaults, with no env and no config file', (t) => {
   assert.deepEqual(c.consumer, {
     batchSize: 100,
     concurrency: 4,
-    inFlight: 32,
+    inFlight: 100,
     retryLimit: 5,
+    deliveryRetryLimit: 10,
+    deliveryRetryDelaySeconds: 2,
     retryDelaySeconds: 2,
     retryBackoff: true,
     expireInSeconds: 60,

@@ -215,13 +215,15 @@ export function fallback({ routes, upstream }: FallbackOptions): Fallback | unde
   const byId = new Map(routes.map((r) => [r.operationId, r]));
   const cache = new Map<string, Handler>();
   const link = linkUpstream(upstream);
-  return (operationId) => {
+  const resolve = (operationId: string): Handler | undefined => {
     const route = byId.get(operationId);
     if (!route) return undefined;
     let handler = cache.get(operationId);
     if (!handler) cache.set(operationId, (handler = forwarder(route, upstream, link)));
     return handler;
   };
+  // The consumer claims a forwarded operation only while the upstream has a free slot for it.
+  return Object.assign(resolve, { gate: link.limiter });
 }
 
 export default definePlugin({

@@ -4,7 +4,8 @@
  * the REST status endpoints with it, so the REST ACL is the dashboard's only permission model.
  */
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context } from 'koa';
+import { E, WebapiError } from '../errors/catalogue.ts';
 
 const ASSETS = new URL('./assets/', import.meta.url);
 
@@ -25,8 +26,10 @@ const HEADERS = {
 };
 
 export interface Dashboard {
-  /** Answers and returns true when the request is the dashboard's. */
-  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Where the dashboard lives (`dashboard.path`). */
+  path: string;
+  /** Answers a request for `path` or below it (the app's router sends them here). */
+  answer(ctx: Context): void;
 }
 
 export function createDashboard(path: string): Dashboard {
@@ -35,25 +38,21 @@ export function createDashboard(path: string): Dashboard {
     Object.entries(FILES).map(([suffix, f]) => [suffix, { ...f, body: readFileSync(new URL(f.file, ASSETS)) }]),
   );
   return {
-    handle(req, res) {
-      const pathname = (req.url ?? '/').split('?')[0]!;
-      if (pathname !== path && !pathname.startsWith(path + '/')) return false;
-      if (pathname === path) {
+    path,
+    answer(ctx) {
+      if (ctx.path === path) {
         // The page's files are relative to the folder, so the page lives at `<path>/`.
-        const query = (req.url ?? '').slice(pathname.length);
-        res.writeHead(308, { Location: path + '/' + query }).end();
-        return true;
+        ctx.status = 308;
+        ctx.set('Location', path + '/' + ctx.search);
+        ctx.body = '';
+        return;
       }
-      const suffix = pathname.slice(path.length).replace(/^\/$/, '');
+      const suffix = ctx.path.slice(path.length).replace(/^\/$/, '');
       const asset = bodies.get(suffix);
-      if (!asset || (req.method !== 'GET' && req.method !== 'HEAD')) {
-        res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ message: 'Request does not match any route.' }));
-        return true;
-      }
-      res.writeHead(200, { ...HEADERS, 'Content-Type': asset.type, 'Content-Length': asset.body.length });
-      res.end(req.method === 'HEAD' ? undefined : asset.body);
-      return true;
+      if (!asset || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) throw new WebapiError(E.ROUTE_NOT_FOUND);
+      ctx.set(HEADERS);
+      ctx.type = asset.type;
+      ctx.body = asset.body;
     },
   };
 }

@@ -13,14 +13,13 @@ export const ADMIN_TOKEN_PATH = '/V1/integration/admin/token';
 /** Credentials are small; a bigger body is not a login. */
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** Answers the admin token route; false for any other path or method (the app then answers 404). */
+/** Answers the admin token route (the app's router sends `POST` of ADMIN_TOKEN_PATH here). */
 export function createAdminTokenEndpoint(
   pool: Pool,
   schema: string,
   policy: AdminTokenPolicy,
-): (ctx: Context, path: string) => Promise<boolean> {
-  return async (ctx, path) => {
-    if (path !== ADMIN_TOKEN_PATH || ctx.method !== 'POST') return false;
+): (ctx: Context) => Promise<void> {
+  return async (ctx) => {
     const text = await readBody(ctx.req, MAX_BODY_BYTES);
     let body: unknown = null;
     if (text !== null && text.trim() !== '') {
@@ -34,6 +33,5 @@ export function createAdminTokenEndpoint(
       body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
     const { token } = await createAdminToken(pool, schema, fields.username, fields.password, policy);
     sendJson(ctx, 200, token);
-    return true;
   };
 }

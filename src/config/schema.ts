@@ -143,22 +143,38 @@ const consumer = Group(
       default: 4,
       description: 'batches in flight per queue and worker process (pg-boss `localConcurrency`)',
     }),
-    // Measured with bench/executor.bench.ts (a 20 ms I/O handler, one consumer, 4 batches of 100):
-    // 142 ops/s at 1, 1,400–1,600 at 16, 1,900–2,300 at 32, 2,500 at 64; past 32 each doubling
-    // gains under 1.3× while a stop waits for more handlers in hand, and calls to one upstream are
-    // capped by its own limit.
+    // A consumer claims only what it can start now, and every claim of a batch starts at once: below
+    // `batchSize`, fetches shrink to the free slots and fewer batches overlap their round trips
+    // (bench:consumer with 32: 0.18x of raw pg-boss against 0.43x with every claim started, same
+    // run). bench/executor.bench.ts (a 20 ms I/O handler): 1,900–2,300 ops/s at 32, 2,500 at 64.
+    // Calls to one upstream are capped by its own limit whatever this says.
     inFlight: Type.Integer({
       minimum: 1,
       maximum: 10_000,
-      default: 32,
+      default: 100,
       description:
-        "handlers of one batch running at once (one entity key's operations never overlap; `ctx.tx` users take the batch's shared transaction in turn)",
+        "handlers in flight per fetch loop: a consumer runs at most `concurrency` × this per queue at once and claims only what it can start now (one entity key's operations never overlap; `ctx.tx` users take the batch's shared transaction in turn)",
     }),
     retryLimit: Type.Integer({
       minimum: 0,
       maximum: 1000,
       default: 5,
       description: 'automatic retries of a retriably failed operation (status 2) before it stays failed',
+    }),
+    // pg-boss's job retries, apart from the operation's own: a delivery is retried when its worker
+    // died (its job expired) or its batch failed; an operation's retries are jobs of their own.
+    deliveryRetryLimit: Type.Integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 10,
+      description:
+        "deliveries of an operation's job after its worker died or its batch failed, before the operation is closed as abandoned (pg-boss `retryLimit`)",
+    }),
+    deliveryRetryDelaySeconds: Type.Integer({
+      minimum: 0,
+      maximum: 86400,
+      default: 2,
+      description: 'delay before such a delivery, s, doubled each time (pg-boss `retryDelay`)',
     }),
     retryDelaySeconds: Type.Integer({
       minimum: 0,
@@ -359,8 +375,10 @@ const retention = Group(
       default: 600,
       description: 'how often a server looks for them (one server at a time sweeps, under an advisory lock)',
     }),
-    // Measured with bench/retention.bench.ts: each batch is one transaction, so this bounds how long
-    // the sweep holds any row lock.
+    // Each batch is one transaction, so this bounds how long the sweep holds row locks (of expired
+    // rows, which accepts never touch). bench/retention.bench.ts on 1,000,000 operations at load
+    // average 20–30 on 2 cores: longest transaction 373 ms at 5,000, 570 ms at 1,000 (load drift);
+    // no accept waited on the sweep either way. 1,000 keeps a transaction short on a quiet machine.
     batchOperations: Type.Integer({
       minimum: 100,
       maximum: 1_000_000,

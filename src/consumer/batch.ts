@@ -13,8 +13,10 @@ import type { LifecycleContext } from '../operations/policy.ts';
 import { busyDelaySeconds, putOff, wakeWaiting } from '../operations/put-off.ts';
 import { wakeDependants, type Looked } from '../operations/requires.ts';
 import type { OperationJob } from '../queue/names.ts';
+import type { Hold } from './capacity.ts';
 import { BatchWriter } from './commit.ts';
 import { BatchExecutor } from './executor.ts';
+import type { Gate } from '../kernel/gate.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { lookFirst, type Dependencies } from './requirements.ts';
 import type { BatchHandlerOf } from './units.ts';
@@ -45,8 +47,19 @@ export interface BatchContext extends LifecycleContext {
   observe?(e: { topic: string; status: number; seconds: number; attempt: number }): void;
   /** Search path of handler transactions (ConsumerOptions.searchPath). */
   searchPath?: readonly string[] | undefined;
+  /** The gate an operationId's runs go through (an upstream's slots), if any (capacity.ts). */
+  gateOf?(operationId: string): Gate | undefined;
+  /** Converts an operation's stored arguments to what its handler's types say (ConsumerOptions.coerce). */
+  coerce?: ((operationId: string, args: unknown, log: LifecycleContext['log']) => unknown) | undefined;
   /** What operations require before they run (plugins' `requires`); none: nothing waits. */
   dependencies?: Dependencies | undefined;
+}
+
+export interface Delivery {
+  /** performance.now() taken before the statement that claimed the batch's operations. */
+  claimedAt: number;
+  /** The consumer's capacity held for this batch, given back as its claims end. */
+  hold?: Hold | undefined;
 }
 
 /** What a batch leaves for its caller when it throws: the claims it still holds. */
@@ -64,13 +77,21 @@ export class BatchFailure extends Error {
  * Deliveries put off (busy), given back to run again, or with nothing left to run do not count:
  * `--max-messages` counts operations handled, as Magento counts messages.
  */
-export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<number> {
+export async function processBatch(
+  ctx: BatchContext,
+  queue: string,
+  jobs: Job<OperationJob>[],
+  delivery: Delivery,
+): Promise<number> {
   const startedAt = new Date();
-  const claimedAt = performance.now();
-  const delivered =
-    jobs.length && deliveredOf(jobs[0]!) === undefined
-      ? await claimSeparately(ctx, jobs)
-      : jobs.map((j) => deliveredOf(j)!);
+  // The local lease clock starts no later than the database's: at the claim statement's start.
+  let claimedAt = delivery.claimedAt;
+  let delivered: (Claimed | NotClaimed)[];
+  if (jobs.length && deliveredOf(jobs[0]!) === undefined) {
+    claimedAt = performance.now();
+    delivered = await claimSeparately(ctx, jobs);
+  } else delivered = jobs.map((j) => deliveredOf(j)!);
+  const lookedAt = performance.now();
   const claims: Claimed[] = [];
   const done: JobAttempt[] = [];
   const busy: NotClaimed[] = [];
@@ -88,6 +109,7 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
   try {
     if (ctx.dependencies) looked = await lookFirst(ctx, ctx.dependencies, claims);
   } catch (error) {
+    delivery.hold?.release();
     throw new BatchFailure(error, [
       claims.map((c) => c.row.bulk_uuid),
       claims.map((c) => c.row.operation_key),
@@ -97,7 +119,9 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
   const runs = looked && new Set(looked.run);
   const running = runs ? claims.filter((c) => runs.has(c)) : claims;
   for (const c of looked?.failed ?? []) done.push(attemptOf(c.job));
-  const leases = new Leases(ctx, running, claimedAt);
+  // Each claim that runs now keeps its share of the consumer's capacity; the rest goes back.
+  delivery.hold?.claimed(running, (id) => ctx.gateOf?.(id));
+  const leases = new Leases(ctx, running, claimedAt, lookedAt);
   const writer = new BatchWriter(ctx, queue, leases, startedAt, done);
   try {
     const waiting = looked?.waiting ?? [];
@@ -115,7 +139,9 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
       ],
     );
     await finishCanceled(ctx, canceledGone);
-    await new BatchExecutor(ctx, leases, writer).runAll(running);
+    await new BatchExecutor(ctx, leases, writer, (ended) => {
+      for (const c of ended) delivery.hold?.done(c);
+    }).runAll(running);
     const finished = running.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key }));
     await wakeWaiting(ctx, queue, finished);
     if (looked) {
@@ -128,5 +154,6 @@ export async function processBatch(ctx: BatchContext, queue: string, jobs: Job<O
     throw new BatchFailure(error, leases.heldArrays());
   } finally {
     leases.stop();
+    delivery.hold?.release();
   }
 }

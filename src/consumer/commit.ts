@@ -22,7 +22,7 @@ import { addressOf, attemptOf, type OperationRow, type Outcome } from '../operat
 import { recordOutcomes as recordOutcomesSql } from '../operations/outcomes.sql.ts';
 import { needsTransaction, outcomeArrays, recordOn, recordOutcomes } from '../operations/outcomes.ts';
 import { putOff } from '../operations/put-off.ts';
-import { failureOutcome, isRetriable, STATUS_COMPLETE } from '../operations/status.ts';
+import { errorLogFields, failureOutcome, isRetriable, STATUS_COMPLETE } from '../operations/status.ts';
 import { OperationError } from '../kernel/operation-errors.ts';
 import { completionFoldDb } from '../queue/completion-fold.ts';
 import type { OperationJob } from '../queue/names.ts';
@@ -221,7 +221,10 @@ export class BatchWriter {
         logOf(ctx, items[0]!.row).info({ err: error }, 'operation failed at commit');
         return;
       }
-      ctx.log.warn({ err: error, count: items.length }, 'batch transaction failed to commit; its operations run again');
+      ctx.log.warn(
+        { ...errorLogFields(error), count: items.length },
+        'batch transaction failed to commit; its operations run again',
+      );
       const alone = isRetriable(error) ? undefined : true;
       this.#givenBack.push(...items.map((i) => ({ job: i.job, row: i.row, alone })));
       return;
@@ -305,7 +308,7 @@ async function flushPending(
         // For the autocommit write that precedes the completion: the completion's own (synchronous)
         // commit flushes the WAL up to and including this one. One fsync per batch.
         alone: recordOutcomesSql(ctx.schema, { asyncCommit: true }),
-        values: outcomeArrays(items, startedAt, ctx.policy.retryLimit),
+        values: outcomeArrays(items, startedAt, ctx.policy),
       })
     : undefined;
   await ctx.boss.complete(queue, jobs, null, db ? { db } : {});

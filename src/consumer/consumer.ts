@@ -15,12 +15,15 @@ import type { Job, JobAttempt, PgBoss } from 'pg-boss';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, type OperationJob } from '../queue/names.ts';
-import { BatchFailure, processBatch, type BatchContext } from './batch.ts';
-import { isRetriable } from '../operations/status.ts';
+import type { Gate } from '../kernel/gate.ts';
+import { BatchFailure, processBatch, type BatchContext, type Delivery } from './batch.ts';
+import { Capacity } from './capacity.ts';
+import { errorLogFields, isRetriable } from '../operations/status.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { batchHandlersOf } from './batch-handler.ts';
 import { claimFold } from '../operations/claims.sql.ts';
 import { releaseClaims } from '../operations/claims.ts';
+import { configDefaults } from '../config.ts';
 import { DEFAULT_LIFECYCLE, type LifecyclePolicy } from '../operations/policy.ts';
 import { closeAbandoned, sweep } from '../operations/sweep.ts';
 import { foldedFetchDb } from '../queue/fetch-fold.ts';
@@ -53,8 +56,15 @@ export interface ConsumerOptions {
   deadLetter?: boolean;
   /** How long outcomes may wait to be written, and a batch's shared transaction stay open, ms. */
   flushAfterMs?: number;
-  /** Handlers of one batch running at once (`consumer.inFlight`). */
+  /**
+   * Handlers in flight per fetch loop (`consumer.inFlight`): the consumer runs at most
+   * `queues × concurrency × inFlight` at once, and claims no more than it can start now (capacity.ts).
+   */
   inFlight?: number;
+  /** The gates (upstreams' slots) the operations of a queue may go through (capacity.ts). */
+  gatesOf?: (queue: string) => readonly Gate[];
+  /** Converts an operation's stored arguments before its handler runs (src/plugins/coerce.ts). */
+  coerce?: BatchContext['coerce'];
   /** Handlers of a batch share one transaction (default true; false is the benchmark's baseline). */
   shareTransactions?: boolean;
   /** Batch handlers by operationId (see `BatchContext.batchHandlerOf`). */
@@ -95,13 +105,13 @@ export interface ConsumerHandle {
 
 export { ABANDONED_MESSAGE } from '../operations/sweep.ts';
 
-/** Default handlers in flight per batch: see `consumer.inFlight` in src/config.ts for how it was chosen. */
-export const DEFAULT_IN_FLIGHT = 32;
-
 export async function startConsumer(options: ConsumerOptions): Promise<ConsumerHandle> {
   const { boss, pool, schema, log } = options;
-  const batchSize = Math.max(1, Math.min(options.batchSize ?? 100, options.maxMessages ?? Infinity));
-  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const batchSize = Math.max(
+    1,
+    Math.min(options.batchSize ?? configDefaults.consumer.batchSize, options.maxMessages ?? Infinity),
+  );
+  const concurrency = Math.max(1, options.concurrency ?? configDefaults.consumer.concurrency);
   let stopping = false;
   const policy: LifecyclePolicy = { ...DEFAULT_LIFECYCLE, ...options.policy };
   const ctx: BatchContext = {
@@ -114,7 +124,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     // Set once the waker is listening (below); a put-off job made runnable wakes the loops.
     wake: undefined,
     flushAfterMs: options.flushAfterMs ?? 1000,
-    inFlight: Math.max(1, options.inFlight ?? DEFAULT_IN_FLIGHT),
+    inFlight: Math.max(1, options.inFlight ?? configDefaults.consumer.inFlight),
     shareTransactions: options.shareTransactions ?? true,
     // The registry's batch chains (batch-handler.ts) unless the caller brings its own.
     batchHandlerOf: options.batchHandlerOf ?? (options.registry.batch ? batchHandlersOf(() => ctx) : undefined),
@@ -122,11 +132,14 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     stopping: () => stopping,
     observe: options.observe,
     searchPath: options.searchPath,
+    gateOf: options.registry.gateOf?.bind(options.registry),
+    coerce: options.coerce,
     dependencies: options.dependencies,
   };
   const pollMs = Math.max(0.5, options.pollingIntervalSeconds ?? 1) * 1000;
   const notifyPollMs = Math.max(0.5, options.notifyPollingIntervalSeconds ?? 3) * 1000;
   const queues = [...new Set(options.queues)];
+  const capacity = new Capacity(queues.length * concurrency * ctx.inFlight);
 
   let handled = 0;
   // Jobs asked for by fetches in flight, or in hand: with maxMessages, no fetch asks for more than
@@ -159,18 +172,30 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   // Queues one of whose loops, finding it empty, polls it for the others.
   const polling = new Set<string>();
   const loop = async (queue: string): Promise<void> => {
+    const gates = options.gatesOf?.(queue) ?? [];
     while (!stopping) {
-      const want = quota();
-      if (want <= 0) {
+      const left = quota();
+      if (left <= 0) {
         if (handled >= options.maxMessages!) break;
         await new Promise<void>((resolve) => quotaWaiters.push(resolve));
         continue;
       }
+      // Only what can start now is claimed: free handler slots, and the gates' free slots.
+      const room = capacity.available(gates);
+      if (room <= 0) {
+        await capacity.freed();
+        continue;
+      }
+      const want = Math.min(left, room);
+      const hold = capacity.hold(want, gates);
       reserved += want;
       let jobs: Job<OperationJob>[];
+      // Taken before the fetch statement, whose claim starts the database's lease clock.
+      const claimedAt = performance.now();
       try {
         jobs = await boss.fetch<OperationJob>(queue, { batchSize: want, db: fetchDb });
       } catch (error) {
+        hold.release();
         reserved -= want;
         quotaFreed();
         if (stopping) break;
@@ -179,6 +204,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
         await waker.sleep(queue, pollMs);
         continue;
       }
+      hold.fetched(jobs.length);
       // The jobs in hand stay reserved until they count as handled.
       reserved -= want - jobs.length;
       if (jobs.length < want) quotaFreed();
@@ -198,7 +224,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       waker.wake(queue);
       let ran = 0;
       try {
-        ran = await runBatch(ctx, queue, jobs);
+        ran = await runBatch(ctx, queue, jobs, { claimedAt, hold });
       } finally {
         reserved -= jobs.length;
         handled += ran;
@@ -213,6 +239,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
     stopped ??= (async () => {
       stopping = true;
       quotaFreed();
+      capacity.wakeAll();
       boss.off('stopped', onBossStopped);
       clearTimeout(sweeper);
       await waker.close();
@@ -285,7 +312,12 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
  * given back; with the database away, both are tried again every second until it is back (or the
  * leases lapse on their own), so a restart costs seconds, not the heartbeat or lease timeout.
  */
-async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob>[]): Promise<number> {
+async function runBatch(
+  ctx: BatchContext,
+  queue: string,
+  jobs: Job<OperationJob>[],
+  delivery: Delivery,
+): Promise<number> {
   const attempts: JobAttempt[] = jobs.map((j) => ({ id: j.id, retryCount: j.retryCount }));
   const heartbeats = jobs.map((j) => j.heartbeatSeconds ?? 0).filter((s) => s > 0);
   let timer: NodeJS.Timeout | undefined;
@@ -300,12 +332,12 @@ async function runBatch(ctx: BatchContext, queue: string, jobs: Job<OperationJob
     );
   }
   try {
-    return await processBatch(ctx, queue, jobs);
+    return await processBatch(ctx, queue, jobs, delivery);
   } catch (error) {
     const held = error instanceof BatchFailure ? error.held : ([[], [], []] as [string[], number[], number[]]);
     const cause = error instanceof BatchFailure ? error.cause : error;
     ctx.log[isRetriable(cause) ? 'warn' : 'error'](
-      { err: cause, queue, jobs: jobs.length },
+      { ...errorLogFields(cause), queue, jobs: jobs.length },
       'batch failed; its unsettled jobs are delivered again',
     );
     const message = cause instanceof Error ? cause.message : String(cause);

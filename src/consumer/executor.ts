@@ -1,17 +1,16 @@
 /**
- * Runs the claimed operations of one batch: units (units.ts) start up to `inFlight` at once
- * (slots.ts), each under its handler deadline (deadline.ts), and their outcomes go to the batch's
- * writer (commit.ts). `runUnit` is the seam for anything that runs operations (one handler, or a
- * batch handler for many operations).
+ * Runs the claimed operations of one batch: every unit (units.ts) starts at once, since the
+ * consumer claimed only what it can start now (capacity.ts), each under its handler deadline
+ * (deadline.ts), and their outcomes go to the batch's writer (commit.ts). `runUnit` is the seam for
+ * anything that runs operations (one handler, or a batch handler for many operations).
  */
 import { addressOf, type Outcome } from '../operations/operation.ts';
 import type { Claimed, Leases } from '../operations/claims.ts';
-import { failureOutcome, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from '../operations/status.ts';
+import { errorLogFields, failureOutcome, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from '../operations/status.ts';
 import type { BatchContext } from './batch.ts';
 import type { BatchWriter } from './commit.ts';
 import { HandlerDeadline } from './deadline.ts';
 import { logOf, operationArgs, operationContext } from './handler-context.ts';
-import { Slots } from './slots.ts';
 import { TransactionAbortedError, UnitTransaction } from './transaction.ts';
 import { planUnits, type UnitWork } from './units.ts';
 
@@ -25,25 +24,26 @@ export class BatchExecutor {
   #ctx: BatchContext;
   #leases: Leases;
   #writer: BatchWriter;
+  #ended: (claims: readonly Claimed[]) => void;
 
-  constructor(ctx: BatchContext, leases: Leases, writer: BatchWriter) {
+  /** `ended`: told of each unit's claims once its run ended (their capacity goes back). */
+  constructor(ctx: BatchContext, leases: Leases, writer: BatchWriter, ended: (claims: readonly Claimed[]) => void) {
     this.#ctx = ctx;
     this.#leases = leases;
     this.#writer = writer;
+    this.#ended = ended;
   }
 
   /**
-   * Runs every claim, up to `inFlight` handlers at once. Claims of one batch never share an entity
-   * key (the claim skips an operation with an unfinished earlier one of its key, and both are
-   * unfinished in the claim's snapshot), so running them at once keeps every key's order.
+   * Runs every claim at once. Claims of one batch never share an entity key (the claim skips an
+   * operation with an unfinished earlier one of its key, and both are unfinished in the claim's
+   * snapshot), so running them at once keeps every key's order.
    */
   async runAll(claims: Claimed[]): Promise<void> {
     const started: Promise<void>[] = [];
     let failure: { error: unknown } | null = null;
-    const slots = new Slots(this.#ctx.inFlight);
     const units = planUnits(claims, this.#ctx.batchHandlerOf);
     for (let u = 0; u < units.length && !failure; u++) {
-      if (!(await slots.take(() => failure !== null))) break;
       if (u > 0 && this.#leases.lookDue(CANCEL_LOOK_MS)) await this.#leases.lookAgain(CANCEL_LOOK_MS);
       const unit = units[u]!;
       const starting: Claimed[] = [];
@@ -54,21 +54,17 @@ export class BatchExecutor {
       const mayStart = starting.every((c) => this.#leases.mayStart(addressOf(c.row.bulk_uuid, c.row.operation_key)));
       if (starting.length && (this.#ctx.stopping() || !mayStart)) {
         // Stopping, or the lease is too short for another handler: give the rest back to run at once.
-        slots.release();
         this.#writer.giveBack([...starting, ...units.slice(u + 1).flatMap((x) => x.claims)]);
         break;
       }
-      if (!starting.length) {
-        slots.release();
-        continue;
-      }
+      if (!starting.length) continue;
       const run = unit.work ? this.runUnit(starting, unit.work) : this.runOperation(starting[0]!);
       started.push(
         run.then(
-          () => slots.release(),
+          () => this.#ended(starting),
           (error: unknown) => {
             failure ??= { error };
-            slots.release();
+            this.#ended(starting);
           },
         ),
       );
@@ -170,7 +166,7 @@ export class BatchExecutor {
       outcomes = claims.map((c) => {
         const failure = failureOutcome(cause, c.row);
         logOf(ctx, c.row)[failure.status === STATUS_RETRIABLY_FAILED ? 'warn' : 'info'](
-          { err: error, status: failure.status },
+          { ...errorLogFields(error), status: failure.status },
           'operation failed',
         );
         return failure;

@@ -36,9 +36,13 @@ export function operationContext(
   };
 }
 
-/** An operation's handler arguments, its sealed secret fields opened. */
+/**
+ * An operation's handler arguments: parsed afresh for each run (so they belong to it), its sealed
+ * secret fields opened, converted to what the handler's generated types say (`ctx.coerce`).
+ */
 export function operationArgs(ctx: BatchContext, row: OperationRow): unknown {
-  return openSecrets(parseArgs(row.serialized_data), ctx.cryptKey);
+  const args = openSecrets(parseArgs(row.serialized_data), ctx.cryptKey);
+  return ctx.coerce ? ctx.coerce(row.operation_id, args, logOf(ctx, row)) : args;
 }
 
 /** The handler's arguments: `serialized_data.meta_information` is itself a JSON string (Magento). */

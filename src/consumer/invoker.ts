@@ -4,6 +4,7 @@
  */
 import type { HandlerContext } from '../kernel/handler.ts';
 import type { BatchInvocation } from '../plugins/registry.ts';
+import type { Gate } from '../kernel/gate.ts';
 
 export interface Invocation {
   result: unknown;
@@ -15,4 +16,6 @@ export interface OperationInvoker {
   invoke(operationId: string, args: unknown, ctx: HandlerContext): Promise<Invocation>;
   /** The batch chain for an operationId, or null to run its operations one by one (batch-handler.ts). */
   batch?(operationId: string): BatchInvocation | null;
+  /** The gate an operationId's runs go through (the http-forward upstream's slots), if any. */
+  gateOf?(operationId: string): Gate | undefined;
 }

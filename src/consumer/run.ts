@@ -19,12 +19,14 @@ import { startConsumer, type ConsumerHandle } from './consumer.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { selectConsumer, type ConsumerSelection } from './select.ts';
 import { orderRules, saveOrderRules } from '../operations/order-keys.ts';
+import { lifecyclePolicyFromConfig } from '../operations/policy.ts';
 import { queueForEntity } from '../queue/names.ts';
 import { createMetrics, type Metrics } from '../metrics/registry.ts';
 import { startMetricsServer } from '../metrics/http.ts';
 import { startHeartbeat } from '../metrics/heartbeat.ts';
 import type { InputValidator } from '../accept/prepare.ts';
-import { coercingInvoker } from '../plugins/coerce.ts';
+import { argumentCoercer } from '../plugins/coerce.ts';
+import type { Gate } from '../kernel/gate.ts';
 
 export interface ConfiguredConsumerOptions {
   config: Config;
@@ -95,29 +97,32 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
       routes.map((r) => r.entity),
       queuePolicyFromConfig(config.consumer),
     );
+    // The upstreams a queue's forwarded operations wait for: its fetches claim no more than they have room for.
+    const gatesByQueue = new Map<string, Gate[]>();
+    for (const r of routes) {
+      const gate = registry.gateOf(r.operationId);
+      if (!gate) continue;
+      const queue = queueForEntity(r.entity);
+      const gates = gatesByQueue.get(queue) ?? [];
+      if (!gates.includes(gate)) gatesByQueue.set(queue, [...gates, gate]);
+    }
     const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
     const consumer = await startConsumer({
       cryptKey: parseCryptKey(await resolveCryptKey(pool, config.schema, config, url, log)),
       pool,
       boss,
       schema: config.schema,
-      registry: coercingInvoker(
-        registry as OperationInvoker,
-        options.validators ?? (await localValidators(config.generatedDir)),
-        { asStored: (operationId) => registry.describe(operationId)?.kind === 'fallback' },
-      ),
+      registry: registry as OperationInvoker,
+      coerce: argumentCoercer(options.validators ?? (await localValidators(config.generatedDir)), {
+        asStored: (operationId) => registry.describe(operationId)?.kind === 'fallback',
+      }),
+      gatesOf: (queue) => gatesByQueue.get(queue) ?? [],
       queues: selection.queues,
       batchSize: options.batchSize ?? config.consumer.batchSize,
       concurrency,
       inFlight: config.consumer.inFlight,
       maxMessages: options.maxMessages,
-      policy: {
-        leaseSeconds: config.consumer.leaseSeconds,
-        handlerTimeoutMs: config.consumer.handlerTimeoutSeconds * 1000,
-        retryLimit: config.consumer.retryLimit,
-        retryDelaySeconds: config.consumer.retryDelaySeconds,
-        retryBackoff: config.consumer.retryBackoff,
-      },
+      policy: lifecyclePolicyFromConfig(config.consumer),
       sweeper: {
         bossSchema: config.bossSchema,
         queueOf: (operationId) => {

@@ -1,10 +1,15 @@
 /**
- * The Koa application: a tiny core of middleware (errors → request id → dispatch) and one handler
- * per processor kind. Everything it needs arrives as dependencies, so tests build it against a real
- * database with the same wiring as `serve`.
+ * The Koa application: every request, REST or not, goes through the same middleware (request id
+ * and access log, response metrics, Magento-format errors) and then one router (@koa/router):
+ * the accept routes of the route table, the bulk status API, the admin token, the schema
+ * documents, `/metrics` and the dashboard's files. REST requests pass Magento's front first
+ * (rest-front.ts: store, processor pool); what no route takes is Magento's 404. Routes that need a
+ * caller take it from the same `authenticated` step. Everything arrives as dependencies, so tests
+ * build it against a real database with the same wiring as `serve`.
  */
 import { createSchemaAccess } from '../runtime/schema-access.ts';
-import Koa, { type Context } from 'koa';
+import Koa, { type Context, type Next } from 'koa';
+import { Router } from '@koa/router';
 import type pg from 'pg';
 import type { Route } from '../routes/types.ts';
 import type { Logger } from '../kernel/logger.ts';
@@ -12,21 +17,21 @@ import type { StoreScope } from '../kernel/store-scope.ts';
 import { E, WebapiError } from '../errors/catalogue.ts';
 import { errorMiddleware } from './middleware/errors.ts';
 import { requestIdMiddleware } from './middleware/request-id.ts';
-import { classifyRequest } from './dispatch.ts';
 import { readBodyBytes } from './body.ts';
 import { sendJson } from './respond.ts';
-import type { RouteMatcher } from './route-matcher.ts';
+import { routeTableTraits, toRouterPath } from './route-matcher.ts';
+import { restFront, restOf } from './rest-front.ts';
 import type { Admission } from './admission.ts';
 import type { Accept } from '../accept/accept.ts';
 import type { Caller } from '../kernel/caller.ts';
 import type { HttpRequestLike } from '../auth/oauth-request.ts';
+import type { RouteGroup } from '../status/handler.ts';
 
 export interface AppDependencies {
   pool: pg.Pool;
   schema: string;
   log: Logger;
   routes: readonly Route[];
-  matcher: RouteMatcher;
   /** The accept use case (src/accept/accept.ts). */
   accept: Accept;
   /** Bounds on accept requests in flight. */
@@ -39,14 +44,20 @@ export interface AppDependencies {
   authorize(caller: Caller, acl: readonly string[]): void;
   /** The OpenAPI documents of the async and bulk APIs (CONTRACT §1). */
   schemas: { async: unknown; bulk: unknown };
-  /** Handles `POST /V1/integration/admin/token`; returns false for other requests. */
-  adminToken?: (ctx: Context, path: string) => Promise<boolean>;
-  /** Handles `/V<n>/...` requests (the bulk status API); returns false when nothing matched. */
-  sync?: (ctx: Context, path: string, store: StoreScope, caller: () => Promise<Caller>) => Promise<boolean>;
+  /** Answers `POST /V1/integration/admin/token` (src/auth/admin-token-endpoint.ts). */
+  adminToken?: (ctx: Context) => Promise<void>;
+  /** More REST routes under `/rest/sync` (the bulk status API: src/status/handler.ts). */
+  sync?: RouteGroup;
+  /** Answers `/metrics` (src/metrics/http.ts), when metrics are on. */
+  metrics?: (ctx: Context) => Promise<void>;
+  /** The dashboard's files under its path (src/admin/serve.ts), when it is on. */
+  dashboard?: { path: string; answer(ctx: Context): void };
   limits: {
     maxBodyBytes: number;
   };
   developerMode?: boolean;
+  /** Told of every answered request: its kind (from the path), status and seconds (metrics). */
+  onResponse?(kind: string, status: number, seconds: number): void;
   /** Told of every committed accept (metrics). */
   onAccepted?(e: { kind: string; topic: string; store: string; accepted: number; rejected: number }): void;
   /** The completion webhook URL of a bulk (src/webhooks/register.ts); throws the client's 400. */
@@ -57,39 +68,86 @@ export function createApp(deps: AppDependencies): Koa {
   const app = new Koa();
   // Koa would otherwise print errors it sees to stderr a second time.
   app.silent = true;
+  if (deps.onResponse) app.use(observe(deps.onResponse));
   app.use(requestIdMiddleware(deps.log));
   app.use(errorMiddleware(deps.log, deps.developerMode ?? false));
-  const schemaAccess = createSchemaAccess(deps.schemas, deps.routes);
-  app.use((ctx) => handle(ctx, deps, schemaAccess));
+  app.use(restFront({ resolveStore: deps.resolveStore, traits: routeTableTraits(deps.routes) }));
+  const router = createRouter(deps);
+  app.use(router.routes());
+  app.use(() => {
+    throw new WebapiError(E.ROUTE_NOT_FOUND);
+  });
   return app;
 }
 
-async function handle(
-  ctx: Context,
-  deps: AppDependencies,
-  schemaAccess: ReturnType<typeof createSchemaAccess>,
-): Promise<void> {
-  const raw = ctx.path;
-  if (!/^\/rest(\/|$)/.test(raw)) throw new WebapiError(E.ROUTE_NOT_FOUND);
-  const { store, path } = await deps.resolveStore(raw.replace(/^\/rest/, ''));
-  const kind = classifyRequest(ctx.method, path, deps.matcher.traits);
-  switch (kind) {
-    case 'asyncSchema':
-    case 'bulkSchema': {
-      // As Magento: the operations the caller's token may call; without a token, the anonymous ones.
-      const caller = await deps.authenticate(ctx.req);
-      return sendJson(ctx, 200, schemaAccess.visible(kind === 'asyncSchema' ? 'async' : 'bulk', caller));
-    }
-    case 'sync': {
-      if (deps.adminToken && (await deps.adminToken(ctx, path))) return;
-      const caller = () => deps.authenticate(ctx.req);
-      if (deps.sync && (await deps.sync(ctx, path, store, caller))) return;
-      throw new WebapiError(E.ROUTE_NOT_FOUND);
-    }
-    case 'async':
-    case 'bulk':
-      return accept(ctx, deps, kind, path, store);
+/** The one router: every route the server answers, in one place. */
+function createRouter(deps: AppDependencies): Router {
+  // Case-sensitive as Magento's router; one trailing slash taken as none (sync paths come trimmed).
+  const router = new Router({ sensitive: true, strict: false });
+  const authenticated = async (ctx: Context, next: Next) => {
+    ctx.state.caller = await deps.authenticate(requestOf(ctx));
+    await next();
+  };
+
+  if (deps.metrics) router.all('/metrics', deps.metrics);
+  if (deps.dashboard) {
+    const { path, answer } = deps.dashboard;
+    router.all(`${toRouterPath(path)}{/*asset}`, (ctx) => answer(ctx));
   }
+
+  // As Magento: the operations the caller's token may call; without a token, the anonymous ones.
+  const schemaAccess = createSchemaAccess(deps.schemas, deps.routes);
+  for (const kind of ['async', 'bulk'] as const) {
+    router.all(`/rest/${kind}Schema`, authenticated, (ctx) =>
+      sendJson(ctx, 200, schemaAccess.visible(kind, ctx.state.caller as Caller)),
+    );
+  }
+  if (deps.adminToken) router.post('/rest/sync/V1/integration/admin/token', deps.adminToken);
+  deps.sync?.(router, authenticated);
+
+  // Route-table order: codegen sorted literal segments before parameters (`/V1/carts/mine` before
+  // `/V1/carts/{cartId}`), and the first route that matches answers.
+  for (const route of deps.routes) {
+    for (const kind of ['async', 'bulk'] as const) {
+      // Registered without the spec's trailing slash: the URL is taken with or without it, as
+      // Magento's router does.
+      const path = toRouterPath((kind === 'async' ? route.asyncPath : route.bulkPath).replace(/(.)\/+$/, '$1'));
+      router.register(
+        `/rest/${kind}${path}`,
+        [route.method],
+        [authenticated, (ctx) => accept(ctx, deps, kind, route, { ...(ctx.params as Record<string, string>) })],
+      );
+    }
+  }
+  return router;
+}
+
+/** The request as the client sent it: OAuth signs the original URL, not the routing path. */
+function requestOf(ctx: Context): HttpRequestLike {
+  return { method: ctx.method, url: ctx.originalUrl, headers: ctx.req.headers, socket: ctx.req.socket };
+}
+
+/** Times every request for the latency histogram; the kind comes from the path as the client sent it. */
+function observe(onResponse: NonNullable<AppDependencies['onResponse']>) {
+  return async function observed(ctx: Context, next: Next): Promise<void> {
+    const started = performance.now();
+    ctx.res.once('finish', () => {
+      const [path, query = ''] = ctx.originalUrl.split('?') as [string, string?];
+      // A validate-only request stores nothing and may wait on plugins' checks: not the accept latency.
+      const kind =
+        /(^|&)validateOnly=(true|1)(&|$)/.test(query) && /^\/rest(\/[^/]+)?\/async\//.test(path)
+          ? 'validate'
+          : /^\/rest(\/[^/]+)?\/async\/bulk\//.test(path)
+            ? 'bulk'
+            : /^\/rest(\/[^/]+)?\/async\//.test(path)
+              ? 'async'
+              : /^\/rest(\/[^/]+)?\/V\d+\//.test(path)
+                ? 'status'
+                : 'other';
+      onResponse(kind, ctx.res.statusCode, (performance.now() - started) / 1000);
+    });
+    await next();
+  };
 }
 
 /** Adapts HTTP to `accept(route, request)`: route, caller and body in, status, headers and body out. */
@@ -97,13 +155,11 @@ async function accept(
   ctx: Context,
   deps: AppDependencies,
   kind: 'async' | 'bulk',
-  path: string,
-  store: StoreScope,
+  route: Route,
+  params: Record<string, string>,
 ): Promise<void> {
-  const match = deps.matcher.match(kind, ctx.method, path);
-  if (!match) throw new WebapiError(E.ROUTE_NOT_FOUND);
-  const { route, params } = match;
-  const caller = await deps.authenticate(ctx.req);
+  const { store, path } = restOf(ctx);
+  const caller = ctx.state.caller as Caller;
   deps.authorize(caller, route.acl);
 
   const callbackUrl = deps.callbackUrl?.(ctx.get('X-Callback-Url') || undefined, caller) ?? null;

@@ -25,6 +25,7 @@ export const PACKAGE_JSON = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.
   name: string;
   version: string;
   engines: { node: string };
+  dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
   allowScripts: Record<string, boolean>;

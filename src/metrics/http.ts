@@ -5,7 +5,8 @@
  * proxy on the same host every client would look like loopback, so a loopback peer alone proves
  * nothing; a request carrying forwarding headers is refused even then.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Context } from 'koa';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { Metrics } from './registry.ts';
@@ -28,30 +29,41 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-function refuse(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify({ message }));
+export interface MetricsAnswer {
+  status: number;
+  contentType: string;
+  body: string;
 }
 
-export async function serveMetrics(
-  metrics: Metrics,
-  access: MetricsAccess,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'Only GET is supported.');
+const refusal = (status: number, message: string): MetricsAnswer => ({
+  status,
+  contentType: 'application/json; charset=utf-8',
+  body: JSON.stringify({ message }),
+});
+
+/** The answer to a scrape: the metrics, or why not. */
+export async function scrape(metrics: Metrics, access: MetricsAccess, req: IncomingMessage): Promise<MetricsAnswer> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return refusal(405, 'Only GET is supported.');
   const local = access.loopbackOnly && isLoopback(req.socket.remoteAddress) && !forwarded(req);
   if (!local) {
     if (access.token === null) {
-      return refuse(res, 403, 'Metrics need metrics.token, or metrics.loopbackOnly with no proxy in front.');
+      return refusal(403, 'Metrics need metrics.token, or metrics.loopbackOnly with no proxy in front.');
     }
     if (!tokenMatches(req.headers.authorization, access.token)) {
-      return refuse(res, 401, 'A valid bearer token is required.');
+      return refusal(401, 'A valid bearer token is required.');
     }
   }
-  const text = await metrics.registry.metrics();
-  res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
-  res.end(req.method === 'HEAD' ? undefined : text);
+  return { status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+}
+
+/** `/metrics` as a route of the server's router. */
+export function metricsRoute(metrics: Metrics, access: MetricsAccess): (ctx: Context) => Promise<void> {
+  return async (ctx) => {
+    const answer = await scrape(metrics, access, ctx.req);
+    ctx.status = answer.status;
+    ctx.type = answer.contentType;
+    ctx.body = answer.body;
+  };
 }
 
 /** A consumer's own metrics server: `/metrics` and nothing else. */
@@ -60,11 +72,20 @@ export async function startMetricsServer(
   options: MetricsAccess & { port: number; host: string; log: Logger },
 ): Promise<{ url: string; close(): Promise<void> } | null> {
   const server: Server = createServer((req, res) => {
-    if ((req.url ?? '').split('?')[0] !== '/metrics') return refuse(res, 404, 'Request does not match any route.');
-    serveMetrics(metrics, options, req, res).catch((error: unknown) => {
-      options.log.error({ err: error }, 'metrics scrape failed');
-      if (!res.headersSent) refuse(res, 500, 'Metrics are unavailable.');
-    });
+    const answer =
+      (req.url ?? '').split('?')[0] !== '/metrics'
+        ? Promise.resolve(refusal(404, 'Request does not match any route.'))
+        : scrape(metrics, options, req);
+    answer.then(
+      (a) => {
+        res.writeHead(a.status, { 'Content-Type': a.contentType });
+        res.end(req.method === 'HEAD' ? undefined : a.body);
+      },
+      (error: unknown) => {
+        options.log.error({ err: error }, 'metrics scrape failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      },
+    );
   });
   try {
     await new Promise<void>((resolve, reject) => {

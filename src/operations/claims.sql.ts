@@ -12,18 +12,25 @@ export type Unclaimed =
   | 'done'
   /** Canceled while a worker held it, and that worker is gone: it becomes `Canceled`. */
   | 'canceled'
-  /** Held by another worker's live lease, or behind an unfinished earlier operation of its key. */
+  /**
+   * Held by another worker's live lease, behind an unfinished earlier operation of its key, or its
+   * automatic retry is not due yet.
+   */
   | 'busy';
 
 /** SQL: operation row `o` has no live lease. */
 export const LEASE_FREE = (o: string): string => `(${o}.lease_until IS NULL OR ${o}.lease_until < now())`;
 
+/** SQL: operation row `o` has an automatic retry coming that is not due yet. */
+const NOT_DUE = (o: string): string => `(${o}.will_retry AND ${o}.retry_at > now())`;
+
 /**
- * Whether an unfinished operation may be claimed now: not canceled, no live lease, and no earlier
+ * Whether an unfinished operation may be claimed now: not canceled, no live lease, its retry due
+ * (a second delivery must not run it before its backoff or `Retry-After`), and no earlier
  * unfinished operation of its entity key (the key's rows of `operation_order`).
  */
 function claimable(s: string, o: string): string {
-  return `${UNFINISHED(o)} AND NOT ${o}.canceled AND ${LEASE_FREE(o)}
+  return `${UNFINISHED(o)} AND NOT ${o}.canceled AND ${LEASE_FREE(o)} AND NOT ${NOT_DUE(o)}
       AND NOT EXISTS (SELECT 1 FROM ${s}.operation_order me
         JOIN ${s}.operation_order before ON before.order_key = me.order_key AND before.seq < me.seq
         WHERE me.bulk_uuid = ${o}.bulk_uuid AND me.operation_key = ${o}.operation_key)`;
@@ -56,17 +63,18 @@ export function claimDelivered(
       FROM __address a
       WHERE o.bulk_uuid = a.bulk_uuid AND o.operation_key = a.operation_key AND ${claimable(s, 'o')}
       RETURNING a.job_id, o.bulk_uuid, o.operation_key, o.topic_name, o.operation_id, o.serialized_data,
-        o.status, o.attempts, o.lease_token, o.reopened)`;
+        o.status, o.attempts, o.attempts_at_reopen, o.lease_token, o.reopened)`;
   const select = `SELECT f.*, true AS "__loaded",
       c.bulk_uuid AS "__bulk_uuid", c.operation_key AS "__operation_key", c.topic_name AS "__topic_name",
       c.operation_id AS "__operation_id", c.serialized_data AS "__serialized_data", c.status AS "__status",
-      c.attempts AS "__attempts", c.lease_token AS "__lease_token", c.reopened AS "__reopened",
+      c.attempts AS "__attempts", c.attempts_at_reopen AS "__attempts_at_reopen", c.lease_token AS "__lease_token", c.reopened AS "__reopened",
       b.store_id AS "__store_id", b.store_code AS "__store_code",
       CASE WHEN c.job_id IS NOT NULL THEN NULL
         WHEN cur.bulk_uuid IS NULL OR NOT ${UNFINISHED('cur')} THEN 'done'
         WHEN cur.canceled AND ${LEASE_FREE('cur')} THEN 'canceled'
         ELSE 'busy' END AS "__unclaimed",
-      CASE WHEN cur.lease_until > now() THEN ceil(extract(epoch FROM cur.lease_until - now()))::int END AS "__wait"
+      CASE WHEN cur.lease_until > now() THEN ceil(extract(epoch FROM cur.lease_until - now()))::int
+        WHEN ${NOT_DUE('cur')} THEN ceil(extract(epoch FROM cur.retry_at - now()))::int END AS "__wait"
     FROM ${jobs} f
     JOIN __address a ON a.job_id = f.id
     LEFT JOIN __ops c ON c.job_id = f.id

@@ -16,6 +16,7 @@ import * as sql from './claims.sql.ts';
 import type { Unclaimed } from './claims.sql.ts';
 import { addressOf, type OperationRow } from './operation.ts';
 import type { LifecycleContext } from './policy.ts';
+import { errorLogFields } from './status.ts';
 
 export interface Claimed {
   job: Job<OperationJob>;
@@ -47,6 +48,7 @@ export function deliveredOf(job: object): Claimed | NotClaimed | undefined {
       serialized_data: j.__serialized_data as string | null,
       status: j.__status as number,
       attempts: j.__attempts as number,
+      attempts_at_reopen: j.__attempts_at_reopen as number,
       lease_token: j.__lease_token as number,
       reopened: j.__reopened as number,
       store_id: j.__store_id as number,
@@ -89,7 +91,11 @@ export class Leases {
   #extending: Promise<void> | null = null;
   readonly lost = new AbortController();
 
-  constructor(ctx: LifecycleContext, claims: readonly Claimed[], claimedAt: number) {
+  /**
+   * `claimedAt`: taken before the claiming statement ran (the database's lease starts no earlier);
+   * `lookedAt`: when its answer arrived, the cancellations it saw counting as a fresh look.
+   */
+  constructor(ctx: LifecycleContext, claims: readonly Claimed[], claimedAt: number, lookedAt = claimedAt) {
     this.#ctx = ctx;
     for (const { row } of claims) {
       this.#held.set(addressOf(row.bulk_uuid, row.operation_key), {
@@ -98,7 +104,7 @@ export class Leases {
         token: row.lease_token,
       });
     }
-    this.#lookedAt = claimedAt;
+    this.#lookedAt = lookedAt;
     this.#validUntil = claimedAt + ctx.policy.leaseSeconds * 1000;
     if (this.#held.size) {
       this.#timer = setInterval(() => void this.extend(), (ctx.policy.leaseSeconds * 1000) / 4);
@@ -164,7 +170,7 @@ export class Leases {
         this.#lookedAt = sentAt;
         this.#armLost();
       } catch (error) {
-        this.#ctx.log.warn({ err: error }, 'could not extend operation leases; retrying');
+        this.#ctx.log.warn(errorLogFields(error), 'could not extend operation leases; retrying');
       }
     })().finally(() => (this.#extending = null));
     return this.#extending;

@@ -17,6 +17,8 @@ export interface OperationRow {
   attempts: number;
   /** The fencing token of this claim. */
   lease_token: number;
+  /** `attempts` when the retry API last reopened it: the retry limit counts the runs since. */
+  attempts_at_reopen: number;
   /** How often the retry API reopened it (part of its job ids). */
   reopened: number;
   store_id: number;

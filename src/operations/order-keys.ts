@@ -3,35 +3,56 @@
  * operationId is its plugin's declaration, else the route's path parameters, namespaced by the
  * route's entity (table `order_key_rule`; triggers keep `operation_order`, 011_lifecycle.sql).
  */
-import type { Pool } from '../db/pool.ts';
+import { withTransaction, type Pool } from '../db/pool.ts';
 import * as sql from './order-keys.sql.ts';
 
 /**
- * The entity-key rule of every route: the plugin's declaration, else the route's path parameters
- * (none: not ordered). Namespaced by the route's entity, so two routes of one entity share keys.
+ * The entity-key rule of every route: the plugin's declaration, else the route's path parameters;
+ * `paths: null` when it has none (declared `null`, or no path parameters): not ordered. Namespaced
+ * by the route's entity, so two routes of one entity share keys.
  */
 export function orderRules(
   routes: readonly { operationId: string; entity: string; pathParams: readonly string[] }[],
   declared: ReadonlyMap<string, string[] | null>,
-): { operationId: string; namespace: string; paths: string[] }[] {
-  const rules = [];
-  for (const r of routes) {
-    const paths = declared.has(r.operationId)
-      ? declared.get(r.operationId)
+): OrderRule[] {
+  return routes.map((r) => ({
+    operationId: r.operationId,
+    namespace: r.entity,
+    paths: declared.has(r.operationId)
+      ? (declared.get(r.operationId) ?? null)
       : r.pathParams.length
         ? [...r.pathParams]
-        : null;
-    if (paths) rules.push({ operationId: r.operationId, namespace: r.entity, paths });
-  }
-  return rules;
+        : null,
+  }));
 }
 
-/** Stores the rules, so operations accepted from now on get their key (see 011_lifecycle.sql). */
-export async function saveOrderRules(pool: Pool, schema: string, rules: ReturnType<typeof orderRules>): Promise<void> {
+export interface OrderRule {
+  operationId: string;
+  namespace: string;
+  paths: string[] | null;
+}
+
+/**
+ * Stores the rules of these routes (table `order_key_rule`), so operations accepted from now on get
+ * their key (011_lifecycle.sql); a rule switched off (`paths: null`) is deleted and its operations
+ * leave their keys' order. Operations still unfinished that were accepted before their rule existed
+ * (before the first consumer started) or while it said something else get their place now, in
+ * acceptance order. Consumers call it at start, before they fetch.
+ */
+export async function saveOrderRules(pool: Pool, schema: string, rules: readonly OrderRule[]): Promise<void> {
   if (!rules.length) return;
-  await pool.query(sql.upsertOrderRules(schema), [
-    rules.map((r) => r.operationId),
-    rules.map((r) => r.namespace),
-    rules.map((r) => JSON.stringify(r.paths)),
-  ]);
+  const on = rules.filter((r): r is OrderRule & { paths: string[] } => r.paths !== null);
+  const off = rules.filter((r) => r.paths === null).map((r) => r.operationId);
+  await withTransaction(pool, async (client) => {
+    await client.query(sql.lockOrderRules, [schema]);
+    const { rows: changed } = await client.query<{ operation_id: string }>(sql.upsertOrderRules(schema), [
+      on.map((r) => r.operationId),
+      on.map((r) => r.namespace),
+      on.map((r) => JSON.stringify(r.paths)),
+    ]);
+    const { rowCount: deleted } = await client.query(sql.deleteOrderRules(schema), [off]);
+    const unorder = [...changed.map((r) => r.operation_id), ...(deleted ? off : [])];
+    if (unorder.length) await client.query(sql.unorderOperations(schema), [unorder]);
+    await client.query(sql.orderUnfinished(schema), [on.map((r) => r.operationId)]);
+  });
 }

@@ -5,9 +5,11 @@ import { unfinishedSql as UNFINISHED } from './finished.ts';
 /**
  * Records outcomes of claimed operations, fenced by the claim's token. $1 uuid[], $2 int[] keys,
  * $3 int[] tokens, $4 smallint[] status (1, 2 or 3), $5 int[] error codes, $6 text[] messages,
- * $7 text[] result JSON, $8 timestamptz the batch started, $9 int retry limit; with `paramOffset`
- * n they are $n+1 to $n+9 (the statement is then a CTE in front of pg-boss's job completion).
- * A retriable failure with runs left becomes status 2 `will_retry`; a canceled operation is never
+ * $7 text[] result JSON, $8 timestamptz the batch started, $9 int retry limit, $10 int[] seconds
+ * until each one's retry is due (retries.ts); with `paramOffset` n they are $n+1 to $n+10 (the
+ * statement is then a CTE in front of pg-boss's job completion).
+ * A retriable failure with runs left since its last reopening becomes status 2 `will_retry`, due at
+ * `retry_at`; a canceled operation is never
  * retried (its failure is final, status 3); success clears `serialized_data` (Magento's
  * OperationManagement). Returns the rows written: a missing one lost its claim.
  */
@@ -19,16 +21,18 @@ export function recordOutcomes(schema: string, options: { asyncCommit?: boolean;
   const durability = options.asyncCommit
     ? `, (SELECT set_config('synchronous_commit', 'off', true)) AS durability`
     : '';
+  const willRetry = `(r.status = 2 AND NOT o.canceled AND o.attempts + 1 - o.attempts_at_reopen <= ${p(9)}::int)`;
   return `UPDATE ${s}.operation o
     SET status = CASE WHEN r.status = 2 AND o.canceled THEN 3 ELSE r.status END,
-      will_retry = r.status = 2 AND NOT o.canceled AND o.attempts + 1 <= ${p(9)}::int,
+      will_retry = ${willRetry},
+      retry_at = CASE WHEN ${willRetry} THEN now() + make_interval(secs => r.delay) END,
       error_code = r.error_code, result_message = r.message, result_serialized_data = r.result,
       serialized_data = CASE WHEN r.status = 1 THEN NULL ELSE o.serialized_data END,
       started_at = (${p(8)}::timestamptz AT TIME ZONE 'UTC'),
       finished_at = (now() AT TIME ZONE 'UTC'), attempts = o.attempts + 1, lease_until = NULL
-    FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::int[], ${p(4)}::smallint[], ${p(5)}::int[], ${p(6)}::text[], ${p(7)}::text[])
-      AS r(bulk_uuid, operation_key, token, status, error_code, message, result)${durability}
+    FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::int[], ${p(4)}::smallint[], ${p(5)}::int[], ${p(6)}::text[], ${p(7)}::text[], ${p(10)}::int[])
+      AS r(bulk_uuid, operation_key, token, status, error_code, message, result, delay)${durability}
     WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key AND o.lease_token = r.token
       AND ${UNFINISHED('o')}
-    RETURNING o.bulk_uuid, o.operation_key, o.will_retry, o.attempts, o.reopened`;
+    RETURNING o.bulk_uuid, o.operation_key, o.will_retry, o.retry_at, o.attempts, o.reopened`;
 }

@@ -10,19 +10,30 @@ import { bossDb } from '../queue/adapter.ts';
 import type { OperationJob } from '../queue/names.ts';
 import * as sql from './outcomes.sql.ts';
 import { attemptOf, type OperationRow, type Outcome } from './operation.ts';
-import type { LifecycleContext } from './policy.ts';
-import { retryJobs } from './retries.ts';
+import type { LifecycleContext, LifecyclePolicy } from './policy.ts';
+import { retryDueIn, retryJobs } from './retries.ts';
 import { STATUS_RETRIABLY_FAILED } from './status.ts';
 
 export interface Recorded {
   bulk_uuid: string;
   operation_key: number;
   will_retry: boolean;
+  /** When its automatic retry is due (with `will_retry`). */
+  retry_at: Date | null;
   attempts: number;
   reopened: number;
 }
 
-export function outcomeArrays(items: { row: OperationRow; outcome: Outcome }[], startedAt: Date, limit: number) {
+/**
+ * The parameters of outcomes.sql.ts `recordOutcomes`, in (bulk, key) order: every writer locks
+ * operation rows in that one order, so two never wait for each other crosswise (a deadlock).
+ */
+export function outcomeArrays(
+  unsorted: readonly { row: OperationRow; outcome: Outcome }[],
+  startedAt: Date,
+  policy: LifecyclePolicy,
+) {
+  const items = [...unsorted].sort(byAddress);
   return [
     items.map((i) => i.row.bulk_uuid),
     items.map((i) => i.row.operation_key),
@@ -32,9 +43,17 @@ export function outcomeArrays(items: { row: OperationRow; outcome: Outcome }[], 
     items.map((i) => i.outcome.message),
     items.map((i) => i.outcome.result),
     startedAt,
-    limit,
+    policy.retryLimit,
+    items.map((i) => retryDueIn(policy, i.row, i.outcome)),
   ];
 }
+
+const byAddress = (a: { row: OperationRow }, b: { row: OperationRow }): number =>
+  a.row.bulk_uuid < b.row.bulk_uuid
+    ? -1
+    : a.row.bulk_uuid > b.row.bulk_uuid
+      ? 1
+      : a.row.operation_key - b.row.operation_key;
 
 /**
  * Records outcomes and settles their jobs in the caller's open transaction: the outcomes (fenced),
@@ -53,12 +72,12 @@ export async function recordOn(
   const recorded = items.length
     ? (
         await client.query<Recorded>(
-          prepared(sql.recordOutcomes(ctx.schema), outcomeArrays(items, startedAt, ctx.policy.retryLimit)),
+          prepared(sql.recordOutcomes(ctx.schema), outcomeArrays(items, startedAt, ctx.policy)),
         )
       ).rows
     : [];
   const db = bossDb(client);
-  const retries = retryJobs(ctx, recorded, items);
+  const retries = retryJobs(recorded);
   if (retries.length) await ctx.boss.insert(queue, retries, { db });
   const jobs = [...items.map((i) => attemptOf(i.job)), ...done];
   if (jobs.length) await ctx.boss.complete(queue, jobs, null, { db });

@@ -14,6 +14,7 @@
  * test that proves it.
  */
 import type { PgBoss } from 'pg-boss';
+import { configDefaults, type Config } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../kernel/logger.ts';
 
@@ -29,14 +30,23 @@ export interface LifecyclePolicy {
   retryDelayMaxSeconds: number;
 }
 
-export const DEFAULT_LIFECYCLE: LifecyclePolicy = {
-  leaseSeconds: 20,
-  handlerTimeoutMs: 30_000,
-  retryLimit: 5,
-  retryDelaySeconds: 2,
-  retryBackoff: true,
-  retryDelayMaxSeconds: 300,
-};
+/** Longest delay between two automatic retries, s (not a setting). */
+export const RETRY_DELAY_MAX_SECONDS = 300;
+
+/** The lifecycle's part of the `consumer` settings. */
+export function lifecyclePolicyFromConfig(consumer: Config['consumer']): LifecyclePolicy {
+  return {
+    leaseSeconds: consumer.leaseSeconds,
+    handlerTimeoutMs: consumer.handlerTimeoutSeconds * 1000,
+    retryLimit: consumer.retryLimit,
+    retryDelaySeconds: consumer.retryDelaySeconds,
+    retryBackoff: consumer.retryBackoff,
+    retryDelayMaxSeconds: RETRY_DELAY_MAX_SECONDS,
+  };
+}
+
+/** The configuration's defaults. */
+export const DEFAULT_LIFECYCLE: LifecyclePolicy = lifecyclePolicyFromConfig(configDefaults.consumer);
 
 export interface LifecycleContext {
   pool: Pool;

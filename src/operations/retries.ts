@@ -5,9 +5,10 @@
  */
 import type { JobInsert } from 'pg-boss';
 import { retryJobIdFor, type OperationJob } from '../queue/names.ts';
-import { addressOf, type OperationRow, type Outcome } from './operation.ts';
+import type { OperationRow, Outcome } from './operation.ts';
 import type { Recorded } from './outcomes.ts';
-import type { LifecycleContext, LifecyclePolicy } from './policy.ts';
+import type { LifecyclePolicy } from './policy.ts';
+import { STATUS_RETRIABLY_FAILED } from './status.ts';
 
 /** Seconds before the `run`-th run (2 for the first retry) of a retriably failed operation. */
 export function retryDelaySeconds(policy: LifecyclePolicy, run: number): number {
@@ -20,27 +21,26 @@ export function retryDelaySeconds(policy: LifecyclePolicy, run: number): number 
 }
 
 /**
- * The jobs of the automatic retries just recorded; none starts before the `Retry-After` its
- * outcome asked for.
+ * Seconds until the automatic retry of a run with this outcome is due, should it get one: its
+ * backoff, or the `Retry-After` the outcome asked for when that is longer. Its retry is the run
+ * after the runs since its last reopening (the retry API keeps `attempts`).
  */
-export function retryJobs(
-  ctx: LifecycleContext,
-  recorded: readonly Recorded[],
-  items: readonly { row: OperationRow; outcome: Outcome }[] = [],
-): JobInsert<OperationJob>[] {
-  const after = new Map<string, number>();
-  for (const i of items) {
-    if (i.outcome.retryAfterSeconds)
-      after.set(addressOf(i.row.bulk_uuid, i.row.operation_key), i.outcome.retryAfterSeconds);
-  }
+export function retryDueIn(policy: LifecyclePolicy, row: OperationRow, outcome: Outcome): number {
+  if (outcome.status !== STATUS_RETRIABLY_FAILED) return 0;
+  const run = row.attempts - row.attempts_at_reopen + 2;
+  return Math.max(retryDelaySeconds(policy, run), outcome.retryAfterSeconds ?? 0);
+}
+
+/**
+ * The jobs of the automatic retries just recorded, each starting when its operation's retry is
+ * due (`retry_at`, written with the outcome): a claim takes the operation no earlier either.
+ */
+export function retryJobs(recorded: readonly Recorded[]): JobInsert<OperationJob>[] {
   return recorded
     .filter((r) => r.will_retry)
     .map((r) => ({
       id: retryJobIdFor(r.bulk_uuid, r.operation_key, r.reopened, r.attempts + 1),
       data: { bulk: r.bulk_uuid, key: r.operation_key },
-      startAfter: Math.max(
-        retryDelaySeconds(ctx.policy, r.attempts + 1),
-        after.get(addressOf(r.bulk_uuid, r.operation_key)) ?? 0,
-      ),
+      startAfter: r.retry_at ?? 0,
     }));
 }

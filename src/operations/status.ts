@@ -121,3 +121,14 @@ export function failureOutcome(error: unknown, operation?: { bulk_uuid: string; 
     retryAfterSeconds: failure.retryAfterSeconds,
   };
 }
+
+/**
+ * What a log line carries of an error. One that goes away on its own (a deadlock, a serialization
+ * failure, a lost connection: {@link isRetriable}) is expected now and then and handled (the work
+ * runs again): its code and message, one line. Anything else is logged whole, stack and all.
+ */
+export function errorLogFields(error: unknown): { err: unknown } | { reason: string } {
+  if (!isRetriable(error) || !(error instanceof Error)) return { err: error };
+  const code = (error as { code?: unknown }).code;
+  return { reason: typeof code === 'string' ? `${code} ${error.message}` : `${error.name}: ${error.message}` };
+}

@@ -27,7 +27,8 @@ export function selectOrphans(schema: string, bossSchema: string): string {
   const s = ident(schema);
   return `WITH unfinished AS (
       SELECT c.bulk_uuid FROM ${s}.bulk_counter c GROUP BY c.bulk_uuid HAVING ${bulkUnfinishedSql('c')})
-    SELECT o.bulk_uuid::text AS bulk_uuid, o.operation_key, o.operation_id
+    SELECT o.bulk_uuid::text AS bulk_uuid, o.operation_key, o.operation_id,
+      CASE WHEN o.will_retry AND o.retry_at > now() THEN o.retry_at END AS due
     FROM unfinished u JOIN ${s}.operation o ON o.bulk_uuid = u.bulk_uuid
     WHERE ${UNFINISHED('o')} AND ${LEASE_FREE('o')}
       AND NOT EXISTS (SELECT 1 FROM ${ident(bossSchema)}.job j
@@ -35,3 +36,9 @@ export function selectOrphans(schema: string, bossSchema: string): string {
           AND j.data->>'bulk' = o.bulk_uuid::text AND j.data->>'key' = o.operation_key::text)
     LIMIT $2`;
 }
+
+/**
+ * One sweeper at a time, however many consumers run: a transaction-level advisory lock named for
+ * the schema. Returns whether this transaction holds it. $1 text, the schema's name.
+ */
+export const trySweepLock = `SELECT pg_try_advisory_xact_lock(hashtext('magento-async:sweep:' || $1)) AS locked`;

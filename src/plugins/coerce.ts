@@ -17,8 +17,7 @@
  */
 import { flipEmptyContainer, type InputValidator } from '../accept/prepare.ts';
 import { validationError } from '../accept/validation-errors.ts';
-import type { HandlerContext } from '../kernel/handler.ts';
-import type { BatchInvocation } from './registry.ts';
+import type { Logger } from '../kernel/logger.ts';
 
 export type CoerceResult = { ok: true; args: unknown } | { ok: false; message: string };
 
@@ -43,19 +42,15 @@ export function coerceArgs(
   return { ok: false, message: validationError(validator.errors, { data: current }).message };
 }
 
-interface Invoker<I> {
-  invoke(operationId: string, args: unknown, ctx: HandlerContext): Promise<I>;
-  batch?(operationId: string): BatchInvocation | null;
-}
+/** Converts an operation's stored arguments for its handler (src/consumer/handler-context.ts). */
+export type Coerce = (operationId: string, args: unknown, log: Logger) => unknown;
 
 /**
- * `inner` with every operation's arguments converted first, in place: arguments handed to `invoke`
- * belong to that invocation (its interceptors may change them too). Operations without a validator
- * here (a route only another server's route table has, whose types this checkout never generated)
- * are passed through as stored.
+ * Converts every operation's arguments, in place: the executor parses them afresh for each run,
+ * so they belong to it. Operations without a validator here (a route only another server's route
+ * table has, whose types this checkout never generated) are passed through as stored.
  */
-export function coercingInvoker<I>(
-  inner: Invoker<I>,
+export function argumentCoercer(
   validators: Readonly<Record<string, InputValidator | undefined>>,
   options: {
     /**
@@ -65,40 +60,20 @@ export function coercingInvoker<I>(
      */
     asStored?: (operationId: string) => boolean;
   } = {},
-): Invoker<I> {
+): Coerce {
   const warned = new Set<string>();
-  const convert = (operationId: string, args: unknown, ctx: HandlerContext): unknown => {
+  return (operationId, args, log) => {
     const validator = Object.hasOwn(validators, operationId) ? validators[operationId] : undefined;
     if (!validator || options.asStored?.(operationId)) return args;
     const coerced = coerceArgs(validator, args, { inPlace: true });
     if (coerced.ok) return coerced.args;
     if (!warned.has(operationId)) {
       warned.add(operationId);
-      ctx.log.warn(
+      log.warn(
         { operationId, reason: coerced.message },
         "stored input does not match this checkout's generated validator (another spec?): the handler gets it partly converted",
       );
     }
     return args;
-  };
-  const batch = inner.batch?.bind(inner);
-  return {
-    invoke: (operationId, args, ctx) => inner.invoke(operationId, convert(operationId, args, ctx), ctx),
-    // A batch handler's operations are converted alike, each before the batch chain sees it.
-    ...(batch && {
-      batch(operationId: string): BatchInvocation | null {
-        const found = batch(operationId);
-        return (
-          found && {
-            handler: found.handler,
-            run: (ops, ctx) =>
-              found.run(
-                ops.map((o) => ({ args: convert(operationId, o.args, o.ctx), ctx: o.ctx })),
-                ctx,
-              ),
-          }
-        );
-      },
-    }),
   };
 }

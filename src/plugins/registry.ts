@@ -9,6 +9,7 @@
  */
 import { isStub } from './stubs.ts';
 import type { BatchHandler, BatchOutcome, Handler, HandlerContext } from '../kernel/handler.ts';
+import type { Gate } from '../kernel/gate.ts';
 import type { Interceptor } from './define.ts';
 import { compileBatchChain, type BatchInvoke } from './batch-chain.ts';
 import { compileChain, type Invoke, type OwnedInterceptor } from './pipeline.ts';
@@ -43,8 +44,12 @@ export interface ResolvedHandler {
   handler: Handler;
 }
 
-/** Given an operationId, a fallback returns a handler for it or undefined. */
-export type Fallback = (operationId: string) => Handler | undefined;
+/**
+ * Given an operationId, a fallback returns a handler for it or undefined. Its `gate`, when it has
+ * one, is what its handlers wait for (an upstream's call slots): the consumer claims a forwarded
+ * operation only while the gate has a free slot for it (src/consumer/capacity.ts).
+ */
+export type Fallback = ((operationId: string) => Handler | undefined) & { readonly gate?: Gate };
 
 export interface Install {
   plugin: string;
@@ -133,6 +138,11 @@ export class PluginRegistry {
   describe(operationId: string): { handler: string; kind: 'handler' | 'fallback' | 'stub' } | null {
     const resolved = this.resolve(operationId);
     return resolved && { handler: `${resolved.plugin}::${operationId}`, kind: resolved.kind };
+  }
+
+  /** The gate an operation's runs go through: the fallback's, when the fallback runs it. */
+  gateOf(operationId: string): Gate | undefined {
+    return this.resolve(operationId)?.kind === 'fallback' ? this.tables.fallback?.resolve.gate : undefined;
   }
 
   /** The plugins' checks (`validate`) of an operation, in load order; empty when it has none. */

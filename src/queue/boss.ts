@@ -3,6 +3,8 @@
  * catches jobs whose retries ran out so no operation is left open with no job behind it.
  */
 import { PgBoss } from 'pg-boss';
+import { configDefaults } from '../config.ts';
+import { RETRY_DELAY_MAX_SECONDS } from '../operations/policy.ts';
 import type { QueueResult } from 'pg-boss';
 import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, queueForEntity } from './names.ts';
@@ -74,9 +76,13 @@ export function bossSchemaOf(boss: PgBoss): string | undefined {
   return schemas.get(boss);
 }
 
-/** Retry and expiry policy of the entity queues (configuration `queue.*`). */
+/**
+ * Delivery retry and expiry policy of the entity queues. pg-boss retries a job only when its
+ * delivery failed (its worker died, its batch failed); an operation's own retries are jobs of their
+ * own (src/operations/retries.ts), apart from these.
+ */
 export interface QueuePolicyConfig {
-  /** Retries after the first attempt for retriable failures (status 2). */
+  /** Deliveries again after the first (`consumer.deliveryRetryLimit`); then dead-lettered. */
   retryLimit?: number;
   /** Seconds before the first retry; doubled per retry (with jitter) when `retryBackoff`. */
   retryDelay?: number;
@@ -95,14 +101,11 @@ export interface QueuePolicyConfig {
   heartbeatSeconds?: number | null;
 }
 
-export const DEFAULT_QUEUE_POLICY = {
-  retryLimit: 5,
-  retryDelay: 2,
-  retryBackoff: true,
-  retryDelayMax: 300,
-  expireInSeconds: 60,
-  heartbeatSeconds: 10,
-} as const satisfies Required<QueuePolicyConfig>;
+/** The configuration's defaults. */
+export const DEFAULT_QUEUE_POLICY: Required<QueuePolicyConfig> = {
+  ...queuePolicyFromConfig(configDefaults.consumer),
+  retryDelayMax: RETRY_DELAY_MAX_SECONDS,
+};
 
 function queueOptions(policy: QueuePolicyConfig) {
   const p = { ...DEFAULT_QUEUE_POLICY, ...policy };
@@ -186,18 +189,20 @@ export async function analyzeJobs(db: { query(text: string): Promise<unknown> },
   await db.query(analyzeJobTable(bossSchema));
 }
 
-/** The queue policy of a deployment, built in one place so server and consumers never disagree. */
+/**
+ * The queue policy of a deployment, built in one place so server and consumers never disagree:
+ * the delivery settings, never the operation's own retry settings.
+ */
 export function queuePolicyFromConfig(consumer: {
-  retryLimit: number;
-  retryDelaySeconds: number;
-  retryBackoff: boolean;
+  deliveryRetryLimit: number;
+  deliveryRetryDelaySeconds: number;
   expireInSeconds: number;
   heartbeatSeconds: number | null;
-}): QueuePolicyConfig {
+}): Required<Omit<QueuePolicyConfig, 'retryDelayMax'>> {
   return {
-    retryLimit: consumer.retryLimit,
-    retryDelay: consumer.retryDelaySeconds,
-    retryBackoff: consumer.retryBackoff,
+    retryLimit: consumer.deliveryRetryLimit,
+    retryDelay: consumer.deliveryRetryDelaySeconds,
+    retryBackoff: true,
     expireInSeconds: consumer.expireInSeconds,
     heartbeatSeconds: consumer.heartbeatSeconds,
   };

@@ -1,18 +1,19 @@
 /**
  * The bulk status API (source notes §6, CONTRACT §4, §7) and what we add to it: bulk summary and
- * counts, retry, cancel, long-poll and streamed results. `createStatusHandler` returns the app's
- * `sync` dependency; it answers `false` for paths that are not its own. Each endpoint lives in
- * `endpoints/`, who-sees-what in `access.ts`.
+ * counts, retry, cancel, long-poll and streamed results. `createStatusHandler` gives the app's
+ * `sync` route group: its routes on the app's one router, under `/rest/sync/V<n>` (the path after
+ * the store, src/http/rest-front.ts). Each endpoint lives in `endpoints/`, who-sees-what in
+ * `access.ts`.
  */
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
+import type { Router } from '@koa/router';
 import type pg from 'pg';
 import type { Caller } from '../kernel/caller.ts';
 import type { Logger } from '../kernel/logger.ts';
-import type { StoreScope } from '../kernel/store-scope.ts';
+import { E, WebapiError } from '../errors/catalogue.ts';
 import { bulkFinishedChannel } from '../queue/names.ts';
 import { clientFactory, createBulkFinishedListener, type BulkFinishedListener } from './listener.ts';
-import { resolveAccess, type IsAllowed } from './access.ts';
-import { matchStatusRoute } from './routes.ts';
+import { resolveAccess, type Access, type IsAllowed } from './access.ts';
 import { DEFAULT_LIMITS, type EnqueueFn, type StatusContext, type StatusLimits } from './context.ts';
 import { searchEndpoint } from './endpoints/search.ts';
 import { bulkStatusEndpoint } from './endpoints/status.ts';
@@ -27,14 +28,11 @@ import { bulkListStreamEndpoint, bulkStreamEndpoint } from './endpoints/streams.
 
 export type { EnqueueFn, ReopenedJob, StatusLimits } from './context.ts';
 
-export type SyncHandler = (
-  ctx: Context,
-  path: string,
-  store: StoreScope,
-  caller: () => Promise<Caller>,
-) => Promise<boolean>;
+/** Registers routes on the app's router; `authenticated` is the app's auth step (it sets `ctx.state.caller`). */
+export type RouteGroup = (router: Router, authenticated: (ctx: Context, next: Next) => Promise<void>) => void;
 
-export interface StatusHandler extends SyncHandler {
+export interface StatusHandler {
+  routes: RouteGroup;
   /** Ends the shared LISTEN connection (server shutdown, tests). */
   close(): Promise<void>;
 }
@@ -79,52 +77,46 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
       })),
   };
 
-  const handler = (async (ctx, path, _store, callerFn) => {
-    const route = matchStatusRoute(ctx.method, path);
-    if (!route) return false;
-    // Magento checks the ACL before it looks at the input.
-    const a = await resolveAccess(callerFn, options.isAllowed);
-    switch (route.kind) {
-      case 'search':
-        await searchEndpoint(sc, ctx, a);
-        break;
-      case 'status':
-      case 'detailed':
-        await bulkStatusEndpoint(sc, ctx, a, route.uuid, route.kind === 'detailed');
-        break;
-      case 'count':
-        await operationCountEndpoint(sc, ctx, a, route.uuid, route.status);
-        break;
-      case 'results':
-        await resultsEndpoint(sc, ctx, a, route.uuid);
-        break;
-      case 'retry':
-        await retryEndpoint(sc, ctx, a, route.uuid);
-        break;
-      case 'cancel':
-        await cancelEndpoint(sc, ctx, a, route.uuid);
-        break;
-      case 'list':
-        await bulkListEndpoint(sc, ctx, a);
-        break;
-      case 'webhook':
-        await webhookEndpoint(sc, ctx, a, route.uuid);
-        break;
-      case 'queues':
-        await queuesEndpoint(sc, ctx, a);
-        break;
-      case 'listStream':
-        await bulkListStreamEndpoint(sc, ctx, a);
-        break;
-      case 'stream':
-        await bulkStreamEndpoint(sc, ctx, a, route.uuid);
-        break;
-    }
-    return true;
-  }) as StatusHandler;
-  handler.close = async () => {
-    if (ownListener && listener) await listener.close();
-    listener = ownListener ? null : listener;
+  type Endpoint = (ctx: Context, a: Access, params: Record<string, string>) => Promise<void>;
+  const routes: [method: 'get' | 'post', path: string, endpoint: Endpoint][] = [
+    ['get', '/bulk', (ctx, a) => searchEndpoint(sc, ctx, a)],
+    ['get', '/bulk/:uuid/status', (ctx, a, p) => bulkStatusEndpoint(sc, ctx, a, p.uuid!, false)],
+    ['get', '/bulk/:uuid/detailed-status', (ctx, a, p) => bulkStatusEndpoint(sc, ctx, a, p.uuid!, true)],
+    [
+      'get',
+      '/bulk/:uuid/operation-status/:status',
+      (ctx, a, p) => operationCountEndpoint(sc, ctx, a, p.uuid!, p.status!),
+    ],
+    ['get', '/bulk/:uuid/results.ndjson', (ctx, a, p) => resultsEndpoint(sc, ctx, a, p.uuid!)],
+    ['get', '/bulk/:uuid/webhook', (ctx, a, p) => webhookEndpoint(sc, ctx, a, p.uuid!)],
+    ['get', '/bulk/:uuid/stream', (ctx, a, p) => bulkStreamEndpoint(sc, ctx, a, p.uuid!)],
+    ['post', '/bulk/:uuid/retry', (ctx, a, p) => retryEndpoint(sc, ctx, a, p.uuid!)],
+    ['post', '/bulk/:uuid/cancel', (ctx, a, p) => cancelEndpoint(sc, ctx, a, p.uuid!)],
+    // Beyond Magento: the dashboard's bulk list, its live version and the queues page.
+    ['get', '/bulks', (ctx, a) => bulkListEndpoint(sc, ctx, a)],
+    ['get', '/bulks/stream', (ctx, a) => bulkListStreamEndpoint(sc, ctx, a)],
+    ['get', '/queues', (ctx, a) => queuesEndpoint(sc, ctx, a)],
+  ];
+  return {
+    routes(router, authenticated) {
+      // Any `V<n>`, as Magento's router takes every version a route is declared for.
+      const versioned = async (ctx: Context, next: Next) => {
+        if (!/^V\d+$/.test((ctx.params as Record<string, string>).version ?? '')) {
+          throw new WebapiError(E.ROUTE_NOT_FOUND);
+        }
+        await next();
+      };
+      for (const [method, path, endpoint] of routes) {
+        router[method](`/rest/sync/:version${path}`, versioned, authenticated, async (ctx) => {
+          // Magento checks the ACL before it looks at the input.
+          const a = await resolveAccess(async () => ctx.state.caller as Caller, options.isAllowed);
+          await endpoint(ctx, a, ctx.params as Record<string, string>);
+        });
+      }
+    },
+    async close() {
+      if (ownListener && listener) await listener.close();
+      listener = ownListener ? null : listener;
+    },
   };
-  return handler;
 }

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PgBoss } from 'pg-boss';
 import catalog, * as catalogModule from '../../examples/catalog/index.ts';
-import { startConsumer } from '../../src/consumer/consumer.ts';
+import { startConsumer, type ConsumerOptions } from '../../src/consumer/consumer.ts';
 import { ident } from '../../src/db/pool.ts';
 import {
   definePlugin,
@@ -91,6 +91,7 @@ describe('batch handlers in the consumer', () => {
   async function consume(
     plugin: PluginDefinition,
     bulks: { args: (key: number) => unknown; count: number; storeCode?: string }[],
+    coerce?: ConsumerOptions['coerce'],
   ) {
     const seeded: string[] = [];
     for (const b of bulks) {
@@ -123,6 +124,7 @@ describe('batch handlers in the consumer', () => {
       concurrency: 1,
       maxMessages: total,
       log: silentLog,
+      coerce,
     });
     await consumer.done;
     const { rows } = await db.pool.query(
@@ -158,6 +160,19 @@ describe('batch handlers in the consumer', () => {
       ...Array.from({ length: 12 }, (_, k) => ({ ...sku('a')(k), store: null, how: 'batch' })),
       ...Array.from({ length: 8 }, (_, k) => ({ ...sku('b')(k), store: 'second', how: 'batch' })),
     ]);
+  });
+
+  it("a batch handler's operations get their arguments converted where the executor builds them, as a single handler's do", async () => {
+    const upper = (_op: string, args: unknown) => ({ sku: (args as { sku: string }).sku.toUpperCase() });
+    const { operations, written } = await consume(effects(), [{ args: sku('conv-'), count: 3 }], upper);
+    assert.deepEqual(
+      operations.map((o) => o.status),
+      [1, 1, 1],
+    );
+    assert.deepEqual(
+      written.map((w) => `${w.sku} ${w.how}`),
+      ['CONV-00 batch', 'CONV-01 batch', 'CONV-02 batch'],
+    );
   });
 
   it('a failure the batch handler reports fails that operation only, in the batch', async () => {

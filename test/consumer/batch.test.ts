@@ -253,14 +253,15 @@ describe('batch executor', () => {
       4,
       async (args: { sku: string }, ctx) => {
         runs.push(ctx.operation.key);
-        // The third to run (two are then kept in the transaction) outlives its deadline in the
-        // middle of a statement: the connection cannot be used for the others.
+        // All four start at once and take the transaction in turn: the third to run (two are then
+        // kept in the transaction) outlives its deadline in the middle of a statement, and the
+        // connection cannot be used for the others.
         if (runs.length === 3) stuck = ctx.operation.key;
         await ctx.tx.query(`INSERT INTO effect (sku, txid) VALUES ($1, txid_current())`, [args.sku]);
         if (ctx.operation.key === stuck) await ctx.tx.query('SELECT pg_sleep(5)');
         return null;
       },
-      { inFlight: 1, policy: { handlerTimeoutMs: 500 } },
+      { inFlight: 4, policy: { handlerTimeoutMs: 500 } },
     );
     assert.deepEqual(
       ops.map((o) => o.status),

@@ -16,7 +16,6 @@ import { deliveredOf } from '../../src/operations/claims.ts';
 import { cancelOperations } from '../../src/operations/cancel.sql.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
-import { observedPool } from '../support/observed-pool.ts';
 import { simulatedWork } from '../support/wait.ts';
 
 describe('consumer fetch loop', () => {
@@ -41,15 +40,21 @@ describe('consumer fetch loop', () => {
     const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
     try {
       await ensureQueues(boss, ['products']);
-      // Fetches that came back empty: after one per loop, both loops are asleep for 30 s.
+      // Fetches that came back empty: after one per loop, both loops are asleep (one polls every 30 s,
+      // the other waits for a wake-up). The fetch runs on connections of its own
+      // (src/queue/fetch-plan.ts), so it is observed where the consumer calls pg-boss.
       let emptyFetches = 0;
-      const pool = observedPool(db.pool, {
-        answered: (text, _values, result) => {
-          if (/SKIP LOCKED/.test(text) && result.rowCount === 0) emptyFetches++;
+      // On the instance itself: the consumer finds the boss's schema by its identity (a proxy would hide it).
+      const fetch = boss.fetch.bind(boss) as (...a: unknown[]) => Promise<unknown[] | null>;
+      Object.assign(boss, {
+        fetch: async (...args: unknown[]) => {
+          const jobs = (await fetch(...args)) ?? [];
+          if (jobs.length === 0) emptyFetches++;
+          return jobs;
         },
       });
       const consumer = await startConsumer({
-        pool,
+        pool: db.pool,
         boss,
         schema: db.schema,
         registry: mapInvoker({ Void: () => null }),

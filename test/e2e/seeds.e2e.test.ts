@@ -18,6 +18,7 @@ import { definePlugin } from '../../src/plugin.ts';
 
 let server: TestServer;
 let consumer: ConsumerHandle;
+let cartConsumer: ConsumerHandle;
 
 // A handler that holds its operations until the test opens the gate: to cancel a running operation.
 let releaseCart: () => void = () => {};
@@ -49,26 +50,31 @@ before(async () => {
     modules: [{ source: 'test/e2e/seeds.e2e.test.ts', module: { default: cartPlugin } }],
   });
   await runInstalls(server.db.pool, server.db.schema, registry.installs);
-  consumer = await startConsumer({
+  const common = {
     pool: server.db.pool,
     boss: server.boss,
     schema: server.db.schema,
     registry: registry as unknown as OperationInvoker,
     searchPath: registry.searchPath(server.db.schema),
-    queues: [...new Set(routes.map((r) => queueForEntity(r.entity)))],
     cryptKey: parseCryptKey(TEST_CRYPT_KEY),
-    batchSize: 10,
-    concurrency: 2,
-    // One handler at a time per batch: the cancel test blocks every loop in one handler, so the
-    // rest of its batch is still waiting (not running) when the cancel comes.
-    inFlight: 1,
     pollingIntervalSeconds: 0.5,
     notifyPollingIntervalSeconds: 0.5,
     log: { info() {}, warn() {}, error() {}, debug() {} },
+  };
+  const cartQueue = queueForEntity('carts');
+  consumer = await startConsumer({
+    ...common,
+    queues: [...new Set(routes.map((r) => queueForEntity(r.entity)))].filter((q) => q !== cartQueue),
+    batchSize: 10,
+    concurrency: 2,
   });
+  // The cart queue has a consumer of its own with two handler slots: a consumer claims only what it
+  // can start, so while the cancel test holds both slots, the rest of its bulk is still queued.
+  cartConsumer = await startConsumer({ ...common, queues: [cartQueue], batchSize: 10, concurrency: 1, inFlight: 2 });
 });
 after(async () => {
   await consumer?.stop();
+  await cartConsumer?.stop();
   await server?.stop();
 });
 
@@ -193,10 +199,8 @@ test('cancel: operations not yet running become 3 "Canceled" and never run; runn
   assert.equal(accepted.status, 202, accepted.text);
   const uuid = accepted.json.bulk_uuid;
   await cartRunning;
-  // Not yet an event: the time for the consumer to take the rest of the bulk into its batches, so
-  // that the cancel finds them held but not running (left for a follow-up of issue 25).
-  // eslint-disable-next-line no-restricted-syntax -- the one fixed sleep left, see above
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Both of the cart consumer's slots taken: the other four are still in the queue, unclaimed.
+  await waitFor(() => cartSkusRun.length === 2, 15_000, 'both cart handler slots to be running');
   const started = [...cartSkusRun];
   const canceled = await server.request('POST', `/rest/V1/bulk/${uuid}/cancel`);
   assert.equal(canceled.status, 200, canceled.text);
@@ -211,7 +215,7 @@ test('cancel: operations not yet running become 3 "Canceled" and never run; runn
     15_000,
     'the running operations to finish',
   );
-  assert.ok(started.length >= 1 && started.length < skus.length, `running: ${started.join(',')}`);
+  assert.equal(started.length, 2, `running: ${started.join(',')}`);
   assert.deepEqual(
     status.operations_list.map((o: { id: number; status: number; result_message: string }) => [
       o.status,
@@ -220,6 +224,19 @@ test('cancel: operations not yet running become 3 "Canceled" and never run; runn
     skus.map((sku) =>
       started.includes(sku) ? [1, 'Service execution success Test_Cart::PostV1CartsQuoteIdItems'] : [3, 'Canceled'],
     ),
+  );
+  // The four canceled ones are delivered to the cart consumer too: wait until it has settled every
+  // job of the queue, then check that none of them reached the handler.
+  await waitFor(
+    async () =>
+      (
+        await server.db.pool.query(
+          `SELECT count(*)::int AS n FROM ${ident(server.db.bossSchema)}.job WHERE name = $1 AND state IN ('created', 'retry', 'active')`,
+          [queueForEntity('carts')],
+        )
+      ).rows[0].n === 0,
+    15_000,
+    'the cart queue to be settled',
   );
   assert.deepEqual(cartSkusRun, started, 'no canceled operation reached its handler');
   assert.equal(status.bulk_status, 3);

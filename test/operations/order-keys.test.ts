@@ -63,3 +63,84 @@ describe('entity keys of accepted operations', () => {
     it(what, async () => assert.equal(await keyOf(operationId, args, storeId), expected));
   }
 });
+
+describe('order rules as consumers save them at start', () => {
+  let db: TestDatabase;
+  let boss: PgBoss;
+  before(async () => {
+    db = await createTestDatabase('order_rules');
+    boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    await ensureQueues(boss, ['products']);
+  });
+  after(async () => {
+    await boss.stop({ graceful: false });
+    await db.drop();
+  });
+
+  const route = { operationId: 'PutSku', entity: 'products', pathParams: ['sku'] };
+  /** The places in their keys' order of a bulk's operations, by operation key: [key, order key]. */
+  const places = async (bulks: string[]) =>
+    (
+      await db.pool.query<{ bulk: string; key: number; order_key: string }>(
+        `SELECT bulk_uuid AS bulk, operation_key AS key, order_key FROM ${ident(db.schema)}.operation_order
+         WHERE bulk_uuid = ANY($1::uuid[]) ORDER BY seq`,
+        [bulks],
+      )
+    ).rows.map((r) => [bulks.indexOf(r.bulk), r.key, r.order_key]);
+
+  it('operations accepted before the first consumer started get their place at its start, in acceptance order', async () => {
+    const first = await seedBulk(db.pool, boss, db.schema, {
+      count: 2,
+      operationId: 'PutSku',
+      args: (k) => ({ sku: `early-${k}` }),
+    });
+    const second = await seedBulk(db.pool, boss, db.schema, {
+      count: 2,
+      operationId: 'PutSku',
+      args: (k) => ({ sku: `early-${1 - k}` }),
+    });
+    assert.deepEqual(await places([first, second]), [], 'no rule yet: not ordered');
+    await saveOrderRules(db.pool, db.schema, orderRules([route], new Map()));
+    assert.deepEqual(await places([first, second]), [
+      [0, 0, 'products@1:early-0'],
+      [0, 1, 'products@1:early-1'],
+      [1, 0, 'products@1:early-1'],
+      [1, 1, 'products@1:early-0'],
+    ]);
+    // Saved again (the next consumer's start): nothing changes.
+    await saveOrderRules(db.pool, db.schema, orderRules([route], new Map()));
+    assert.equal((await places([first, second])).length, 4);
+  });
+
+  it('a rule switched off (orderKeys: {X: null}) is deleted, and its operations leave their keys', async () => {
+    await saveOrderRules(db.pool, db.schema, orderRules([route], new Map()));
+    const keyed = await seedBulk(db.pool, boss, db.schema, {
+      count: 1,
+      operationId: 'PutSku',
+      args: () => ({ sku: 'off' }),
+    });
+    assert.equal((await places([keyed])).length, 1);
+    await saveOrderRules(db.pool, db.schema, orderRules([route], new Map([['PutSku', null]])));
+    const rules = await db.pool.query(`SELECT 1 FROM ${ident(db.schema)}.order_key_rule WHERE operation_id = 'PutSku'`);
+    assert.equal(rules.rowCount, 0);
+    assert.deepEqual(await places([keyed]), []);
+    const later = await seedBulk(db.pool, boss, db.schema, {
+      count: 1,
+      operationId: 'PutSku',
+      args: () => ({ sku: 'off' }),
+    });
+    assert.deepEqual(await places([later]), [], 'accepted after: not ordered');
+  });
+
+  it('a changed rule re-keys the unfinished operations of its operationId', async () => {
+    await saveOrderRules(db.pool, db.schema, orderRules([route], new Map()));
+    const bulk = await seedBulk(db.pool, boss, db.schema, {
+      count: 1,
+      operationId: 'PutSku',
+      args: () => ({ sku: 'S1', product: { sku: 'P1' } }),
+    });
+    assert.deepEqual(await places([bulk]), [[0, 0, 'products@1:S1']]);
+    await saveOrderRules(db.pool, db.schema, orderRules([route], new Map([['PutSku', ['product.sku']]])));
+    assert.deepEqual(await places([bulk]), [[0, 0, 'products@1:P1']]);
+  });
+});

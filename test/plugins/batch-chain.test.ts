@@ -13,8 +13,6 @@ import {
 } from '../../src/plugin.ts';
 import { BatchShapeError } from '../../src/plugins/batch-chain.ts';
 import { loadPlugins, PluginLoadError } from '../../src/plugins/loader.ts';
-import { coercingInvoker } from '../../src/plugins/coerce.ts';
-import type { InputValidator } from '../../src/accept/prepare.ts';
 import { context, NO_CODE, route, silentLog } from './fixtures.ts';
 
 const routes = [
@@ -185,22 +183,4 @@ test('an interceptor that throws, or a batch with the wrong number of outcomes, 
     run(short, ['a', 'b']),
     (e: unknown) => e instanceof BatchShapeError && /returned 1 outcomes for 2 operations/.test((e as Error).message),
   );
-});
-
-test("the consumer's coercing invoker keeps the batch lookup and converts each operation's arguments", async () => {
-  const registry = await load([catalog()]);
-  // Stands in for a generated validator: ajv's coercion changes the data it validates in place.
-  const upper = Object.assign(
-    (data: { sku: string }) => {
-      data.sku = data.sku.toUpperCase();
-      return true;
-    },
-    { errors: null },
-  ) as unknown as InputValidator;
-  const coercing = coercingInvoker(registry, { [OP]: upper });
-  assert.equal(coercing.batch?.('PostV1Products'), null);
-  assert.deepEqual((await run({ batch: (id: string) => coercing.batch!(id) } as never, ['a', 'bad'])).outcomes, [
-    'A!',
-    'bad sku',
-  ]);
 });

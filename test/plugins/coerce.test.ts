@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { validators } from '../../src/generated/validators.gen.js';
-import { coerceArgs, coercingInvoker } from '../../src/plugins/coerce.ts';
+import { argumentCoercer, coerceArgs } from '../../src/plugins/coerce.ts';
 import { startConsumer, type OperationInvoker } from '../../src/consumer/index.ts';
 import { loadPlugins } from '../../src/plugins/loader.ts';
 import { parseCryptKey } from '../../src/accept/crypt-key.ts';
 import { queueForEntity } from '../../src/queue/names.ts';
 import { ident } from '../../src/db/pool.ts';
-import { context, NO_CODE, silentLog } from './fixtures.ts';
+import { silentLog } from './fixtures.ts';
 import { startTestServer, TEST_CRYPT_KEY } from '../support/server.ts';
 
 describe('coerceArgs with the generated validators', () => {
@@ -61,35 +61,31 @@ describe('coerceArgs with the generated validators', () => {
     });
   });
 
-  test('the invoker passes such input on, converted as far as it went (another spec accepted it), and warns once', async () => {
+  test('the coercer passes such input on, converted as far as it went (another spec accepted it), and warns once', async () => {
     const seen: unknown[] = [];
     const warnings: unknown[] = [];
-    const invoker = coercingInvoker(
-      { invoke: async (_op: string, args: unknown) => (seen.push(args), 'ok') },
-      validators,
-    );
-    const ctx = {
-      ...context({ query: async () => ({ rows: [], rowCount: 0 }) }, NO_CODE),
-      log: { ...silentLog, warn: (o: unknown) => warnings.push(o) },
-    };
+    const coerce = argumentCoercer(validators);
+    const log = { ...silentLog, warn: (o: unknown) => warnings.push(o) };
     const odd = () => ({ sku: 'a', product: { sku: 'a', attribute_set_id: '4', price: 'cheap' } });
-    await invoker.invoke('PutV1ProductsSku', odd(), ctx);
-    await invoker.invoke('PutV1ProductsSku', odd(), ctx);
-    await invoker.invoke('NotGeneratedHere', { x: '1' }, ctx);
+    seen.push(coerce('PutV1ProductsSku', odd(), log));
+    seen.push(coerce('PutV1ProductsSku', odd(), log));
+    seen.push(coerce('NotGeneratedHere', { x: '1' }, log));
     const partly = { sku: 'a', product: { sku: 'a', attribute_set_id: 4, price: 'cheap' } };
     assert.deepEqual(seen, [partly, partly, { x: '1' }]);
     assert.equal(warnings.length, 1);
   });
 
   test('operations the http-forward fallback runs are handed over as stored, to be replayed exactly', async () => {
-    const seen: unknown[] = [];
-    const invoker = coercingInvoker({ invoke: async (_op: string, args: unknown) => seen.push(args) }, validators, {
+    const coerce = argumentCoercer(validators, {
       asStored: (operationId) => operationId === 'DeleteV1CmsPagePageId',
     });
-    const ctx = context({ query: async () => ({ rows: [], rowCount: 0 }) }, NO_CODE);
-    await invoker.invoke('DeleteV1CmsPagePageId', { pageId: '7' }, ctx);
-    await invoker.invoke('DeleteV1ProductsSku', { sku: 5 }, ctx);
-    assert.deepEqual(seen, [{ pageId: '7' }, { sku: '5' }]);
+    assert.deepEqual(
+      [
+        coerce('DeleteV1CmsPagePageId', { pageId: '7' }, silentLog),
+        coerce('DeleteV1ProductsSku', { sku: 5 }, silentLog),
+      ],
+      [{ pageId: '7' }, { sku: '5' }],
+    );
   });
 });
 
@@ -130,8 +126,10 @@ test('through the real accept and consumer: the handler sees numbers, the stored
     pool,
     boss: server.boss,
     schema,
-    // What startConfiguredConsumer wires: the registry behind the generated validators' coercion.
-    registry: coercingInvoker(registry as unknown as OperationInvoker, server.artifacts.validators),
+    // What startConfiguredConsumer wires: the generated validators' coercion where the executor
+    // builds the arguments.
+    registry: registry as unknown as OperationInvoker,
+    coerce: argumentCoercer(server.artifacts.validators),
     queues: [queueForEntity('products'), queueForEntity('cmsPage')],
     cryptKey: parseCryptKey(TEST_CRYPT_KEY),
     pollingIntervalSeconds: 0.5,

@@ -63,7 +63,7 @@ describe('enqueueOperations', () => {
     );
     // A queue copies its policy into each job at insert.
     const [job] = await boss.findJobs('async.customers', { id: jobIdFor(bulk, 1) });
-    assert.equal(job?.retryLimit, 5);
+    assert.equal(job?.retryLimit, 10, "delivery retries (consumer.deliveryRetryLimit), apart from the operation's own");
     assert.equal(job?.retryBackoff, true);
     assert.equal(job?.expireInSeconds, 60);
     assert.equal(job?.heartbeatSeconds, 10);

@@ -1,14 +1,17 @@
 /**
- * Shared set-up of the status tests: a tiny Koa app around the handler (the app's error
- * middleware, our handler, 404 otherwise) on 127.0.0.1:0, and direct inserts of bulks and
+ * Shared set-up of the status tests: a tiny Koa app around the status routes (the app's error
+ * middleware, Magento's routing path for sync requests, the routes on a router, 404 otherwise) on
+ * 127.0.0.1:0, and direct inserts of bulks and
  * operations (the accept path is tested elsewhere; the counters come from the real triggers).
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import Koa from 'koa';
+import { Router } from '@koa/router';
+import { routingPath } from '../../src/http/rest-front.ts';
 import { errorMiddleware } from '../../src/http/middleware/errors.ts';
 import type { Caller } from '../../src/kernel/caller.ts';
-import type { Logger, StoreScope } from '../../src/plugin.ts';
+import type { Logger } from '../../src/plugin.ts';
 import { ident, type Pool } from '../../src/db/pool.ts';
 import {
   createStatusHandler,
@@ -76,9 +79,18 @@ export async function startHarness(
   const app = new Koa();
   app.silent = true;
   app.use(errorMiddleware(silentLog, false));
-  const store: StoreScope = { id: 1, code: null, explicit: false };
-  app.use(async (ctx) => {
-    if (!(await handler(ctx, ctx.path, store, async () => caller))) ctx.status = 404;
+  app.use(async (ctx, next) => {
+    ctx.path = routingPath('sync', ctx.path);
+    await next();
+  });
+  const router = new Router({ sensitive: true, strict: false });
+  handler.routes(router, async (ctx, next) => {
+    ctx.state.caller = caller;
+    await next();
+  });
+  app.use(router.routes());
+  app.use((ctx) => {
+    ctx.status = 404;
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { createPool, databaseUrl, DEFAULT_DATABASE_URL, ident, type Pool } from '../../src/db/pool.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { databaseAnswers, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embedded.ts';
-import { endRun, forgetSchema, noteSchema, startRun } from './leftovers.ts';
+import { endRun, forgetSchema, noteSchema, startRun, untagged } from './leftovers.ts';
 
 let embedded: EmbeddedPostgres | undefined;
 let run: string | undefined;
@@ -38,11 +38,15 @@ export async function globalSetup(): Promise<void> {
     }
   }
   const started = Date.now();
-  embedded = await startEmbeddedPostgres({
-    dataDir: 'var/test-postgres',
-    // Throwaway data: durability only costs time here.
-    settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
-  });
+  // The server outlives every test process by design (teardown stops it after the leftover check,
+  // which needs it), so it must not carry the run's tag that marks processes a test left behind.
+  embedded = await untagged(() =>
+    startEmbeddedPostgres({
+      dataDir: 'var/test-postgres',
+      // Throwaway data: durability only costs time here.
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
+    }),
+  );
   process.env.DATABASE_URL = embedded.url;
   process.stderr.write(
     `tests use an embedded PostgreSQL (${embedded.dataDir}, port ${embedded.port}, ${Date.now() - started} ms): ` +

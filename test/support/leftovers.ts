@@ -41,6 +41,17 @@ export function startRun(): string {
   return dir;
 }
 
+/** Runs `start` with processes it spawns left out of the leftover check (the run's own servers). */
+export async function untagged<T>(start: () => Promise<T>): Promise<T> {
+  const tag = process.env[TAG];
+  delete process.env[TAG];
+  try {
+    return await start();
+  } finally {
+    if (tag !== undefined) process.env[TAG] = tag;
+  }
+}
+
 function schemasDir(): string | null {
   const tmp = process.env.TMPDIR;
   return process.env[TAG] && tmp && existsSync(join(tmp, SCHEMAS)) ? join(tmp, SCHEMAS) : null;

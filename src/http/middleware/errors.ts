@@ -23,7 +23,7 @@ export function errorMiddleware(log: Logger, developerMode: boolean) {
       }
       const reportId = randomBytes(8).toString('hex');
       log.error(
-        { err: error, reportId, requestId: ctx.state.requestId, method: ctx.method, url: ctx.url },
+        { err: error, reportId, requestId: ctx.state.requestId, method: ctx.method, url: ctx.originalUrl },
         'request failed',
       );
       const internal = new WebapiError(E.INTERNAL, [reportId], { cause: error });

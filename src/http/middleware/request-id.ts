@@ -23,7 +23,7 @@ export function requestIdMiddleware(log: Logger) {
         {
           requestId: id,
           method: ctx.method,
-          url: ctx.url,
+          url: ctx.originalUrl,
           status: ctx.status,
           ms: Math.round((performance.now() - started) * 10) / 10,
           bulkUuid: ctx.state.bulkUuid,
