@@ -5,7 +5,11 @@ import type { BulkSummaryRow } from '../db/sql/status.ts';
 import { isUuid } from './search-criteria.ts';
 import { checkBulkChange, type Access, type BulkOwner } from './access.ts';
 
-export async function selectSummary(pool: pg.Pool, schema: string, uuid: string): Promise<BulkSummaryRow | undefined> {
+export async function selectSummary(
+  pool: pg.Pool | pg.PoolClient,
+  schema: string,
+  uuid: string,
+): Promise<BulkSummaryRow | undefined> {
   // A malformed uuid cannot name a bulk: answer "not found" without asking Postgres to cast it.
   if (!isUuid(uuid)) return undefined;
   const { rows } = await pool.query<BulkSummaryRow>(sql.selectBulkSummary(schema), [uuid]);

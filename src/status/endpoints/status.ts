@@ -1,6 +1,7 @@
 /** GET /V1/bulk/:uuid/status and /detailed-status (source notes §6, CONTRACT §4), with `?waitSeconds=`. */
 import type { Context } from 'koa';
 import { sendJson } from '../../http/respond.ts';
+import { withTransaction } from '../../db/pool.ts';
 import * as sql from '../../db/sql/status.ts';
 import { bulkStatus, isFinished, operationCounts } from '../summary.ts';
 import { parseQueryString } from '../search-criteria.ts';
@@ -24,16 +25,24 @@ export async function bulkStatusEndpoint(
   let row = await selectSummary(pool, schema, uuid);
   checkBulk(a, uuid, row);
   if (wait > 0 && !isFinished(row!)) row = (await waitUntilFinished(sc, ctx, uuid, wait)) ?? row;
-  const bulk = row!;
 
   const body: Record<string, unknown> = {};
   if (withOperations) {
-    const { rows } = await pool.query(
-      detailed ? sql.selectDetailedOperations(schema) : sql.selectShortOperations(schema),
-      [uuid],
-    );
-    body.operations_list = rows;
+    // The list and the summary from one snapshot: read apart, an answer could list every operation
+    // final under a bulk_status still "in progress" (an outcome committed between the two reads).
+    const read = await withTransaction(pool, async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      const summary = await selectSummary(client, schema, uuid);
+      const { rows } = await client.query(
+        detailed ? sql.selectDetailedOperations(schema) : sql.selectShortOperations(schema),
+        [uuid],
+      );
+      return { summary, rows };
+    });
+    row = read.summary ?? row;
+    body.operations_list = read.rows;
   }
+  const bulk = row!;
   // Key order: Magento's BulkSummaryInterface reflection order (source notes §6), then ours.
   body.user_type = bulk.user_type;
   body.bulk_id = bulk.bulk_id;
