@@ -9,9 +9,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
@@ -41,6 +41,7 @@ test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: ever
     args: (k) => ({ sku: `cap-${k}`, entry: { media_type: 'image', label: `cap-${k}` } }),
   });
   const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
+  t.after(() => rmSync(dirname(configFile), { recursive: true, force: true }));
   writeFileSync(
     configFile,
     JSON.stringify({
@@ -99,6 +100,7 @@ test('a cancel stops every forwarded operation not yet sent: none is waiting for
     args: (k) => ({ sku: `cancel-${k}`, entry: { media_type: 'image', label: `cancel-${k}` } }),
   });
   const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
+  t.after(() => rmSync(dirname(configFile), { recursive: true, force: true }));
   writeFileSync(
     configFile,
     JSON.stringify({
