@@ -62,13 +62,11 @@ export interface Delivery {
   hold?: Hold | undefined;
 }
 
-/** What a batch leaves for its caller when it throws: the claims it still holds. */
+/** A batch that threw: its caller fails its deliveries, which gives their claims back. */
 export class BatchFailure extends Error {
-  readonly held: [string[], number[], number[]];
-  constructor(cause: unknown, held: [string[], number[], number[]]) {
+  constructor(cause: unknown) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = 'BatchFailure';
-    this.held = held;
   }
 }
 
@@ -95,12 +93,12 @@ export async function processBatch(
   const claims: Claimed[] = [];
   const done: JobAttempt[] = [];
   const busy: NotClaimed[] = [];
-  const canceledGone: { bulk: string; key: number }[] = [];
+  const canceledGone: { bulk: string; key: number; job: string }[] = [];
   for (const d of delivered) {
     if ('row' in d) claims.push(d);
     else if (d.reason === 'busy') busy.push(d);
     else {
-      if (d.reason === 'canceled') canceledGone.push({ bulk: d.job.data.bulk, key: d.job.data.key });
+      if (d.reason === 'canceled') canceledGone.push({ bulk: d.job.data.bulk, key: d.job.data.key, job: d.job.id });
       done.push(attemptOf(d.job));
     }
   }
@@ -110,34 +108,21 @@ export async function processBatch(
     if (ctx.dependencies) looked = await lookFirst(ctx, ctx.dependencies, claims);
   } catch (error) {
     delivery.hold?.release();
-    throw new BatchFailure(error, [
-      claims.map((c) => c.row.bulk_uuid),
-      claims.map((c) => c.row.operation_key),
-      claims.map((c) => c.row.lease_token),
-    ]);
+    throw new BatchFailure(error);
   }
   const runs = looked && new Set(looked.run);
   const running = runs ? claims.filter((c) => runs.has(c)) : claims;
   for (const c of looked?.failed ?? []) done.push(attemptOf(c.job));
   // Each claim that runs now keeps its share of the consumer's capacity; the rest goes back.
   delivery.hold?.claimed(running, (id) => ctx.gateOf?.(id));
-  const leases = new Leases(ctx, running, claimedAt, lookedAt);
+  const leases = new Leases(ctx, queue, running, claimedAt, lookedAt);
   const writer = new BatchWriter(ctx, queue, leases, startedAt, done);
   try {
     const waiting = looked?.waiting ?? [];
-    await putOff(
-      ctx,
-      queue,
-      [
-        ...busy.map((b) => ({ job: b.job, delaySeconds: busyDelaySeconds(b), behind: b.wait === null })),
-        ...waiting.map((w) => ({ job: w.claim.job, delaySeconds: w.delaySeconds, dependant: true })),
-      ],
-      [
-        waiting.map((w) => w.claim.row.bulk_uuid),
-        waiting.map((w) => w.claim.row.operation_key),
-        waiting.map((w) => w.claim.row.lease_token),
-      ],
-    );
+    await putOff(ctx, queue, [
+      ...busy.map((b) => ({ job: b.job, delaySeconds: busyDelaySeconds(b), behind: b.wait === null })),
+      ...waiting.map((w) => ({ job: w.claim.job, delaySeconds: w.delaySeconds, dependant: true })),
+    ]);
     await finishCanceled(ctx, canceledGone);
     await new BatchExecutor(ctx, leases, writer, (ended) => {
       for (const c of ended) delivery.hold?.done(c);
@@ -151,7 +136,7 @@ export async function processBatch(
     return running.length - writer.notSettled + canceledGone.length + (looked?.failed.length ?? 0);
   } catch (error) {
     writer.abandon();
-    throw new BatchFailure(error, leases.heldArrays());
+    throw new BatchFailure(error);
   } finally {
     leases.stop();
     delivery.hold?.release();

@@ -15,8 +15,6 @@ export interface OperationRow {
   status: number;
   /** Runs recorded so far (the retry limit counts them). */
   attempts: number;
-  /** The fencing token of this claim. */
-  lease_token: number;
   /** `attempts` when the retry API last reopened it: the retry limit counts the runs since. */
   attempts_at_reopen: number;
   /** How often the retry API reopened it (part of its job ids). */
@@ -40,3 +38,6 @@ export const addressOf = (bulk: string, key: number): string => `${bulk.toLowerC
 
 /** The delivery of a job, as pg-boss's complete and fail statements fence it. */
 export const attemptOf = (job: Job<OperationJob>): JobAttempt => ({ id: job.id, retryCount: job.retryCount });
+
+/** A delivery as one fencing token, `id:retry_count` (what claims.sql.ts `ATTEMPT_HOLDS` reads). */
+export const attemptToken = (job: Job<OperationJob>): string => `${job.id}:${job.retryCount}`;
