@@ -212,11 +212,12 @@ test('a requires key naming no operation is refused with its code; a service met
     },
   );
 
-  const save = route('PUT', '/V1/products/{sku}', 'PutV1ProductsSku', {
-    service: 'Magento\\Catalog\\Api\\ProductRepositoryInterface::save',
-  });
+  const service = 'Magento\\Catalog\\Api\\ProductRepositoryInterface::save';
   const registry = await loadPlugins({
-    routes: [...routes, save],
+    routes: [
+      route('POST', '/V1/products', 'PostV1Products', { service }),
+      route('PUT', '/V1/products/{sku}', 'PutV1ProductsSku', { service }),
+    ],
     pluginsDir: null,
     examples: ['catalog'],
     modules: [
@@ -226,13 +227,13 @@ test('a requires key naming no operation is refused with its code; a service met
           default: {
             name: 'Acme_Links',
             compatibility: '^1.0.0',
-            requires: { 'Magento\\Catalog\\Api\\ProductRepositoryInterface::save': requires('by-service') },
+            requires: { [service]: requires('by-service') },
           },
         },
       },
     ],
   });
-  // The catalog example declares PostV1ConfigurableproductsSkuChild and others this table lacks.
+  // The catalog example declares the configurable child link and product links, which this table lacks.
   assert.deepEqual([...registry.requires.keys()].sort(), ['PostV1Products', 'PutV1ProductsSku']);
   assert.deepEqual(
     registry.requires.get('PutV1ProductsSku')!.map((r) => r({ product: {} } as never)),
