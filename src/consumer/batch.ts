@@ -128,7 +128,15 @@ export async function processBatch(
       for (const c of ended) delivery.hold?.done(c);
     }).runAll(running);
     const finished = running.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key }));
-    await wakeWaiting(ctx, queue, finished);
+    // Only a keyed operation can have deliveries waiting behind it: a batch of unkeyed ones saves
+    // the statement. (One re-keyed while it ran, by a consumer starting with a changed rule, leaves
+    // its waiters to their put-off delay.)
+    const keyed = running.filter((c) => c.row.keyed !== false);
+    await wakeWaiting(
+      ctx,
+      queue,
+      keyed.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key })),
+    );
     if (looked) {
       const failed = looked.failed.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key }));
       await wakeDependants(ctx, [...finished, ...failed, ...looked.alsoFailed]);

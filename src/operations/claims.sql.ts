@@ -87,7 +87,9 @@ export function claimDelivered(
       FROM ${jobs} f),
     __ops AS (
       SELECT a.job_id, o.bulk_uuid, o.operation_key, o.topic_name, o.operation_id, o.serialized_data,
-        o.status, o.attempts, o.attempts_at_reopen, o.reopened
+        o.status, o.attempts, o.attempts_at_reopen, o.reopened,
+        EXISTS (SELECT 1 FROM ${s}.operation_order k
+          WHERE k.bulk_uuid = o.bulk_uuid AND k.operation_key = o.operation_key) AS keyed
       FROM __address a JOIN ${s}.operation o ON o.bulk_uuid = a.bulk_uuid AND o.operation_key = a.operation_key
       WHERE ${claimable(s, bossSchema, 'o', 'a.job_id')}
         AND NOT EXISTS (SELECT 1 FROM __address twin WHERE twin.bulk_uuid = a.bulk_uuid
@@ -98,7 +100,7 @@ export function claimDelivered(
   const select = `SELECT f.*, true AS "__loaded",
       c.bulk_uuid AS "__bulk_uuid", c.operation_key AS "__operation_key", c.topic_name AS "__topic_name",
       c.operation_id AS "__operation_id", c.serialized_data AS "__serialized_data", c.status AS "__status",
-      c.attempts AS "__attempts", c.attempts_at_reopen AS "__attempts_at_reopen", c.reopened AS "__reopened",
+      c.attempts AS "__attempts", c.attempts_at_reopen AS "__attempts_at_reopen", c.reopened AS "__reopened", c.keyed AS "__keyed",
       b.store_id AS "__store_id", b.store_code AS "__store_code",
       CASE WHEN c.job_id IS NOT NULL THEN NULL
         WHEN cur.bulk_uuid IS NULL OR NOT ${UNFINISHED('cur')} THEN 'done'

@@ -54,6 +54,7 @@ export function deliveredOf(job: object): Claimed | NotClaimed | undefined {
       attempts: j.__attempts as number,
       attempts_at_reopen: j.__attempts_at_reopen as number,
       reopened: j.__reopened as number,
+      keyed: j.__keyed as boolean,
       store_id: j.__store_id as number,
       store_code: j.__store_code as string | null,
     },

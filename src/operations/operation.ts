@@ -19,6 +19,11 @@ export interface OperationRow {
   attempts_at_reopen: number;
   /** How often the retry API reopened it (part of its job ids). */
   reopened: number;
+  /**
+   * Whether it had a place in its entity key's order when claimed: only then can deliveries be put
+   * off behind it (put-off.ts), so only then is there anything to wake when it ends.
+   */
+  keyed?: boolean;
   store_id: number;
   store_code: string | null;
 }
