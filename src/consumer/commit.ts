@@ -18,7 +18,7 @@
 import type { Job, JobAttempt } from 'pg-boss';
 import { finishCanceled } from '../operations/cancel.ts';
 import type { Claimed, Leases } from '../operations/claims.ts';
-import { addressOf, attemptOf, type OperationRow, type Outcome } from '../operations/operation.ts';
+import { addressOf, rowAddress, attemptOf, type OperationRow, type Outcome } from '../operations/operation.ts';
 import { recordOutcomes as recordOutcomesSql } from '../operations/outcomes.sql.ts';
 import { needsTransaction, outcomeArrays, recordOn, recordOutcomes } from '../operations/outcomes.ts';
 import { bossSchemaFor } from '../queue/boss.ts';
@@ -230,7 +230,7 @@ export class BatchWriter {
       this.#givenBack.push(...items.map((i) => ({ job: i.job, row: i.row, alone })));
       return;
     }
-    for (const i of items) this.#leases.drop(addressOf(i.row.bulk_uuid, i.row.operation_key));
+    for (const i of items) this.#leases.drop(rowAddress(i.row));
   }
 
   /** At the batch's end: the shared transaction committed, everything else written or given back. */
@@ -257,7 +257,7 @@ export class BatchWriter {
         this.#queue,
         back.map((c) => ({ job: c.job, delaySeconds: 0, alone: c.alone })),
       );
-      for (const c of back) this.#leases.drop(addressOf(c.row.bulk_uuid, c.row.operation_key));
+      for (const c of back) this.#leases.drop(rowAddress(c.row));
     }
   }
 
@@ -275,7 +275,7 @@ export class BatchWriter {
         throw error;
       }
       // Dropped only once written: a failed flush leaves them held, so the caller gives them back.
-      for (const p of items) this.#leases.drop(addressOf(p.row.bulk_uuid, p.row.operation_key));
+      for (const p of items) this.#leases.drop(rowAddress(p.row));
     });
     this.#flushing = run.catch(() => {});
     return run;

@@ -18,7 +18,7 @@ import { bossSchemaFor } from '../queue/boss.ts';
 import type { OperationJob } from '../queue/names.ts';
 import * as sql from './claims.sql.ts';
 import type { Unclaimed } from './claims.sql.ts';
-import { addressOf, attemptOf, type OperationRow } from './operation.ts';
+import { addressOf, rowAddress, attemptOf, type OperationRow } from './operation.ts';
 import type { LifecycleContext } from './policy.ts';
 import { errorLogFields } from './status.ts';
 
@@ -113,7 +113,7 @@ export class Leases {
     this.#ctx = ctx;
     this.#queue = queue;
     for (const { row, job } of claims) {
-      this.#held.set(addressOf(row.bulk_uuid, row.operation_key), {
+      this.#held.set(rowAddress(row), {
         bulk: row.bulk_uuid,
         key: row.operation_key,
         attempt: attemptOf(job),

@@ -26,6 +26,8 @@ export interface OperationRow {
   keyed?: boolean;
   store_id: number;
   store_code: string | null;
+  /** `addressOf(bulk_uuid, operation_key)`, made once (a batch looks a claim up by it often). */
+  address?: string;
 }
 
 /** What one run of an operation came to. */
@@ -40,6 +42,9 @@ export interface Outcome {
 
 /** An operation's address as one string (map keys). */
 export const addressOf = (bulk: string, key: number): string => `${bulk.toLowerCase()}:${key}`;
+
+/** An operation row's address ({@link addressOf}), made once per row. */
+export const rowAddress = (row: OperationRow): string => (row.address ??= addressOf(row.bulk_uuid, row.operation_key));
 
 /** The delivery of a job, as pg-boss's complete and fail statements fence it. */
 export const attemptOf = (job: Job<OperationJob>): JobAttempt => ({ id: job.id, retryCount: job.retryCount });

@@ -11,7 +11,7 @@ import { bossSchemaFor } from '../queue/boss.ts';
 import type { OperationJob } from '../queue/names.ts';
 import * as sql from './outcomes.sql.ts';
 import { ClaimLostError } from './claims.ts';
-import { addressOf, attemptOf, attemptToken, type OperationRow, type Outcome } from './operation.ts';
+import { addressOf, rowAddress, attemptOf, attemptToken, type OperationRow, type Outcome } from './operation.ts';
 import type { LifecycleContext, LifecyclePolicy } from './policy.ts';
 import { retryDueIn, retryJobs } from './retries.ts';
 import { STATUS_RETRIABLY_FAILED } from './status.ts';
@@ -93,9 +93,7 @@ export async function recordOn(
   if (!jobs.length) return recorded;
   const settled = settledIds(await ctx.boss.complete(queue, jobs, null, { db }));
   if (!settled) return recorded;
-  const ours = new Set(
-    items.filter((i) => settled.includes(i.job.id)).map((i) => addressOf(i.row.bulk_uuid, i.row.operation_key)),
-  );
+  const ours = new Set(items.filter((i) => settled.includes(i.job.id)).map((i) => rowAddress(i.row)));
   return recorded.filter((r) => ours.has(addressOf(r.bulk_uuid, r.operation_key)));
 }
 
