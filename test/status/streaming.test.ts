@@ -12,7 +12,7 @@ import { waitFor } from '../support/wait.ts';
 import { createPool, ident, type Pool } from '../../src/db/pool.ts';
 import { registerWaiter, selectBulkSummary } from '../../src/db/sql/status.ts';
 import { bulkFinishedChannel, jobIdFor } from '../../src/queue/names.ts';
-import { ADMIN, get, startHarness } from './helpers.ts';
+import { get, signIn, startHarness } from './helpers.ts';
 
 const db = await createTestDatabase('status_stream');
 // Results batches asked for (to see that the handler streams instead of loading), and per bulk the
@@ -33,7 +33,7 @@ const observed = observedPool(db.pool, {
 // Results in batches of 100: twenty batches from a bulk of 2,000, as from 20,000 at the default 1,000.
 const RESULTS_BATCH = 100;
 const h = await startHarness(observed, db.schema, { limits: { resultsBatchSize: RESULTS_BATCH } });
-h.as(ADMIN);
+h.as((await signIn(db.pool, db.schema)).admin);
 // Every state below is reached by accepting bulks and running a real consumer; an operation held at
 // a gate is one the handler is still working on, so its bulk is open until the test releases it.
 const drive = await startDriver(db);
@@ -197,7 +197,10 @@ test('long-poll: a finished bulk answers at once; a client that leaves is cleane
   await drive.reached('O');
   const abort = new AbortController();
   readsWhileWaiting.delete(O);
-  const gone = fetch(`${h.url}/V1/bulk/${O}/status?waitSeconds=30`, { signal: abort.signal }).catch((e: unknown) => e);
+  const gone = fetch(`${h.url}/V1/bulk/${O}/status?waitSeconds=30`, {
+    signal: abort.signal,
+    headers: h.headers(),
+  }).catch((e: unknown) => e);
   await waitFor(() => (readsWhileWaiting.get(O) ?? 0) > 0, 15_000, 'the long-poll to wait');
   abort.abort();
   assert.ok((await gone) instanceof Error);
@@ -228,7 +231,7 @@ test('results.ndjson: one line per operation in index order, streamed in batches
     await big.close();
   }
   batchQueries = 0;
-  const res = await fetch(`${h.url}/V1/bulk/${BIG}/results.ndjson`);
+  const res = await fetch(`${h.url}/V1/bulk/${BIG}/results.ndjson`, { headers: h.headers() });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'application/x-ndjson; charset=utf-8');
   const reader = res.body!.getReader();
