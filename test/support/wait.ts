@@ -37,11 +37,12 @@ export function simulatedWork(ms: number, options: { signal?: AbortSignal; unref
 }
 
 /**
- * Work that blocks its whole thread (a handler stuck in a synchronous loop: no timer, no I/O, no
- * heartbeat runs meanwhile), the fault a stalled-worker test needs.
+ * Blocks the whole thread (a handler stuck in a synchronous loop: no timer, no I/O, no heartbeat
+ * runs meanwhile), the fault a stalled-worker test needs, until another thread sets `flag[0]` and
+ * notifies it: the stall lasts until the test lets it go, not for a time.
  */
-export function blockingWork(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+export function blockUntilReleased(flag: Int32Array): void {
+  Atomics.wait(flag, 0, 0);
 }
 
 function pause(ms: number, signal?: AbortSignal, unref = false): Promise<void> {
