@@ -3,9 +3,9 @@
  * timeout, never for a fixed time. A test that proves "nothing happened" first waits for the event
  * that would have made it happen, then checks.
  *
- * This is the one module under test/ that may set a timer to pause: eslint.config.js forbids a
- * `new Promise(... setTimeout ...)` and `node:timers/promises` elsewhere (test/support/no-sleep.test.ts
- * checks the rule still catches them).
+ * This is the one module under test/ that may set a timer to pause or block a thread:
+ * eslint.config.js forbids it elsewhere (test/no-fixed-sleeps.test.ts checks the rule still catches
+ * every way of writing one).
  */
 
 /**
