@@ -148,6 +148,75 @@ test("waits for the upstream's calls-per-second cap and its Retry-After do not c
   assert.equal(store.calls.length, count + 1);
 });
 
+test('async.operations.all with forwarded and local queues: the forwarded queue claims by upstream slots, the local one by handler slots and is never held back', async (t) => {
+  const store = await loopbackStore(t, { latencyMs: 400 });
+  const db = await createTestDatabase('capacity_mixed');
+  const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+  t.after(async () => {
+    await boss.stop({ graceful: false });
+    await db.drop();
+  });
+  await ensureQueues(boss, ['products', 'customers']);
+  const forwarded = 16;
+  const local = 30;
+  const products = await seedBulk(db.pool, boss, db.schema, {
+    count: forwarded,
+    operationId: 'PostV1ProductsSkuMedia',
+    topic: 'async.V1.products.sku.media.POST',
+    args: (k) => ({ sku: `mixed-${k}`, entry: { media_type: 'image', label: `mixed-${k}` } }),
+  });
+  const customers = await seedBulk(db.pool, boss, db.schema, {
+    count: local,
+    entity: 'customers',
+    operationId: 'PostV1Customers',
+    topic: 'async.V1.customers.POST',
+    args: (k) => ({ customer: { email: `mixed-${k}@example.com`, firstname: 'Mixed', lastname: `No${k}` } }),
+  });
+  const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
+  t.after(() => rmSync(dirname(configFile), { recursive: true, force: true }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      schema: db.schema,
+      bossSchema: db.bossSchema,
+      logLevel: 'warn',
+      plugins: { examples: ['customer'] },
+      upstream: { baseUrl: store.baseUrl, maxInFlight: 2 },
+      consumer: { handlerTimeoutSeconds: 1, concurrency: 2 },
+    }),
+  );
+  const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'async.operations.all'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  // The local bulk is done while the forwarded one still waits for the upstream's two slots.
+  await waitFor(
+    async () => (await statusCounts(db.pool, db.schema, customers))[1] === local,
+    60_000,
+    'every local operation to complete',
+  );
+  const productsThen = await statusCounts(db.pool, db.schema, products);
+  assert.ok((productsThen[4] ?? 0) > 0, `forwarded operations still open (${JSON.stringify(productsThen)})`);
+  await waitFor(
+    async () => (await statusCounts(db.pool, db.schema, products))[1] === forwarded,
+    60_000,
+    'every forwarded operation to complete',
+  );
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.doesNotMatch(stderr, /did not finish within/);
+  assert.equal(store.calls.length, forwarded, 'each forwarded operation called the upstream once');
+  assert.equal(new Set(store.calls.map((c) => c.idempotencyKey)).size, forwarded);
+  assert.equal(store.peakInFlight(), 2);
+});
+
 test('a cancel stops every forwarded operation not yet sent: none is waiting for an upstream slot with its claim', async (t) => {
   const store = await loopbackStore(t, { latencyMs: 300 });
   const db = await createTestDatabase('capacity_cancel');
