@@ -174,17 +174,20 @@ export class Leases {
       const sentAt = performance.now();
       const held = [...this.#held.entries()];
       try {
-        const { rows } = await this.#ctx.pool.query<{ id: string }>(
+        const { rows } = await this.#ctx.pool.query<{ id: string; extended: boolean }>(
           prepared(extendJobs(bossSchemaFor(this.#ctx.boss)), [
             this.#queue,
             held.map(([, h]) => `${h.attempt.id}:${h.attempt.retryCount}`),
           ]),
         );
         const still = new Set(rows.map((r) => r.id));
-        // Not extended: no longer ours (never expected while we extend in time).
+        // Missing: no longer ours (never expected while we extend in time).
         for (const [a, h] of held) if (!still.has(h.attempt.id)) this.#held.delete(a);
-        this.#validUntil = sentAt + this.#leaseMs;
-        this.#armLost();
+        // One locked right now was not extended: the claims count as extended once all were.
+        if (rows.every((r) => r.extended)) {
+          this.#validUntil = sentAt + this.#leaseMs;
+          this.#armLost();
+        }
       } catch (error) {
         this.#ctx.log.warn(errorLogFields(error), 'could not extend the jobs of held operations; retrying');
       }

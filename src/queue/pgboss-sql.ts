@@ -96,12 +96,21 @@ export function startWaitingJobsNow(bossSchema: string, ids: string): string {
  * pg-boss hands a job on once `started_on` is its expiry ago or `heartbeat_on` its heartbeat ago,
  * and both move up to now, so a job is a lease its worker extends while its batch runs (a slow batch
  * keeps its claims however long it takes; a worker that stops extending loses them). `started_on`
- * then says when the job was last extended. Returns the ids still held.
+ * then says when the job was last extended. It never waits for a row lock (SKIP LOCKED): a job
+ * locked now (its batch completing it, or pg-boss failing it) is left for the next extension, so
+ * this can never close a deadlock with the batch's own completion. Returns each attempt's job with
+ * whether it was extended (`extended`) or found locked (`locked`); one missing is no longer ours.
  */
 export function extendJobs(bossSchema: string): string {
   const b = ident(bossSchema.replace(/^"(.*)"$/, '$1'));
-  return `UPDATE ${b}.job SET started_on = ${b}.job_now(), heartbeat_on = ${b}.job_now()
-    WHERE name = $1 AND id = ANY(ARRAY(SELECT split_part(a, ':', 1)::uuid FROM unnest($2::text[]) a))
-      AND state = 'active' AND (id::text || ':' || retry_count::text) = ANY($2::text[])
-    RETURNING id::text AS id`;
+  const ours = `j.name = $1 AND j.id = ANY(ARRAY(SELECT split_part(a, ':', 1)::uuid FROM unnest($2::text[]) a))
+      AND j.state = 'active' AND (j.id::text || ':' || j.retry_count::text) = ANY($2::text[])`;
+  return `WITH free AS (SELECT j.id FROM ${b}.job j WHERE ${ours} FOR NO KEY UPDATE OF j SKIP LOCKED),
+    extended AS (
+      UPDATE ${b}.job j SET started_on = ${b}.job_now(), heartbeat_on = ${b}.job_now()
+      FROM free WHERE j.name = $1 AND j.id = free.id
+      RETURNING j.id)
+    SELECT id::text AS id, true AS extended FROM extended
+    UNION ALL
+    SELECT j.id::text, false FROM ${b}.job j WHERE ${ours} AND j.id NOT IN (SELECT id FROM free)`;
 }

@@ -22,6 +22,8 @@ const dataDir = resolve(`var/test-restart-${randomBytes(4).toString('hex')}`);
 const schema = 'restart_t';
 const bossSchema = 'restart_tb';
 const s = ident(schema);
+/** The queue's heartbeat: how long a claim (its job) lasts unextended. */
+const LAPSE_SECONDS = 120;
 
 describe('PostgreSQL restarted under load', () => {
   let server: EmbeddedPostgres;
@@ -36,7 +38,9 @@ describe('PostgreSQL restarted under load', () => {
     await pool.query(`CREATE TABLE ${s}.effect (sku text NOT NULL, pid int NOT NULL)`);
     await pool.query(`CREATE TABLE ${s}.run (sku text NOT NULL, pid int NOT NULL)`);
     boss = await createBoss({ connectionString: server.url, schema: bossSchema });
-    await ensureQueues(boss, ['products'], { retryDelay: 1, retryBackoff: false, heartbeatSeconds: 10 });
+    // Heartbeats (claims) of two minutes: work that resumes within the test's bound was given back
+    // at the restart, never freed by a lapse.
+    await ensureQueues(boss, ['products'], { retryDelay: 1, retryBackoff: false, heartbeatSeconds: LAPSE_SECONDS });
   });
   after(async () => {
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
@@ -105,9 +109,9 @@ describe('PostgreSQL restarted under load', () => {
         }
     t.diagnostic(`worker log: ${JSON.stringify([...said])}`);
     assert.ok(runs.total - n <= 2 * 2 * 20, `${runs.total - n} runs repeated`);
-    // Work resumes within seconds, not after a lease (20 s) or heartbeat (10 s) lapses: the claims
-    // and jobs of failed batches are given back as soon as the database answers.
-    assert.ok(resumedMs >= 0 && resumedMs < 10_000, `resumed ${resumedMs} ms after the restart`);
+    // Work resumes long before a lease or heartbeat could lapse: the claims and jobs of failed
+    // batches are given back as soon as the database answers (a loaded machine takes seconds).
+    assert.ok(resumedMs >= 0 && resumedMs < (LAPSE_SECONDS / 2) * 1000, `resumed ${resumedMs} ms after the restart`);
     for (const w of workers) {
       const errors = w
         .stderr()
