@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../support/db.ts';
+import { TEST_LOCATIONS } from '../support/project.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { seedBulk, statusCounts, waitFor } from './seed.ts';
 import { cancelOperations } from '../../src/operations/cancel.sql.ts';
@@ -45,6 +46,7 @@ test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: ever
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',
@@ -104,6 +106,7 @@ test('a cancel stops every forwarded operation not yet sent: none is waiting for
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',
