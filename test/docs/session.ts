@@ -89,9 +89,11 @@ export class DocSession {
   }
 
   /**
-   * For a document written for a store project (docs/testing-plugins.md): instead of a checkout, a
-   * project as a user makes one, from the packed package (test/support/package.ts) installed by
-   * npm in a fresh folder and `magento-async init`, its own Node first on PATH.
+   * For a document written for a store project (the README's tour, docs/testing-plugins.md):
+   * instead of a checkout, a project as a user makes one, from the packed package
+   * (test/support/package.ts) installed by npm in a fresh temporary folder and `magento-async
+   * init`, its own Node first on PATH, with the workspace's `shared` folder beside it as beside
+   * the checkout (the real specs).
    */
   async prepareProject(): Promise<void> {
     const tarball = await packedTarball();
