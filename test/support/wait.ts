@@ -36,6 +36,14 @@ export function simulatedWork(ms: number, options: { signal?: AbortSignal; unref
   return pause(ms, options.signal, options.unref);
 }
 
+/**
+ * Work that blocks its whole thread (a handler stuck in a synchronous loop: no timer, no I/O, no
+ * heartbeat runs meanwhile), the fault a stalled-worker test needs.
+ */
+export function blockingWork(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 function pause(ms: number, signal?: AbortSignal, unref = false): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
