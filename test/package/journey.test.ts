@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../src/dev/embedded.ts';
 import { PROJECT_ROOT } from '../support/checkout.ts';
-import { machineEnvironment, packedTarball } from '../support/package.ts';
+import { machineEnvironment, packedTarball, QUIET_INSTALL } from '../support/package.ts';
 import { runCli, startCli, type CliProcess } from '../support/processes.ts';
 import { SHARED_SPECS } from '../support/specs.ts';
 
@@ -50,8 +50,6 @@ const userWorkSince = (before: string[]) =>
   treeState().filter(
     (line) => !before.includes(line) && (line.startsWith('??') || /^.. (src\/generated|plugins)\//.test(line)),
   );
-// From npm's cache where it has them (a CI machine's `npm ci` filled it), from the registry if not.
-const INSTALL = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 async function run(cwd: string, command: string, args: string[], env: Record<string, string | undefined>) {
@@ -80,7 +78,7 @@ test(
     // The integrator: the package from its tarball, installed by npm on the machine's Node.
     const shop = join(root, 'shop');
     mkdirSync(shop);
-    await run(shop, 'npm', ['install', tarball, ...INSTALL], env);
+    await run(shop, 'npm', ['install', tarball, ...QUIET_INSTALL], env);
     // The machine's Node starts the bin; it reruns itself with the package's Node (its `node` dependency).
     const version = await run(shop, 'node', [join(shop, 'node_modules/.bin/magento-async'), '--version'], env);
     assert.equal(version.stdout.trim(), VERSION);
@@ -90,11 +88,11 @@ test(
     // The extension author: a package with magento-async as a peer, tested with the kit, then packed.
     const author = join(root, 'acme-stock');
     cpSync(FIXTURE, author, { recursive: true });
-    await run(author, 'npm', ['install', '--save-dev', tarball, ...INSTALL], env);
+    await run(author, 'npm', ['install', '--save-dev', tarball, ...QUIET_INSTALL], env);
     const tested = await run(author, 'npm', ['test'], { ...env, ...database });
     assert.match(tested.stdout, /pass 2/, tested.stdout);
     const packed = await run(root, 'npm', ['pack', './acme-stock', '--loglevel=error'], env);
-    await run(shop, 'npm', ['install', join(root, packed.stdout.trim().split('\n').at(-1)!), ...INSTALL], env);
+    await run(shop, 'npm', ['install', join(root, packed.stdout.trim().split('\n').at(-1)!), ...QUIET_INSTALL], env);
     const configFile = join(shop, 'magento-async.config.json');
     const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
     writeFileSync(configFile, JSON.stringify({ ...config, pluginPackages: ['acme-stock'] }, null, 2));
