@@ -2,9 +2,10 @@
  * CLI start-up: `--help` and `bulk:status` of a finished bulk, each as a fresh process, against
  * `node -e 0` (the floor: a Node process that does nothing) measured in the same run, interleaved.
  * The target: `--help` within 2× the floor, and `bulk:status` within 2× the floor plus one database
- * round trip (a fresh connection and the summary query, timed in this process).
- *   npm run bench:cli            the bin of this checkout (TypeScript through type stripping)
- *   npm run bench:cli -- --dist  the compiled bin, dist/src/bin.js (what the published package runs; npm run build first)
+ * round trip (a fresh connection and the summary query, timed in this process). Two bins, in the
+ * same rounds: the installed package's, dist/src/bin.js (what users run; `npm run build` first,
+ * else it is left out), and this checkout's bin/magento-async.js (TypeScript through type stripping).
+ *   npm run bench:cli
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,8 +18,11 @@ import { startDriver } from '../test/support/drive.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const root = join(import.meta.dirname, '..');
-const bin = process.argv.includes('--dist') ? join(root, 'dist/src/bin.js') : join(root, 'bin/magento-async.js');
-if (!existsSync(bin)) throw new Error(`${bin} does not exist: run npm run build first`);
+const bins = [
+  { label: 'installed package (dist/src/bin.js)', file: join(root, 'dist/src/bin.js') },
+  { label: 'checkout (bin/magento-async.js, type stripping)', file: join(root, 'bin/magento-async.js') },
+].filter((bin) => existsSync(bin.file));
+if (bins.length < 2) console.log('dist/src/bin.js is not built (npm run build): the installed bin is left out');
 
 const db = await createTestDatabase('cli_bench');
 const driver = await startDriver(db);
@@ -46,26 +50,25 @@ try {
     return ms;
   };
 
-  const samples = {
-    floor: [] as number[],
-    help: [] as number[],
-    status: [] as number[],
-    watch: [] as number[],
-    db: [] as number[],
-  };
+  const samples = { floor: [] as number[], db: [] as number[] };
+  const perBin = bins.map(() => ({ help: [] as number[], status: [] as number[], watch: [] as number[] }));
   // The first round warms the disk cache and Node's compile cache: not counted.
   for (let round = 0; round <= ROUNDS; round++) {
     const floor = timed(['-e', '0'], /^$/);
-    const help = timed([bin, '--help'], /Usage: magento-async/);
-    const status = timed([bin, 'bulk:status', uuid], /Finished Successfully/);
-    const watch = timed([bin, 'bulk:status', uuid, '--watch'], /Finished Successfully/);
+    const times = bins.map(({ file }) => ({
+      help: timed([file, '--help'], /Usage: magento-async/),
+      status: timed([file, 'bulk:status', uuid], /Finished Successfully/),
+      watch: timed([file, 'bulk:status', uuid, '--watch'], /Finished Successfully/),
+    }));
     const trip = await roundTrip();
     if (round === 0) continue;
     samples.floor.push(floor);
-    samples.help.push(help);
-    samples.status.push(status);
-    samples.watch.push(watch);
     samples.db.push(trip);
+    times.forEach((t, i) => {
+      perBin[i]!.help.push(t.help);
+      perBin[i]!.status.push(t.status);
+      perBin[i]!.watch.push(t.watch);
+    });
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const floor = median(samples.floor);
@@ -74,15 +77,19 @@ try {
   const line = (label: string, x: number, ratio: number) =>
     console.log(`  ${label.padEnd(38)}${ms(x)}   ratio ${ratio.toFixed(2)}${ratio <= 2 ? '' : '   (target ≤ 2)'}`);
   console.log(
-    `CLI start-up, median of ${ROUNDS} fresh processes each (${bin.startsWith(join(root, 'dist')) ? 'dist' : 'source'} bin; load ${loadavg()
+    `CLI start-up, median of ${ROUNDS} fresh processes each (load ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')})`,
   );
   console.log(`  ${'node -e 0 (the floor)'.padEnd(38)}${ms(floor)}`);
   console.log(`  ${'one database round trip (connect+read)'.padEnd(38)}${ms(trip)}`);
-  line('--help                 / floor', median(samples.help), median(samples.help) / floor);
-  line('bulk:status − trip     / floor', median(samples.status), (median(samples.status) - trip) / floor);
-  line('bulk:status --watch − trip / floor', median(samples.watch), (median(samples.watch) - trip) / floor);
+  bins.forEach(({ label }, i) => {
+    const { help, status, watch } = perBin[i]!;
+    console.log(`${label}:`);
+    line('--help                 / floor', median(help), median(help) / floor);
+    line('bulk:status − trip     / floor', median(status), (median(status) - trip) / floor);
+    line('bulk:status --watch − trip / floor', median(watch), (median(watch) - trip) / floor);
+  });
 } finally {
   await driver.close().catch(() => {});
   await db.drop();

@@ -19,6 +19,7 @@ import { configDefaults } from '../src/config.ts';
 import { startConsumer, type ConsumerOptions } from '../src/consumer/consumer.ts';
 import { ident } from '../src/db/pool.ts';
 import type { OperationInvoker } from '../src/consumer/invoker.ts';
+import { compareSides } from './support/compare.ts';
 
 const TX_N = Number(process.argv[2] ?? 5000);
 const IO_N = Number(process.argv[3] ?? 1000);
@@ -68,34 +69,11 @@ try {
     return ms;
   };
 
-  /** Runs each side once per round, alternating their order, and prints rates and ratios to the first. */
-  const compare = async (title: string, n: number, sides: { label: string; run: () => Promise<number> }[]) => {
-    console.log(`${title}: ${n} operations per measurement, ${ROUNDS} rounds`);
-    const total = sides.map(() => 0);
-    const perRound: number[][] = sides.map(() => []);
-    for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? sides.map((_, i) => i) : sides.map((_, i) => sides.length - 1 - i);
-      for (const i of order) {
-        const ms = await sides[i]!.run();
-        total[i]! += ms;
-        perRound[i]!.push((n / ms) * 1000);
-      }
-    }
-    for (let i = 0; i < sides.length; i++) {
-      const rates = perRound[i]!.map((x) => x.toFixed(0)).join(' / ');
-      console.log(
-        `  ${sides[i]!.label.padEnd(44)} ${((n * ROUNDS * 1000) / total[i]!).toFixed(0).padStart(6)} ops/s ` +
-          `(rounds ${rates})` +
-          (i === 0 ? '  baseline' : `  ${(total[0]! / total[i]!).toFixed(2)}x`),
-      );
-    }
-  };
-
   // Warm-up: connections, prepared statements, JIT.
   await measure(500, transactional, {});
   await measure(200, io, {});
 
-  await compare('transactional handler (one INSERT via ctx.tx)', TX_N, [
+  await compareSides('transactional handler (one INSERT via ctx.tx)', TX_N, ROUNDS, [
     {
       label: 'a commit per operation, inFlight 1',
       run: () => measure(TX_N, transactional, { shareTransactions: false, inFlight: 1 }),
@@ -109,7 +87,7 @@ try {
       run: () => measure(TX_N, transactional, { inFlight: 1 }),
     },
   ]);
-  await compare('I/O handler (20 ms wait)', IO_N, [
+  await compareSides('I/O handler (20 ms wait)', IO_N, ROUNDS, [
     { label: 'inFlight 1', run: () => measure(IO_N, io, { inFlight: 1 }) },
     ...IN_FLIGHTS.map((f) => ({ label: `inFlight ${f}`, run: () => measure(IO_N, io, { inFlight: f }) })),
   ]);

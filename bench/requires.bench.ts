@@ -22,6 +22,7 @@ import { ident } from '../src/db/pool.ts';
 import { orderRules, saveOrderRules } from '../src/operations/order-keys.ts';
 import type { OperationInvoker } from '../src/consumer/invoker.ts';
 import type { Requires } from '../src/kernel/requirement.ts';
+import { compareSides } from './support/compare.ts';
 
 const N = Number(process.argv[2] ?? 2000);
 const ROUNDS = Math.max(1, Number(process.argv[3] ?? 3));
@@ -102,24 +103,7 @@ try {
     { label: '3/4 require a parent, parents first', run: () => measure(items(N, false), dependencies(requiresParent)) },
   ];
   await measure(items(400, true), dependencies(requiresParent)); // warm-up
-  console.log(`${N} operations per measurement, ${ROUNDS} rounds`);
-  const total = sides.map(() => 0);
-  const perRound: number[][] = sides.map(() => []);
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? sides.map((_, i) => i) : sides.map((_, i) => sides.length - 1 - i);
-    for (const i of order) {
-      const ms = await sides[i]!.run();
-      total[i]! += ms;
-      perRound[i]!.push((N / ms) * 1000);
-    }
-  }
-  for (let i = 0; i < sides.length; i++) {
-    const rates = perRound[i]!.map((x) => x.toFixed(0)).join(' / ');
-    console.log(
-      `  ${sides[i]!.label.padEnd(40)} ${((N * ROUNDS * 1000) / total[i]!).toFixed(0).padStart(6)} ops/s (rounds ${rates})` +
-        (i === 0 ? '  baseline' : `  ${(total[0]! / total[i]!).toFixed(2)}x`),
-    );
-  }
+  await compareSides('requires', N, ROUNDS, sides);
   const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM ${s}.bench_effect`);
   console.log(`effects written: ${rows[0].n} (expected ${400 + N * ROUNDS * sides.length})`);
 } finally {

@@ -27,6 +27,9 @@ const MAGENTO_ROUTES: Record<string, string> = {
     'Magento\\Catalog\\Api\\ProductAttributeMediaGalleryManagementInterface::update',
   'DELETE /V1/products/{sku}/media/{entryId}':
     'Magento\\Catalog\\Api\\ProductAttributeMediaGalleryManagementInterface::remove',
+  'POST /V1/products/{sku}/links': 'Magento\\Catalog\\Api\\ProductLinkManagementInterface::setProductLinks',
+  'PUT /V1/products/{sku}/links': 'Magento\\Catalog\\Api\\ProductLinkRepositoryInterface::save',
+  'POST /V1/configurable-products/{sku}/child': 'Magento\\ConfigurableProduct\\Api\\LinkManagementInterface::addChild',
   'POST /V1/categories': 'Magento\\Catalog\\Api\\CategoryRepositoryInterface::save',
   'PUT /V1/categories/{id}': 'Magento\\Catalog\\Api\\CategoryRepositoryInterface::save',
   'DELETE /V1/categories/{categoryId}': 'Magento\\Catalog\\Api\\CategoryRepositoryInterface::deleteByIdentifier',

@@ -1,9 +1,10 @@
 // `npm run build` (and `prepack`, so `npm pack` and `npm publish` always ship a fresh build): the
 // compiled JavaScript and .d.ts of src/, codegen/, the shipped plugins and the examples into dist/,
 // with the files their code reads at run time beside them (SQL migrations, the dashboard's assets,
-// the sample's generated schemas). The package runs from dist/ only; a checkout runs its sources.
+// the sample's generated schemas), and the configuration precompiled (src/config/precompile.ts).
+// The package runs from dist/ only; a checkout runs its sources.
 import { execFileSync } from 'node:child_process';
-import { cpSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -23,4 +24,9 @@ for (const [dir, wanted] of assets) {
   for (const file of readdirSync(join(root, dir)).filter(wanted))
     cpSync(join(root, dir, file), join(dist, dir, file), { recursive: true });
 }
+// Two configuration modules replaced by what they amount to (plain data, ajv's standalone validator),
+// so an installed command reading its configuration loads neither TypeBox nor ajv's compiler.
+const { precompiledSchema, precompiledValidator } = await import('../src/config/precompile.ts');
+writeFileSync(join(dist, 'src/config/schema.js'), precompiledSchema());
+writeFileSync(join(dist, 'src/config/validator.js'), precompiledValidator());
 console.log(`built ${dist}`);

@@ -16,10 +16,11 @@
  * instead of silently using a default. Unknown keys are errors for the same reason.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { FORMATS } from './config/formats.ts';
 import { ConfigSchema, type SchemaNode, type Settings } from './config/schema.ts';
+import { configValidator } from './config/validator.ts';
 
 export { LOG_LEVELS, MODES, type LogLevel, type Mode, type WebhooksConfig } from './config/schema.ts';
 
@@ -55,25 +56,6 @@ export class ConfigError extends Error {
 
 type Node = SchemaNode;
 const ROOT = ConfigSchema as unknown as Node;
-
-/** Checks of the schema's `format`s, and how an error message names each. */
-const FORMATS: Record<string, { valid: (v: string) => boolean; expected: string }> = {
-  'http-url': {
-    valid: (v) => {
-      try {
-        const { protocol } = new URL(v);
-        return protocol === 'http:' || protocol === 'https:';
-      } catch {
-        return false;
-      }
-    },
-    expected: 'an http(s) URL',
-  },
-  'url-path': {
-    valid: (v) => /^(\/[A-Za-z0-9._~-]+)+$/.test(v) && !v.startsWith('/rest/') && v !== '/metrics',
-    expected: 'a URL path',
-  },
-};
 
 /** Whether a key of the schema is a group of keys (`consumer`, `upstream`, …) rather than a value. */
 const isGroup = (node: Node | undefined): node is Node & { properties: Record<string, Node> } =>
@@ -218,22 +200,6 @@ function derive(values: Record<string, unknown>, sources: Map<string, string>): 
   return values;
 }
 
-let compiled: ValidateFunction | undefined;
-function validator(): ValidateFunction {
-  if (compiled) return compiled;
-  const require = createRequire(import.meta.url);
-  const { default: Ajv } = require('ajv') as typeof import('ajv');
-  const ajv = new Ajv({
-    allErrors: false,
-    // Strict, so a misspelt JSON Schema keyword in the schema fails here; ours are vocabulary.
-    strict: true,
-    keywords: ['env', 'defaultText', 'expected'],
-    formats: Object.fromEntries(Object.entries(FORMATS).map(([name, f]) => [name, f.valid])),
-  });
-  compiled = ajv.compile(ConfigSchema);
-  return compiled;
-}
-
 /** How an error message says what a schema node allows. */
 function describeAllowed(node: Node): string {
   if (node.expected !== undefined) return node.expected;
@@ -322,7 +288,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
   layDefaults(layers, defaultsOf(ROOT));
   derive(layers.values, layers.sources);
 
-  const validate = validator();
+  const validate = configValidator();
   if (!validate(layers.values)) throw errorOf(validate.errors![0]!, layers);
   const settings = layers.values as unknown as Settings;
   if (settings.bossSchema === settings.schema) {

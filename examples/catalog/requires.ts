@@ -4,8 +4,9 @@
  * so a bulk may list children before their parents (docs/dependencies.md). An operation's own
  * product (its entity key) is kept in order by the key already.
  *
- * Keyed by the operationIds of Magento's admin spec; a route table without one of them (the sample
- * spec has only products and media) leaves that entry out when the example loads.
+ * Keyed by Magento's service methods (codegen/services.ts), as handlers may be: each applies to
+ * whatever routes of a store's spec call that method, none when its spec lacks them (the sample spec
+ * has products and media only), so the example declares whole modules' dependencies.
  */
 import type { Requirement, Requires } from '../../src/plugin.ts';
 
@@ -23,16 +24,18 @@ const linked = (links: unknown): Requirement[] =>
 type Args = Record<string, unknown> & { product?: { product_links?: unknown } };
 
 export const requires: Record<string, Requires<Args>> = {
-  // A product saved with links needs the products it links to.
-  PostV1Products: (args) => linked(args.product?.product_links),
-  PutV1ProductsSku: (args) => linked(args.product?.product_links),
+  // A product saved with links (POST /V1/products, PUT /V1/products/{sku}) needs the products it links to.
+  'Magento\\Catalog\\Api\\ProductRepositoryInterface::save': (args) => linked(args.product?.product_links),
   // A configurable product's child link needs the configurable and the child.
-  PostV1ConfigurableproductsSkuChild: (args) => [...product(args.sku), ...product(args.childSku)],
-  // Product links need the linked products.
-  PostV1ProductsSkuLinks: (args) => linked(args.items),
-  PutV1ProductsSkuLinks: (args) => linked([args.entity]),
+  'Magento\\ConfigurableProduct\\Api\\LinkManagementInterface::addChild': (args) => [
+    ...product(args.sku),
+    ...product(args.childSku),
+  ],
+  // Product links (POST and PUT /V1/products/{sku}/links) need the linked products.
+  'Magento\\Catalog\\Api\\ProductLinkManagementInterface::setProductLinks': (args) => linked(args.items),
+  'Magento\\Catalog\\Api\\ProductLinkRepositoryInterface::save': (args) => linked([args.entity]),
   // Media of a product need the product. Their own key is the product's sku too (the route's path
   // parameter), so the key's order already runs the earlier saves first; declared all the same.
-  PostV1ProductsSkuMedia: (args) => product(args.sku),
-  PutV1ProductsSkuMediaEntryId: (args) => product(args.sku),
+  'Magento\\Catalog\\Api\\ProductAttributeMediaGalleryManagementInterface::create': (args) => product(args.sku),
+  'Magento\\Catalog\\Api\\ProductAttributeMediaGalleryManagementInterface::update': (args) => product(args.sku),
 };

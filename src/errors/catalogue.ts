@@ -81,6 +81,14 @@ export const E = {
   // A plugin's checks (validate) that did not finish in time: the item's error_message in a
   // validate-only answer, the operation's retriable failure in a consumer.
   CHECK_TIMEOUT: def('MA_CHECK_TIMEOUT', 0, 'The checks of %1 did not finish within %2 ms.', true),
+  // Plugin load (an operator's error, never a client's: the consumer or server refuses to start). A
+  // `requires` key naming no operation would silently never wait, so it is refused like a handler's.
+  PLUGIN_REQUIRES_UNKNOWN: def(
+    'MA_PLUGIN_REQUIRES_UNKNOWN',
+    0,
+    '%1: requires "%2" names no operation of the route table (run codegen, or check the spelling).',
+    true,
+  ),
   // Validation (ServiceInputProcessor's messages)
   FIELD_REQUIRED: def('MA_FIELD_REQUIRED', 400, '"%fieldName" is required. Enter and try again.'),
   FIELD_NOT_SUPPORTED: def(

@@ -82,13 +82,16 @@ export interface PluginDefinition<
    */
   orderKeys?: Record<string, string[] | null>;
   /**
-   * What an operation references and must not run before, per operationId: the entity keys it
+   * What an operation references and must not run before, per operationId (or Magento service
+   * method, each route of that method; a key naming neither stops the plugins loading): the entity keys it
    * requires (`[{ entity: 'products', key: args.childSku }]`). While an accepted operation of such
    * a key is not final, the operation waits for it (and fails if it fails); with none pending it
    * runs at once. An operation provides its own entity key (`orderKeys`, else the path parameters).
    * Read-only and quick: it runs in the consumer before each run (docs/dependencies.md).
    */
-  requires?: { [K in keyof Args]?: Requires<Args[K]> };
+  requires?: { [K in keyof Args]?: Requires<Args[K]> } & {
+    [S in keyof NoInfer<Services>]?: Requires<ServiceArgs<Args, Services, S>>;
+  };
 }
 
 /** Identity function that gives plugin objects their type. */

@@ -31,6 +31,7 @@ import { importPackages } from './packages.ts';
 import { expandServiceHandlers, isServiceTarget } from './targets.ts';
 import { compatibilityError } from './compatibility.ts';
 import { examplePath, EXAMPLE_NAMES, isExampleName } from './examples.ts';
+import { E, renderTemplate } from '../errors/catalogue.ts';
 import { runPluginMigrations, type AppliedMigration } from './migrations.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Config } from '../config.ts';
@@ -316,11 +317,14 @@ function checkPlugin(c: Candidate, operations: Set<string>, version: string, pro
     say('requires must be an object of functions keyed by operationId.');
     requires = {};
   }
-  // What a plugin declares for Magento's operations its route table lacks never applies: left out,
-  // so one plugin can declare the dependencies of a whole module whatever spec a store generated.
-  requires = forOperations(requires, operations);
+  // A shipped example declares the dependencies of whole Magento modules, whatever spec a store
+  // generated: its entries for operations the route table lacks are left out. A project's own
+  // plugin is refused for one, as for a handler: a misspelt key would otherwise never wait.
+  if (c.shipped) requires = forOperations(requires, operations);
   for (const [operationId, fn] of Object.entries(requires)) {
-    if (fn !== undefined && typeof fn !== 'function') say(`requires "${operationId}" is not a function.`);
+    if (!operations.has(operationId) && !isServiceTarget(operationId))
+      say(renderTemplate(E.PLUGIN_REQUIRES_UNKNOWN.template, [E.PLUGIN_REQUIRES_UNKNOWN.code, operationId]));
+    else if (fn !== undefined && typeof fn !== 'function') say(`requires "${operationId}" is not a function.`);
   }
   if (problems.length > before) return null;
   return {
@@ -505,7 +509,7 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
   // Every plugin's requirements of an operation, in load order.
   const requires = new Map<string, Requires[]>();
   for (const p of plugins) {
-    for (const [operationId, fn] of Object.entries(p.requires))
+    for (const [operationId, fn] of Object.entries(expandServiceHandlers(p.requires, options.routes)))
       if (typeof fn === 'function') requires.set(operationId, [...(requires.get(operationId) ?? []), fn]);
   }
   // Only the winning handler's plugin may batch its operation.

@@ -60,7 +60,7 @@ test(
   async () => {
     const { routes } = buildRouteTable((await loadSpec(ADMIN)).doc);
     const named = routes.filter((r) => r.service);
-    assert.equal(named.length, 24);
+    assert.equal(named.length, 27);
     assert.deepEqual(
       routes.filter((r) => r.service === SAVE).map((r) => `${r.method} ${r.path}`),
       ['POST /V1/products', 'PUT /V1/products/{sku}'],

@@ -183,3 +183,60 @@ test('the framework version defaults to package.json', async () => {
   });
   assert.equal(registry.installs.length, 0);
 });
+
+test('a requires key naming no operation is refused with its code; a service method applies to its routes; a shipped example keeps only the ones the table has', async () => {
+  const requires = (id: string) => () => [{ entity: 'products', key: id }];
+  await assert.rejects(
+    loadPlugins({
+      routes,
+      pluginsDir: null,
+      modules: [
+        {
+          source: 'm',
+          module: {
+            default: {
+              name: 'Acme_Links',
+              compatibility: '^1.0.0',
+              requires: { PostV1Products: requires('ok'), PostV1Prodcuts: requires('typo') },
+            },
+          },
+        },
+      ],
+    }),
+    (error: unknown) => {
+      assert.ok(error instanceof PluginLoadError);
+      assert.deepEqual(error.problems, [
+        'Acme_Links (m): MA_PLUGIN_REQUIRES_UNKNOWN: requires "PostV1Prodcuts" names no operation of the route table (run codegen, or check the spelling).',
+      ]);
+      return true;
+    },
+  );
+
+  const service = 'Magento\\Catalog\\Api\\ProductRepositoryInterface::save';
+  const registry = await loadPlugins({
+    routes: [
+      route('POST', '/V1/products', 'PostV1Products', { service }),
+      route('PUT', '/V1/products/{sku}', 'PutV1ProductsSku', { service }),
+    ],
+    pluginsDir: null,
+    examples: ['catalog'],
+    modules: [
+      {
+        source: 'm',
+        module: {
+          default: {
+            name: 'Acme_Links',
+            compatibility: '^1.0.0',
+            requires: { [service]: requires('by-service') },
+          },
+        },
+      },
+    ],
+  });
+  // The catalog example declares the configurable child link and product links, which this table lacks.
+  assert.deepEqual([...registry.requires.keys()].sort(), ['PostV1Products', 'PutV1ProductsSku']);
+  assert.deepEqual(
+    registry.requires.get('PutV1ProductsSku')!.map((r) => r({ product: {} } as never)),
+    [[], [{ entity: 'products', key: 'by-service' }]],
+  );
+});
