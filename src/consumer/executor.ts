@@ -15,8 +15,9 @@ import { TransactionAbortedError, UnitTransaction } from './transaction.ts';
 import { planUnits, type UnitWork } from './units.ts';
 
 /**
- * A batch whose handlers take a while looks again, at most this often, for operations the cancel
- * API flagged since the claim, and skips them. Fast batches never pay for the look.
+ * A batch whose units take a while to start looks again, at most this often and without holding
+ * any unit back, for operations the cancel API flagged since the claim, and skips them. Fast
+ * batches never pay for the look.
  */
 const CANCEL_LOOK_MS = 50;
 
@@ -44,7 +45,7 @@ export class BatchExecutor {
     let failure: { error: unknown } | null = null;
     const units = planUnits(claims, this.#ctx.batchHandlerOf);
     for (let u = 0; u < units.length && !failure; u++) {
-      if (u > 0 && this.#leases.lookDue(CANCEL_LOOK_MS)) await this.#leases.lookAgain(CANCEL_LOOK_MS);
+      if (u > 0) this.#leases.lookSoon(CANCEL_LOOK_MS);
       const unit = units[u]!;
       const starting: Claimed[] = [];
       for (const claim of unit.claims) {
@@ -70,6 +71,7 @@ export class BatchExecutor {
       );
     }
     await Promise.all(started);
+    await this.#leases.looked();
     if (failure) throw (failure as { error: unknown }).error;
     await this.#writer.finish();
   }

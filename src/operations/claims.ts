@@ -97,6 +97,7 @@ export class Leases {
   #timer: NodeJS.Timeout | undefined;
   #lostTimer: NodeJS.Timeout | undefined;
   #extending: Promise<void> | null = null;
+  #looking: Promise<void> | null = null;
   readonly lost = new AbortController();
 
   /**
@@ -157,9 +158,20 @@ export class Leases {
     return performance.now() - this.#lookedAt >= lookMs;
   }
 
-  /** Looks again when the last look is older than `lookMs`: fast batches never pay for it. */
-  async lookAgain(lookMs: number): Promise<void> {
-    if (this.lookDue(lookMs)) await this.#look();
+  /**
+   * Starts a look when the last is older than `lookMs` and none is under way, without waiting for
+   * it: operations started meanwhile run on what the last look saw (a cancel arriving then is the
+   * one a running operation finishes through anyway), and none waits a round trip to start.
+   * {@link looked} resolves once the look under way ended.
+   */
+  lookSoon(lookMs: number): void {
+    if (this.#looking || !this.lookDue(lookMs)) return;
+    this.#looking = this.#look().finally(() => (this.#looking = null));
+  }
+
+  /** Resolves once no look started by {@link lookSoon} is under way. */
+  async looked(): Promise<void> {
+    await this.#looking;
   }
 
   /** Stops holding an operation (its outcome is written, or it was given back). */
