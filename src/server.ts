@@ -36,6 +36,7 @@ import { startWebhookSender, type WebhookSender } from './webhooks/sender.ts';
 import { callbackUrlFor, checkIntegrationUrls } from './webhooks/register.ts';
 import { configuredPlugins, loadPlugins, runInstalls, type LoadOptions } from './plugins/loader.ts';
 import { itemDependencies } from './plugins/item-dependencies.ts';
+import { withDependencies } from './runtime/schema-dependencies.ts';
 import { createRequestChecks } from './plugins/checks.ts';
 
 export interface ServerOptions {
@@ -219,7 +220,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         maxFailures: config.oauth.adminMaxFailures,
         lockSeconds: config.oauth.adminLockSeconds,
       }),
-      schemas: artifacts.schemas,
+      schemas: withDependencies(artifacts.schemas, artifacts.routes, registry),
       sync: status.routes,
       metrics: config.metrics.enabled ? metricsRoute(metrics, config.metrics) : undefined,
       dashboard: dashboard ?? undefined,

@@ -2,7 +2,8 @@
  * `serve` as an operator runs it, with a project's plugin before any consumer ever ran: it applies
  * the plugin's migrations (a validate-only request's check reads the plugin's table), and accept
  * refuses a bulk whose operations' `requires` wait for each other in a cycle, naming it, with
- * nothing written (docs/dependencies.md, docs/validate-only.md).
+ * nothing written; the bulk schema document describes what the plugin declared
+ * (docs/dependencies.md, docs/validate-only.md).
  */
 import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,6 +89,21 @@ test(
     });
     const written = async () =>
       (await db.pool.query(`SELECT count(*)::int AS n FROM "${db.schema}".operation`)).rows[0].n as number;
+
+    // The bulk schema says what the plugin declared: the save waits for what it references, and
+    // which key each operation provides.
+    const schema = (await (
+      await fetch(`${url}/rest/default/async/bulk/schema`, { headers: { Authorization: `Bearer ${token}` } })
+    ).json()) as { paths: Record<string, Record<string, Record<string, unknown>>> };
+    const save = schema.paths['/async/bulk/V1/products/bySku']!.put!;
+    assert.deepEqual(save['x-magento-async-dependencies'], {
+      provides: { entity: 'products', key: ['sku'] },
+      requires: { plugins: ['Acme_Needs'] },
+    });
+    assert.match(String(save.description), /Waits for what it references: .* Declared by Acme_Needs\./);
+    assert.deepEqual(schema.paths['/async/bulk/V1/products/bySku']!.delete!['x-magento-async-dependencies'], {
+      provides: { entity: 'products', key: ['sku'] },
+    });
 
     // No consumer ever ran: the check reads the table serve's start created.
     const checked = await put('validateOnly=true&partialAccept=true', [product('blocked'), product('free')]);
