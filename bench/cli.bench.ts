@@ -5,6 +5,8 @@
  * round trip (a fresh connection and the summary query, timed in this process). Two bins, in the
  * same rounds: the installed package's, dist/src/bin.js (what users run; `npm run build` first,
  * else it is left out), and this checkout's bin/magento-async.js (TypeScript through type stripping).
+ * Beside them, a bare program loading commander and pg and reading the summary: the same libraries,
+ * none of this package's code, so what the design cannot go below under the run's load.
  *   npm run bench:cli
  */
 import { spawnSync } from 'node:child_process';
@@ -50,11 +52,25 @@ try {
     return ms;
   };
 
-  const samples = { floor: [] as number[], db: [] as number[] };
+  // What no CLI of this design can go below: its two libraries (commander, pg) loaded and the
+  // bulk's summary read, with no code of magento-async.
+  const bare = [
+    '--input-type=module',
+    '-e',
+    `(await import('node:module')).enableCompileCache();
+     await import('commander');
+     const { default: pg } = await import('pg');
+     const client = new pg.Client({ connectionString: ${JSON.stringify(db.url)} });
+     await client.connect();
+     await client.query(${JSON.stringify(selectBulkSummary(db.schema))}, [${JSON.stringify(uuid)}]);
+     await client.end();`,
+  ];
+  const samples = { floor: [] as number[], db: [] as number[], bare: [] as number[] };
   const perBin = bins.map(() => ({ help: [] as number[], status: [] as number[], watch: [] as number[] }));
   // The first round warms the disk cache and Node's compile cache: not counted.
   for (let round = 0; round <= ROUNDS; round++) {
     const floor = timed(['-e', '0'], /^$/);
+    const bareTime = timed(bare, /^$/);
     const times = bins.map(({ file }) => ({
       help: timed([file, '--help'], /Usage: magento-async/),
       status: timed([file, 'bulk:status', uuid], /Finished Successfully/),
@@ -63,6 +79,7 @@ try {
     const trip = await roundTrip();
     if (round === 0) continue;
     samples.floor.push(floor);
+    samples.bare.push(bareTime);
     samples.db.push(trip);
     times.forEach((t, i) => {
       perBin[i]!.help.push(t.help);
@@ -83,6 +100,10 @@ try {
   );
   console.log(`  ${'node -e 0 (the floor)'.padEnd(38)}${ms(floor)}`);
   console.log(`  ${'one database round trip (connect+read)'.padEnd(38)}${ms(trip)}`);
+  const bareMs = median(samples.bare);
+  console.log(
+    `  ${'commander + pg + the read, bare − trip'.padEnd(38)}${ms(bareMs)}   ratio ${((bareMs - trip) / floor).toFixed(2)}`,
+  );
   bins.forEach(({ label }, i) => {
     const { help, status, watch } = perBin[i]!;
     console.log(`${label}:`);

@@ -7,13 +7,33 @@
  *   npx node bench/status.bench.ts
  */
 import { createTestDatabase } from '../test/support/db.ts';
-import { ident } from '../src/db/pool.ts';
-import { ADMIN, insertLargeBulk, startHarness } from '../test/status/helpers.ts';
+import { ident, type Pool } from '../src/db/pool.ts';
+import { signIn, startHarness } from '../test/status/helpers.ts';
+
+/**
+ * Inserts `n` operations in one statement: a bulk that size through the real accept and consumer
+ * would take minutes, and only the status reads are measured here (tests never insert by hand).
+ */
+async function insertLargeBulk(pool: Pool, schema: string, uuid: string, n: number, status: number): Promise<void> {
+  const s = ident(schema);
+  await pool.query(
+    `INSERT INTO ${s}.bulk (uuid, user_type, user_id, description, operation_count, store_id) VALUES ($1, 2, 1, 'Topic big', $2, 1)`,
+    [uuid, n],
+  );
+  await pool.query(
+    `INSERT INTO ${s}.operation (bulk_uuid, operation_key, topic_name, operation_id, serialized_data,
+       result_serialized_data, status, result_message)
+     SELECT $1, k, 'async.V1.products.POST', 'products.create', NULL, '{"sku":"sku-' || k || '","n":' || k || '}', $3,
+       'Service execution success products.create'
+     FROM generate_series(0, $2 - 1) AS k`,
+    [uuid, n, status],
+  );
+}
 
 const ROUNDS = 300;
 const db = await createTestDatabase('status_bench');
 const h = await startHarness(db.pool, db.schema);
-h.as(ADMIN);
+h.as((await signIn(db.pool, db.schema)).admin);
 const s = ident(db.schema);
 try {
   const SMALL = '00000000-0000-4000-8000-00000000b010';
@@ -32,7 +52,7 @@ try {
     const times: number[] = [];
     for (let i = 0; i < ROUNDS + 20; i++) {
       const t = process.hrtime.bigint();
-      const res = await fetch(`${h.url}/V1/bulk/${uuid}/status?operations=false`);
+      const res = await fetch(`${h.url}/V1/bulk/${uuid}/status?operations=false`, { headers: h.headers() });
       await res.text();
       if (i >= 20) times.push(Number(process.hrtime.bigint() - t) / 1e6);
     }

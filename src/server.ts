@@ -28,6 +28,7 @@ import { publishRouteTable } from './runtime/route-tables.ts';
 import type { Logger } from './kernel/logger.ts';
 import type { Caller } from './kernel/caller.ts';
 import { createStatusHandler } from './status/handler.ts';
+import type { Clock } from './kernel/clock.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { metricsRoute } from './metrics/http.ts';
 import { createDashboard } from './admin/serve.ts';
@@ -56,8 +57,8 @@ export interface ServerOptions {
   /** Test hook forwarded to the accept transaction (fault injection). */
   beforeCommit?: ConstructorParameters<typeof AcceptCommitter>[0]['beforeCommit'];
   host?: string;
-  /** The clock bulk retention measures ages by (tests move it). Default: the system's. */
-  now?: () => Date;
+  /** The server's clock: it stamps bulks' start_time and retention measures ages by it (tests set it). Default: the system's. */
+  now?: Clock;
 }
 
 export interface RunningServer {
@@ -129,6 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       groupCommit: config.groupCommit,
       maxConcurrentGroups: config.acceptTransactions,
       beforeCommit: options.beforeCommit,
+      clock: options.now,
     });
     const metrics = createMetrics({ pool, schema: config.schema, bossSchema: config.bossSchema });
     const admission = new Admission({

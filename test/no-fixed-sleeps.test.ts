@@ -24,7 +24,7 @@ const cases: [string, string, boolean][] = [
   ['a sleep command', "execSync('sleep 1');", true],
   ['a condition wait', "await waitFor(() => done, 5000, 'done');", false],
   ['slowness under test', 'await simulatedWork(20);', false],
-  ['a handler stalled on purpose', 'blockingWork(2000);', false],
+  ['a handler stalled until the test lets it go', 'blockUntilReleased(flag);', false],
   ['a watchdog signal on a request', 'await fetch(url, { signal: AbortSignal.timeout(5000) });', false],
 ];
 

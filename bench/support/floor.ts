@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { PgBoss } from 'pg-boss';
 import type { Pool, PoolClient } from '../../src/db/pool.ts';
 import { insertAccepted, operationInsertParams } from '../../src/db/sql/accept.ts';
+import { utcTimestamp } from '../../src/kernel/clock.ts';
 import { serializedData } from '../../src/accept/data-hash.ts';
 import { JobInserts, jobsPayload } from '../../src/queue/job-insert.ts';
 import { bossSchemaOf } from '../../src/queue/boss.ts';
@@ -66,6 +67,7 @@ export async function runFloor(spec: FloorSpec): Promise<FloorResult> {
         [1],
         ['default'],
         [null],
+        [utcTimestamp(new Date())],
         ...operationInsertParams([
           { bulkUuid: uuid, topic: 'async.V1.products.POST', operationId: 'PostV1Products', keys, serialized: data },
         ]),

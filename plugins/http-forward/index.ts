@@ -139,7 +139,9 @@ export function forwarder(route: Route, upstream: UpstreamConfig, link = linkUps
     headers['Idempotency-Key'] = ctx.operation.idempotencyKey;
     let release: Release;
     try {
-      release = await link.limiter.acquire(ctx.signal);
+      // A wait for the upstream's per-second cap or its Retry-After is not the handler's time.
+      const slot = link.limiter.acquire(ctx.signal);
+      release = await (ctx.outsideDeadline ? ctx.outsideDeadline(slot) : slot);
     } catch (error) {
       if (error instanceof UpstreamBackedOff) {
         throw new RetriableError(`Upstream ${where} was not called: ${error.message}`, {

@@ -33,6 +33,7 @@ import {
   type OperationRows,
 } from '../db/sql/accept.ts';
 import { insertWebhooks } from '../db/sql/webhooks.ts';
+import { systemClock, utcTimestamp, type Clock } from '../kernel/clock.ts';
 
 export interface BulkRow {
   uuid: string;
@@ -58,6 +59,8 @@ export interface AcceptJob {
   route: Route;
   items: AcceptedItem[];
   idempotency?: IdempotencyClaim;
+  /** When it was accepted (the bulk's `start_time`): stamped by `submit` from the committer's clock. */
+  acceptedAt?: Date;
 }
 
 export type AcceptOutcome = { kind: 'committed' } | { kind: 'idempotency-conflict' };
@@ -96,6 +99,8 @@ export interface CommitterOptions {
   maxGroupOperations?: number;
   /** Test hook: runs inside the transaction after every write, before COMMIT (fault injection). */
   beforeCommit?: (client: pg.PoolClient) => Promise<void>;
+  /** What stamps each bulk's `start_time` (default: the system's). */
+  clock?: Clock;
 }
 
 interface Pending {
@@ -118,6 +123,7 @@ export class AcceptCommitter {
   }
 
   submit(job: AcceptJob): Promise<AcceptOutcome> {
+    job = { ...job, acceptedAt: job.acceptedAt ?? (this.#options.clock ?? systemClock)() };
     return new Promise((resolve, reject) => {
       this.#group.push({ job, resolve, reject });
       this.#groupOperations += job.items.length;
@@ -298,6 +304,7 @@ function bulkParams(jobs: readonly AcceptJob[]): unknown[] {
     jobs.map((j) => j.bulk.storeId),
     jobs.map((j) => j.bulk.storeCode),
     jobs.map((j) => j.bulk.requestId),
+    jobs.map((j) => utcTimestamp(j.acceptedAt!)),
   ];
 }
 

@@ -58,7 +58,7 @@ async function runGroup(
   const at: number[] = [];
   for (const [i, c] of claims.entries()) {
     try {
-      ops.push({ args: operationArgs(ctx, c.row), ctx: operationContext(ctx, c.row, unit.tx, unit.signal) });
+      ops.push({ args: operationArgs(ctx, c.row), ctx: operationContext(ctx, c.row, unit) });
       at.push(i);
     } catch (error) {
       outcomes[i] = failure(error, c.row);
@@ -88,7 +88,7 @@ async function runSingly(ctx: BatchContext, claim: Claimed, unit: UnitContext): 
   const { row } = claim;
   try {
     const invocation = await unit.tx.savepoint(() =>
-      ctx.invoker.invoke(row.operation_id, operationArgs(ctx, row), operationContext(ctx, row, unit.tx, unit.signal)),
+      ctx.invoker.invoke(row.operation_id, operationArgs(ctx, row), operationContext(ctx, row, unit)),
     );
     return success(invocation.handler, invocation.result);
   } catch (error) {

@@ -13,22 +13,27 @@
  * over (its outcome fenced out) rolls the whole transaction back, and a failed commit or an abandoned
  * transaction (a handler aborted in the middle of a statement, a lost claim) takes every operation in
  * it along; those are given back unrecorded (a new delivery at once, their claims released) and run
- * again, their effects having been rolled back with the transaction.
+ * again, their effects having been rolled back with the transaction. A deadlock the outcome writes
+ * meet is not such a failure: only those writes run again (docs/operation-lifecycle.md, Lock order).
  */
 import type { Job, JobAttempt } from 'pg-boss';
 import { finishCanceled } from '../operations/cancel.ts';
 import { releaseClaims, type Claimed, type Leases } from '../operations/claims.ts';
 import { addressOf, attemptOf, type OperationRow, type Outcome } from '../operations/operation.ts';
 import { recordOutcomes as recordOutcomesSql } from '../operations/outcomes.sql.ts';
-import { needsTransaction, outcomeArrays, recordOn, recordOutcomes } from '../operations/outcomes.ts';
+import { needsTransaction, outcomeArrays, recordOn, recordOutcomes, type Recorded } from '../operations/outcomes.ts';
+import type { PoolClient } from '../db/pool.ts';
 import { putOff } from '../operations/put-off.ts';
-import { errorLogFields, failureOutcome, isRetriable, STATUS_COMPLETE } from '../operations/status.ts';
+import { errorLogFields, failureOutcome, isLockConflict, isRetriable, STATUS_COMPLETE } from '../operations/status.ts';
 import { OperationError } from '../kernel/operation-errors.ts';
 import { completionFoldDb } from '../queue/completion-fold.ts';
 import type { OperationJob } from '../queue/names.ts';
 import type { BatchContext } from './batch.ts';
 import { logOf } from './handler-context.ts';
 import { SharedTransaction, TransactionLock, type TransactionSource, type UnitTransaction } from './transaction.ts';
+
+/** Times a batch's outcome writes are tried when they meet a lock conflict (a deadlock). */
+const LOCK_CONFLICT_ATTEMPTS = 5;
 
 export interface Pending {
   job: Job<OperationJob>;
@@ -199,7 +204,7 @@ export class BatchWriter {
     try {
       const client = await shared.client();
       if (items.length) {
-        const recorded = await recordOn(ctx, client, this.#queue, items, [], this.#startedAt);
+        const recorded = await this.#recordInSavepoint(client, items);
         if (recorded.length !== items.length) {
           ctx.log.warn(
             { fenced: items.length - recorded.length, count: items.length },
@@ -230,6 +235,27 @@ export class BatchWriter {
       return;
     }
     for (const i of items) this.#leases.drop(addressOf(i.row.bulk_uuid, i.row.operation_key));
+  }
+
+  /**
+   * Records the outcomes in the shared transaction, in a savepoint: a deadlock (or serialization
+   * failure) met by these statements rolls back to it and they run again, so the handlers' writes
+   * before it stay, and nothing that already ran runs again. One warning line per such conflict.
+   */
+  async #recordInSavepoint(client: PoolClient, items: Pending[]): Promise<Recorded[]> {
+    for (let attempt = 1; ; attempt++) {
+      await client.query('SAVEPOINT outcomes');
+      try {
+        return await recordOn(this.#ctx, client, this.#queue, items, [], this.#startedAt);
+      } catch (error) {
+        if (!isLockConflict(error) || attempt >= LOCK_CONFLICT_ATTEMPTS) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT outcomes');
+        this.#ctx.log.warn(
+          { ...errorLogFields(error), count: items.length, attempt },
+          "writing a batch's outcomes met a lock conflict; written again (no operation runs again)",
+        );
+      }
+    }
   }
 
   /** At the batch's end: the shared transaction committed, everything else written or given back. */
@@ -268,7 +294,19 @@ export class BatchWriter {
       const items = this.#pending.splice(0);
       const done = this.#done.splice(0);
       try {
-        await flushPending(this.#ctx, this.#queue, items, done, this.#startedAt);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await flushPending(this.#ctx, this.#queue, items, done, this.#startedAt);
+            break;
+          } catch (error) {
+            // Rolled back whole (one statement, or one transaction): it simply runs again.
+            if (!isLockConflict(error) || attempt >= LOCK_CONFLICT_ATTEMPTS) throw error;
+            this.#ctx.log.warn(
+              { ...errorLogFields(error), count: items.length + done.length, attempt },
+              "writing a batch's outcomes met a lock conflict; written again (no operation runs again)",
+            );
+          }
+        }
       } catch (error) {
         // Still held, so the caller gives them back.
         this.#pending.unshift(...items);

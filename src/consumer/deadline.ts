@@ -1,7 +1,8 @@
 /**
  * A handler's deadline (`consumer.handlerTimeoutSeconds`): it covers the handler's own time, not
  * its waits. Time spent waiting for the batch transaction's lock (behind other handlers'
- * statements) does not count against it.
+ * statements), or for what the handler says it waits for outside itself (`ctx.outsideDeadline`:
+ * an upstream's calls-per-second cap or its `Retry-After`), does not count against it.
  */
 
 export class HandlerTimeoutError extends Error {
@@ -31,16 +32,31 @@ export class HandlerDeadline {
     return this.#controller.signal;
   }
 
-  /** The clock stops while the handler waits (the transaction's lock). */
+  /** Waits under way: the clock stops while there is one (waits may overlap in a batch handler). */
+  #waits = 0;
+
+  /** The clock stops while the handler waits (the transaction's lock, {@link outside}). */
   readonly waits = {
     waiting: (): void => {
+      if (this.#waits++ > 0) return;
       clearTimeout(this.#timer);
       this.#left = Math.max(0, this.#left - (performance.now() - this.#armedAt));
     },
     entered: (): void => {
+      if (--this.#waits > 0) return;
       if (!this.#controller.signal.aborted && !this.#finished) this.#arm();
     },
   };
+
+  /** Waits for `pending` with the clock stopped. */
+  async outside<T>(pending: Promise<T>): Promise<T> {
+    this.waits.waiting();
+    try {
+      return await pending;
+    } finally {
+      this.waits.entered();
+    }
+  }
 
   /** The handler is done: the deadline no longer fires. */
   finish(): void {

@@ -77,13 +77,9 @@ export class BatchExecutor {
   /** Runs one claimed operation through its handler (with its interceptors) as a unit. */
   runOperation(claim: Claimed): Promise<void> {
     const { row } = claim;
-    return this.runUnit([claim], async ({ tx, signal }) => {
+    return this.runUnit([claim], async (unit) => {
       const args = operationArgs(this.#ctx, row);
-      const invocation = await this.#ctx.invoker.invoke(
-        row.operation_id,
-        args,
-        operationContext(this.#ctx, row, tx, signal),
-      );
+      const invocation = await this.#ctx.invoker.invoke(row.operation_id, args, operationContext(this.#ctx, row, unit));
       return [
         {
           status: STATUS_COMPLETE,
@@ -142,7 +138,7 @@ export class BatchExecutor {
     let outcomes: Outcome[];
     let ok = false;
     try {
-      const running = work({ tx, signal });
+      const running = work({ tx, signal, outsideDeadline: (pending) => deadline.outside(pending) });
       // Work still running after its abort must not surface as an unhandled rejection.
       running.catch(() => {});
       outcomes = await Promise.race([running, aborted]);

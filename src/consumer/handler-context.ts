@@ -7,15 +7,11 @@ import type { OperationRow } from '../operations/operation.ts';
 import type { LifecycleContext } from '../operations/policy.ts';
 import type { HandlerContext } from '../kernel/handler.ts';
 import type { BatchContext } from './batch.ts';
-import type { UnitTransaction } from './transaction.ts';
+import type { UnitContext } from './units.ts';
 
 /** The handler context of one operation of a unit (a batch handler builds one per operation). */
-export function operationContext(
-  ctx: BatchContext,
-  row: OperationRow,
-  tx: UnitTransaction,
-  signal: AbortSignal,
-): HandlerContext {
+export function operationContext(ctx: BatchContext, row: OperationRow, unit: UnitContext): HandlerContext {
+  const { tx, signal, outsideDeadline } = unit;
   return {
     store: {
       id: row.store_code === 'all' ? 0 : row.store_id,
@@ -32,6 +28,7 @@ export function operationContext(
       idempotencyKey: `${row.bulk_uuid}:${row.operation_key}`,
     },
     signal,
+    outsideDeadline,
     log: logOf(ctx, row),
   };
 }

@@ -11,6 +11,8 @@ export interface UnitContext {
   tx: UnitTransaction;
   /** Aborted at the handler timeout or when the batch's claims could lapse. */
   signal: AbortSignal;
+  /** Waits for `pending` with the handler timeout's clock stopped (HandlerContext.outsideDeadline). */
+  outsideDeadline<T>(pending: Promise<T>): Promise<T>;
 }
 
 /**

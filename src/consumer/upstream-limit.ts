@@ -16,7 +16,20 @@ export interface UpstreamLimits {
   maxPerSecond: number | null;
   /** Longest a call waits for a back-off to end before it is refused instead. Default 5000. */
   maxBackOffWaitMs?: number;
+  /** Its time (default: performance.now() and a timer); a test drives its own to see each start. */
+  clock?: LimiterClock;
 }
+
+/** Monotonic milliseconds, and a way to be called back after some of them. */
+export interface LimiterClock {
+  now(): number;
+  after(ms: number, run: () => void): void;
+}
+
+const realClock: LimiterClock = {
+  now: () => performance.now(),
+  after: (ms, run) => void setTimeout(run, ms),
+};
 
 /** Refused without calling: the upstream is backing off for longer than a call should wait. */
 export class UpstreamBackedOff extends Error {
@@ -51,7 +64,8 @@ export class UpstreamLimiter {
   #next = 0;
   /** No call starts before this (performance.now() ms). */
   #backOffUntil = 0;
-  #timer: NodeJS.Timeout | undefined;
+  #timerSet = false;
+  readonly #clock: LimiterClock;
 
   constructor(limits: UpstreamLimits) {
     if (!Number.isInteger(limits.maxInFlight) || limits.maxInFlight < 1)
@@ -61,6 +75,7 @@ export class UpstreamLimiter {
     this.maxInFlight = limits.maxInFlight;
     this.maxPerSecond = limits.maxPerSecond;
     this.#maxBackOffWaitMs = limits.maxBackOffWaitMs ?? 5000;
+    this.#clock = limits.clock ?? realClock;
     this.#starts = limits.maxPerSecond === null ? null : new Float64Array(limits.maxPerSecond).fill(-Infinity);
   }
 
@@ -105,7 +120,7 @@ export class UpstreamLimiter {
    */
   backOff(seconds: number): void {
     if (!(seconds > 0)) return;
-    this.#backOffUntil = Math.max(this.#backOffUntil, performance.now() + seconds * 1000);
+    this.#backOffUntil = Math.max(this.#backOffUntil, this.#clock.now() + seconds * 1000);
     const refusal = this.#refusal();
     if (refusal) {
       for (const w of this.#waiting.splice(0)) {
@@ -117,23 +132,21 @@ export class UpstreamLimiter {
   }
 
   #refusal(): UpstreamBackedOff | null {
-    const left = this.#backOffUntil - performance.now();
+    const left = this.#backOffUntil - this.#clock.now();
     return left > this.#maxBackOffWaitMs ? new UpstreamBackedOff(Math.ceil(left / 1000)) : null;
   }
 
   #pump(): void {
     while (this.#waiting.length && this.#inFlight < this.maxInFlight) {
-      const now = performance.now();
+      const now = this.#clock.now();
       const at = Math.max(this.#backOffUntil, this.#starts ? this.#starts[this.#next]! + WINDOW_MS : 0);
       if (at > now) {
-        if (this.#timer === undefined) {
-          this.#timer = setTimeout(
-            () => {
-              this.#timer = undefined;
-              this.#pump();
-            },
-            Math.ceil(at - now),
-          );
+        if (!this.#timerSet) {
+          this.#timerSet = true;
+          this.#clock.after(Math.ceil(at - now), () => {
+            this.#timerSet = false;
+            this.#pump();
+          });
         }
         return;
       }

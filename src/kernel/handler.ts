@@ -31,6 +31,13 @@ export interface HandlerContext {
    * its worker can no longer keep the claim. Pass it to fetch() and other cancellable calls.
    */
   signal: AbortSignal;
+  /**
+   * Waits for `pending` with the handler's timeout stopped: for a wait on something outside the
+   * handler that says when it may go on (an upstream's calls-per-second cap or its `Retry-After`),
+   * which the timeout does not cover. `signal` still aborts when the claim cannot be kept. Given by
+   * the consumer; absent where nothing times the handler.
+   */
+  outsideDeadline?<T>(pending: Promise<T>): Promise<T>;
   log: Logger;
 }
 

@@ -97,14 +97,27 @@ export function claimJobs(schema: string): string {
 /**
  * Extends the leases a worker still holds. $1 uuid[], $2 int[] keys, $3 int[] tokens, $4 lease
  * seconds. Returns the ones still held, with whether the cancel API flagged them since.
+ * It never waits for a row lock (SKIP LOCKED), so it can never close a deadlock with the worker's
+ * own batch transaction recording some of these outcomes right now (or any other writer): a row
+ * locked now is returned unextended if it is still ours, and is extended next time if it needs it.
  */
 export function extendLeases(schema: string): string {
-  return `UPDATE ${ident(schema)}.operation o
-    SET lease_until = now() + make_interval(secs => $4::int)
-    FROM unnest($1::uuid[], $2::int[], $3::int[]) AS h(bulk_uuid, operation_key, token)
-    WHERE o.bulk_uuid = h.bulk_uuid AND o.operation_key = h.operation_key AND o.lease_token = h.token
-      AND o.lease_until IS NOT NULL AND ${UNFINISHED('o')}
-    RETURNING o.bulk_uuid, o.operation_key, o.canceled`;
+  const s = ident(schema);
+  const ours = `o.bulk_uuid = h.bulk_uuid AND o.operation_key = h.operation_key AND o.lease_token = h.token
+      AND o.lease_until IS NOT NULL AND ${UNFINISHED('o')}`;
+  return `WITH h AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[]) AS h(bulk_uuid, operation_key, token)),
+    free AS (
+      SELECT o.bulk_uuid, o.operation_key FROM ${s}.operation o JOIN h ON ${ours}
+      FOR UPDATE OF o SKIP LOCKED),
+    extended AS (
+      UPDATE ${s}.operation o
+      SET lease_until = now() + make_interval(secs => $4::int)
+      FROM free f WHERE o.bulk_uuid = f.bulk_uuid AND o.operation_key = f.operation_key
+      RETURNING o.bulk_uuid, o.operation_key, o.canceled)
+    SELECT * FROM extended
+    UNION ALL
+    SELECT o.bulk_uuid, o.operation_key, o.canceled FROM ${s}.operation o JOIN h ON ${ours}
+    WHERE NOT EXISTS (SELECT 1 FROM free f WHERE f.bulk_uuid = o.bulk_uuid AND f.operation_key = o.operation_key)`;
 }
 
 /** Gives claims back unrun (shutdown, a lease about to lapse). $1 uuid[], $2 int[], $3 int[] tokens. */

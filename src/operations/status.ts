@@ -55,6 +55,15 @@ const RETRIABLE_NODE_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
 ]);
 
+/**
+ * Whether a statement failed only because it met another transaction's locks crosswise (a deadlock,
+ * or a serialization failure): rolled back to before it, the same statement can simply run again.
+ */
+export function isLockConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 export function isRetriable(error: unknown): boolean {
   if (error instanceof RetriableError) return true;
   if (typeof error !== 'object' || error === null) return false;

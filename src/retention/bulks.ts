@@ -14,6 +14,7 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from '../kernel/logger.ts';
 import { every } from '../kernel/periodic.ts';
+import { systemClock, utcTimestamp, type Clock } from '../kernel/clock.ts';
 import * as sql from './bulks.sql.ts';
 
 export interface BulkRetentionOptions {
@@ -27,7 +28,7 @@ export interface BulkRetentionOptions {
   batchOperations: number;
   log: Logger;
   /** The clock the age of a bulk is measured by (tests move it). Default: the system's. */
-  now?: () => Date;
+  now?: Clock;
 }
 
 /** What one sweep did. */
@@ -43,11 +44,6 @@ export interface RetentionSweep {
 /** Bulks read per page while looking for expired ones. */
 const PAGE = 1000;
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
-
-/** `start_time`'s format: UTC, no zone. */
-function utcTimestamp(date: Date): string {
-  return date.toISOString().slice(0, 19).replace('T', ' ');
-}
 
 /**
  * Deletes every expired finished bulk now. Returns null when another server is sweeping (it
@@ -80,7 +76,7 @@ export async function sweepExpiredBulks(options: BulkRetentionOptions): Promise<
         for (const r of deleted.rows) done.operations += r.operation_count;
       };
 
-      const now = (options.now ?? (() => new Date()))();
+      const now = (options.now ?? systemClock)();
       const cutoff = utcTimestamp(new Date(now.getTime() - options.bulkDays * 86_400_000));
       let after: [string, string] = ['-infinity', '0'];
       for (;;) {

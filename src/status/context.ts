@@ -31,6 +31,11 @@ export interface StatusLimits {
   maxBodyBytes: number;
   /** Rows per batch of results.ndjson; 1,000. */
   resultsBatchSize: number;
+  /**
+   * Longest a long-poll sleeps between two reads of its bulk, notice or not; 1,000 ms (see
+   * long-poll.ts: the finish nobody notifies).
+   */
+  longPollRecheckMs: number;
 }
 
 export const DEFAULT_LIMITS: StatusLimits = {
@@ -38,6 +43,7 @@ export const DEFAULT_LIMITS: StatusLimits = {
   maxWaitSeconds: 60,
   maxBodyBytes: 64 * 1024,
   resultsBatchSize: 1000,
+  longPollRecheckMs: 1000,
 };
 
 export interface StatusContext {

@@ -10,9 +10,6 @@ import { isFinished } from './summary.ts';
 import { selectSummary } from './queries.ts';
 import type { StatusContext } from './context.ts';
 
-/** Longest a long-poll sleeps between two reads of the bulk's state. */
-const RECHECK_MS = 1000;
-
 export async function waitUntilFinished(
   sc: StatusContext,
   ctx: Context,
@@ -57,8 +54,9 @@ export async function waitUntilFinished(
         await new Promise<void>((resolve) => {
           // NOTIFY usually wakes us at once. The safety net: two transactions that finish a bulk's
           // last operations concurrently each miss the other's uncommitted work, so neither sends
-          // the notice; one O(1) re-read a second catches that without busy polling.
-          const timer = setTimeout(resolve, Math.min(remaining, RECHECK_MS));
+          // the notice; one O(1) re-read every longPollRecheckMs (a second) catches that without
+          // busy polling (test/status/streaming.test.ts: "no NOTIFY").
+          const timer = setTimeout(resolve, Math.min(remaining, sc.limits.longPollRecheckMs));
           resume = () => {
             clearTimeout(timer);
             resolve();

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../support/db.ts';
+import { ident } from '../../src/db/pool.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { seedBulk, statusCounts, waitFor } from './seed.ts';
 import { cancelOperations } from '../../src/operations/cancel.sql.ts';
@@ -81,6 +82,139 @@ test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: ever
   );
   assert.equal(store.peakInFlight(), 4);
   assert.doesNotMatch(stderr, /did not finish within/);
+});
+
+test("waits for the upstream's calls-per-second cap and its Retry-After do not count against the handler deadline", async (t) => {
+  // The first call is told to come back in 2 s (Retry-After): every call waits that out, and at
+  // 2 calls a second the last of 10 starts ~5 s in, far past the 1 s handler deadline.
+  const store = await loopbackStore(t, {
+    latencyMs: 20,
+    answer: (call) =>
+      call.url.includes('/rate-0/') && store.calls.filter((c) => c.url.includes('/rate-0/')).length === 1
+        ? { status: 429, headers: { 'Retry-After': '2' }, body: { message: 'Too many requests' } }
+        : undefined,
+  });
+  const db = await createTestDatabase('capacity_rate');
+  const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+  t.after(async () => {
+    await boss.stop({ graceful: false });
+    await db.drop();
+  });
+  await ensureQueues(boss, ['products']);
+  const count = 10;
+  const bulk = await seedBulk(db.pool, boss, db.schema, {
+    count,
+    operationId: 'PostV1ProductsSkuMedia',
+    topic: 'async.V1.products.sku.media.POST',
+    args: (k) => ({ sku: `rate-${k}`, entry: { media_type: 'image', label: `rate-${k}` } }),
+  });
+  const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
+  t.after(() => rmSync(dirname(configFile), { recursive: true, force: true }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      schema: db.schema,
+      bossSchema: db.bossSchema,
+      logLevel: 'warn',
+      upstream: { baseUrl: store.baseUrl, maxInFlight: 16, maxPerSecond: 2 },
+      consumer: { handlerTimeoutSeconds: 1, concurrency: 1, retryDelaySeconds: 1 },
+    }),
+  );
+  const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'products'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  await waitFor(
+    async () => (await statusCounts(db.pool, db.schema, bulk))[1] === count,
+    60_000,
+    'every operation to complete',
+  );
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.doesNotMatch(stderr, /did not finish within/);
+  const { rows } = await db.pool.query<{ operation_key: number; attempts: number }>(
+    `SELECT operation_key, attempts FROM ${ident(db.schema)}.operation WHERE bulk_uuid = $1 AND attempts > 1`,
+    [bulk],
+  );
+  // Only the one told to come back (rate-0) ran twice.
+  assert.deepEqual(rows, [{ operation_key: 0, attempts: 2 }]);
+  assert.equal(store.calls.length, count + 1);
+});
+
+test('async.operations.all with forwarded and local queues: the forwarded queue claims by upstream slots, the local one by handler slots and is never held back', async (t) => {
+  const store = await loopbackStore(t, { latencyMs: 400 });
+  const db = await createTestDatabase('capacity_mixed');
+  const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+  t.after(async () => {
+    await boss.stop({ graceful: false });
+    await db.drop();
+  });
+  await ensureQueues(boss, ['products', 'customers']);
+  const forwarded = 16;
+  const local = 30;
+  const products = await seedBulk(db.pool, boss, db.schema, {
+    count: forwarded,
+    operationId: 'PostV1ProductsSkuMedia',
+    topic: 'async.V1.products.sku.media.POST',
+    args: (k) => ({ sku: `mixed-${k}`, entry: { media_type: 'image', label: `mixed-${k}` } }),
+  });
+  const customers = await seedBulk(db.pool, boss, db.schema, {
+    count: local,
+    entity: 'customers',
+    operationId: 'PostV1Customers',
+    topic: 'async.V1.customers.POST',
+    args: (k) => ({ customer: { email: `mixed-${k}@example.com`, firstname: 'Mixed', lastname: `No${k}` } }),
+  });
+  const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
+  t.after(() => rmSync(dirname(configFile), { recursive: true, force: true }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      schema: db.schema,
+      bossSchema: db.bossSchema,
+      logLevel: 'warn',
+      plugins: { examples: ['customer'] },
+      upstream: { baseUrl: store.baseUrl, maxInFlight: 2 },
+      consumer: { handlerTimeoutSeconds: 1, concurrency: 2 },
+    }),
+  );
+  const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'async.operations.all'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  // The local bulk is done while the forwarded one still waits for the upstream's two slots.
+  await waitFor(
+    async () => (await statusCounts(db.pool, db.schema, customers))[1] === local,
+    60_000,
+    'every local operation to complete',
+  );
+  const productsThen = await statusCounts(db.pool, db.schema, products);
+  assert.ok((productsThen[4] ?? 0) > 0, `forwarded operations still open (${JSON.stringify(productsThen)})`);
+  await waitFor(
+    async () => (await statusCounts(db.pool, db.schema, products))[1] === forwarded,
+    60_000,
+    'every forwarded operation to complete',
+  );
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, stderr);
+  assert.doesNotMatch(stderr, /did not finish within/);
+  assert.equal(store.calls.length, forwarded, 'each forwarded operation called the upstream once');
+  assert.equal(new Set(store.calls.map((c) => c.idempotencyKey)).size, forwarded);
+  assert.equal(store.peakInFlight(), 2);
 });
 
 test('a cancel stops every forwarded operation not yet sent: none is waiting for an upstream slot with its claim', async (t) => {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UpstreamBackedOff, UpstreamLimiter } from '../../src/consumer/upstream-limit.ts';
+import { UpstreamBackedOff, UpstreamLimiter, type LimiterClock } from '../../src/consumer/upstream-limit.ts';
 import { simulatedWork } from '../support/wait.ts';
 
 /** Runs `calls` jobs of `ms` each through the limiter at once; returns start times and the peak in flight. */
@@ -40,16 +40,61 @@ test('never more calls in flight than maxInFlight, and every caller gets its tur
   assert.equal(limiter.waiting, 0);
 });
 
-test('never more starts in any second than maxPerSecond', async () => {
-  const limiter = new UpstreamLimiter({ maxInFlight: 100, maxPerSecond: 5 });
-  const { starts } = await drive(limiter, 12, 1);
-  starts.sort((a, b) => a - b);
-  for (let i = 5; i < starts.length; i++) {
-    assert.ok(
-      starts[i]! - starts[i - 5]! >= 995,
-      `start ${i} came ${starts[i]! - starts[i - 5]!} ms after start ${i - 5}`,
-    );
-  }
+/**
+ * A clock the test moves: the limiter's timers run when their time comes, and what each run
+ * starts is seen at that time (the event loop turns after each one).
+ */
+function manualClock(): LimiterClock & { advanceTo(to: number): Promise<void> } {
+  let t = 0;
+  const due: { at: number; run: () => void }[] = [];
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  return {
+    now: () => t,
+    after(ms, run) {
+      due.push({ at: t + ms, run });
+    },
+    async advanceTo(to) {
+      await turn();
+      for (;;) {
+        due.sort((a, b) => a.at - b.at);
+        if (!due[0] || due[0].at > to) break;
+        const next = due.shift()!;
+        t = Math.max(t, next.at);
+        next.run();
+        await turn();
+      }
+      t = to;
+      await turn();
+    },
+  };
+}
+
+test('never more starts in any second than maxPerSecond, each as soon as the last second allows (a clock the test moves)', async () => {
+  const clock = manualClock();
+  const limiter = new UpstreamLimiter({ maxInFlight: 100, maxPerSecond: 5, clock });
+  const starts: number[] = [];
+  const call = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      void limiter.acquire().then((release) => {
+        starts.push(clock.now());
+        release();
+      });
+    }
+  };
+  // Twelve at once: five a second.
+  call(12);
+  await clock.advanceTo(5000);
+  assert.deepEqual(starts, [0, 0, 0, 0, 0, 1000, 1000, 1000, 1000, 1000, 2000, 2000]);
+  // Five late in one second and five at the start of the next: a sliding second, not the clock's
+  // seconds, so the second five wait until the first five are a second old.
+  starts.length = 0;
+  await clock.advanceTo(9900);
+  call(5);
+  await clock.advanceTo(10_000);
+  call(5);
+  await clock.advanceTo(15_000);
+  assert.deepEqual(starts, [9900, 9900, 9900, 9900, 9900, 10_900, 10_900, 10_900, 10_900, 10_900]);
+  assert.equal(limiter.waiting, 0);
 });
 
 test('a release given twice frees one slot only', async () => {

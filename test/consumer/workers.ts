@@ -9,6 +9,8 @@ export interface Worker {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything the worker wrote to stderr (its pino log lines) so far. */
   stderr(): string;
+  /** Lets a worker stalled with STALL_AFTER go on. */
+  release(): void;
 }
 
 export async function startWorker(
@@ -23,7 +25,7 @@ export async function startWorker(
     [WORKER, db.schema, db.bossSchema, String(sleepMs), String(batchSize), String(concurrency)],
     {
       env: { ...process.env, DATABASE_URL: db.url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -35,5 +37,5 @@ export async function startWorker(
     child.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
   });
-  return { child, exited, stderr: () => stderr };
+  return { child, exited, stderr: () => stderr, release: () => void child.stdin!.write('\n') };
 }

@@ -1,6 +1,7 @@
 /**
- * Lock order: writers of outcomes lock operation rows in (bulk, key) order; a deadlock that still
- * happens (a handler's own writes) is one warning line, never a stack trace.
+ * Lock order: writers of outcomes lock operation rows in (bulk, key) order and the counter triggers
+ * upsert in bulk order, planned as usual on any connection; a deadlock that still happens is one
+ * warning line, never a stack trace (test/consumer/deadlocks.test.ts drives real consumers).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,12 +10,27 @@ import { ident } from '../../src/db/pool.ts';
 import { outcomeArrays } from '../../src/operations/outcomes.ts';
 import { DEFAULT_LIFECYCLE } from '../../src/operations/policy.ts';
 import { errorLogFields } from '../../src/operations/status.ts';
+import { FETCH_PLANNER_OPTIONS } from '../../src/queue/fetch-plan.ts';
 import type { OperationRow } from '../../src/operations/operation.ts';
 
 describe('lock order', () => {
   let db: TestDatabase;
   before(async () => (db = await createTestDatabase('lock_order')));
   after(() => db.drop());
+
+  it('the counter triggers upsert their rows in bulk order, with the default planner even on a fetch connection', async () => {
+    for (const fn of ['count_inserted', 'count_updated']) {
+      const { rows } = await db.pool.query<{ def: string; config: string[] }>(
+        `SELECT pg_get_functiondef(p.oid) AS def, p.proconfig AS config FROM pg_proc p
+         JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname = $2`,
+        [db.schema, fn],
+      );
+      assert.match(rows[0]!.def, /GROUP BY bulk_uuid ORDER BY bulk_uuid\s+ON CONFLICT/, fn);
+      for (const setting of FETCH_PLANNER_OPTIONS.match(/enable_\w+/g)!) {
+        assert.ok(rows[0]!.config.includes(`${setting}=on`), `${fn} plans with ${setting} on`);
+      }
+    }
+  });
 
   it('outcomes are written in (bulk, key) order, whatever order the handlers finished in', () => {
     const row = (bulk: string, key: number) => ({ bulk_uuid: bulk, operation_key: key }) as OperationRow;

@@ -19,6 +19,7 @@ import { JOB_INSERT_PGBOSS_VERSION, JobInserts, jobInsertFragment, jobsPayload }
 import { jobIdFor } from '../../src/queue/names.ts';
 import { ident } from '../../src/db/pool.ts';
 import { insertAccepted, operationInsertParams } from '../../src/db/sql/accept.ts';
+import { utcTimestamp } from '../../src/kernel/clock.ts';
 
 describe('the embedded job insert', () => {
   let db: TestDatabase;
@@ -50,6 +51,7 @@ describe('the embedded job insert', () => {
       [1],
       ['default'],
       [null],
+      [utcTimestamp(new Date())],
       ...operationInsertParams([
         {
           bulkUuid: bulk,

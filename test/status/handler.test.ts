@@ -3,6 +3,10 @@
  * and the assertions of BulkStatusInterfaceTest / OperationRepositoryInterfaceTest (source notes
  * §11.1), exact response bytes, errors, ACL and ownership, SQL injection, retry and cancel.
  *
+ * Every bulk here is accepted by the real accept transaction and processed by a real consumer
+ * (test/support/drive.ts), with the accept clock set to the times Magento's fixtures name; the
+ * callers sign in for real (test/status/helpers.ts).
+ *
  * `bulk.uuid` is a uuid column here, so Magento's fixture names map to fixed uuids:
  * bulk-uuid-searchable-6 → B6, bulk-uuid-searchable-7 → B7.
  */
@@ -10,8 +14,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase } from '../support/db.ts';
 import { ident } from '../../src/db/pool.ts';
+import { jobIdFor } from '../../src/queue/names.ts';
 import { startDriver, type AcceptSpec, type Outcome } from '../support/drive.ts';
-import { ADMIN, GUEST, OTHER, OWNER, get, insertBulk, post, startHarness } from './helpers.ts';
+import { waitFor } from '../support/wait.ts';
+import { GUEST, get, post, signIn, startHarness } from './helpers.ts';
 
 const B6 = '00000000-0000-4000-8000-000000000006';
 const B7 = '00000000-0000-4000-8000-000000000007';
@@ -20,79 +26,74 @@ const OWNED = '00000000-0000-4000-8000-0000000000a1';
 const UNKNOWN = '00000000-0000-4000-8000-00000000ffff';
 const UNAUTHORIZED =
   '{"message":"The consumer isn\'t authorized to access %resources.","parameters":{"resources":"Magento_Logging::system_magento_logging_bulk_operations"}}';
+/** The Magento class whose save the catalog fixture names in its success message. */
+const PRODUCT_REPOSITORY = 'Magento\\Catalog\\Model\\ProductRepository\\Interceptor';
+const CATALOG_TOPIC = 'async.magento.catalog.api.productrepositoryinterface.save.put';
 
 const db = await createTestDatabase('status_handler');
-const h = await startHarness(db.pool, db.schema);
-const drive = await startDriver(db);
+const { admin: ADMIN, owner: OWNER, other: OTHER } = await signIn(db.pool, db.schema);
+// Two of B6's operations stay open at a gate for the whole file: two more workers than the other
+// tests hold at once.
+const drive = await startDriver(db, { concurrency: 6 });
+const catalog = await startDriver(db, { entity: 'catalog', plugin: PRODUCT_REPOSITORY });
+const h = await startHarness(db.pool, db.schema, {
+  boss: drive.boss,
+  entities: { 'products.save': 'driven', save: 'catalog', 'orders.save': 'reopening', 'carts.save': 'canceling' },
+});
 test.after(async () => {
-  await drive.close();
   await h.close();
+  await catalog.close();
+  await drive.close();
   await db.drop();
 });
 
-// operation_searchable.php
-await insertBulk(
-  db.pool,
-  db.schema,
-  { uuid: B6, userType: 2, userId: 1, operationCount: 6, startTime: '2009-10-10 00:00:00' },
-  [
-    { key: 0, status: 1, serialized: '{"entity_id":5}', message: null },
-    {
-      key: 1,
-      status: 3,
-      errorCode: 1111,
-      message: 'Something went wrong during your request',
-      serialized: '{"entity_id":5,"meta_information":"Test"}',
-    },
-    { key: 2, status: 2, errorCode: 2222, message: 'Entity with ID=4 does not exist' },
-    { key: 3, status: 4, message: '' },
-    { key: 4, status: 4, message: '' },
-    { key: 5, status: 5, message: '' },
+// operation_searchable.php, as accept and the consumer write it. Magento's sixth operation (status
+// 5, "rejected") is a row its fixture inserts and its REST path never writes (source notes §5.2):
+// here the sixth item is rejected by accept, so it has no row and no place in operation_count.
+await drive.accept({
+  uuid: B6,
+  userId: ADMIN.userId,
+  acceptedAt: '2009-10-10 00:00:00',
+  operations: [
+    { args: { entity_id: 5 } },
+    { fail: 'Something went wrong during your request', code: 1111, args: { entity_id: 5, meta_information: 'Test' } },
+    { retry: 'Entity with ID=4 does not exist', code: 2222 },
+    { gate: 'B6-open' },
+    { gate: 'B6-open' },
+    { rejected: 'Invalid item' },
   ],
-);
-await insertBulk(db.pool, db.schema, {
-  uuid: B7,
-  userType: 2,
-  userId: 1,
-  operationCount: 3,
-  startTime: '2009-10-10 00:00:00',
 });
-await insertBulk(
-  db.pool,
-  db.schema,
-  {
-    uuid: SMALL,
-    userType: 2,
-    userId: 1,
-    operationCount: 2,
-    description: 'Topic async.magento.catalog.api.productrepositoryinterface.save.put',
-    startTime: '2018-07-12 16:07:53',
-  },
-  [
-    {
-      key: 0,
-      status: 1,
-      topic: 'async.magento.catalog.api.productrepositoryinterface.save.put',
-      serialized: null,
-      result: '{"sku":"24-MB01"}',
-      message: 'Service execution success Magento\\Catalog\\Model\\ProductRepository\\Interceptor::save',
-    },
-    {
-      key: 1,
-      status: 3,
-      topic: 'async.magento.catalog.api.productrepositoryinterface.save.put',
-      serialized: '{"entity_id":null}',
-      errorCode: 404,
-      message: 'No such entity with sku = "x/y" é',
-    },
+// bulk-uuid-searchable-7 has operation_count 3 and no rows, a state of Magento's scheduleBulk
+// before its operations are saved; accept writes both at once, so the bulk with no rows it can
+// write is one whose every item was rejected.
+await drive.accept({
+  uuid: B7,
+  userId: ADMIN.userId,
+  acceptedAt: '2009-10-10 00:00:00',
+  operations: [{ rejected: 'Invalid item' }, { rejected: 'Invalid item' }, { rejected: 'Invalid item' }],
+});
+await catalog.accept({
+  uuid: SMALL,
+  userId: ADMIN.userId,
+  acceptedAt: '2018-07-12 16:07:53',
+  topic: CATALOG_TOPIC,
+  operationId: 'save',
+  operations: [
+    { ok: { sku: '24-MB01' }, args: { product: { sku: '24-MB01' } } },
+    { fail: 'No such entity with sku = "x/y" é', code: 404, args: { product: { sku: 'x/y' } } },
   ],
-);
-await insertBulk(
-  db.pool,
-  db.schema,
-  { uuid: OWNED, userType: 1, userId: 7, operationCount: 1, startTime: '2015-01-01 00:00:00' },
-  [{ key: 0, status: 4 }],
-);
+});
+await drive.accept({
+  uuid: OWNED,
+  userType: OWNER.userType,
+  userId: OWNER.userId,
+  acceptedAt: '2015-01-01 00:00:00',
+  unprocessed: true,
+  operations: [{}],
+});
+await drive.reached('B6-open', 2);
+await drive.recorded(B6, 3);
+await catalog.settled(SMALL);
 
 test('BulkStatusInterfaceTest: operation counts by status', async () => {
   h.as(ADMIN);
@@ -101,7 +102,8 @@ test('BulkStatusInterfaceTest: operation counts by status', async () => {
     [B6, 2, '1'],
     [B6, 3, '1'],
     [B6, 4, '2'],
-    [B6, 5, '1'],
+    // Magento's fixture answers 1: a row accept never writes (above).
+    [B6, 5, '0'],
     [B7, 4, '0'],
     [UNKNOWN, 4, '0'],
     ['not-a-uuid', 1, '0'],
@@ -137,9 +139,9 @@ test('OperationRepositoryInterfaceTest::testGetListByBulkStartTime', async () =>
     search_criteria: unknown;
     total_count: number;
   };
-  // SMALL (2018) and OWNED (2015) are after 2010: only bulk 6's rows.
-  assert.equal(body.total_count, 6);
-  assert.equal(body.items.length, 6);
+  // SMALL (2018) and OWNED (2015) are after 2010, B7 has no rows: only bulk 6's five rows.
+  assert.equal(body.total_count, 5);
+  assert.equal(body.items.length, 5);
   assert.ok(body.items.every((i) => i.bulk_uuid === B6));
   assert.deepEqual(body.search_criteria, {
     filter_groups: [{ filters: [{ field: 'start_time', value: '2010-10-10 00:00:00', condition_type: 'lteq' }] }],
@@ -165,18 +167,23 @@ test('OperationRepositoryInterfaceTest::testBulkGetListByStartTime (two bulks, s
   h.as(ADMIN);
   const a = '00000000-0000-4000-8000-0000000000b1';
   const b = '00000000-0000-4000-8000-0000000000b2';
-  for (const uuid of [a, b]) {
+  // Accepted a second apart by the test's clock, after every other bulk of the file.
+  for (const [uuid, at] of [
+    [a, '2030-01-01 00:00:00'],
+    [b, '2030-01-01 00:00:01'],
+  ] as const) {
     await drive.accept({
       uuid,
+      userId: ADMIN.userId,
+      acceptedAt: at,
       unprocessed: true,
       topic: 'async.magento.customer.api.accountmanagementinterface.createaccount.post',
       operations: [{}, {}],
     });
   }
-  const since = new Date(Date.now() - 60_000).toISOString().slice(0, 19).replace('T', ' ');
   const q =
     'searchCriteria[filter_groups][0][filters][0][field]=start_time' +
-    `&searchCriteria[filter_groups][0][filters][0][value]=${encodeURIComponent(since)}` +
+    `&searchCriteria[filter_groups][0][filters][0][value]=${encodeURIComponent('2029-12-31 23:59:59')}` +
     '&searchCriteria[filter_groups][0][filters][0][condition_type]=gt';
   const body = JSON.parse((await get(h, `/V1/bulk?${q}`)).text) as {
     items: { id: number; bulk_uuid: string }[];
@@ -204,11 +211,13 @@ test('exact bytes: /status, /detailed-status, /operation-status, search item', a
     String.raw`{"operations_list":[{"id":0,"status":1,"result_message":"Service execution success Magento\\Catalog\\Model\\ProductRepository\\Interceptor::save","error_code":null},{"id":1,"status":3,"result_message":"No such entity with sku = \"x\/y\" \u00e9","error_code":404}],` +
       tail,
   );
+  // The failed operation keeps its serialized_data (accept's, PHP-encoded: `x\/y` inside a string
+  // inside the answer's string); the complete one's is cleared.
   const detailed = await get(h, `/V2/bulk/${SMALL}/detailed-status`);
   assert.equal(
     detailed.text,
     String.raw`{"operations_list":[{"id":0,"bulk_uuid":"fbfca270-7a90-4c4e-9f32-d6cf3728cdc7","topic_name":"async.magento.catalog.api.productrepositoryinterface.save.put","serialized_data":null,"result_serialized_data":"{\"sku\":\"24-MB01\"}","status":1,"result_message":"Service execution success Magento\\Catalog\\Model\\ProductRepository\\Interceptor::save","error_code":null},` +
-      String.raw`{"id":1,"bulk_uuid":"fbfca270-7a90-4c4e-9f32-d6cf3728cdc7","topic_name":"async.magento.catalog.api.productrepositoryinterface.save.put","serialized_data":"{\"entity_id\":null}","result_serialized_data":null,"status":3,"result_message":"No such entity with sku = \"x\/y\" \u00e9","error_code":404}],` +
+      String.raw`{"id":1,"bulk_uuid":"fbfca270-7a90-4c4e-9f32-d6cf3728cdc7","topic_name":"async.magento.catalog.api.productrepositoryinterface.save.put","serialized_data":"{\"entity_id\":null,\"entity_link\":\"\",\"meta_information\":\"{\\\"product\\\":{\\\"sku\\\":\\\"x\\\\\\\/y\\\"}}\",\"store_id\":\"1\"}","result_serialized_data":null,"status":3,"result_message":"No such entity with sku = \"x\/y\" \u00e9","error_code":404}],` +
       tail,
   );
   const summaryOnly = await get(h, `/V1/bulk/${SMALL}/status?operations=false`);
@@ -309,7 +318,7 @@ test('bulk_status: not started, in progress, finished (O(1) counters, #36911 fix
     await drive.recorded(uuid, ops.length - gates.length - (unprocessed ? ops.length : 0));
     const body = JSON.parse((await get(h, `/V1/bulk/${uuid}/status?operations=false`)).text) as { bulk_status: number };
     assert.equal(body.bulk_status, expected, name);
-    // The consumer has two workers: a held one must go on before the next case can run.
+    // Held workers are few (B6 holds two of six): a held one goes on before the next case runs.
     for (const g of gates) drive.release(g.gate);
   }
   // A retriable failure with a retry coming (will_retry): in progress until the retry has run.
@@ -328,19 +337,20 @@ test('bulk_status: not started, in progress, finished (O(1) counters, #36911 fix
     await retrying.close();
   }
   // No "rejected" (status 5) case: a rejected item is answered in the accept response and never
-  // stored, so no bulk holds one.
-  // Magento's bulk-uuid-searchable-7: operation_count 3, no rows → not started.
+  // stored, so no bulk holds one (B6's sixth item).
+  // B7, every item rejected: no rows.
   const b7 = JSON.parse((await get(h, `/V1/bulk/${B7}/status`)).text) as Record<string, unknown>;
   assert.deepEqual(b7.operations_list, []);
-  assert.equal(b7.bulk_status, 0);
+  assert.equal(b7.operation_count, 0);
   const b6 = JSON.parse((await get(h, `/V1/bulk/${B6}/status?operations=0`)).text) as Record<string, unknown>;
   assert.deepEqual(b6.operation_counts, {
     complete: 1,
     retriably_failed: 1,
     not_retriably_failed: 1,
     open: 2,
-    rejected: 1,
+    rejected: 0,
   });
+  assert.equal(b6.operation_count, 5);
   assert.equal(b6.bulk_status, 1);
 });
 
@@ -351,7 +361,7 @@ test('ACL and ownership', async () => {
     `/V1/bulk/${uuid}/operation-status/4`,
     `/V1/bulk/${uuid}/results.ndjson`,
   ];
-  // The owner (integration 7, no ACL resource) reads its own bulk.
+  // The owner (an integration without the ACL resource) reads its own bulk.
   h.as(OWNER);
   for (const p of paths(OWNED)) assert.equal((await get(h, p)).status, 200, p);
   // ...but neither someone else's bulk nor an unknown one: the same 401, so existence does not leak.
@@ -362,7 +372,7 @@ test('ACL and ownership', async () => {
       assert.equal(res.text, UNAUTHORIZED, p);
     }
   }
-  // Same user id, other user type (customer 7): not the owner.
+  // Same user id, other user type (an admin without the resource): not the owner.
   h.as(OTHER);
   for (const p of paths(OWNED)) assert.equal((await get(h, p)).status, 401, p);
   assert.equal((await post(h, `/V1/bulk/${OWNED}/retry`)).status, 401);
@@ -445,25 +455,26 @@ test('search: conditions, OR inside a group, sort, paging', async () => {
   const ids = async (q: string) =>
     (JSON.parse((await get(h, `/V1/bulk?${base}${q}`)).text) as { items: { id: number }[] }).items.map((i) => i.id);
   const cases: [string, string, number[]][] = [
-    ['neq', g(0, 'status', '4', 'neq'), [0, 1, 2, 5]],
-    ['gt', g(0, 'status', '3', 'gt'), [3, 4, 5]],
-    ['gteq', g(0, 'status', '3', 'gteq'), [1, 3, 4, 5]],
+    // B6: 0 complete, 1 failed (1111), 2 retriably failed (2222), 3 and 4 open.
+    ['neq', g(0, 'status', '4', 'neq'), [0, 1, 2]],
+    ['gt', g(0, 'status', '2', 'gt'), [1, 3, 4]],
+    ['gteq', g(0, 'status', '3', 'gteq'), [1, 3, 4]],
     ['lt', g(0, 'id', '2', 'lt'), [0, 1]],
     ['lteq', g(0, 'id', '2', 'lteq'), [0, 1, 2]],
-    ['in', g(0, 'status', '1,5', 'in'), [0, 5]],
+    ['in', g(0, 'status', '1,4', 'in'), [0, 3, 4]],
     ['nin', g(0, 'status', '1,4,5', 'nin'), [1, 2]],
     ['like (case-insensitive)', g(0, 'result_message', '%WENT wrong%', 'like'), [1]],
-    ['null', g(0, 'error_code', '', 'null'), [0, 3, 4, 5]],
+    ['null', g(0, 'error_code', '', 'null'), [0, 3, 4]],
     ['notnull', g(0, 'error_code', '', 'notnull'), [1, 2]],
     ['OR inside a group', g(0, 'status', '1', 'eq') + g(1, 'status', '2', 'eq'), [0, 2]],
     [
       'sort DESC',
       '&searchCriteria[sort_orders][0][field]=status&searchCriteria[sort_orders][0][direction]=desc',
-      [5, 3, 4, 1, 2, 0],
+      [3, 4, 1, 2, 0],
     ],
-    ['sort NULLs first (MySQL)', '&searchCriteria[sort_orders][0][field]=error_code', [0, 3, 4, 5, 1, 2]],
-    ['page 2 of size 4', '&searchCriteria[page_size]=4&searchCriteria[current_page]=2', [4, 5]],
-    ['camelCase keys', '&searchCriteria[pageSize]=2&searchCriteria[currentPage]=3', [4, 5]],
+    ['sort NULLs first (MySQL)', '&searchCriteria[sort_orders][0][field]=error_code', [0, 3, 4, 1, 2]],
+    ['page 2 of size 3', '&searchCriteria[page_size]=3&searchCriteria[current_page]=2', [3, 4]],
+    ['camelCase keys', '&searchCriteria[pageSize]=2&searchCriteria[currentPage]=2', [2, 3]],
   ];
   for (const [name, q, expected] of cases) assert.deepEqual(await ids(q), expected, name);
   const unknown = await get(
@@ -480,164 +491,200 @@ test('retry: reopens matching failed operations and enqueues them in the same tr
   h.as(ADMIN);
   const R = '00000000-0000-4000-8000-0000000000c1';
   const s = ident(db.schema);
-  await insertBulk(
-    db.pool,
-    db.schema,
-    { uuid: R, userType: 2, userId: 1, operationCount: 6, startTime: '2001-01-01 00:00:00' },
-    [
-      { key: 0, status: 1, serialized: null, result: '{"ok":true}', message: 'done', startedAt: '2020-01-01 00:00:00' },
-      {
-        key: 1,
-        status: 2,
-        errorCode: 11,
-        message: 'deadlock',
-        operationId: 'orders.save',
-        startedAt: '2020-01-01 00:00:00',
-      },
-      {
-        key: 2,
-        status: 3,
-        errorCode: 22,
-        message: 'bad',
-        serialized: '{"keep":"me"}',
-        startedAt: '2020-01-01 00:00:00',
-      },
-      { key: 3, status: 2, errorCode: 11, message: 'retrying', willRetry: true },
-      { key: 4, status: 4 },
-      { key: 5, status: 3, errorCode: 33, message: 'Canceled' },
-    ],
-  );
-  const invalid: [unknown, number, string][] = [
-    [{ statuses: [1] }, 400, '{"message":"Only failed operations (statuses 2 and 3) can be retried."}'],
-    [{ statuses: [4, 2] }, 400, '{"message":"Only failed operations (statuses 2 and 3) can be retried."}'],
-    [{ statuses: [] }, 400, '{"message":"Only failed operations (statuses 2 and 3) can be retried."}'],
-    [{ statuses: '2' }, 400, '{"message":"Only failed operations (statuses 2 and 3) can be retried."}'],
-    ['{not json', 400, '{"message":"Decoding error."}'],
-    [
-      { statuses: [2], extra: 1 },
-      400,
-      '{"message":"\\"%fieldName\\" is not supported. Correct the field name and try again.","parameters":{"fieldName":"extra"}}',
-    ],
-    [
-      { errorCodes: ['x'] },
-      400,
-      '{"message":"Invalid value of \\"%value\\" provided for the %fieldName field.","parameters":{"value":"[\\"x\\"]","fieldName":"errorCodes"}}',
-    ],
-  ];
-  for (const [body, status, text] of invalid) {
-    const res = await post(h, `/V1/bulk/${R}/retry`, body);
-    assert.equal(res.status, status, JSON.stringify(body));
-    assert.equal(res.text, text, JSON.stringify(body));
+  // One automatic retry, due a second after a failure unless the failure asks for longer. A run
+  // after the retry API reopened an operation waits at `again`, so the reopened row is read as the
+  // consumer holds it; a worker for each held one, and one more.
+  const reopening = await startDriver(db, { entity: 'reopening', retryLimit: 1, retryDelaySeconds: 1, concurrency: 6 });
+  try {
+    await reopening.accept({
+      uuid: R,
+      userId: ADMIN.userId,
+      operationId: 'orders.save',
+      acceptedAt: '2001-01-01 00:00:00',
+      operations: [
+        { ok: { ok: true } },
+        // Fails retriably twice: its retry used up, status 2 for good.
+        { runs: [{ retry: 'deadlock', code: 11 }, { retry: 'deadlock', code: 11 }, { gate: 'again' }] },
+        { runs: [{ fail: 'bad', code: 22 }, { gate: 'again' }], args: { keep: 'me' } },
+        // Its automatic retry is an hour away (an upstream's Retry-After).
+        { retry: 'retrying', code: 11, retryAfterSeconds: 3600 },
+        { gate: 'open' },
+        { runs: [{ fail: 'gone', code: 33 }, { gate: 'again' }] },
+      ],
+    });
+    const recorded = [
+      '1 Service execution success Test::orders.save',
+      '2 11 deadlock',
+      '3 22 bad',
+      '2+retry 11 retrying',
+      '4',
+      '3 33 gone',
+    ];
+    await waitFor(
+      async () => (await reopening.states(R)).join('|') === recorded.join('|'),
+      30_000,
+      `the outcomes of ${R}`,
+    );
+    await reopening.reached('open');
+    const reopenJobs = async () => {
+      const { rows } = await db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${ident(db.bossSchema)}.job WHERE id = ANY($1::uuid[])`,
+        [[0, 1, 2, 3, 4, 5].map((k) => jobIdFor(R, k, 1))],
+      );
+      return rows[0]!.n;
+    };
+
+    const invalid: [unknown, number, string][] = [
+      [{ statuses: [1] }, 400, '{"message":"Only failed operations (statuses 2 and 3) can be retried."}'],
+      [{ statuses: [4, 2] }, 400, '{"message":"Only failed operations (statuses 2 and 3) can be retried."}'],
+      [{ statuses: [] }, 400, '{"message":"Only failed operations (statuses 2 and 3) can be retried."}'],
+      [{ statuses: '2' }, 400, '{"message":"Only failed operations (statuses 2 and 3) can be retried."}'],
+      ['{not json', 400, '{"message":"Decoding error."}'],
+      [
+        { statuses: [2], extra: 1 },
+        400,
+        '{"message":"\\"%fieldName\\" is not supported. Correct the field name and try again.","parameters":{"fieldName":"extra"}}',
+      ],
+      [
+        { errorCodes: ['x'] },
+        400,
+        '{"message":"Invalid value of \\"%value\\" provided for the %fieldName field.","parameters":{"value":"[\\"x\\"]","fieldName":"errorCodes"}}',
+      ],
+    ];
+    for (const [body, status, text] of invalid) {
+      const res = await post(h, `/V1/bulk/${R}/retry`, body);
+      assert.equal(res.status, status, JSON.stringify(body));
+      assert.equal(res.text, text, JSON.stringify(body));
+    }
+    assert.equal(await reopenJobs(), 0, 'nothing enqueued');
+
+    // Only status 3 with error code 22.
+    let res = await post(h, `/V1/bulk/${R}/retry`, { statuses: [3], errorCodes: [22] });
+    assert.equal(res.status, 200);
+    assert.equal(res.text, `{"bulk_uuid":"${R}","reopened":1}`);
+    const row = (await db.pool.query(`SELECT * FROM ${s}.operation WHERE bulk_uuid = $1 AND operation_key = 2`, [R]))
+      .rows[0] as Record<string, unknown>;
+    assert.deepEqual(
+      [
+        row.status,
+        row.error_code,
+        row.result_message,
+        row.result_serialized_data,
+        row.started_at,
+        row.finished_at,
+        row.reopened,
+        row.will_retry,
+        row.serialized_data,
+      ],
+      [
+        4,
+        null,
+        null,
+        null,
+        null,
+        null,
+        1,
+        false,
+        '{"entity_id":null,"entity_link":"","meta_information":"{\\"keep\\":\\"me\\"}","store_id":"1"}',
+      ],
+    );
+    // Its new job is on the queue, and the consumer runs it.
+    await reopening.reached('again', 1);
+    assert.equal(await reopenJobs(), 1);
+
+    // A failing enqueue rolls the reopening back.
+    h.failNextEnqueue();
+    res = await post(h, `/V1/bulk/${R}/retry`);
+    assert.equal(res.status, 500);
+    const after = await db.pool.query<{ operation_key: number; status: number }>(
+      `SELECT operation_key, status FROM ${s}.operation WHERE bulk_uuid = $1 ORDER BY operation_key`,
+      [R],
+    );
+    assert.deepEqual(
+      after.rows.map((r) => r.status),
+      [1, 2, 4, 2, 4, 3],
+    );
+    assert.equal(await reopenJobs(), 1);
+
+    // Default statuses [2, 3]: keys 1 and 5; key 3 has its automatic retry coming and is left alone.
+    res = await post(h, `/V1/bulk/${R}/retry`);
+    assert.equal(res.text, `{"bulk_uuid":"${R}","reopened":2}`);
+    await reopening.reached('again', 3);
+    assert.equal(await reopenJobs(), 3);
+    const status = JSON.parse((await get(h, `/V1/bulk/${R}/status?operations=false`)).text) as Record<string, unknown>;
+    assert.deepEqual(status.operation_counts, {
+      complete: 1,
+      retriably_failed: 1,
+      not_retriably_failed: 0,
+      open: 4,
+      rejected: 0,
+    });
+    // Nothing left to reopen; unknown bulk → 404; wrong content type → Magento's 400.
+    assert.equal((await post(h, `/V1/bulk/${R}/retry`, { statuses: [3] })).text, `{"bulk_uuid":"${R}","reopened":0}`);
+    assert.equal((await post(h, `/V1/bulk/${UNKNOWN}/retry`)).status, 404);
+    const ct = await fetch(`${h.url}/V1/bulk/${R}/retry`, {
+      method: 'POST',
+      headers: { ...h.headers(), 'Content-Type': 'text/plain' },
+      body: '{}',
+    });
+    assert.equal(ct.status, 400);
+    // The owner without the ACL resource may retry its own bulk.
+    h.as(OWNER);
+    assert.equal((await post(h, `/V1/bulk/${OWNED}/retry`)).text, `{"bulk_uuid":"${OWNED}","reopened":0}`);
+  } finally {
+    await reopening.close();
   }
-  assert.equal(h.enqueued.length, 0);
-
-  // Only status 3 with error code 22.
-  let res = await post(h, `/V1/bulk/${R}/retry`, { statuses: [3], errorCodes: [22] });
-  assert.equal(res.status, 200);
-  assert.equal(res.text, `{"bulk_uuid":"${R}","reopened":1}`);
-  assert.equal(h.enqueued.length, 1);
-  assert.deepEqual(h.enqueued[0]!.jobs, [{ entity: 'products', bulkUuid: R, key: 2, reopened: 1 }]);
-  assert.equal(h.enqueued[0]!.inTransaction, true);
-  const row = (await db.pool.query(`SELECT * FROM ${s}.operation WHERE bulk_uuid = $1 AND operation_key = 2`, [R]))
-    .rows[0] as Record<string, unknown>;
-  assert.deepEqual(
-    [
-      row.status,
-      row.error_code,
-      row.result_message,
-      row.result_serialized_data,
-      row.started_at,
-      row.finished_at,
-      row.reopened,
-      row.will_retry,
-      row.serialized_data,
-    ],
-    [4, null, null, null, null, null, 1, false, '{"keep":"me"}'],
-  );
-
-  // A failing enqueue rolls the reopening back.
-  h.failNextEnqueue();
-  res = await post(h, `/V1/bulk/${R}/retry`);
-  assert.equal(res.status, 500);
-  const after = await db.pool.query<{ operation_key: number; status: number }>(
-    `SELECT operation_key, status FROM ${s}.operation WHERE bulk_uuid = $1 ORDER BY operation_key`,
-    [R],
-  );
-  assert.deepEqual(
-    after.rows.map((r) => r.status),
-    [1, 2, 4, 2, 4, 3],
-  );
-
-  // Default statuses [2, 3]: keys 1 and 5; key 3 has its automatic retry coming and is left alone.
-  res = await post(h, `/V1/bulk/${R}/retry`);
-  assert.equal(res.text, `{"bulk_uuid":"${R}","reopened":2}`);
-  const last = h.enqueued[h.enqueued.length - 1]!;
-  assert.deepEqual(
-    last.jobs.sort((x, y) => x.key - y.key),
-    [
-      { entity: 'orders', bulkUuid: R, key: 1, reopened: 1 },
-      { entity: 'products', bulkUuid: R, key: 5, reopened: 1 },
-    ],
-  );
-  const status = JSON.parse((await get(h, `/V1/bulk/${R}/status?operations=false`)).text) as Record<string, unknown>;
-  assert.deepEqual(status.operation_counts, {
-    complete: 1,
-    retriably_failed: 1,
-    not_retriably_failed: 0,
-    open: 4,
-    rejected: 0,
-  });
-  // Nothing left to reopen; unknown bulk → 404; wrong content type → Magento's 400.
-  assert.equal((await post(h, `/V1/bulk/${R}/retry`, { statuses: [3] })).text, `{"bulk_uuid":"${R}","reopened":0}`);
-  assert.equal((await post(h, `/V1/bulk/${UNKNOWN}/retry`)).status, 404);
-  const ct = await fetch(`${h.url}/V1/bulk/${R}/retry`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'text/plain' },
-    body: '{}',
-  });
-  assert.equal(ct.status, 400);
-  // The owner without the ACL resource may retry its own bulk.
-  h.as(OWNER);
-  assert.equal((await post(h, `/V1/bulk/${OWNED}/retry`)).text, `{"bulk_uuid":"${OWNED}","reopened":0}`);
 });
 
-test('cancel: open operations become 3 "Canceled", finished ones stay', async () => {
+test('cancel: unfinished operations become 3 "Canceled", finished ones stay', async () => {
   h.as(ADMIN);
   const C = '00000000-0000-4000-8000-0000000000d1';
+  const NEVER = '00000000-0000-4000-8000-0000000000d2';
   const s = ident(db.schema);
-  await insertBulk(
-    db.pool,
-    db.schema,
-    { uuid: C, userType: 2, userId: 1, operationCount: 4, startTime: '2001-01-01 00:00:00' },
-    [
-      { key: 0, status: 4 },
-      { key: 1, status: 4, startedAt: '2020-01-01 00:00:00' },
-      { key: 2, status: 1 },
-      { key: 3, status: 4 },
-    ],
-  );
-  const res = await post(h, `/V1/bulk/${C}/cancel`);
-  assert.equal(res.status, 200);
-  assert.equal(res.text, `{"bulk_uuid":"${C}","canceled":3}`);
-  const rows = (
-    await db.pool.query<{ status: number; result_message: string | null }>(
-      `SELECT status, result_message FROM ${s}.operation WHERE bulk_uuid = $1 ORDER BY operation_key`,
-      [C],
-    )
-  ).rows;
-  assert.deepEqual(
-    rows.map((r) => [r.status, r.result_message]),
-    [
+  const messages = async (uuid: string) =>
+    (
+      await db.pool.query<{ status: number; result_message: string | null }>(
+        `SELECT status, result_message FROM ${s}.operation WHERE bulk_uuid = $1 ORDER BY operation_key`,
+        [uuid],
+      )
+    ).rows.map((r) => [r.status, r.result_message]);
+  const canceling = await startDriver(db, { entity: 'canceling', retryLimit: 1 });
+  try {
+    // Three operations wait for their automatic retry (an hour away), one is complete.
+    const later: Outcome = { retry: 'busy', retryAfterSeconds: 3600 };
+    await canceling.accept({ uuid: C, operationId: 'carts.save', operations: [later, later, {}, later] });
+    await waitFor(
+      async () =>
+        (await canceling.states(C)).join('|') ===
+        '2+retry 0 busy|2+retry 0 busy|1 Service execution success Test::carts.save|2+retry 0 busy',
+      15_000,
+      `the outcomes of ${C}`,
+    );
+    let res = await post(h, `/V1/bulk/${C}/cancel`);
+    assert.equal(res.status, 200);
+    assert.equal(res.text, `{"bulk_uuid":"${C}","canceled":3}`);
+    assert.deepEqual(await messages(C), [
       [3, 'Canceled'],
       [3, 'Canceled'],
-      [1, null],
+      [1, 'Service execution success Test::carts.save'],
       [3, 'Canceled'],
-    ],
-  );
-  // That a running operation finishes over its cancellation is the consumer's part: test/e2e.
-  const body = JSON.parse((await get(h, `/V1/bulk/${C}/status?operations=false`)).text) as { bulk_status: number };
-  assert.equal(body.bulk_status, 3);
-  assert.equal((await post(h, `/V1/bulk/${C}/cancel`)).text, `{"bulk_uuid":"${C}","canceled":0}`);
-  assert.equal((await post(h, `/V1/bulk/${C}/cancel`, { force: true })).status, 400);
-  assert.equal((await post(h, `/V1/bulk/${UNKNOWN}/cancel`)).status, 404);
+    ]);
+    // That a running operation finishes over its cancellation is the consumer's part: test/e2e.
+    const body = JSON.parse((await get(h, `/V1/bulk/${C}/status?operations=false`)).text) as { bulk_status: number };
+    assert.equal(body.bulk_status, 3);
+    assert.equal((await post(h, `/V1/bulk/${C}/cancel`)).text, `{"bulk_uuid":"${C}","canceled":0}`);
+    assert.equal((await post(h, `/V1/bulk/${C}/cancel`, { force: true })).status, 400);
+    assert.equal((await post(h, `/V1/bulk/${UNKNOWN}/cancel`)).status, 404);
+
+    // Open operations no consumer has picked up.
+    await canceling.accept({ uuid: NEVER, operationId: 'carts.save', unprocessed: true, operations: [{}, {}] });
+    res = await post(h, `/V1/bulk/${NEVER}/cancel`);
+    assert.equal(res.text, `{"bulk_uuid":"${NEVER}","canceled":2}`);
+    assert.deepEqual(await messages(NEVER), [
+      [3, 'Canceled'],
+      [3, 'Canceled'],
+    ]);
+  } finally {
+    await canceling.close();
+  }
 });

@@ -1,78 +1,107 @@
 /**
  * Shared set-up of the status tests: a tiny Koa app around the status routes (the app's error
  * middleware, Magento's routing path for sync requests, the routes on a router, 404 otherwise) on
- * 127.0.0.1:0, and direct inserts of bulks and
- * operations (the accept path is tested elsewhere; the counters come from the real triggers).
+ * 127.0.0.1:0, wired as `serve` wires them: callers resolved from their bearer tokens by the real
+ * auth step, the real ACL check, and reopened operations enqueued on the real pg-boss queue. The
+ * bulks it reads are accepted and processed for real (test/support/drive.ts).
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import Koa from 'koa';
 import { Router } from '@koa/router';
+import type { PgBoss } from 'pg-boss';
 import { routingPath } from '../../src/http/rest-front.ts';
 import { errorMiddleware } from '../../src/http/middleware/errors.ts';
-import type { Caller } from '../../src/kernel/caller.ts';
 import type { Logger } from '../../src/plugin.ts';
-import { ident, type Pool } from '../../src/db/pool.ts';
-import {
-  createStatusHandler,
-  type ReopenedJob,
-  type StatusHandler,
-  type StatusHandlerOptions,
-} from '../../src/status/handler.ts';
+import type { Pool } from '../../src/db/pool.ts';
+import { createAdminToken, createAdminUser } from '../../src/auth/admin.ts';
+import { createCallerResolver, createEncryptor, createIntegrationToken, isAllowed } from '../../src/auth/index.ts';
+import { enqueueOperations } from '../../src/queue/enqueue.ts';
+import { createStatusHandler, type StatusHandler, type StatusHandlerOptions } from '../../src/status/handler.ts';
+import { TEST_CRYPT_KEY } from '../support/db.ts';
 
 export const silentLog: Logger = { info() {}, warn() {}, error() {}, debug() {} };
 
-/** The admin of the tests: holds the bulk-operations ACL resource. */
-const caller = (userType: number, userId: number): Caller => ({
-  userType,
-  userId,
-  resources: new Set(),
-  tokenName: null,
-});
-export const ADMIN: Caller = caller(2, 1);
-/** An integration without the resource: sees only its own bulks. */
-export const OWNER: Caller = caller(1, 7);
-export const OTHER: Caller = caller(3, 7);
-export const GUEST: Caller = caller(4, 0);
+/** Who sends the next requests: a bearer token, or none (a guest). */
+export interface Caller {
+  token: string | null;
+  userType: number;
+  userId: number;
+}
+
+export const GUEST: Caller = { token: null, userType: 4, userId: 0 };
+
+/**
+ * The callers of the status tests, each signed in for real: an admin with every resource (as
+ * Magento's fixtures, admin user 1 owns their bulks), an integration without the bulk-operations
+ * resource (it sees only its own bulks) and an admin without it whose user id is that
+ * integration's: same id, other user type, not the owner.
+ */
+export interface Callers {
+  admin: Caller;
+  owner: Caller;
+  other: Caller;
+}
+
+export async function signIn(pool: Pool, schema: string): Promise<Callers> {
+  const password = 'secret-123';
+  const admin = await createAdminUser(pool, schema, { username: 'admin', password, resources: 'all' });
+  const clerk = await createAdminUser(pool, schema, {
+    username: 'clerk',
+    password,
+    resources: ['Magento_Cart::manage'],
+  });
+  // Token ids count from 1 as admin ids do: the second token is the clerk's id.
+  await createIntegrationToken(pool, schema, { name: 'first', resources: ['Magento_Cart::manage'] });
+  const owner = await createIntegrationToken(pool, schema, { name: 'owner', resources: ['Magento_Cart::manage'] });
+  if (owner.id !== clerk.id) throw new Error(`the owner (${owner.id}) and the clerk (${clerk.id}) must share an id`);
+  return {
+    admin: { token: (await createAdminToken(pool, schema, 'admin', password)).token, userType: 2, userId: admin.id },
+    owner: { token: owner.token, userType: 1, userId: owner.id },
+    other: { token: (await createAdminToken(pool, schema, 'clerk', password)).token, userType: 2, userId: clerk.id },
+  };
+}
 
 export interface Harness {
   url: string;
   handler: StatusHandler;
-  enqueued: { jobs: ReopenedJob[]; inTransaction: boolean }[];
   /** The caller of the next requests. */
   as(caller: Caller): void;
-  /** Make the next enqueue call fail (to prove the retry transaction rolls back). */
+  /** Headers of the current caller. */
+  headers(): Record<string, string>;
+  /**
+   * Make the next enqueue fail before it writes (a queue fault, to prove the retry transaction
+   * rolls back the reopening).
+   */
   failNextEnqueue(): void;
   close(): Promise<void>;
 }
 
-export async function startHarness(
-  pool: Pool,
-  schema: string,
-  extra: Partial<StatusHandlerOptions> = {},
-): Promise<Harness> {
-  let caller = ADMIN;
+export interface HarnessOptions extends Partial<StatusHandlerOptions> {
+  /** Where reopened operations are enqueued: the queues the drivers' consumers read (none: no retries). */
+  boss?: PgBoss;
+  /** The entity (queue) of each operationId, as the route table gives it. */
+  entities?: Record<string, string>;
+}
+
+export async function startHarness(pool: Pool, schema: string, options: HarnessOptions = {}): Promise<Harness> {
+  const { boss, entities, ...extra } = options;
+  let caller: Caller = GUEST;
   let fail = false;
-  const enqueued: Harness['enqueued'] = [];
+  const callers = createCallerResolver(pool, schema, { encryptor: createEncryptor(TEST_CRYPT_KEY) });
   const handler = createStatusHandler({
     pool,
     schema,
     log: silentLog,
-    isAllowed: (c) => c.userType === ADMIN.userType && c.userId === ADMIN.userId,
-    entityOf: (operationId) => operationId.split('.')[0]!,
+    isAllowed: (c, resource) => isAllowed(c, [resource]),
+    entityOf: (operationId) => entities?.[operationId] ?? 'unknown',
     async enqueue(client, jobs) {
-      // A query in the same client sees the reopened rows only if we are inside its transaction.
-      const { rows } = await client.query<{ open: boolean }>(
-        `SELECT status = 4 AS open FROM ${ident(schema)}.operation WHERE bulk_uuid = $1 AND operation_key = $2`,
-        [jobs[0]!.bulkUuid, jobs[0]!.key],
-      );
-      // The UPDATE that reopened the rows assigned a transaction id; an autocommit client has none.
-      const tx = await client.query<{ tx: boolean }>(`SELECT txid_current_if_assigned() IS NOT NULL AS tx`);
-      enqueued.push({ jobs, inTransaction: rows[0]!.open && tx.rows[0]!.tx });
       if (fail) {
         fail = false;
         throw new Error('enqueue failed');
       }
+      if (!boss) throw new Error('this harness has no queue');
+      await enqueueOperations(client, boss, jobs);
     },
     ...extra,
   });
@@ -85,7 +114,7 @@ export async function startHarness(
   });
   const router = new Router({ sensitive: true, strict: false });
   handler.routes(router, async (ctx, next) => {
-    ctx.state.caller = caller;
+    ctx.state.caller = await callers.resolveHttp(ctx.req);
     await next();
   });
   app.use(router.routes());
@@ -96,13 +125,14 @@ export async function startHarness(
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
+  const headers = (): Record<string, string> => (caller.token ? { Authorization: `Bearer ${caller.token}` } : {});
   return {
     url: `http://127.0.0.1:${port}`,
     handler,
-    enqueued,
     as(c) {
       caller = c;
     },
+    headers,
     failNextEnqueue() {
       fail = true;
     },
@@ -114,97 +144,19 @@ export async function startHarness(
   };
 }
 
-export interface OperationSeed {
-  key: number;
-  status: number;
-  topic?: string;
-  operationId?: string;
-  serialized?: string | null;
-  result?: string | null;
-  errorCode?: number | null;
-  message?: string | null;
-  startedAt?: string | null;
-  willRetry?: boolean;
-}
-
-export async function insertBulk(
-  pool: Pool,
-  schema: string,
-  bulk: {
-    uuid: string;
-    userType?: number | null;
-    userId?: number | null;
-    description?: string;
-    operationCount: number;
-    startTime?: string;
-  },
-  operations: OperationSeed[] = [],
-): Promise<void> {
-  const s = ident(schema);
-  await pool.query(
-    `INSERT INTO ${s}.bulk (uuid, user_type, user_id, description, operation_count, store_id, start_time)
-     VALUES ($1, $2, $3, $4, $5, 1, coalesce($6::timestamp, (now() AT TIME ZONE 'UTC')))`,
-    [
-      bulk.uuid,
-      bulk.userType ?? null,
-      bulk.userId ?? null,
-      bulk.description ?? 'Topic topic-5',
-      bulk.operationCount,
-      bulk.startTime ?? null,
-    ],
-  );
-  if (operations.length === 0) return;
-  await pool.query(
-    `INSERT INTO ${s}.operation (bulk_uuid, operation_key, topic_name, operation_id, serialized_data,
-       result_serialized_data, status, error_code, result_message, started_at, will_retry)
-     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::smallint[], $8::int[],
-       $9::text[], $10::timestamp[], $11::boolean[])`,
-    [
-      bulk.uuid,
-      operations.map((o) => o.key),
-      operations.map((o) => o.topic ?? 'topic-5'),
-      operations.map((o) => o.operationId ?? 'products.save'),
-      operations.map((o) => (o.serialized === undefined ? '{"entity_id":5}' : o.serialized)),
-      operations.map((o) => o.result ?? null),
-      operations.map((o) => o.status),
-      operations.map((o) => o.errorCode ?? null),
-      operations.map((o) => (o.message === undefined ? null : o.message)),
-      operations.map((o) => o.startedAt ?? null),
-      operations.map((o) => o.willRetry ?? false),
-    ],
-  );
-}
-
-/** Inserts `n` operations in one statement (large bulks for streaming and the benchmark). */
-export async function insertLargeBulk(pool: Pool, schema: string, uuid: string, n: number, status = 1): Promise<void> {
-  const s = ident(schema);
-  await pool.query(
-    `INSERT INTO ${s}.bulk (uuid, user_type, user_id, description, operation_count, store_id) VALUES ($1, 2, 1, 'Topic big', $2, 1)`,
-    [uuid, n],
-  );
-  await pool.query(
-    `INSERT INTO ${s}.operation (bulk_uuid, operation_key, topic_name, operation_id, serialized_data,
-       result_serialized_data, status, result_message)
-     SELECT $1, k, 'async.V1.products.POST', 'products.create', NULL, '{"sku":"sku-' || k || '","n":' || k || '}', $3,
-       'Service execution success products.create'
-     FROM generate_series(0, $2 - 1) AS k`,
-    [uuid, n, status],
-  );
-}
-
 export async function get(
   h: Harness,
   path: string,
   init: RequestInit = {},
 ): Promise<{ status: number; text: string; type: string | null }> {
-  const res = await fetch(h.url + path, init);
+  const res = await fetch(h.url + path, { ...init, headers: { ...h.headers(), ...(init.headers as object) } });
   return { status: res.status, text: await res.text(), type: res.headers.get('content-type') };
 }
 
 export async function post(h: Harness, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const res = await fetch(h.url + path, {
     method: 'POST',
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    headers: { ...h.headers(), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, text: await res.text() };

@@ -4,15 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { createTestDatabase } from '../support/db.ts';
 import { startDriver } from '../support/drive.ts';
 import { observedPool } from '../support/observed-pool.ts';
 import { waitFor } from '../support/wait.ts';
-import { createPool, ident, type Pool } from '../../src/db/pool.ts';
 import { registerWaiter, selectBulkSummary } from '../../src/db/sql/status.ts';
-import { bulkFinishedChannel, jobIdFor } from '../../src/queue/names.ts';
-import { ADMIN, get, startHarness } from './helpers.ts';
+import { bulkFinishedChannel } from '../../src/queue/names.ts';
+import { clientFactory, createBulkFinishedListener, type BulkFinishedListener } from '../../src/status/listener.ts';
+import { get, signIn, silentLog, startHarness } from './helpers.ts';
 
 const db = await createTestDatabase('status_stream');
 // Results batches asked for (to see that the handler streams instead of loading), and per bulk the
@@ -32,177 +31,151 @@ const observed = observedPool(db.pool, {
 });
 // Results in batches of 100: twenty batches from a bulk of 2,000, as from 20,000 at the default 1,000.
 const RESULTS_BATCH = 100;
-const h = await startHarness(observed, db.schema, { limits: { resultsBatchSize: RESULTS_BATCH } });
-h.as(ADMIN);
+/**
+ * The one LISTEN connection of both harnesses (the real listener), seen from the waiters' side: it
+ * counts the wake-ups each bulk's waiters got, and to the waiters of a bulk in `unheard` it
+ * delivers none, as when a bulk's last two outcomes commit concurrently and neither transaction
+ * sees the other's, so neither notifies.
+ */
+const wakes = new Map<string, number>();
+const unheard = new Set<string>();
+const shared = createBulkFinishedListener({
+  connect: clientFactory(db.pool),
+  channel: bulkFinishedChannel(db.schema),
+  log: silentLog,
+});
+const listener: BulkFinishedListener = {
+  subscribe: (uuid, wake) =>
+    shared.subscribe(uuid, () => {
+      if (unheard.has(uuid)) return;
+      wakes.set(uuid, (wakes.get(uuid) ?? 0) + 1);
+      wake();
+    }),
+  close: () => shared.close(),
+};
+const admin = (await signIn(db.pool, db.schema)).admin;
+const h = await startHarness(observed, db.schema, { listener, limits: { resultsBatchSize: RESULTS_BATCH } });
+h.as(admin);
+// Its long-polls re-read only when woken (the re-read a second is ten minutes here): what ends
+// their wait early is the notice, or nothing.
+const onlyNotified = await startHarness(observed, db.schema, { listener, limits: { longPollRecheckMs: 600_000 } });
+onlyNotified.as(admin);
 // Every state below is reached by accepting bulks and running a real consumer; an operation held at
 // a gate is one the handler is still working on, so its bulk is open until the test releases it.
 const drive = await startDriver(db);
 test.after(async () => {
   await drive.close();
   await h.close();
+  await onlyNotified.close();
+  await shared.close();
   await db.drop();
 });
 
 /** Sends a long-poll; resolves once it has read the (open) bulk as a waiter, so it sleeps now. */
-async function longPoll(uuid: string, query: string): Promise<{ answer: ReturnType<typeof get> }> {
+async function longPoll(uuid: string, query: string, harness = h): Promise<{ answer: ReturnType<typeof get> }> {
   readsWhileWaiting.delete(uuid);
-  const answer = get(h, `/V1/bulk/${uuid}/status?${query}`);
+  const answer = get(harness, `/V1/bulk/${uuid}/status?${query}`);
   await waitFor(() => (readsWhileWaiting.get(uuid) ?? 0) > 0, 15_000, `the long-poll of ${uuid} to wait`);
   return { answer };
 }
 
-/** Notices on the bulk-finished channel, and a way to know every notice sent so far has arrived. */
-async function listenForNotices(): Promise<{ heard: string[]; allHeard(): Promise<void>; close(): Promise<void> }> {
-  const channel = bulkFinishedChannel(db.schema);
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  const heard: string[] = [];
-  client.on('notification', (n) => heard.push(n.payload ?? ''));
-  await client.query(`LISTEN ${ident(channel)}`);
-  let marks = 0;
-  return {
-    heard,
-    async allHeard() {
-      // Notices arrive in commit order: once this one is heard, every earlier one has been.
-      const mark = `mark-${++marks}`;
-      await db.pool.query('SELECT pg_notify($1, $2)', [channel, mark]);
-      await waitFor(() => heard.includes(mark), 10_000, 'the mark notice');
-    },
-    close: () => client.end(),
-  };
-}
+// The waits below are a minute long; each test's timeout is the failure limit of "answered early".
+const EARLY = { timeout: 30_000 };
 
-test('long-poll: returns as soon as another connection finishes the bulk', async () => {
+test('long-poll: returns as soon as another connection finishes the bulk', EARLY, async () => {
   const L = '00000000-0000-4000-8000-0000000000e1';
   await drive.accept({ uuid: L, operations: [{}, { gate: 'L1' }] });
   await drive.reached('L1');
-  const started = Date.now();
   let released = false;
-  const pending = (await longPoll(L, 'waitSeconds=10&operations=false')).answer.then((res) => ({ res, released }));
-  // The last outcome leaves nothing open: the update trigger NOTIFYs at commit.
+  const pending = (await longPoll(L, 'waitSeconds=60&operations=false', onlyNotified)).answer.then((res) => ({
+    res,
+    released,
+  }));
+  // The last outcome leaves nothing open: the update trigger NOTIFYs at commit, and only that
+  // notice can wake this waiter before its minute is up.
   released = true;
   drive.release('L1');
   const { res, released: answeredAfterRelease } = await pending;
-  const elapsed = Date.now() - started;
   assert.equal(res.status, 200);
   assert.equal((JSON.parse(res.text) as { bulk_status: number }).bulk_status, 2);
   assert.ok(answeredAfterRelease, 'answered only after the bulk finished');
-  assert.ok(elapsed < 3000, `answered after ${elapsed} ms`);
+  assert.ok((wakes.get(L) ?? 0) >= 1, 'woken by the notice');
 });
 
-/**
- * A pool whose connections all count in different shards of the bulk counters
- * (`pg_backend_pid() % 8`): two transactions on it never wait for each other's counter row.
- */
-async function distinctShardPool(size: number): Promise<Pool> {
-  const pool = createPool({ connectionString: db.url, max: size, applicationName: 'test:overlap' });
-  // Kept for the pool's life: a replacement connection would land in any shard.
-  (pool as unknown as { options: { idleTimeoutMillis: number } }).options.idleTimeoutMillis = 0;
-  const kept = new Map<number, pg.PoolClient>();
-  while (kept.size < size) {
-    const client = await pool.connect();
-    const { rows } = await client.query<{ shard: number }>('SELECT pg_backend_pid() % 8 AS shard');
-    if (kept.has(rows[0]!.shard)) client.release(true);
-    else kept.set(rows[0]!.shard, client);
-  }
-  for (const client of kept.values()) client.release();
-  return pool;
-}
-
-// Skipped: since outcome writes lock in (bulk, key) order (issue 20), the forced overlap holds in
-// about one run of five on a quiet machine; otherwise one transaction sees the other's outcome and
-// sends the notice, and the test fails on its premise. The fallback it proves (the 1 s re-check) is
-// unchanged; forcing the overlap again is left to issue 25.
 test(
   'long-poll: two transactions finishing the last operations concurrently (no NOTIFY) still end the wait within a second',
-  { skip: 'the forced overlap is not deterministic since the (bulk, key) lock order; see the comment above' },
+  EARLY,
   async () => {
     const R = '00000000-0000-4000-8000-0000000000e9';
-    // The overlap is forced: each of the two consumer transactions records its outcome (the trigger
-    // then sees the other's operation still open), then waits for a lock the test holds on the jobs
-    // it completes next; only when both wait there does the test let them commit.
-    const pool = await distinctShardPool(4);
-    const overlap = await startDriver({ ...db, pool }, { entity: 'overlap' });
-    const notices = await listenForNotices();
-    const locker = await db.pool.connect();
-    try {
-      await overlap.accept({ uuid: R, operations: [{ gate: 'R' }, { gate: 'R' }] });
-      await overlap.reached('R', 2);
-      await locker.query('BEGIN');
-      await locker.query(`SELECT id FROM ${ident(db.bossSchema)}.job WHERE id = ANY($1::uuid[]) FOR UPDATE`, [
-        [jobIdFor(R, 0), jobIdFor(R, 1)],
-      ]);
-      const { rows: me } = await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      const pending = (await longPoll(R, 'waitSeconds=60&operations=false')).answer;
-      overlap.release('R');
-      await waitFor(
-        async () => {
-          const { rows } = await db.pool.query<{ n: number }>(
-            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
-            [me[0]!.pid],
-          );
-          return rows[0]!.n === 2;
-        },
-        15_000,
-        'both outcomes to be recorded and waiting to commit',
-      );
-      await locker.query('COMMIT');
-      await overlap.settled(R);
-      const committed = Date.now();
-      await notices.allHeard();
-      assert.deepEqual(
-        notices.heard.filter((n) => n === R),
-        [],
-        'neither transaction sent the notice (the overlap this test is about)',
-      );
-      const res = await pending;
-      const elapsed = Date.now() - committed;
-      assert.equal((JSON.parse(res.text) as { bulk_status: number }).bulk_status, 2);
-      assert.ok(elapsed < 1500, `answered ${elapsed} ms after the commits`);
-    } finally {
-      await locker.query('ROLLBACK').catch(() => {});
-      locker.release();
-      await notices.close();
-      await overlap.close();
-      await pool.end();
-    }
+    // Both operations finish together; whatever notice their transactions send, none reaches the
+    // waiter (the overlap's effect, forced: see `unheard`). Only the re-read a second ends the wait
+    // before its minute: without it, the test's timeout fails it.
+    unheard.add(R);
+    await drive.accept({ uuid: R, operations: [{ gate: 'R' }, { gate: 'R' }] });
+    await drive.reached('R', 2);
+    const pending = (await longPoll(R, 'waitSeconds=60&operations=false')).answer;
+    drive.release('R');
+    await drive.settled(R);
+    const res = await pending;
+    assert.equal((JSON.parse(res.text) as { bulk_status: number }).bulk_status, 2);
+    assert.equal(wakes.get(R), undefined, 'no wake-up reached the waiter');
   },
 );
 
-test('long-poll: a change that leaves work open does not end the wait; time-out answers the current state', async () => {
-  const T = '00000000-0000-4000-8000-0000000000e2';
-  await drive.accept({ uuid: T, operations: [{ gate: 'T0' }, { gate: 'T1' }] });
-  await drive.reached('T0');
-  await drive.reached('T1');
-  const started = Date.now();
-  const pending = (await longPoll(T, 'waitSeconds=1&operations=false')).answer;
-  drive.release('T0');
-  const res = await pending;
-  const elapsed = Date.now() - started;
-  assert.equal((JSON.parse(res.text) as { bulk_status: number }).bulk_status, 1);
-  assert.ok(elapsed >= 950 && elapsed < 2500, `answered after ${elapsed} ms`);
-});
+test(
+  'long-poll: a change that leaves work open does not end the wait; time-out answers the current state',
+  EARLY,
+  async () => {
+    const T = '00000000-0000-4000-8000-0000000000e2';
+    await drive.accept({ uuid: T, operations: [{ gate: 'T0' }, { gate: 'T1' }] });
+    await drive.reached('T0');
+    await drive.reached('T1');
+    let answered = false;
+    const pending = (await longPoll(T, 'waitSeconds=60&operations=false')).answer.then((res) => {
+      answered = true;
+      return res;
+    });
+    drive.release('T0');
+    await drive.recorded(T, 1);
+    // Three more reads after the first outcome was recorded: the second was sent after it and saw
+    // it, and the waiter went on to the third.
+    const seen = readsWhileWaiting.get(T)!;
+    await waitFor(() => readsWhileWaiting.get(T)! >= seen + 3, 15_000, 'the waiter to read the bulk three more times');
+    assert.equal(answered, false, 'still waiting while work is open');
+    // A wait that runs out answers the state at that time.
+    const started = Date.now();
+    const timedOut = await get(h, `/V1/bulk/${T}/status?waitSeconds=1&operations=false`);
+    assert.equal((JSON.parse(timedOut.text) as { bulk_status: number }).bulk_status, 1);
+    assert.ok(Date.now() - started >= 950, 'answered at the end of its second');
+    drive.release('T1');
+    assert.equal((JSON.parse((await pending).text) as { bulk_status: number }).bulk_status, 2);
+  },
+);
 
-test('long-poll: a finished bulk answers at once; a client that leaves is cleaned up', async () => {
+test('long-poll: a finished bulk answers at once; a client that leaves is cleaned up', EARLY, async () => {
   const F = '00000000-0000-4000-8000-0000000000e3';
   await drive.accept({ uuid: F, operations: [{ fail: 'no' }] });
   await drive.settled(F);
-  const started = Date.now();
-  const res = await get(h, `/V1/bulk/${F}/status?waitSeconds=30`);
+  // Asked to wait a minute, it answers from its first read: it never registered as a waiter.
+  readsWhileWaiting.delete(F);
+  const res = await get(onlyNotified, `/V1/bulk/${F}/status?waitSeconds=60`);
   assert.equal((JSON.parse(res.text) as { bulk_status: number }).bulk_status, 3);
-  assert.ok(Date.now() - started < 1000);
+  assert.equal(readsWhileWaiting.has(F), false, 'it did not wait');
 
   const O = '00000000-0000-4000-8000-0000000000e4';
   await drive.accept({ uuid: O, operations: [{ gate: 'O' }] });
   await drive.reached('O');
   const abort = new AbortController();
   readsWhileWaiting.delete(O);
-  const gone = fetch(`${h.url}/V1/bulk/${O}/status?waitSeconds=30`, { signal: abort.signal }).catch((e: unknown) => e);
+  const gone = fetch(`${h.url}/V1/bulk/${O}/status?waitSeconds=30`, {
+    signal: abort.signal,
+    headers: h.headers(),
+  }).catch((e: unknown) => e);
   await waitFor(() => (readsWhileWaiting.get(O) ?? 0) > 0, 15_000, 'the long-poll to wait');
   abort.abort();
   assert.ok((await gone) instanceof Error);
   // The server is still fine and wakes later waiters of the same bulk.
-  const again = (await longPoll(O, 'waitSeconds=10&operations=false')).answer;
+  const again = (await longPoll(O, 'waitSeconds=60&operations=false', onlyNotified)).answer;
   drive.release('O');
   assert.equal((JSON.parse((await again).text) as { bulk_status: number }).bulk_status, 2);
   // Many waiters, one LISTEN connection.
@@ -228,7 +201,7 @@ test('results.ndjson: one line per operation in index order, streamed in batches
     await big.close();
   }
   batchQueries = 0;
-  const res = await fetch(`${h.url}/V1/bulk/${BIG}/results.ndjson`);
+  const res = await fetch(`${h.url}/V1/bulk/${BIG}/results.ndjson`, { headers: h.headers() });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'application/x-ndjson; charset=utf-8');
   const reader = res.body!.getReader();

@@ -7,11 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { PgBoss } from 'pg-boss';
 import { AcceptCommitter, type BulkRow } from '../../src/accept/committer.ts';
+import { serializedData } from '../../src/accept/data-hash.ts';
 import { ident, type Pool } from '../../src/db/pool.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { enqueueOperations } from '../../src/queue/enqueue.ts';
-import { OperationError, RetriableError } from '../../src/plugin.ts';
+import { OperationError, RetriableError, type HandlerContext } from '../../src/plugin.ts';
 import type { Route } from '../../src/routes/types.ts';
 import { mapInvoker } from '../consumer/invokers.ts';
 import { waitFor } from './wait.ts';
@@ -22,10 +23,23 @@ export type Outcome =
   | { ok?: unknown }
   /** Fails for good (OperationError): status 3 with this message and code. */
   | { fail: string; code?: number }
-  /** Fails retriably (RetriableError) on every run: status 2, final once its runs are used up. */
-  | { retry: string; code?: number }
+  /**
+   * Fails retriably (RetriableError): status 2, final once its runs are used up; with
+   * `retryAfterSeconds` (an upstream's Retry-After) its automatic retry comes no sooner.
+   */
+  | { retry: string; code?: number; retryAfterSeconds?: number }
   /** Waits until the test calls `release(gate)`, then does `then` (default: succeeds). */
-  | { gate: string; then?: Outcome };
+  | { gate: string; then?: Outcome }
+  /**
+   * One outcome per run: the first run, its automatic retries and the runs after the retry API
+   * reopened it take the next one; the last one repeats.
+   */
+  | { runs: Outcome[] }
+  /**
+   * Rejected by accept (an invalid item under partialAccept): it gets no row and does not count in
+   * operation_count, and its index is left out of the bulk's operation keys, as Magento does.
+   */
+  | { rejected: string };
 
 export interface DriveOptions {
   /** Runs after the first for a retriable failure (default 0: the first failure is final). */
@@ -38,6 +52,14 @@ export interface DriveOptions {
   batchSize?: number;
   /** Queue of this driver's bulks; drivers of one database need different ones (default `driven`). */
   entity?: string;
+  /** Handlers run at once (default 2); one more than the gates a test holds keeps the rest moving. */
+  concurrency?: number;
+  /**
+   * The plugin name in `Service execution success <plugin>::<operationId>` (default `Test`);
+   * Magento's fixtures name a PHP class, e.g. `Magento\Catalog\Model\ProductRepository\Interceptor`
+   * with the operationId `save`.
+   */
+  plugin?: string;
 }
 
 export interface Driver {
@@ -53,6 +75,11 @@ export interface Driver {
   settled(bulkUuid: string, timeoutMs?: number): Promise<void>;
   /** Resolves once at least `count` operations of the bulk have an outcome recorded (status not 4). */
   recorded(bulkUuid: string, count: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Each operation's state, by key: its status, `+retry` with an automatic retry coming, then its
+   * error code and message when it has one (`3 22 bad`), to wait for the state a test needs.
+   */
+  states(bulkUuid: string): Promise<string[]>;
   /** Resolves once the handler has started on the operations waiting at `gate` (`count` of them). */
   reached(gate: string, count?: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -67,7 +94,15 @@ export interface AcceptSpec {
   operationId?: string;
   /** Never processed: the bulk stays open (accepted, not yet picked up). */
   unprocessed?: boolean;
-  /** One per operation; what the handler receives as its arguments. */
+  /**
+   * The time accept stamps as the bulk's start_time, `YYYY-MM-DD HH:MM:SS` in UTC (the accept
+   * transaction's clock is the test's for this bulk); default the system's.
+   */
+  acceptedAt?: string;
+  /**
+   * One per operation: its outcome, and `args`, the operation's input (its serialized_data, built
+   * as accept builds it; the handler's arguments).
+   */
   operations: (Outcome & { args?: Record<string, unknown> })[];
 }
 
@@ -79,13 +114,18 @@ export async function startDriver(
   const IDLE_ENTITY = `${ENTITY}_unconsumed`;
   const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
   const retryLimit = options.retryLimit ?? 0;
+  /** What the handler does with each accepted operation, by `<bulk uuid>:<key>`. */
+  const outcomes = new Map<string, Outcome>();
+  /** The accept transaction's clock: the system's, or the time a spec names while it is accepted. */
+  let acceptedAt: Date | null = null;
   const retryDelay = options.retryDelaySeconds ?? 1;
   await ensureQueues(boss, [ENTITY, IDLE_ENTITY], {
     retryLimit,
     retryDelay,
     retryBackoff: false,
     heartbeatSeconds: null,
-    expireInSeconds: 30,
+    // As long as a gate may hold an operation (the handler timeout below).
+    expireInSeconds: 600,
   });
   const gates = new Map<string, { open: Promise<void>; release(): void; waiting: number }>();
   const gate = (name: string) => {
@@ -97,26 +137,46 @@ export async function startDriver(
     }
     return g;
   };
-  const act = async (outcome: Outcome): Promise<unknown> => {
+  /** Runs so far of each operation with `runs`. */
+  const ran = new Map<string, number>();
+  const act = async (outcome: Outcome, id: string): Promise<unknown> => {
+    if ('runs' in outcome) {
+      const n = ran.get(id) ?? 0;
+      ran.set(id, n + 1);
+      return act(outcome.runs[Math.min(n, outcome.runs.length - 1)]!, id);
+    }
+    if ('rejected' in outcome) throw new Error('a rejected item never runs');
     if ('gate' in outcome) {
       const g = gate(outcome.gate);
       g.waiting++;
       await g.open;
-      return act(outcome.then ?? {});
+      return act(outcome.then ?? {}, id);
     }
     if ('fail' in outcome) throw new OperationError(outcome.fail, { code: outcome.code });
-    if ('retry' in outcome) throw new RetriableError(outcome.retry, { code: outcome.code });
+    if ('retry' in outcome) {
+      throw new RetriableError(outcome.retry, { code: outcome.code, retryAfterSeconds: outcome.retryAfterSeconds });
+    }
     return outcome.ok ?? null;
   };
   const consumer: ConsumerHandle = await startConsumer({
     pool: db.pool,
     boss,
     schema: db.schema,
-    // The handler name in "Service execution success <handler>" is the operationId.
-    registry: mapInvoker(new Proxy({}, { get: () => (args: { outcome: Outcome }) => act(args.outcome) }), 'Test'),
+    registry: mapInvoker(
+      new Proxy(
+        {},
+        {
+          get: () => (_args: unknown, ctx: HandlerContext) => {
+            const id = `${ctx.operation.bulkUuid}:${ctx.operation.key}`;
+            return act(outcomes.get(id) ?? {}, id);
+          },
+        },
+      ),
+      options.plugin ?? 'Test',
+    ),
     queues: [`async.${ENTITY}`],
     batchSize: options.batchSize ?? 1,
-    concurrency: 2,
+    concurrency: options.concurrency ?? 2,
     pollingIntervalSeconds: 0.5,
     notifyPollingIntervalSeconds: 0.5,
     // A gate may hold an operation for as long as a test needs (CLI runs on a loaded machine take
@@ -130,6 +190,7 @@ export async function startDriver(
     enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
     idempotencyTtlSeconds: 60,
     groupCommit: false,
+    clock: () => acceptedAt ?? new Date(),
   });
   return {
     boss,
@@ -150,17 +211,16 @@ export async function startDriver(
         topic,
         operationId: spec.operationId ?? 'products.save',
       } as Route;
-      const items = spec.operations.map(({ args, ...outcome }, index) => ({
-        index,
-        hash: '',
-        serialized: JSON.stringify({
-          entity_id: null,
-          entity_link: '',
-          meta_information: JSON.stringify({ ...args, outcome }),
-          store_id: '1',
-        }),
-      }));
-      await committer.submit({ bulk, route, items });
+      const items = spec.operations.flatMap(({ args, ...outcome }, index) => {
+        if ('rejected' in outcome) return [];
+        outcomes.set(`${uuid}:${index}`, outcome);
+        return [{ index, hash: '', serialized: serializedData(args ?? {}, 1) }];
+      });
+      // submit stamps the bulk's start_time from the clock before it returns to the event loop.
+      acceptedAt = spec.acceptedAt ? new Date(`${spec.acceptedAt.replace(' ', 'T')}Z`) : null;
+      const committed = committer.submit({ bulk, route, items });
+      acceptedAt = null;
+      await committed;
       return uuid;
     },
     release(name) {
@@ -192,6 +252,14 @@ export async function startDriver(
         timeoutMs,
         `${count} outcomes of bulk ${bulkUuid}`,
       );
+    },
+    async states(bulkUuid) {
+      const { rows } = await db.pool.query<{ state: string }>(
+        `SELECT concat_ws(' ', status || CASE WHEN will_retry THEN '+retry' ELSE '' END, error_code, result_message) AS state
+         FROM ${ident(db.schema)}.operation WHERE bulk_uuid = $1 ORDER BY operation_key`,
+        [bulkUuid],
+      );
+      return rows.map((r) => r.state);
     },
     async reached(name, count = 1, timeoutMs = 15_000) {
       await waitFor(async () => gate(name).waiting >= count, timeoutMs, `gate ${name}`);

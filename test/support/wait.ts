@@ -3,9 +3,9 @@
  * timeout, never for a fixed time. A test that proves "nothing happened" first waits for the event
  * that would have made it happen, then checks.
  *
- * This is the one module under test/ that may set a timer to pause: eslint.config.js forbids a
- * `new Promise(... setTimeout ...)` and `node:timers/promises` elsewhere (test/support/no-sleep.test.ts
- * checks the rule still catches them).
+ * This is the one module under test/ that may set a timer to pause or block a thread:
+ * eslint.config.js forbids it elsewhere (test/no-fixed-sleeps.test.ts checks the rule still catches
+ * every way of writing one).
  */
 
 /**
@@ -37,11 +37,12 @@ export function simulatedWork(ms: number, options: { signal?: AbortSignal; unref
 }
 
 /**
- * Work that blocks its whole thread (a handler stuck in a synchronous loop: no timer, no I/O, no
- * heartbeat runs meanwhile), the fault a stalled-worker test needs.
+ * Blocks the whole thread (a handler stuck in a synchronous loop: no timer, no I/O, no heartbeat
+ * runs meanwhile), the fault a stalled-worker test needs, until another thread sets `flag[0]` and
+ * notifies it: the stall lasts until the test lets it go, not for a time.
  */
-export function blockingWork(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+export function blockUntilReleased(flag: Int32Array): void {
+  Atomics.wait(flag, 0, 0);
 }
 
 function pause(ms: number, signal?: AbortSignal, unref = false): Promise<void> {

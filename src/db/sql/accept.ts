@@ -4,8 +4,9 @@ import { insertWebhooks } from './webhooks.ts';
 
 export const insertBulks = (schema: string) => `
   INSERT INTO ${ident(schema)}.bulk
-    (uuid, user_id, user_type, description, operation_count, store_id, store_code, request_id)
-  SELECT * FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[])`;
+    (uuid, user_id, user_type, description, operation_count, store_id, store_code, request_id, start_time)
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[],
+    $9::timestamp[])`;
 
 /**
  * All operation rows of a group in one statement. Per-request values (bulk uuid, topic,
@@ -48,7 +49,7 @@ export interface AcceptStatementShape {
  * before the result arrives), so an accept is one round trip instead of BEGIN, four statements and
  * COMMIT. The operations' foreign key to the bulk and the operation triggers (counters, order
  * keys, which read the bulk's store) fire at the end of the statement and see the bulk rows.
- * Parameters in order: `insertBulks`' eight, `insertWebhooks`' two when `webhooks`,
+ * Parameters in order: `insertBulks`' nine, `insertWebhooks`' two when `webhooks`,
  * `insertOperations`' seven, then one JSON payload per queue. The result is one row, `notified`:
  * how many queues were told of runnable jobs (pg-boss's NOTIFY, sent at commit).
  */

@@ -1,6 +1,6 @@
 /**
  * A loopback HTTP server that plays the upstream store for the http-forward tests and counts what
- * a polite client must keep low: connections opened, calls in flight at once, calls per second.
+ * a polite client must keep low: connections opened, calls in flight at once, when each call arrived.
  */
 import type { TestContext } from 'node:test';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -43,8 +43,6 @@ export interface LoopbackStore {
   connections(): number;
   /** Most calls in flight at once so far. */
   peakInFlight(): number;
-  /** Most calls that arrived within any `windowMs`. */
-  peakPerWindow(windowMs: number): number;
   /** Connections closed by the client while a call on them was unanswered. */
   abandoned(): number;
   /** Connections closed so far, by either side. */
@@ -109,15 +107,6 @@ export async function loopbackStore(t: TestContext, options: StoreOptions = {}):
     calls,
     connections: () => connections,
     peakInFlight: () => peak,
-    peakPerWindow(windowMs) {
-      const at = calls.map((c) => c.at).sort((a, b) => a - b);
-      let most = 0;
-      for (let i = 0, j = 0; i < at.length; i++) {
-        while (at[i]! - at[j]! >= windowMs) j++;
-        most = Math.max(most, i - j + 1);
-      }
-      return most;
-    },
     abandoned: () => abandoned,
     closed: () => closed,
   };

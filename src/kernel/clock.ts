@@ -1,0 +1,16 @@
+/**
+ * The time the product stamps where a client reads it back (a bulk's `start_time`) and measures
+ * ages by (retention): the system's in production; a test sets its own, as Magento's fixtures name
+ * their times, so the answers it compares byte for byte are written by the real accept.
+ */
+export type Clock = () => Date;
+
+export const systemClock: Clock = () => new Date();
+
+/**
+ * A `timestamp` column's value (UTC, no zone) as text; `timestamp(0)` columns round it to the
+ * second as they did `now() AT TIME ZONE 'UTC'`.
+ */
+export function utcTimestamp(date: Date): string {
+  return date.toISOString().slice(0, 23).replace('T', ' ');
+}

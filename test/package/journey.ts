@@ -1,0 +1,171 @@
+/**
+ * Done when (issue 22): the package as a user gets it, on a given Node. `npm pack` of this checkout;
+ * a fresh folder outside it; the integrator's project made (by `npm create magento-async`, or by
+ * installing the tarball and `magento-async init`); codegen on the Magento 2.4.8 admin spec; the
+ * project's kit test; a plugin package that depends on magento-async as a peer passes its own kit
+ * test, is packed and installed into the project; the server started (embedded PostgreSQL) accepts
+ * an operation for each plugin with 202 and `bulk:status` reads both final. The test files beside
+ * this one run it with the machine's Node, with this project's and with the engines floor.
+ */
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { freePort } from '../../src/dev/embedded.ts';
+import { PROJECT_ROOT } from '../support/checkout.ts';
+import { packedTarball } from '../support/package.ts';
+import { runCli, startCli, type CliProcess } from '../support/processes.ts';
+import { SHARED_SPECS } from '../support/specs.ts';
+
+export const SPEC = join(SHARED_SPECS, 'adobedocs-admin-schema-2.4.8.json');
+const FIXTURE = join(import.meta.dirname, 'fixtures/acme-stock');
+const CREATE = join(PROJECT_ROOT, 'packages/create-magento-async');
+// From npm's cache where it has them (a CI machine's `npm ci` filled it), from the registry if not.
+export const INSTALL = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+type Env = Record<string, string | undefined>;
+type Command = [command: string, args: string[]];
+
+export interface JourneyNode {
+  /** The user's shell: its PATH says which `node` (and so which Node npm runs on) comes first. */
+  env: Env;
+  /** The version `node` has in that shell. */
+  node: string;
+  /**
+   * How the user runs the package's commands and tests in a project: `npx magento-async …`,
+   * `npm test` and `npm start` (which run the project's Node, the `node` dependency), or `node`
+   * itself, so that the shell's Node runs the package.
+   */
+  via: 'npm' | 'node';
+  /** The project is made by `npm create magento-async` rather than `npm install` + `init`. */
+  create?: boolean;
+}
+
+export async function run(cwd: string, [command, args]: Command, env: Env) {
+  const result = await runCli(command, args, { cwd, env, timeoutMs: 300_000 });
+  assert.equal(result.code, 0, `${command} ${args.join(' ')} in ${cwd}\n${result.stdout}\n${result.stderr}`);
+  return result;
+}
+
+export async function journey(t: TestContext, user: JourneyNode): Promise<void> {
+  const tarball = await packedTarball();
+  const root = mkdtempSync(join(tmpdir(), 'magento-async-journey-'));
+  // Public like a usual folder: embedded PostgreSQL runs as another user when the test is root.
+  chmodSync(root, 0o755);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  assert.ok(!root.startsWith(PROJECT_ROOT), 'outside the repository');
+  const database = { DATABASE_URL: process.env.DATABASE_URL };
+  const { env } = user;
+  assert.equal((await run(root, ['node', ['--version']], env)).stdout.trim(), `v${user.node}`, 'the Node of the shell');
+
+  const shop = join(root, 'shop');
+  const bin = join(shop, 'node_modules/.bin/magento-async');
+  const magento = (...args: string[]): Command =>
+    user.via === 'npm' ? ['npx', ['magento-async', ...args]] : ['node', [bin, ...args]];
+  const kitTest = (): Command => (user.via === 'npm' ? ['npm', ['test']] : ['node', ['--test']]);
+
+  if (user.create) {
+    // `npm create magento-async shop` is npm exec of create-magento-async: here from its tarball,
+    // with magento-async's (a registry would serve both), then the project's install from the tarball.
+    const packs = join(root, 'packs');
+    mkdirSync(packs);
+    execFileSync('npm', ['pack', CREATE, '--pack-destination', packs, '--loglevel=error'], { env, stdio: 'ignore' });
+    const create = join(packs, readdirSync(packs)[0]!);
+    const made = await run(
+      root,
+      [
+        'npm',
+        [
+          'exec',
+          '--yes',
+          `--package=${create}`,
+          `--package=${tarball}`,
+          ...INSTALL,
+          '--',
+          'create-magento-async',
+          'shop',
+          '--no-install',
+        ],
+      ],
+      env,
+    );
+    assert.match(made.stdout, /Created a magento-async project in shop/);
+    await run(shop, ['npm', ['install', tarball, ...INSTALL]], env);
+  } else {
+    mkdirSync(shop);
+    await run(shop, ['npm', ['install', tarball, ...INSTALL]], env);
+    const made = await run(shop, magento('init', '.'), env);
+    assert.match(made.stdout, /Created a magento-async project in this folder/);
+  }
+  // The shell's Node starts the bin; an older one than `engines` reruns it with the package's Node.
+  const version = await run(shop, ['node', [bin, '--version']], env);
+  assert.equal(version.stdout.trim(), VERSION);
+
+  // The extension author: a package with magento-async as a peer, tested with the kit, then packed.
+  const author = join(root, 'acme-stock');
+  cpSync(FIXTURE, author, { recursive: true });
+  await run(author, ['npm', ['install', '--save-dev', tarball, ...INSTALL]], env);
+  const tested = await run(author, kitTest(), { ...env, ...database });
+  assert.match(tested.stdout, /pass 2/, tested.stdout);
+  const packed = await run(root, ['npm', ['pack', './acme-stock', '--loglevel=error']], env);
+  await run(shop, ['npm', ['install', join(root, packed.stdout.trim().split('\n').at(-1)!), ...INSTALL]], env);
+  const configFile = join(shop, 'magento-async.config.json');
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(configFile, JSON.stringify({ ...config, pluginPackages: ['acme-stock'] }, null, 2));
+
+  // Codegen on the store's spec: stubs only for operations no enabled plugin implements.
+  const generated = await run(shop, magento('codegen', '--spec', SPEC), env);
+  assert.match(
+    generated.stdout,
+    /^347 routes from adobedocs-admin-schema-2\.4\.8\.json: \d+ files written, 0 unchanged, \d+ stubs created/m,
+  );
+  // What serve and the consumers load is JavaScript; the TypeScript beside it is types only.
+  for (const file of ['routes.gen.js', 'validators.gen.js', 'handlers.gen.ts', 'types.gen.ts'])
+    assert.ok(existsSync(join(shop, 'generated', file)), file);
+  const stubs = readdirSync(join(shop, 'plugins')).filter((d) => d !== 'pages');
+  assert.ok(stubs.length > 40, `stub folders: ${stubs.join(', ')}`);
+  for (const dir of stubs) {
+    const text = readFileSync(join(shop, 'plugins', dir, 'index.ts'), 'utf8');
+    assert.doesNotMatch(text, /\b(PostV1CmsPage|PutV1ProductsSku):/, `plugins/${dir}/index.ts`);
+    assert.match(text, /from 'magento-async\/plugin'/);
+  }
+  const kit = await run(shop, kitTest(), { ...env, ...database });
+  assert.match(kit.stdout, /pass 2/, kit.stdout);
+
+  // The project's server: an embedded PostgreSQL in ./var, the server and a consumer.
+  const port = await freePort();
+  const [command, args] = user.via === 'npm' ? ['npm', ['start']] : magento('start');
+  const started: CliProcess = startCli(command, args, { cwd: shop, env: { ...env, PORT: String(port) } });
+  t.after(() => started.stop('SIGKILL'));
+  await started.waitFor(/magento-async is running at/, 300_000);
+  const token = readFileSync(join(shop, 'var/dev-token'), 'utf8').trim();
+  const send = async (method: string, path: string, body: unknown) => {
+    const response = await fetch(`http://127.0.0.1:${port}/rest/default/async/V1/${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(response.status, 202, await response.clone().text());
+    return ((await response.json()) as { bulk_uuid: string }).bulk_uuid;
+  };
+  const page = await send('POST', 'cmsPage', { page: { identifier: 'journey', title: 'Journey' } });
+  const price = await send('PUT', 'products/J-1', { product: { price: 5 } });
+  for (const uuid of [page, price]) {
+    const status = await run(shop, magento('bulk:status', uuid, '--watch', '--interval', '200'), env);
+    assert.match(status.stdout, /Finished Successfully/, status.stdout);
+  }
+  await started.stop('SIGINT');
+}
