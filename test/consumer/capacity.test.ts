@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../support/db.ts';
+import { TEST_LOCATIONS } from '../support/project.ts';
 import { ident } from '../../src/db/pool.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { seedBulk, statusCounts, waitFor } from './seed.ts';
@@ -46,6 +47,7 @@ test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: ever
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',
@@ -113,6 +115,7 @@ test("waits for the upstream's calls-per-second cap and its Retry-After do not c
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',
@@ -177,6 +180,7 @@ test('async.operations.all with forwarded and local queues: the forwarded queue 
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',
@@ -238,6 +242,7 @@ test('a cancel stops every forwarded operation not yet sent: none is waiting for
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',

@@ -22,6 +22,8 @@ const dataDir = resolve(`var/test-restart-${randomBytes(4).toString('hex')}`);
 const schema = 'restart_t';
 const bossSchema = 'restart_tb';
 const s = ident(schema);
+/** The queue's heartbeat and the claims' lease. */
+const LAPSE_SECONDS = 120;
 
 describe('PostgreSQL restarted under load', () => {
   let server: EmbeddedPostgres;
@@ -36,7 +38,9 @@ describe('PostgreSQL restarted under load', () => {
     await pool.query(`CREATE TABLE ${s}.effect (sku text NOT NULL, pid int NOT NULL)`);
     await pool.query(`CREATE TABLE ${s}.run (sku text NOT NULL, pid int NOT NULL)`);
     boss = await createBoss({ connectionString: server.url, schema: bossSchema });
-    await ensureQueues(boss, ['products'], { retryDelay: 1, retryBackoff: false, heartbeatSeconds: 10 });
+    // Heartbeats and leases of two minutes: work that resumes within the test's bound was given back
+    // at the restart, never freed by a lapse.
+    await ensureQueues(boss, ['products'], { retryDelay: 1, retryBackoff: false, heartbeatSeconds: LAPSE_SECONDS });
   });
   after(async () => {
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
@@ -57,7 +61,8 @@ describe('PostgreSQL restarted under load', () => {
     const n = 600;
     const bulk = await seedBulk(pool, boss, schema, { count: n, args: (k) => ({ sku: `r-${k}` }) });
     const db = { url: server.url, schema, bossSchema };
-    workers.push(await startWorker(db, 10, 20, 2), await startWorker(db, 10, 20, 2));
+    const env = { LEASE_SECONDS: String(LAPSE_SECONDS) };
+    workers.push(await startWorker(db, 10, 20, 2, env), await startWorker(db, 10, 20, 2, env));
     await waitFor(async () => (await count('effect')).total >= 100, 30_000, 'the workers to get going');
 
     const logged = workers.map((w) => w.stderr().length);
@@ -105,9 +110,9 @@ describe('PostgreSQL restarted under load', () => {
         }
     t.diagnostic(`worker log: ${JSON.stringify([...said])}`);
     assert.ok(runs.total - n <= 2 * 2 * 20, `${runs.total - n} runs repeated`);
-    // Work resumes within seconds, not after a lease (20 s) or heartbeat (10 s) lapses: the claims
-    // and jobs of failed batches are given back as soon as the database answers.
-    assert.ok(resumedMs >= 0 && resumedMs < 10_000, `resumed ${resumedMs} ms after the restart`);
+    // Work resumes long before a lease or heartbeat could lapse: the claims and jobs of failed
+    // batches are given back as soon as the database answers (a loaded machine takes seconds).
+    assert.ok(resumedMs >= 0 && resumedMs < (LAPSE_SECONDS / 2) * 1000, `resumed ${resumedMs} ms after the restart`);
     for (const w of workers) {
       const errors = w
         .stderr()
