@@ -12,6 +12,12 @@
  * consumer, then consumer then raw, ...) and the ratio is of the summed times.
  * With PROFILE=1 it prints the mean time per call of each statement of each side. With KEYED=1 the
  * operations are ordered per entity key (each its own sku), so every one goes through the key queue.
+ *
+ * With RSS=1 it measures memory only: one consumer works through `operations` (default 1,000,000,
+ * loaded in bulks of 100,000) in one go, and it prints the worker's RSS per quarter of the run
+ * (flat: the last quarter's mean within 10% of the first's). No raw side, no rounds. With WINDOW=1
+ * it also prints the consumer's run as a window of monotonic microseconds, the clock of
+ * `node --cpu-prof`'s samples, so a profile can be cut to the consumer alone.
  */
 import type { Job, PgBoss } from 'pg-boss';
 import { createTestDatabase } from '../test/support/db.ts';
@@ -30,6 +36,11 @@ const PROFILE = process.env.PROFILE === '1';
 const KEYED = process.env.KEYED === '1';
 const RAW_ENTITY = 'bench_raw';
 const RAW_QUEUE = `async.${RAW_ENTITY}`;
+
+if (process.env.RSS === '1') {
+  await rssRun(Number(process.argv[2] ?? 1_000_000));
+  process.exit(0);
+}
 
 const db = await createTestDatabase('bench_consumer');
 const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema, max: 20 });
@@ -223,4 +234,61 @@ function profile(boss: PgBoss, pool: Pool) {
     return `pool: ${text.replace(/\s+/g, ' ').trim().slice(0, 28)}`;
   });
   return state;
+}
+
+/** RSS=1: one consumer over `n` operations, its RSS per quarter of the run. */
+async function rssRun(n: number): Promise<void> {
+  const db = await createTestDatabase('bench_consumer_rss');
+  const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema, max: 20 });
+  try {
+    await ensureQueues(boss, ['products'], { heartbeatSeconds: null, expireInSeconds: 600 });
+    const t = performance.now();
+    for (let done = 0; done < n; done += 100_000) {
+      await seedBulk(db.pool, boss, db.schema, { count: Math.min(100_000, n - done), operationId: 'Noop' });
+    }
+    await analyzeJobs(db.pool, db.bossSchema);
+    await db.pool.query(`ANALYZE ${ident(db.schema)}.operation, ${ident(db.schema)}.bulk`);
+    console.log(`load: ${n} operations with jobs in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const samples: { at: number; handled: number; rss: number }[] = [];
+    const start = performance.now();
+    const windowFrom = process.hrtime.bigint() / 1000n;
+    const consumer = await startConsumer({
+      pool: db.pool,
+      boss,
+      schema: db.schema,
+      registry: { invoke: async (operationId) => ({ result: null, handler: `Bench_Noop::${operationId}` }) },
+      queues: ['async.products'],
+      batchSize: BATCH,
+      concurrency: CONCURRENCY,
+      maxMessages: n,
+      log: silentLog,
+    });
+    const timer = setInterval(
+      () =>
+        samples.push({ at: performance.now() - start, handled: consumer.handled(), rss: process.memoryUsage().rss }),
+      1000,
+    );
+    await consumer.done;
+    clearInterval(timer);
+    if (process.env.WINDOW === '1') console.log(`window ${windowFrom} ${process.hrtime.bigint() / 1000n}`);
+    const seconds = (performance.now() - start) / 1000;
+    const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+    // Quarters of the work (by operations handled), so a slow patch does not weigh more.
+    const quarters = [0, 1, 2, 3].map((q) =>
+      samples.filter((s) => s.handled >= (q * n) / 4 && s.handled < ((q + 1) * n) / 4).map((s) => s.rss),
+    );
+    const means = quarters.map((xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
+    const ratio = means[3]! / means[0]!;
+    console.log(
+      `consumer: ${consumer.handled()} operations in ${seconds.toFixed(0)} s = ${(n / seconds).toFixed(0)} ops/s`,
+    );
+    console.log(
+      `worker RSS MiB per quarter of the operations (mean of ${quarters.map((q) => q.length).join('/')} samples): ` +
+        `${means.map(mib).join(', ')}; max ${mib(Math.max(...samples.map((s) => s.rss)))}; ` +
+        `last/first ${ratio.toFixed(2)} (${Math.abs(ratio - 1) <= 0.1 ? 'flat' : 'NOT flat'}: goal within 10%)`,
+    );
+  } finally {
+    await boss.stop({ graceful: false });
+    await db.drop();
+  }
 }

@@ -12,7 +12,6 @@ import { claimFold } from '../src/operations/claims.sql.ts';
 import { createBoss } from '../src/queue/boss.ts';
 import { foldedFetch } from '../src/queue/fetch-fold.ts';
 import { fetchPool } from '../src/queue/fetch-plan.ts';
-import { DEFAULT_LIFECYCLE } from '../src/operations/policy.ts';
 
 const schema = process.argv[2];
 const bossSchema = process.argv[3];
@@ -45,15 +44,12 @@ try {
     };
     await boss.fetch(queue, { batchSize, db: capture });
     const { text, values } = captured!;
-    const folded = foldedFetch(text, claimFold(schema), values.length + 1) ?? text;
+    const folded = foldedFetch(text, claimFold(schema, bossSchema)) ?? text;
     // On a connection of the consumer's fetch pool, so it is planned as the consumer's is.
     const client = await fetching.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${folded}`, [
-        ...values,
-        DEFAULT_LIFECYCLE.leaseSeconds,
-      ]);
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${folded}`, values);
       console.log(`\n=== ${queue} (batch ${batchSize})`);
       console.log(rows.map((r) => r['QUERY PLAN']).join('\n'));
     } finally {

@@ -1,4 +1,5 @@
 /** CLI commands of the code generator: `codegen` writes files, `routes` only shows the table. */
+import { join, resolve } from 'node:path';
 import { runCodegen } from './index.ts';
 import { loadSpec } from './load-spec.ts';
 import { isMagentoStyle, closeMagentoObjects } from './input-schema.ts';
@@ -6,6 +7,20 @@ import { buildRouteTable } from './route-table.ts';
 import { formatDiagnostic } from './types.ts';
 import { loadConfig } from '../src/config.ts';
 import { demoExamples, EXAMPLE_NAMES } from '../src/plugins/examples.ts';
+import { frameworkFolder, PACKAGE_ROOT, STORE_PROJECT_HINT } from '../src/kernel/package.ts';
+
+/** A store's code never goes into the framework's own tree (`frameworkFolder`); its sample may. */
+function refuseFrameworkTree(spec: string, out: string, plugins: string | false): void {
+  const sample = !/^https?:/i.test(spec) && resolve(spec) === join(PACKAGE_ROOT, 'openapi/magento-sample.yaml');
+  if (frameworkFolder(out) === 'src/generated' && !sample)
+    throw new Error(
+      `src/generated of magento-async's own checkout is its generated sample (\`npm run codegen\`), not a store's: ${STORE_PROJECT_HINT}.`,
+    );
+  if (plugins !== false && frameworkFolder(plugins) === 'plugins')
+    throw new Error(
+      `plugins/ of magento-async's own checkout holds its built-in plugin, not a store's stubs: ${STORE_PROJECT_HINT}, or pass --no-stubs.`,
+    );
+}
 
 export async function codegenCommand(opts: {
   spec: string;
@@ -23,10 +38,13 @@ export async function codegenCommand(opts: {
       : opts.withExamples === true
         ? [...EXAMPLE_NAMES]
         : opts.withExamples.split(',').map((x) => x.trim());
+  const out = opts.out ?? config.generatedDir;
+  const plugins = opts.stubs ? (opts.plugins ?? config.pluginsDir) : false;
+  refuseFrameworkTree(opts.spec, out, plugins);
   const result = await runCodegen({
     spec: opts.spec,
-    out: opts.out ?? config.generatedDir,
-    plugins: opts.stubs ? (opts.plugins ?? config.pluginsDir) : false,
+    out,
+    plugins,
     token: opts.token,
     examples,
     pluginPackages: config.pluginPackages,

@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 
-run(process.execPath, ['bin/magento-async.js', 'codegen', '--spec', 'openapi/magento-sample.yaml', '--with-examples']);
+// No stubs: the framework's plugins/ holds only its built-in plugin (a store's stubs live in its project).
+run(process.execPath, ['bin/magento-async.js', 'codegen', '--spec', 'openapi/magento-sample.yaml', '--no-stubs']);
 const changed = run('git', ['status', '--porcelain', '--', 'src/generated']).trim();
 if (changed) {
   console.error('src/generated is out of date with openapi/ (run `npm run codegen` and commit):\n' + changed);

@@ -16,6 +16,8 @@ import { normalizedKey } from './input.ts';
 
 export const SECRET_ENVELOPE = '$ma-enc$v1$';
 export const ERASED_SECRET = '$ma-erased$';
+/** What every envelope and erased secret starts with: stored text without it has none to open. */
+export const SECRET_MARK = '$ma-';
 /** Field names (normalised as filterInputData does: lower case, no `_`) that are always secret. */
 export const DEFAULT_SECRET_FIELDS: readonly string[] = ['password'];
 

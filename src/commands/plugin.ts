@@ -14,6 +14,7 @@ import { importArtifacts } from '../runtime/artifacts.ts';
 import { exampleArgs } from '../testing/example-args.ts';
 import { defaultPluginName, emitPlugin, emitPluginTest } from './plugin-scaffold.ts';
 import { frameworkImport } from '../../codegen/emit/header.ts';
+import { frameworkFolder, STORE_PROJECT_HINT } from '../kernel/package.ts';
 
 const NAME = /^[A-Z][A-Za-z0-9]*_[A-Z][A-Za-z0-9]*$/;
 const FOLDER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -62,6 +63,10 @@ export interface PluginNewOptions {
 
 export async function pluginNew(entity: string, opts: PluginNewOptions, out: (line: string) => void): Promise<void> {
   const config = loadConfig({ env: process.env });
+  if (frameworkFolder(config.pluginsDir) === 'plugins')
+    throw new Error(
+      `plugins/ of magento-async's own checkout holds its built-in plugin, not a store's: ${STORE_PROJECT_HINT}.`,
+    );
   const generatedDir = resolve(config.generatedDir);
   const artifacts = await importArtifacts(generatedDir).catch((error: Error) => {
     throw new Error(`${error.message} (plugin:new types the handlers from the generated routes)`);

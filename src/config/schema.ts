@@ -218,7 +218,7 @@ const consumer = Group(
       maximum: 3600,
       default: 20,
       description:
-        "a worker's claim on an operation, extended every quarter of it while it runs: a dead worker's operation runs again after this",
+        'no longer used: a claim on an operation is its job, which `heartbeatSeconds` and `expireInSeconds` hand on (still accepted, so existing files load)',
     }),
   },
   'Worker settings of `queue:consumers:start`.',

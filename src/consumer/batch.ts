@@ -62,13 +62,11 @@ export interface Delivery {
   hold?: Hold | undefined;
 }
 
-/** What a batch leaves for its caller when it throws: the claims it still holds. */
+/** A batch that threw: its caller fails its deliveries, which gives their claims back. */
 export class BatchFailure extends Error {
-  readonly held: [string[], number[], number[]];
-  constructor(cause: unknown, held: [string[], number[], number[]]) {
+  constructor(cause: unknown) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = 'BatchFailure';
-    this.held = held;
   }
 }
 
@@ -95,12 +93,12 @@ export async function processBatch(
   const claims: Claimed[] = [];
   const done: JobAttempt[] = [];
   const busy: NotClaimed[] = [];
-  const canceledGone: { bulk: string; key: number }[] = [];
+  const canceledGone: { bulk: string; key: number; job: string }[] = [];
   for (const d of delivered) {
     if ('row' in d) claims.push(d);
     else if (d.reason === 'busy') busy.push(d);
     else {
-      if (d.reason === 'canceled') canceledGone.push({ bulk: d.job.data.bulk, key: d.job.data.key });
+      if (d.reason === 'canceled') canceledGone.push({ bulk: d.job.data.bulk, key: d.job.data.key, job: d.job.id });
       done.push(attemptOf(d.job));
     }
   }
@@ -110,40 +108,35 @@ export async function processBatch(
     if (ctx.dependencies) looked = await lookFirst(ctx, ctx.dependencies, claims);
   } catch (error) {
     delivery.hold?.release();
-    throw new BatchFailure(error, [
-      claims.map((c) => c.row.bulk_uuid),
-      claims.map((c) => c.row.operation_key),
-      claims.map((c) => c.row.lease_token),
-    ]);
+    throw new BatchFailure(error);
   }
   const runs = looked && new Set(looked.run);
   const running = runs ? claims.filter((c) => runs.has(c)) : claims;
   for (const c of looked?.failed ?? []) done.push(attemptOf(c.job));
   // Each claim that runs now keeps its share of the consumer's capacity; the rest goes back.
   delivery.hold?.claimed(running, (id) => ctx.gateOf?.(id));
-  const leases = new Leases(ctx, running, claimedAt, lookedAt);
+  const leases = new Leases(ctx, queue, running, claimedAt, lookedAt);
   const writer = new BatchWriter(ctx, queue, leases, startedAt, done);
   try {
     const waiting = looked?.waiting ?? [];
-    await putOff(
-      ctx,
-      queue,
-      [
-        ...busy.map((b) => ({ job: b.job, delaySeconds: busyDelaySeconds(b), behind: b.wait === null })),
-        ...waiting.map((w) => ({ job: w.claim.job, delaySeconds: w.delaySeconds, dependant: true })),
-      ],
-      [
-        waiting.map((w) => w.claim.row.bulk_uuid),
-        waiting.map((w) => w.claim.row.operation_key),
-        waiting.map((w) => w.claim.row.lease_token),
-      ],
-    );
+    await putOff(ctx, queue, [
+      ...busy.map((b) => ({ job: b.job, delaySeconds: busyDelaySeconds(b), behind: b.wait === null })),
+      ...waiting.map((w) => ({ job: w.claim.job, delaySeconds: w.delaySeconds, dependant: true })),
+    ]);
     await finishCanceled(ctx, canceledGone);
     await new BatchExecutor(ctx, leases, writer, (ended) => {
       for (const c of ended) delivery.hold?.done(c);
     }).runAll(running);
     const finished = running.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key }));
-    await wakeWaiting(ctx, queue, finished);
+    // Only a keyed operation can have deliveries waiting behind it: a batch of unkeyed ones saves
+    // the statement. (One re-keyed while it ran, by a consumer starting with a changed rule, leaves
+    // its waiters to their put-off delay.)
+    const keyed = running.filter((c) => c.row.keyed !== false);
+    await wakeWaiting(
+      ctx,
+      queue,
+      keyed.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key })),
+    );
     if (looked) {
       const failed = looked.failed.map((c) => ({ bulk: c.row.bulk_uuid, key: c.row.operation_key }));
       await wakeDependants(ctx, [...finished, ...failed, ...looked.alsoFailed]);
@@ -151,7 +144,7 @@ export async function processBatch(
     return running.length - writer.notSettled + canceledGone.length + (looked?.failed.length ?? 0);
   } catch (error) {
     writer.abandon();
-    throw new BatchFailure(error, leases.heldArrays());
+    throw new BatchFailure(error);
   } finally {
     leases.stop();
     delivery.hold?.release();

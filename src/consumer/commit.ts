@@ -18,10 +18,11 @@
  */
 import type { Job, JobAttempt } from 'pg-boss';
 import { finishCanceled } from '../operations/cancel.ts';
-import { releaseClaims, type Claimed, type Leases } from '../operations/claims.ts';
-import { addressOf, attemptOf, type OperationRow, type Outcome } from '../operations/operation.ts';
+import type { Claimed, Leases } from '../operations/claims.ts';
+import { addressOf, rowAddress, attemptOf, type OperationRow, type Outcome } from '../operations/operation.ts';
 import { recordOutcomes as recordOutcomesSql } from '../operations/outcomes.sql.ts';
 import { needsTransaction, outcomeArrays, recordOn, recordOutcomes, type Recorded } from '../operations/outcomes.ts';
+import { bossSchemaFor } from '../queue/boss.ts';
 import type { PoolClient } from '../db/pool.ts';
 import { putOff } from '../operations/put-off.ts';
 import { errorLogFields, failureOutcome, isLockConflict, isRetriable, STATUS_COMPLETE } from '../operations/status.ts';
@@ -69,7 +70,7 @@ export class BatchWriter {
   #flushing: Promise<void> = Promise.resolve();
   /** Claimed operations to give back unrecorded (their transaction could not commit). */
   #givenBack: (Claimed & { alone?: boolean })[] = [];
-  #canceled: { bulk: string; key: number; token: number }[] = [];
+  #canceled: { bulk: string; key: number; job: string }[] = [];
   #source: TransactionSource;
   #notSettled = 0;
 
@@ -94,7 +95,7 @@ export class BatchWriter {
 
   /** A claim flagged by the cancel API before it started: it never runs. */
   cancel(claim: Claimed): void {
-    this.#canceled.push({ bulk: claim.row.bulk_uuid, key: claim.row.operation_key, token: claim.row.lease_token });
+    this.#canceled.push({ bulk: claim.row.bulk_uuid, key: claim.row.operation_key, job: claim.job.id });
     this.#done.push(attemptOf(claim.job));
   }
 
@@ -234,7 +235,7 @@ export class BatchWriter {
       this.#givenBack.push(...items.map((i) => ({ job: i.job, row: i.row, alone })));
       return;
     }
-    for (const i of items) this.#leases.drop(addressOf(i.row.bulk_uuid, i.row.operation_key));
+    for (const i of items) this.#leases.drop(rowAddress(i.row));
   }
 
   /**
@@ -270,7 +271,6 @@ export class BatchWriter {
     const ctx = this.#ctx;
     if (this.#canceled.length) {
       const c = this.#canceled;
-      await releaseClaims(ctx, [c.map((x) => x.bulk), c.map((x) => x.key), c.map((x) => x.token)]);
       await finishCanceled(ctx, c);
       for (const x of c) this.#leases.drop(addressOf(x.bulk, x.key));
     }
@@ -282,9 +282,8 @@ export class BatchWriter {
         ctx,
         this.#queue,
         back.map((c) => ({ job: c.job, delaySeconds: 0, alone: c.alone })),
-        [back.map((c) => c.row.bulk_uuid), back.map((c) => c.row.operation_key), back.map((c) => c.row.lease_token)],
       );
-      for (const c of back) this.#leases.drop(addressOf(c.row.bulk_uuid, c.row.operation_key));
+      for (const c of back) this.#leases.drop(rowAddress(c.row));
     }
   }
 
@@ -314,7 +313,7 @@ export class BatchWriter {
         throw error;
       }
       // Dropped only once written: a failed flush leaves them held, so the caller gives them back.
-      for (const p of items) this.#leases.drop(addressOf(p.row.bulk_uuid, p.row.operation_key));
+      for (const p of items) this.#leases.drop(rowAddress(p.row));
     });
     this.#flushing = run.catch(() => {});
     return run;
@@ -342,11 +341,11 @@ async function flushPending(
   const jobs = [...items.map((i) => attemptOf(i.job)), ...done];
   const db = items.length
     ? completionFoldDb(ctx.pool, {
-        cte: (paramOffset) => recordOutcomesSql(ctx.schema, { paramOffset }),
+        cte: (paramOffset) => recordOutcomesSql(ctx.schema, bossSchemaFor(ctx.boss), { paramOffset }),
         // For the autocommit write that precedes the completion: the completion's own (synchronous)
         // commit flushes the WAL up to and including this one. One fsync per batch.
-        alone: recordOutcomesSql(ctx.schema, { asyncCommit: true }),
-        values: outcomeArrays(items, startedAt, ctx.policy),
+        alone: recordOutcomesSql(ctx.schema, bossSchemaFor(ctx.boss), { asyncCommit: true }),
+        values: outcomeArrays(items, startedAt, ctx.policy, queue),
       })
     : undefined;
   await ctx.boss.complete(queue, jobs, null, db ? { db } : {});

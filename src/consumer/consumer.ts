@@ -22,12 +22,12 @@ import { errorLogFields, isRetriable } from '../operations/status.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { batchHandlersOf } from './batch-handler.ts';
 import { claimFold } from '../operations/claims.sql.ts';
-import { releaseClaims } from '../operations/claims.ts';
 import { configDefaults } from '../config.ts';
 import { DEFAULT_LIFECYCLE, type LifecyclePolicy } from '../operations/policy.ts';
-import { closeAbandoned, sweep } from '../operations/sweep.ts';
+import { closeAbandoned, sweep, sweepStart } from '../operations/sweep.ts';
 import { foldedFetchDb } from '../queue/fetch-fold.ts';
 import { fetchPool } from '../queue/fetch-plan.ts';
+import { bossSchemaFor } from '../queue/boss.ts';
 import { QueueWaker } from './wake.ts';
 
 export interface ConsumerOptions {
@@ -154,7 +154,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   // named statement on connections of its own (src/queue/fetch-plan.ts: planned as an index walk,
   // so a fetch costs the same at any depth). A fetch is short: a few connections serve every loop.
   const fetching = fetchPool(pool, Math.min(queues.length * concurrency, 4));
-  const fetchDb = foldedFetchDb(fetching, claimFold(schema), () => [policy.leaseSeconds]);
+  const fetchDb = foldedFetchDb(fetching, claimFold(schema, bossSchemaFor(boss)));
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);
@@ -264,25 +264,30 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   }
 
   let swept = 0;
-  const sweepOnce = async () => {
-    if (!options.sweeper) return;
+  const cursor = sweepStart();
+  /** One window of the sweep (sweep.ts); whether it reached the table's end. */
+  const sweepOnce = async (): Promise<boolean> => {
+    if (!options.sweeper) return true;
     try {
-      const n = await sweep(ctx, options.sweeper.bossSchema, options.sweeper.queueOf, queues);
-      swept += n;
-      if (n) log.warn({ count: n, total: swept }, 'sweeper re-enqueued unfinished operations that had no job');
+      const { count, wrapped } = await sweep(ctx, options.sweeper.bossSchema, options.sweeper.queueOf, queues, cursor);
+      swept += count;
+      if (count) log.warn({ count, total: swept }, 'sweeper re-enqueued unfinished operations that had no job');
+      return wrapped;
     } catch (error) {
       log[isRetriable(error) ? 'warn' : 'error']({ err: error }, 'sweep failed');
+      return true;
     }
   };
-  // A sweep reads every unfinished operation and every live job (12 s at 534,000 open): the next
-  // one comes at least 20 times as long after as the last took, so however deep the queues, the
-  // sweeper never takes more than a twentieth of a connection (nor holds a snapshot for longer).
+  // A sweep walks the operations a window at a time (a bounded look, whatever the depth): the next
+  // window comes 20 times as long after as the last took, so the sweeper never takes more than a
+  // twentieth of a connection, and once a walk reached the end the next starts after the interval.
   let sweeper: NodeJS.Timeout | undefined;
   const sweepAndSchedule = async () => {
     const started = performance.now();
-    await sweepOnce();
+    const wrapped = await sweepOnce();
     if (stopping || !options.sweeper) return;
-    const ms = Math.max((options.sweeper.intervalSeconds ?? 60) * 1000, (performance.now() - started) * 20);
+    const paced = (performance.now() - started) * 20;
+    const ms = wrapped ? Math.max((options.sweeper.intervalSeconds ?? 60) * 1000, paced) : paced;
     sweeper = setTimeout(() => void sweepAndSchedule(), ms);
   };
 
@@ -303,14 +308,20 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   boss.once('stopped', onBossStopped);
 
   log.info({ queues, batchSize, concurrency, notify: waker.listening }, 'consumer started');
-  return { stop, done, handled: () => handled, swept: () => swept, sweep: sweepOnce };
+  return {
+    stop,
+    done,
+    handled: () => handled,
+    swept: () => swept,
+    sweep: async () => void (await sweepOnce()),
+  };
 }
 
 /**
- * Runs one batch, touching its jobs while it runs when their queue has a heartbeat. A batch that
- * throws has its jobs failed (fenced to this attempt, so pg-boss delivers them again) and its claims
- * given back; with the database away, both are tried again every second until it is back (or the
- * leases lapse on their own), so a restart costs seconds, not the heartbeat or lease timeout.
+ * Runs one batch (its claims' jobs are touched by its leases while it runs, src/operations/claims.ts).
+ * A batch that throws has its jobs failed (fenced to this attempt, so pg-boss delivers them again),
+ * which gives their claims back; with the database away, that is tried again every second until
+ * it is back (or the jobs' heartbeat or expiry frees them), so a restart costs seconds.
  */
 async function runBatch(
   ctx: BatchContext,
@@ -319,37 +330,24 @@ async function runBatch(
   delivery: Delivery,
 ): Promise<number> {
   const attempts: JobAttempt[] = jobs.map((j) => ({ id: j.id, retryCount: j.retryCount }));
-  const heartbeats = jobs.map((j) => j.heartbeatSeconds ?? 0).filter((s) => s > 0);
-  let timer: NodeJS.Timeout | undefined;
-  if (heartbeats.length) {
-    timer = setInterval(
-      () => {
-        ctx.boss
-          .touch(queue, attempts)
-          .catch((error: unknown) => ctx.log.warn({ err: error, queue }, 'heartbeat failed'));
-      },
-      (Math.min(...heartbeats) * 1000) / 2,
-    );
-  }
   try {
     return await processBatch(ctx, queue, jobs, delivery);
   } catch (error) {
-    const held = error instanceof BatchFailure ? error.held : ([[], [], []] as [string[], number[], number[]]);
     const cause = error instanceof BatchFailure ? error.cause : error;
     ctx.log[isRetriable(cause) ? 'warn' : 'error'](
       { ...errorLogFields(cause), queue, jobs: jobs.length },
       'batch failed; its unsettled jobs are delivered again',
     );
     const message = cause instanceof Error ? cause.message : String(cause);
-    const until = performance.now() + ctx.policy.leaseSeconds * 1000;
+    const seconds = Math.min(...jobs.map((j) => j.heartbeatSeconds || j.expireInSeconds || Infinity));
+    const until = performance.now() + (Number.isFinite(seconds) ? seconds : 60) * 1000;
     for (let tried = 0; ; tried++) {
       try {
-        await releaseClaims(ctx, held);
         await ctx.boss.fail(queue, attempts, { message });
         break;
       } catch (failError) {
         if (performance.now() > until || ctx.stopping()) {
-          // Left to lapse: the leases and the jobs' heartbeat or expiry free them.
+          // Left to lapse: the jobs' heartbeat or expiry frees them.
           ctx.log.warn({ err: failError, queue }, 'could not give back the jobs of a failed batch');
           break;
         }
@@ -357,7 +355,5 @@ async function runBatch(
       }
     }
     return 0;
-  } finally {
-    if (timer) clearInterval(timer);
   }
 }

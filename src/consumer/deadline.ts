@@ -20,14 +20,24 @@ export class HandlerDeadline {
   #armedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #finished = false;
+  readonly #also: AbortSignal | undefined;
+  readonly #forward = (): void => this.#controller.abort(this.#also!.reason);
 
-  constructor(ms: number) {
+  /**
+   * `also`: a signal that aborts this one too (the batch's lost claims), with its own reason. One
+   * controller per handler, its listener removed when it finishes: a signal fed by `AbortSignal.any`
+   * stays alive (and with it the unit) as long as its sources could abort.
+   */
+  constructor(ms: number, also?: AbortSignal) {
     this.#ms = ms;
     this.#left = ms;
+    this.#also = also;
+    if (also?.aborted) this.#controller.abort(also.reason);
+    else also?.addEventListener('abort', this.#forward, { once: true });
     this.#arm();
   }
 
-  /** Aborted with a {@link HandlerTimeoutError} when the deadline passes. */
+  /** Aborted with a {@link HandlerTimeoutError} when the deadline passes, or with `also`'s reason. */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
@@ -62,9 +72,11 @@ export class HandlerDeadline {
   finish(): void {
     this.#finished = true;
     clearTimeout(this.#timer);
+    this.#also?.removeEventListener('abort', this.#forward);
   }
 
   #arm(): void {
+    if (this.#controller.signal.aborted) return;
     this.#armedAt = performance.now();
     this.#timer = setTimeout(() => this.#controller.abort(new HandlerTimeoutError(this.#ms)), this.#left);
   }

@@ -4,7 +4,7 @@
  * (deadline.ts), and their outcomes go to the batch's writer (commit.ts). `runUnit` is the seam for
  * anything that runs operations (one handler, or a batch handler for many operations).
  */
-import { addressOf, type Outcome } from '../operations/operation.ts';
+import { rowAddress, type Outcome } from '../operations/operation.ts';
 import type { Claimed, Leases } from '../operations/claims.ts';
 import { errorLogFields, failureOutcome, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from '../operations/status.ts';
 import type { BatchContext } from './batch.ts';
@@ -48,10 +48,10 @@ export class BatchExecutor {
       const unit = units[u]!;
       const starting: Claimed[] = [];
       for (const claim of unit.claims) {
-        if (this.#leases.canceled(addressOf(claim.row.bulk_uuid, claim.row.operation_key))) this.#writer.cancel(claim);
+        if (this.#leases.canceled(rowAddress(claim.row))) this.#writer.cancel(claim);
         else starting.push(claim);
       }
-      const mayStart = starting.every((c) => this.#leases.mayStart(addressOf(c.row.bulk_uuid, c.row.operation_key)));
+      const mayStart = starting.every((c) => this.#leases.mayStart(rowAddress(c.row)));
       if (starting.length && (this.#ctx.stopping() || !mayStart)) {
         // Stopping, or the lease is too short for another handler: give the rest back to run at once.
         this.#writer.giveBack([...starting, ...units.slice(u + 1).flatMap((x) => x.claims)]);
@@ -113,21 +113,12 @@ export class BatchExecutor {
     const alone = claims.every((c) => c.job.data.alone === true) || ctx.shareTransactions === false;
     const { source, own } = this.#writer.transactionFor(alone);
     const lost = this.#leases.lost.signal;
-    const deadline = new HandlerDeadline(ctx.policy.handlerTimeoutMs);
+    // The handler's signal aborts with the deadline or the batch's lost claims: the deadline's own,
+    // fed by a listener on `lost` removed when the unit ends (not AbortSignal.any: Node keeps a signal
+    // made by it alive while it could still abort, and every unit with it: RSS +330 MiB over 100,000).
+    const deadline = new HandlerDeadline(ctx.policy.handlerTimeoutMs, lost);
+    const signal = deadline.signal;
     const tx = new UnitTransaction(source, deadline.waits);
-    // The handler's signal aborts with the deadline or the batch's lost claims. Not AbortSignal.any:
-    // Node keeps a signal made by it alive for as long as it has a listener and could still abort,
-    // so every unit (its transaction, deadline, closures, and through them its whole batch) stayed
-    // in memory for good: ~3 KB per operation, RSS +330 MiB over 100,000. A plain controller fed by
-    // listeners removed when the unit ends is collected with the unit.
-    const unitAbort = new AbortController();
-    const signal = unitAbort.signal;
-    const forward = (event: Event) => unitAbort.abort((event.target as AbortSignal).reason);
-    const sources = [deadline.signal, lost];
-    for (const from of sources) {
-      if (from.aborted) unitAbort.abort(from.reason);
-      else from.addEventListener('abort', forward, { once: true });
-    }
     const aborted = new Promise<never>((_, reject) => {
       const onAbort = () => reject(signal.reason);
       if (signal.aborted) onAbort();
@@ -154,11 +145,11 @@ export class BatchExecutor {
       if (lost.aborted) {
         logOf(ctx, claims[0]!.row).warn({ err: error }, 'operation abandoned: its claim could not be kept');
         await tx.abandon();
-        for (const c of claims) this.#leases.drop(addressOf(c.row.bulk_uuid, c.row.operation_key));
+        for (const c of claims) this.#leases.drop(rowAddress(c.row));
         this.#writer.lost(claims.length);
         return;
       }
-      const cause = deadline.signal.aborted ? deadline.signal.reason : error;
+      const cause = signal.aborted ? signal.reason : error;
       outcomes = claims.map((c) => {
         const failure = failureOutcome(cause, c.row);
         logOf(ctx, c.row)[failure.status === STATUS_RETRIABLY_FAILED ? 'warn' : 'info'](
@@ -169,7 +160,6 @@ export class BatchExecutor {
       });
     } finally {
       deadline.finish();
-      for (const from of sources) from.removeEventListener('abort', forward);
     }
     const seconds = (performance.now() - ran) / 1000;
     for (let i = 0; i < claims.length; i++) {

@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { demoExamples } from '../plugins/examples.ts';
+import { frameworkFolder } from '../kernel/package.ts';
 import { createLogger, startServer, type RunningServer } from '../server.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
 import {
@@ -63,7 +64,8 @@ export async function regenerateIfChanged(config: Config, out: (line: string) =>
   await runCodegen({
     spec: spec.path,
     out: resolve(config.generatedDir),
-    plugins: config.pluginsDir,
+    // This checkout's plugins/ is the framework's (the built-in plugin): its sample gets no stubs.
+    plugins: frameworkFolder(config.pluginsDir) === 'plugins' ? false : config.pluginsDir,
     examples: config.plugins.examples ?? [],
     pluginPackages: config.pluginPackages,
   });

@@ -5,7 +5,7 @@
  * which is the user's project.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 function packageRoot(): string {
@@ -44,3 +44,22 @@ export const COMPILED = import.meta.url.endsWith('.js');
 export function packageModule(sourcePath: string): string {
   return COMPILED ? join(PACKAGE_ROOT, 'dist', sourcePath.replace(/\.ts$/, '.js')) : join(PACKAGE_ROOT, sourcePath);
 }
+
+/**
+ * In a checkout of magento-async (running from its sources), the two folders of the framework's
+ * own tree that a store's code would otherwise land in: `src/generated`, the generated sample (the
+ * test kit's default routes, what the tests and the checkout's `npm start` run; `npm run codegen`
+ * writes it and CI's drift check guards it), and `plugins`, which holds the built-in plugin. A
+ * store's generated code and plugins live in a project of its own (`magento-async init`), so the
+ * framework's tree never depends on what a user wrote into it. Null for any other path, and always
+ * in an installed package.
+ */
+export function frameworkFolder(path: string): 'src/generated' | 'plugins' | null {
+  if (COMPILED) return null;
+  const full = resolve(path);
+  for (const folder of ['src/generated', 'plugins'] as const) if (full === join(PACKAGE_ROOT, folder)) return folder;
+  return null;
+}
+
+/** What to do instead, for the messages that refuse to write into those folders. */
+export const STORE_PROJECT_HINT = 'make a store project (`npx magento-async init <dir>`) and run it there';

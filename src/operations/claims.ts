@@ -1,20 +1,24 @@
 /**
- * Claims: a worker runs an operation only after claiming it (a lease with a fencing token,
- * `lease_token`), keeps the lease while it runs, and every write it makes names the token. A
- * delivery of an operation that is final is completed; of one that is busy (another worker's live
- * lease, or an earlier unfinished operation of its entity key) it is put off (put-off.ts).
- * Duplicate deliveries are therefore harmless.
+ * Claims: a worker runs an operation only while it holds the operation's delivering job (pg-boss
+ * hands a job to one worker at a time), and every write it makes names that delivery's attempt
+ * (`id:retry_count`), so a worker whose job was handed on writes nothing. A delivery of an
+ * operation that is final is completed; of one that is busy (another job's live delivery, or an
+ * earlier unfinished operation of its entity key) it is put off (put-off.ts). Duplicate deliveries
+ * are therefore harmless. Claiming writes nothing: the attempt's one write is its outcome.
  *
- * No handler outlives its lease: an operation starts only while more than half the lease is left,
- * the lease is extended every quarter of it, and a handler is aborted (AbortSignal) at its timeout
- * or a second before an unextended lease could lapse. So no two workers run an operation at once.
+ * No handler outlives its claim: the claim lasts as long as pg-boss keeps the job active, extended
+ * every quarter of its heartbeat (or expiry) while the batch runs; an operation starts only while
+ * more than half of that is left, and a handler is aborted (AbortSignal) at its timeout or a second
+ * before the claim could lapse. So no two workers run an operation at once.
  */
-import type { Job } from 'pg-boss';
+import type { Job, JobAttempt } from 'pg-boss';
 import { prepared } from '../db/prepared.ts';
+import { extendJobs } from '../queue/pgboss-sql.ts';
+import { bossSchemaFor } from '../queue/boss.ts';
 import type { OperationJob } from '../queue/names.ts';
 import * as sql from './claims.sql.ts';
 import type { Unclaimed } from './claims.sql.ts';
-import { addressOf, type OperationRow } from './operation.ts';
+import { addressOf, rowAddress, attemptOf, type OperationRow } from './operation.ts';
 import type { LifecycleContext } from './policy.ts';
 import { errorLogFields } from './status.ts';
 
@@ -49,8 +53,8 @@ export function deliveredOf(job: object): Claimed | NotClaimed | undefined {
       status: j.__status as number,
       attempts: j.__attempts as number,
       attempts_at_reopen: j.__attempts_at_reopen as number,
-      lease_token: j.__lease_token as number,
       reopened: j.__reopened as number,
+      keyed: j.__keyed as boolean,
       store_id: j.__store_id as number,
       store_code: j.__store_code as string | null,
     },
@@ -63,11 +67,10 @@ export async function claimSeparately(
   jobs: Job<OperationJob>[],
 ): Promise<(Claimed | NotClaimed)[]> {
   const { rows } = await ctx.pool.query(
-    prepared(sql.claimJobs(ctx.schema), [
+    prepared(sql.claimJobs(ctx.schema, bossSchemaFor(ctx.boss)), [
       jobs.map((j) => j.id),
       jobs.map((j) => String(j.data.bulk)),
       jobs.map((j) => String(j.data.key)),
-      ctx.policy.leaseSeconds,
     ]),
   );
   const byId = new Map(rows.map((r: { id: string }) => [r.id, r]));
@@ -75,14 +78,19 @@ export async function claimSeparately(
 }
 
 /**
- * The claims of one batch while it runs: extended every quarter lease, and looked at again (for
- * cancellations) before an operation starts when the last look is older than `lookMs`. Tells when
- * an operation may still start, and aborts `lost` when a claim could lapse unextended.
+ * The claims of one batch while it runs: their jobs extended every quarter of a lease (the queue's
+ * heartbeat, or its expiry without one; pgboss-sql.ts `extendJobs`), and their operations looked at
+ * again (for cancellations) before an operation starts when the last look is older than `lookMs`.
+ * Tells when an operation may still start, and aborts `lost` a second before a claim it could not
+ * extend would be handed on.
  */
 export class Leases {
   #ctx: LifecycleContext;
-  #held = new Map<string, { bulk: string; key: number; token: number }>();
+  #queue: string;
+  #held = new Map<string, { bulk: string; key: number; attempt: JobAttempt }>();
   #canceled = new Set<string>();
+  /** A claim's life unextended: the jobs' heartbeat, or their expiry when shorter; ms. */
+  #leaseMs: number;
   /** performance.now() until which every held claim is surely still ours. */
   #validUntil: number;
   #lookedAt: number;
@@ -92,36 +100,51 @@ export class Leases {
   readonly lost = new AbortController();
 
   /**
-   * `claimedAt`: taken before the claiming statement ran (the database's lease starts no earlier);
-   * `lookedAt`: when its answer arrived, the cancellations it saw counting as a fresh look.
+   * `claimedAt`: taken before the fetching statement ran (pg-boss's expiry and heartbeat start no
+   * earlier); `lookedAt`: when its answer arrived, the cancellations it saw counting as a fresh look.
    */
-  constructor(ctx: LifecycleContext, claims: readonly Claimed[], claimedAt: number, lookedAt = claimedAt) {
+  constructor(
+    ctx: LifecycleContext,
+    queue: string,
+    claims: readonly Claimed[],
+    claimedAt: number,
+    lookedAt = claimedAt,
+  ) {
     this.#ctx = ctx;
-    for (const { row } of claims) {
-      this.#held.set(addressOf(row.bulk_uuid, row.operation_key), {
+    this.#queue = queue;
+    for (const { row, job } of claims) {
+      this.#held.set(rowAddress(row), {
         bulk: row.bulk_uuid,
         key: row.operation_key,
-        token: row.lease_token,
+        attempt: attemptOf(job),
       });
     }
+    const seconds = (pick: (j: Job<OperationJob>) => number | null | undefined) =>
+      Math.min(...claims.map((c) => pick(c.job) || Infinity));
+    this.#leaseMs =
+      Math.min(
+        seconds((j) => j.heartbeatSeconds),
+        seconds((j) => j.expireInSeconds),
+      ) * 1000;
+    if (!Number.isFinite(this.#leaseMs)) this.#leaseMs = 60_000;
+    this.#validUntil = claimedAt + this.#leaseMs;
     this.#lookedAt = lookedAt;
-    this.#validUntil = claimedAt + ctx.policy.leaseSeconds * 1000;
     if (this.#held.size) {
-      this.#timer = setInterval(() => void this.extend(), (ctx.policy.leaseSeconds * 1000) / 4);
+      this.#timer = setInterval(() => void this.extend(), this.#leaseMs / 4);
       this.#armLost();
     }
   }
 
   /**
-   * Whether an operation may start now: held, not canceled, and the lease recently extended (more
-   * than half of it left). A handler that then outlives the lease unextended is aborted (`lost`).
+   * Whether an operation may start now: held, not canceled, and more than half a lease left. A
+   * handler that then outlives the claim is aborted (`lost`).
    */
   mayStart(address: string): boolean {
     return (
       this.#held.has(address) &&
       !this.#canceled.has(address) &&
       !this.lost.signal.aborted &&
-      performance.now() + (this.#ctx.policy.leaseSeconds * 1000) / 2 < this.#validUntil
+      performance.now() + this.#leaseMs / 2 < this.#validUntil
     );
   }
 
@@ -136,7 +159,7 @@ export class Leases {
 
   /** Looks again when the last look is older than `lookMs`: fast batches never pay for it. */
   async lookAgain(lookMs: number): Promise<void> {
-    if (this.lookDue(lookMs)) await this.extend();
+    if (this.lookDue(lookMs)) await this.#look();
   }
 
   /** Stops holding an operation (its outcome is written, or it was given back). */
@@ -144,41 +167,54 @@ export class Leases {
     this.#held.delete(address);
   }
 
-  /** The claims still held, as the parallel arrays of the lifecycle SQL. */
-  heldArrays(): [string[], number[], number[]] {
-    const held = [...this.#held.values()];
-    return [held.map((h) => h.bulk), held.map((h) => h.key), held.map((h) => h.token)];
-  }
-
+  /** Extends the held jobs (every quarter lease), then looks at their operations again. */
   extend(): Promise<void> {
     this.#extending ??= (async () => {
       if (!this.#held.size) return;
       const sentAt = performance.now();
+      const held = [...this.#held.entries()];
       try {
-        const { rows } = await this.#ctx.pool.query<{ bulk_uuid: string; operation_key: number; canceled: boolean }>(
-          prepared(sql.extendLeases(this.#ctx.schema), [...this.heldArrays(), this.#ctx.policy.leaseSeconds]),
+        const { rows } = await this.#ctx.pool.query<{ id: string; extended: boolean }>(
+          prepared(extendJobs(bossSchemaFor(this.#ctx.boss)), [
+            this.#queue,
+            held.map(([, h]) => `${h.attempt.id}:${h.attempt.retryCount}`),
+          ]),
         );
-        const still = new Set<string>();
-        for (const r of rows) {
-          const a = addressOf(r.bulk_uuid, r.operation_key);
-          still.add(a);
-          if (r.canceled) this.#canceled.add(a);
+        const still = new Set(rows.map((r) => r.id));
+        // Missing: no longer ours (never expected while we extend in time).
+        for (const [a, h] of held) if (!still.has(h.attempt.id)) this.#held.delete(a);
+        // One locked right now was not extended: the claims count as extended once all were.
+        if (rows.every((r) => r.extended)) {
+          this.#validUntil = sentAt + this.#leaseMs;
+          this.#armLost();
         }
-        // Not extended: no longer ours (never expected while we extend in time).
-        for (const a of this.#held.keys()) if (!still.has(a)) this.#held.delete(a);
-        this.#validUntil = sentAt + this.#ctx.policy.leaseSeconds * 1000;
-        this.#lookedAt = sentAt;
-        this.#armLost();
       } catch (error) {
-        this.#ctx.log.warn(errorLogFields(error), 'could not extend operation leases; retrying');
+        this.#ctx.log.warn(errorLogFields(error), 'could not extend the jobs of held operations; retrying');
       }
+      await this.#look();
     })().finally(() => (this.#extending = null));
     return this.#extending;
   }
 
+  /** Reads which held operations the cancel API flagged since the last look (a read: no write). */
+  async #look(): Promise<void> {
+    const held = [...this.#held.values()];
+    if (!held.length) return;
+    const sentAt = performance.now();
+    try {
+      const { rows } = await this.#ctx.pool.query<{ bulk_uuid: string; operation_key: number; canceled: boolean }>(
+        prepared(sql.lookAtHeld(this.#ctx.schema), [held.map((h) => h.bulk), held.map((h) => h.key)]),
+      );
+      for (const r of rows) if (r.canceled) this.#canceled.add(addressOf(r.bulk_uuid, r.operation_key));
+      this.#lookedAt = sentAt;
+    } catch (error) {
+      this.#ctx.log.warn(errorLogFields(error), 'could not look at held operations again; retrying');
+    }
+  }
+
   #armLost(): void {
     clearTimeout(this.#lostTimer);
-    // Abort a second before the lease could lapse: the handler never outlives the claim.
+    // Abort a second before the claim could lapse: the handler never outlives it.
     const ms = Math.max(0, this.#validUntil - performance.now() - 1000);
     this.#lostTimer = setTimeout(() => this.lost.abort(new ClaimLostError()), ms);
   }
@@ -194,9 +230,4 @@ export class ClaimLostError extends Error {
     super('The operation lease could not be extended; the operation was abandoned to another worker.');
     this.name = 'ClaimLostError';
   }
-}
-
-/** Gives claims back unrun, without a new delivery (their jobs are failed or put off by the caller). */
-export async function releaseClaims(ctx: LifecycleContext, held: [string[], number[], number[]]): Promise<void> {
-  if (held[0].length) await ctx.pool.query(prepared(sql.releaseClaims(ctx.schema), held));
 }

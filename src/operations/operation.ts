@@ -15,14 +15,19 @@ export interface OperationRow {
   status: number;
   /** Runs recorded so far (the retry limit counts them). */
   attempts: number;
-  /** The fencing token of this claim. */
-  lease_token: number;
   /** `attempts` when the retry API last reopened it: the retry limit counts the runs since. */
   attempts_at_reopen: number;
   /** How often the retry API reopened it (part of its job ids). */
   reopened: number;
+  /**
+   * Whether it had a place in its entity key's order when claimed: only then can deliveries be put
+   * off behind it (put-off.ts), so only then is there anything to wake when it ends.
+   */
+  keyed?: boolean;
   store_id: number;
   store_code: string | null;
+  /** `addressOf(bulk_uuid, operation_key)`, made once (a batch looks a claim up by it often). */
+  address?: string;
 }
 
 /** What one run of an operation came to. */
@@ -38,5 +43,11 @@ export interface Outcome {
 /** An operation's address as one string (map keys). */
 export const addressOf = (bulk: string, key: number): string => `${bulk.toLowerCase()}:${key}`;
 
+/** An operation row's address ({@link addressOf}), made once per row. */
+export const rowAddress = (row: OperationRow): string => (row.address ??= addressOf(row.bulk_uuid, row.operation_key));
+
 /** The delivery of a job, as pg-boss's complete and fail statements fence it. */
 export const attemptOf = (job: Job<OperationJob>): JobAttempt => ({ id: job.id, retryCount: job.retryCount });
+
+/** A delivery as one fencing token, `id:retry_count` (what claims.sql.ts `ATTEMPT_HOLDS` reads). */
+export const attemptToken = (job: Job<OperationJob>): string => `${job.id}:${job.retryCount}`;

@@ -1,19 +1,25 @@
 /** The SQL of recording outcomes (see outcomes.ts). */
 import { ident } from '../db/pool.ts';
+import { ATTEMPT_HOLDS } from './claims.sql.ts';
 import { unfinishedSql as UNFINISHED } from './finished.ts';
 
 /**
- * Records outcomes of claimed operations, fenced by the claim's token. $1 uuid[], $2 int[] keys,
- * $3 int[] tokens, $4 smallint[] status (1, 2 or 3), $5 int[] error codes, $6 text[] messages,
+ * Records outcomes of claimed operations, fenced by the claim: each names its delivery's attempt
+ * (`id:retry_count`), which must still hold the job of queue $11. $1 uuid[], $2 int[] keys,
+ * $3 text[] attempts, $4 smallint[] status (1, 2 or 3), $5 int[] error codes, $6 text[] messages,
  * $7 text[] result JSON, $8 timestamptz the batch started, $9 int retry limit, $10 int[] seconds
- * until each one's retry is due (retries.ts); with `paramOffset` n they are $n+1 to $n+10 (the
+ * until each one's retry is due (retries.ts), $11 text the queue; with `paramOffset` n they are $n+1 to $n+11 (the
  * statement is then a CTE in front of pg-boss's job completion).
  * A retriable failure with runs left since its last reopening becomes status 2 `will_retry`, due at
  * `retry_at`; a canceled operation is never
  * retried (its failure is final, status 3); success clears `serialized_data` (Magento's
  * OperationManagement). Returns the rows written: a missing one lost its claim.
  */
-export function recordOutcomes(schema: string, options: { asyncCommit?: boolean; paramOffset?: number } = {}): string {
+export function recordOutcomes(
+  schema: string,
+  bossSchema: string,
+  options: { asyncCommit?: boolean; paramOffset?: number } = {},
+): string {
   const s = ident(schema);
   const p = (n: number) => `$${n + (options.paramOffset ?? 0)}`;
   // asyncCommit: for the autocommit write that precedes a job's completion; the completion's own
@@ -29,10 +35,10 @@ export function recordOutcomes(schema: string, options: { asyncCommit?: boolean;
       error_code = r.error_code, result_message = r.message, result_serialized_data = r.result,
       serialized_data = CASE WHEN r.status = 1 THEN NULL ELSE o.serialized_data END,
       started_at = (${p(8)}::timestamptz AT TIME ZONE 'UTC'),
-      finished_at = (now() AT TIME ZONE 'UTC'), attempts = o.attempts + 1, lease_until = NULL
-    FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::int[], ${p(4)}::smallint[], ${p(5)}::int[], ${p(6)}::text[], ${p(7)}::text[], ${p(10)}::int[])
+      finished_at = (now() AT TIME ZONE 'UTC'), attempts = o.attempts + 1
+    FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::text[], ${p(4)}::smallint[], ${p(5)}::int[], ${p(6)}::text[], ${p(7)}::text[], ${p(10)}::int[])
       AS r(bulk_uuid, operation_key, token, status, error_code, message, result, delay)${durability}
-    WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key AND o.lease_token = r.token
-      AND ${UNFINISHED('o')}
+    WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key
+      AND ${UNFINISHED('o')} AND ${ATTEMPT_HOLDS(bossSchema, `${p(11)}::text`, 'r.token')}
     RETURNING o.bulk_uuid, o.operation_key, o.will_retry, o.retry_at, o.attempts, o.reopened`;
 }

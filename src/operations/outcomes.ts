@@ -6,10 +6,12 @@
 import type { Job, JobAttempt } from 'pg-boss';
 import type { PoolClient } from '../db/pool.ts';
 import { prepared } from '../db/prepared.ts';
-import { bossDb } from '../queue/adapter.ts';
+import { bossDb, settledIds } from '../queue/adapter.ts';
+import { bossSchemaFor } from '../queue/boss.ts';
 import type { OperationJob } from '../queue/names.ts';
 import * as sql from './outcomes.sql.ts';
-import { attemptOf, type OperationRow, type Outcome } from './operation.ts';
+import { ClaimLostError } from './claims.ts';
+import { addressOf, rowAddress, attemptOf, attemptToken, type OperationRow, type Outcome } from './operation.ts';
 import type { LifecycleContext, LifecyclePolicy } from './policy.ts';
 import { retryDueIn, retryJobs } from './retries.ts';
 import { STATUS_RETRIABLY_FAILED } from './status.ts';
@@ -29,15 +31,16 @@ export interface Recorded {
  * operation rows in that one order, so two never wait for each other crosswise (a deadlock).
  */
 export function outcomeArrays(
-  unsorted: readonly { row: OperationRow; outcome: Outcome }[],
+  unsorted: readonly { job: Job<OperationJob>; row: OperationRow; outcome: Outcome }[],
   startedAt: Date,
   policy: LifecyclePolicy,
+  queue: string,
 ) {
   const items = [...unsorted].sort(byAddress);
   return [
     items.map((i) => i.row.bulk_uuid),
     items.map((i) => i.row.operation_key),
-    items.map((i) => i.row.lease_token),
+    items.map((i) => attemptToken(i.job)),
     items.map((i) => i.outcome.status),
     items.map((i) => i.outcome.errorCode),
     items.map((i) => i.outcome.message),
@@ -45,6 +48,7 @@ export function outcomeArrays(
     startedAt,
     policy.retryLimit,
     items.map((i) => retryDueIn(policy, i.row, i.outcome)),
+    queue,
   ];
 }
 
@@ -59,7 +63,10 @@ const byAddress = (a: { row: OperationRow }, b: { row: OperationRow }): number =
  * Records outcomes and settles their jobs in the caller's open transaction: the outcomes (fenced),
  * the retry jobs of those that will be retried, and the completion of the delivered jobs. The
  * delivery is completed whatever became of the outcome: a fenced-out one belongs to the worker that
- * took the claim over, which has its own delivery.
+ * took the claim over, which has its own delivery. Returns the outcomes written whose delivery was
+ * still ours at its completion: fewer than `items` means a claim was lost on the way, and the
+ * caller rolls the transaction back (a retry job beside a job pg-boss delivers again would give
+ * the operation two).
  */
 export async function recordOn(
   ctx: LifecycleContext,
@@ -72,7 +79,10 @@ export async function recordOn(
   const recorded = items.length
     ? (
         await client.query<Recorded>(
-          prepared(sql.recordOutcomes(ctx.schema), outcomeArrays(items, startedAt, ctx.policy)),
+          prepared(
+            sql.recordOutcomes(ctx.schema, bossSchemaFor(ctx.boss)),
+            outcomeArrays(items, startedAt, ctx.policy, queue),
+          ),
         )
       ).rows
     : [];
@@ -80,11 +90,14 @@ export async function recordOn(
   const retries = retryJobs(recorded);
   if (retries.length) await ctx.boss.insert(queue, retries, { db });
   const jobs = [...items.map((i) => attemptOf(i.job)), ...done];
-  if (jobs.length) await ctx.boss.complete(queue, jobs, null, { db });
-  return recorded;
+  if (!jobs.length) return recorded;
+  const settled = settledIds(await ctx.boss.complete(queue, jobs, null, { db }));
+  if (!settled) return recorded;
+  const ours = new Set(items.filter((i) => settled.includes(i.job.id)).map((i) => rowAddress(i.row)));
+  return recorded.filter((r) => ours.has(addressOf(r.bulk_uuid, r.operation_key)));
 }
 
-/** {@link recordOn} in a transaction of its own. */
+/** {@link recordOn} in a transaction of its own; a claim lost on the way rolls it back (ClaimLostError). */
 export async function recordOutcomes(
   ctx: LifecycleContext,
   queue: string,
@@ -96,10 +109,12 @@ export async function recordOutcomes(
   try {
     await client.query('BEGIN');
     const recorded = await recordOn(ctx, client, queue, items, done, startedAt);
+    if (recorded.length !== items.length) throw new ClaimLostError();
     await client.query('COMMIT');
     client.release();
     return recorded;
   } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
     client.release(error as Error);
     throw error;
   }

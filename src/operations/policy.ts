@@ -19,8 +19,6 @@ import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../kernel/logger.ts';
 
 export interface LifecyclePolicy {
-  /** Seconds a claim lasts unless extended; a dead worker's operations run again after it. */
-  leaseSeconds: number;
   /** Longest one handler may run, ms; it is then aborted and fails retriably. */
   handlerTimeoutMs: number;
   /** Automatic retries after the first run. */
@@ -36,7 +34,6 @@ export const RETRY_DELAY_MAX_SECONDS = 300;
 /** The lifecycle's part of the `consumer` settings. */
 export function lifecyclePolicyFromConfig(consumer: Config['consumer']): LifecyclePolicy {
   return {
-    leaseSeconds: consumer.leaseSeconds,
     handlerTimeoutMs: consumer.handlerTimeoutSeconds * 1000,
     retryLimit: consumer.retryLimit,
     retryDelaySeconds: consumer.retryDelaySeconds,

@@ -8,12 +8,11 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'pg-boss';
 import type { PoolClient } from '../db/pool.ts';
 import { prepared } from '../db/prepared.ts';
-import { bossDb } from '../queue/adapter.ts';
+import { bossDb, settledIds } from '../queue/adapter.ts';
 import { bossSchemaOf } from '../queue/boss.ts';
 import type { OperationJob } from '../queue/names.ts';
 import { startWaitingJobsNow } from '../queue/pgboss-sql.ts';
 import type { NotClaimed } from './claims.ts';
-import { releaseClaims } from './claims.sql.ts';
 import { attemptOf } from './operation.ts';
 import type { LifecycleContext } from './policy.ts';
 import * as sql from './put-off.sql.ts';
@@ -30,43 +29,43 @@ export interface PutOffItem {
 }
 
 /**
- * Puts deliveries off: a new job for each, `delaySeconds` later, and the delivered one completed,
- * in one transaction (an operation is never left without a job), after giving back any claim.
+ * Puts deliveries off: the delivered job completed and a new one `delaySeconds` later, in one
+ * transaction (an operation is never left without a job, nor with two). Completing a delivery
+ * gives its claim back; one pg-boss no longer counts as ours (handed on after its heartbeat or
+ * expiry, so pg-boss delivers it again) gets no new job.
  */
-export async function putOff(
-  ctx: LifecycleContext,
-  queue: string,
-  items: PutOffItem[],
-  giveBack?: [string[], number[], number[]],
-): Promise<void> {
-  if (!items.length) return;
+export async function putOff(ctx: LifecycleContext, queue: string, all: PutOffItem[]): Promise<void> {
+  if (!all.length) return;
   const client = await ctx.pool.connect();
   try {
     await client.query('BEGIN');
-    if (giveBack && giveBack[0].length) await client.query(prepared(releaseClaims(ctx.schema), giveBack));
-    const ids = items.map(() => randomUUID());
-    const delays = await waitBehind(ctx, client, queue, items, ids);
     const db = bossDb(client);
-    await ctx.boss.insert(
+    const completed = await ctx.boss.complete(
       queue,
-      items.map(({ job, alone }, i) => ({
-        id: ids[i]!,
-        data: {
-          bulk: job.data.bulk,
-          key: job.data.key,
-          deferred: (job.data.deferred ?? 0) + 1,
-          ...((alone ?? job.data.alone) ? { alone: true } : {}),
-        },
-        startAfter: delays[i]!,
-      })),
-      { db },
-    );
-    await ctx.boss.complete(
-      queue,
-      items.map((i) => attemptOf(i.job)),
+      all.map((i) => attemptOf(i.job)),
       null,
       { db },
     );
+    const settled = new Set(settledIds(completed) ?? all.map((i) => i.job.id));
+    const items = all.filter((i) => settled.has(i.job.id));
+    const ids = items.map(() => randomUUID());
+    const delays = await waitBehind(ctx, client, queue, items, ids);
+    if (items.length) {
+      await ctx.boss.insert(
+        queue,
+        items.map(({ job, alone }, i) => ({
+          id: ids[i]!,
+          data: {
+            bulk: job.data.bulk,
+            key: job.data.key,
+            deferred: (job.data.deferred ?? 0) + 1,
+            ...((alone ?? job.data.alone) ? { alone: true } : {}),
+          },
+          startAfter: delays[i]!,
+        })),
+        { db },
+      );
+    }
     await client.query('COMMIT');
     client.release();
   } catch (error) {

@@ -4,7 +4,7 @@
  * operation of that entity key in `operation_order`, which holds exactly the unfinished ones.
  */
 import { ident } from '../db/pool.ts';
-import { LEASE_FREE } from './claims.sql.ts';
+import { ATTEMPT_HOLDS, HELD } from './claims.sql.ts';
 import { finalSql as FINAL, unfinishedSql as UNFINISHED } from './finished.ts';
 
 /**
@@ -83,30 +83,31 @@ export function reachableWaits(schema: string): string {
  * Fails waiting operations no worker holds (the other members of a cycle), each with its message.
  * $1 uuid[], $2 int[], $3 text[] messages. Returns the ones failed.
  */
-export function failWaiting(schema: string): string {
+export function failWaiting(schema: string, bossSchema: string): string {
   return `UPDATE ${ident(schema)}.operation o
     SET status = 3, will_retry = false, result_message = f.message, finished_at = (now() AT TIME ZONE 'UTC')
     FROM unnest($1::uuid[], $2::int[], $3::text[]) AS f(bulk_uuid, operation_key, message)
     WHERE o.bulk_uuid = f.bulk_uuid AND o.operation_key = f.operation_key AND ${UNFINISHED('o')}
-      AND ${LEASE_FREE('o')}
+      AND NOT ${HELD(bossSchema, 'o')}
     RETURNING o.bulk_uuid, o.operation_key`;
 }
 
 /**
- * What a look decided for operations this worker holds, fenced by its claim: `fail` ends one
- * (status 3, its message, the claim given up); otherwise its message says what it waits for (null:
- * nothing). $1 uuid[], $2 int[], $3 int[] tokens, $4 bool[] fail, $5 text[] messages.
+ * What a look decided for operations this worker holds, fenced by its claim (the delivery's
+ * attempt `id:retry_count` in its queue): `fail` ends one (status 3, its message); otherwise its
+ * message says what it waits for (null: nothing). $1 uuid[], $2 int[], $3 text[] attempts, $4
+ * bool[] fail, $5 text[] messages, $6 text[] queues.
  */
-export function settleLooks(schema: string): string {
+export function settleLooks(schema: string, bossSchema: string): string {
   return `UPDATE ${ident(schema)}.operation o
     SET status = CASE WHEN g.fail THEN 3 ELSE o.status END,
       will_retry = CASE WHEN g.fail THEN false ELSE o.will_retry END,
       finished_at = CASE WHEN g.fail THEN (now() AT TIME ZONE 'UTC') ELSE o.finished_at END,
-      lease_until = CASE WHEN g.fail THEN NULL ELSE o.lease_until END,
       result_message = g.message
-    FROM unnest($1::uuid[], $2::int[], $3::int[], $4::bool[], $5::text[]) AS g(bulk_uuid, operation_key, token, fail, message)
-    WHERE o.bulk_uuid = g.bulk_uuid AND o.operation_key = g.operation_key AND o.lease_token = g.token
-      AND ${UNFINISHED('o')}`;
+    FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::text[])
+      AS g(bulk_uuid, operation_key, token, fail, message, queue)
+    WHERE o.bulk_uuid = g.bulk_uuid AND o.operation_key = g.operation_key
+      AND ${UNFINISHED('o')} AND ${ATTEMPT_HOLDS(bossSchema, 'g.queue', 'g.token')}`;
 }
 
 /**

@@ -17,9 +17,9 @@
  */
 import { prepared } from '../db/prepared.ts';
 import type { Requirement } from '../kernel/requirement.ts';
-import { bossSchemaOf } from '../queue/boss.ts';
+import { bossSchemaFor, bossSchemaOf } from '../queue/boss.ts';
 import type { Claimed } from './claims.ts';
-import { addressOf } from './operation.ts';
+import { addressOf, attemptToken } from './operation.ts';
 import type { LifecycleContext } from './policy.ts';
 import * as sql from './requires.sql.ts';
 
@@ -165,7 +165,7 @@ export async function lookBeforeRunning(
     if (messages.size) {
       const others = [...messages.values()];
       const failed = await client.query<{ bulk_uuid: string; operation_key: number }>(
-        prepared(sql.failWaiting(ctx.schema), [
+        prepared(sql.failWaiting(ctx.schema, bossSchemaFor(ctx.boss)), [
           others.map((o) => o.bulk),
           others.map((o) => o.key),
           others.map((o) => o.message),
@@ -176,12 +176,13 @@ export async function lookBeforeRunning(
     // Written: every failure and wait, and the message of one that waited before and runs now.
     const written = needs.filter((n) => decided.has(address(n.claim)) || since.has(address(n.claim)));
     await client.query(
-      prepared(sql.settleLooks(ctx.schema), [
+      prepared(sql.settleLooks(ctx.schema, bossSchemaFor(ctx.boss)), [
         written.map((n) => n.claim.row.bulk_uuid),
         written.map((n) => n.claim.row.operation_key),
-        written.map((n) => n.claim.row.lease_token),
+        written.map((n) => attemptToken(n.claim.job)),
         written.map((n) => decided.get(address(n.claim))?.fail ?? false),
         written.map((n) => decided.get(address(n.claim))?.message ?? null),
+        written.map((n) => n.claim.job.name),
       ]),
     );
     await client.query('COMMIT');

@@ -13,3 +13,10 @@ export function bossDb(client: SqlClient): Db {
     },
   };
 }
+
+/**
+ * The ids a pg-boss settle (complete, fail, touch) changed: its fenced statements return them
+ * beside the count (`settled`, missing from pg-boss's declared type).
+ */
+export const settledIds = (response: unknown): string[] | undefined =>
+  (response as { settled?: string[] } | undefined)?.settled;

@@ -9,6 +9,7 @@ import type { QueueResult } from 'pg-boss';
 import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, queueForEntity } from './names.ts';
 import { analyzeJobTable } from '../db/sql/queue.ts';
+import { createJobOperationIndex } from './job-index.ts';
 import { connectionSettings, type ConnectionBounds } from '../db/pool.ts';
 import { isRetriable } from '../operations/status.ts';
 
@@ -76,6 +77,9 @@ export function bossSchemaOf(boss: PgBoss): string | undefined {
   return schemas.get(boss);
 }
 
+/** {@link bossSchemaOf}, or pg-boss's default schema for a boss made elsewhere. */
+export const bossSchemaFor = (boss: PgBoss): string => schemas.get(boss) ?? 'pgboss';
+
 /**
  * Delivery retry and expiry policy of the entity queues. pg-boss retries a job only when its
  * delivery failed (its worker died, its batch failed); an operation's own retries are jobs of their
@@ -139,6 +143,8 @@ export async function ensureQueues(
   policy: QueuePolicyConfig = {},
 ): Promise<string[]> {
   const names = [...new Set([...entities].map(queueForEntity))].sort();
+  // Claims and every look at an operation's jobs probe it (job-index.ts).
+  await boss.getDb().executeSql(createJobOperationIndex(bossSchemaFor(boss)));
   const existing = new Map<string, QueueResult>(
     (await boss.getQueues([DEAD_LETTER_QUEUE, ...names])).map((q) => [q.name, q]),
   );

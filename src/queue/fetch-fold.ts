@@ -13,34 +13,29 @@ import { splitFetch } from './pgboss-sql.ts';
 
 /**
  * What is folded into the fetch: CTEs after `delivered` (a CTE of the delivered job rows) and the
- * final SELECT. `address` reads an operation job's bulk and key (text) from a row `f` of it;
- * `param` is the placeholder of the first of the fold's own values.
+ * final SELECT. `address` reads an operation job's bulk and key (text) from a row `f` of it.
  */
-export type FetchFold = (
-  delivered: string,
-  address: { bulk: string; key: string },
-  param: string,
-) => { ctes: string; select: string };
+export type FetchFold = (delivered: string, address: { bulk: string; key: string }) => { ctes: string; select: string };
 
 /** The fetch statement with `fold` folded in, or null when its shape is not the known one. */
-export function foldedFetch(text: string, fold: FetchFold, firstParam: number): string | null {
+export function foldedFetch(text: string, fold: FetchFold): string | null {
   const parts = splitFetch(text);
   if (!parts) return null;
-  const { ctes, select } = fold('__delivered', { bulk: `f.data->>'bulk'`, key: `f.data->>'key'` }, `$${firstParam}`);
+  const { ctes, select } = fold('__delivered', { bulk: `f.data->>'bulk'`, key: `f.data->>'key'` });
   return `${parts.ctes},
     __delivered AS (${parts.update}),
     ${ctes}
     ${select}`;
 }
 
-/** A pg-boss connection for `fetch` whose statement carries `fold`, with its `values` after pg-boss's. */
-export function foldedFetchDb(pool: Pool, fold: FetchFold, values: () => unknown[]): Db {
+/** A pg-boss connection for `fetch` whose statement carries `fold`. */
+export function foldedFetchDb(pool: Pool, fold: FetchFold): Db {
   const folded = new Map<string, string | null>();
   return {
     executeSql(text, bossValues = []) {
       let sql = folded.get(text);
-      if (sql === undefined) folded.set(text, (sql = foldedFetch(text, fold, bossValues.length + 1)));
-      return pool.query(sql ? prepared(sql, [...bossValues, ...values()]) : prepared(text, bossValues));
+      if (sql === undefined) folded.set(text, (sql = foldedFetch(text, fold)));
+      return pool.query(prepared(sql ?? text, bossValues));
     },
   };
 }

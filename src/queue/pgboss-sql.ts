@@ -16,6 +16,10 @@
  * - the job table's `id`, `name`, `state` (`created` before `active`) and `start_after` columns,
  *   which the consumer moves up to now for a job put off behind an operation that just finished
  *   ({@link startWaitingJobsNow}); pg-boss fetches a job once `start_after <= job_now()`.
+ * - the job table's `id`, `name`, `state`, `retry_count`, `started_on` and `heartbeat_on` columns:
+ *   a claim is its job (src/operations/claims.ts), kept while its batch runs by moving both clocks
+ *   pg-boss hands a job on by (its expiry from `started_on`, its heartbeat from `heartbeat_on`) up
+ *   to now ({@link extendJobs}).
  * - the job insert the accept statement embeds (plans.insertJobs): its shape check lives beside its
  *   use in src/queue/job-insert.ts, pinned to this same version (test/queue/job-insert.test.ts).
  */
@@ -85,4 +89,28 @@ export function startWaitingJobsNow(bossSchema: string, ids: string): string {
   return `WITH ids AS (${ids})
     UPDATE ${b}.job j SET start_after = ${b}.job_now()
     FROM ids WHERE j.name = $3 AND j.id = ids.id AND j.state = 'created' AND j.start_after > ${b}.job_now()`;
+}
+
+/**
+ * Keeps the active jobs of the attempts $2 (text[] `id:retry_count`) of queue $1 for their worker:
+ * pg-boss hands a job on once `started_on` is its expiry ago or `heartbeat_on` its heartbeat ago,
+ * and both move up to now, so a job is a lease its worker extends while its batch runs (a slow batch
+ * keeps its claims however long it takes; a worker that stops extending loses them). `started_on`
+ * then says when the job was last extended. It never waits for a row lock (SKIP LOCKED): a job
+ * locked now (its batch completing it, or pg-boss failing it) is left for the next extension, so
+ * this can never close a deadlock with the batch's own completion. Returns each attempt's job with
+ * whether it was extended (`extended`) or found locked (`locked`); one missing is no longer ours.
+ */
+export function extendJobs(bossSchema: string): string {
+  const b = ident(bossSchema.replace(/^"(.*)"$/, '$1'));
+  const ours = `j.name = $1 AND j.id = ANY(ARRAY(SELECT split_part(a, ':', 1)::uuid FROM unnest($2::text[]) a))
+      AND j.state = 'active' AND (j.id::text || ':' || j.retry_count::text) = ANY($2::text[])`;
+  return `WITH free AS (SELECT j.id FROM ${b}.job j WHERE ${ours} FOR NO KEY UPDATE OF j SKIP LOCKED),
+    extended AS (
+      UPDATE ${b}.job j SET started_on = ${b}.job_now(), heartbeat_on = ${b}.job_now()
+      FROM free WHERE j.name = $1 AND j.id = free.id
+      RETURNING j.id)
+    SELECT id::text AS id, true AS extended FROM extended
+    UNION ALL
+    SELECT j.id::text, false FROM ${b}.job j WHERE ${ours} AND j.id NOT IN (SELECT id FROM free)`;
 }

@@ -23,7 +23,7 @@ before(async () => {
   server = await startTestServer('secrets-e2e');
   const registry = await loadPlugins({
     routes: server.artifacts.routes,
-    pluginsDir: 'plugins',
+    pluginsDir: null,
     examples: ['customer'],
   });
   await runInstalls(server.db.pool, server.db.schema, registry.installs);
@@ -69,7 +69,7 @@ test('passwords are sealed while open, opened for the handler, erased when final
   // Only now a consumer runs: the handler must see the clear password.
   const registry = await loadPlugins({
     routes: server.artifacts.routes,
-    pluginsDir: 'plugins',
+    pluginsDir: null,
     examples: ['customer'],
   });
   consumer = await startConsumer({

@@ -1,7 +1,9 @@
 /**
- * `plugin:new <entity>` in a fresh checkout: the plugin it writes type-checks against the generated
- * routes and is formatted as the project formats, the test it writes passes as written (through the
- * test kit: server, consumer, this plugin), and it never overwrites an author's plugin.
+ * `plugin:new <entity>` run from the sources (a fresh checkout, configured with a plugins folder of
+ * its own: the checkout's plugins/ is the framework's and refused): the plugin it writes type-checks
+ * against the generated routes and is formatted as the project formats, the test it writes passes
+ * as written (through the test kit: server, consumer, this plugin), and it never overwrites an
+ * author's plugin. In a store project (`init`) docs/testing-plugins.md runs it.
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { runCli } from '../support/processes.ts';
 let checkout: Checkout;
 before(() => {
   checkout = copyCheckout();
+  writeFileSync(join(checkout.dir, 'magento-async.config.json'), JSON.stringify({ pluginsDir: 'store' }));
 });
 after(() => checkout.remove());
 
@@ -25,12 +28,12 @@ const cli = (...args: string[]) =>
 test('scaffolds a plugin for an entity whose test passes as written', { timeout: 180_000 }, async () => {
   const made = await cli('plugin:new', 'carts', '--name', 'Acme_Carts');
   assert.equal(made.code, 0, made.stderr);
-  assert.match(made.stdout, /Replaced codegen's stub with plugins\/carts\/index\.ts: plugin Acme_Carts, 2 handlers/);
-  const plugin = readFileSync(join(checkout.dir, 'plugins/carts/index.ts'), 'utf8');
+  assert.match(made.stdout, /Wrote store\/carts\/index\.ts: plugin Acme_Carts, 2 handlers/);
+  const plugin = readFileSync(join(checkout.dir, 'store/carts/index.ts'), 'utf8');
   assert.match(plugin, /async PostV1CartsQuoteIdItems\(args, ctx\)/);
   assert.match(plugin, /definePlugin<OperationArgs>/);
 
-  const tests = await runCli(process.execPath, ['--test', 'plugins/carts/index.test.ts'], {
+  const tests = await runCli(process.execPath, ['--test', 'store/carts/index.test.ts'], {
     cwd: checkout.dir,
     env,
   });
@@ -39,7 +42,7 @@ test('scaffolds a plugin for an entity whose test passes as written', { timeout:
 
   const formatted = await runCli(
     process.execPath,
-    ['node_modules/prettier/bin/prettier.cjs', '--check', 'plugins/carts'],
+    ['node_modules/prettier/bin/prettier.cjs', '--check', 'store/carts'],
     {
       cwd: checkout.dir,
     },
@@ -49,7 +52,7 @@ test('scaffolds a plugin for an entity whose test passes as written', { timeout:
 
 test('refuses what it must not do, saying why', { timeout: 120_000 }, async (t) => {
   // An author's plugin, with a real handler: never overwritten.
-  const mine = join(checkout.dir, 'plugins/mine/index.ts');
+  const mine = join(checkout.dir, 'store/mine/index.ts');
   mkdirSync(dirname(mine), { recursive: true });
   writeFileSync(
     mine,
@@ -66,7 +69,7 @@ test('refuses what it must not do, saying why', { timeout: 120_000 }, async (t) 
     },
     {
       args: ['plugin:new', 'customers', '--dir', 'mine'],
-      error: /plugins\/mine\/index\.ts already exists and is not codegen's stub/,
+      error: /store\/mine\/index\.ts already exists and is not codegen's stub/,
     },
     { args: ['plugin:new', 'products', '--dir', '../outside'], error: /--dir "\.\.\/outside" is not a folder name/ },
   ];
@@ -77,9 +80,25 @@ test('refuses what it must not do, saying why', { timeout: 120_000 }, async (t) 
       assert.equal(result.code, 1, result.stdout);
       assert.match(result.stderr, c.error);
       assert.equal(readFileSync(mine, 'utf8'), before);
-      assert.equal(existsSync(join(checkout.dir, 'plugins/mine/index.test.ts')), false);
+      assert.equal(existsSync(join(checkout.dir, 'store/mine/index.test.ts')), false);
     });
   }
+});
+
+test("never into the framework's own plugins/: a store's plugins go to its project", async () => {
+  // The default pluginsDir of a checkout with no configuration of its own.
+  const framework = join(checkout.dir, 'framework.config.json');
+  writeFileSync(framework, JSON.stringify({ pluginsDir: 'plugins' }));
+  const result = await runCli(process.execPath, ['bin/magento-async.js', 'plugin:new', 'carts'], {
+    cwd: checkout.dir,
+    env: { ...env, MAGENTO_ASYNC_CONFIG: framework },
+  });
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(
+    result.stderr,
+    /plugins\/ of magento-async's own checkout holds its built-in plugin.*npx magento-async init <dir>/,
+  );
+  assert.equal(existsSync(join(checkout.dir, 'plugins/carts')), false);
 });
 
 test('--help says what it writes', async () => {

@@ -14,11 +14,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../support/db.ts';
+import { TEST_LOCATIONS } from '../support/project.ts';
 import { ident } from '../../src/db/pool.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { seedBulk, statusCounts, waitFor } from './seed.ts';
-import { cancelOperations } from '../../src/operations/cancel.sql.ts';
-import { CANCELED_MESSAGE } from '../../src/operations/cancel.ts';
+import { cancelOn } from '../../src/operations/cancel.ts';
+import { withTransaction } from '../../src/db/pool.ts';
 import { loopbackStore } from '../plugins-shipped/http-forward/store.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/magento-async.js', import.meta.url));
@@ -46,6 +47,7 @@ test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: ever
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',
@@ -113,6 +115,7 @@ test("waits for the upstream's calls-per-second cap and its Retry-After do not c
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',
@@ -177,6 +180,7 @@ test('async.operations.all with forwarded and local queues: the forwarded queue 
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',
@@ -238,6 +242,7 @@ test('a cancel stops every forwarded operation not yet sent: none is waiting for
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',
@@ -257,9 +262,9 @@ test('a cancel stops every forwarded operation not yet sent: none is waiting for
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   await waitFor(async () => store.calls.length >= 8, 60_000, 'the consumer to get going');
-  const canceled = await db.pool.query(cancelOperations(db.schema), [bulk, CANCELED_MESSAGE]);
+  const canceled = await withTransaction(db.pool, (c) => cancelOn(c, db.schema, db.bossSchema, bulk));
   const at = performance.now();
-  assert.ok((canceled.rowCount ?? 0) > 0);
+  assert.ok(canceled > 0);
   await waitFor(
     async () => {
       const c = await statusCounts(db.pool, db.schema, bulk);

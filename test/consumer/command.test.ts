@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../support/db.ts';
+import { TEST_LOCATIONS } from '../support/project.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { seedBulk, statusCounts } from './seed.ts';
 
@@ -28,7 +29,10 @@ describe('queue:consumers:start', () => {
       });
       dir = mkdtempSync(join(tmpdir(), 'consumer-cmd-'));
       const configFile = join(dir, 'config.json');
-      writeFileSync(configFile, JSON.stringify({ schema: db.schema, bossSchema: db.bossSchema, logLevel: 'warn' }));
+      writeFileSync(
+        configFile,
+        JSON.stringify({ ...TEST_LOCATIONS, schema: db.schema, bossSchema: db.bossSchema, logLevel: 'warn' }),
+      );
       const child = spawn(
         process.execPath,
         [CLI, 'queue:consumers:start', 'async.V1.products.sku.PUT', '--max-messages', '2'],

@@ -6,8 +6,8 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { DEAD_LETTER_QUEUE, jobIdFor, type OperationJob } from '../../src/queue/names.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
 import { OperationError, RetriableError, type HandlerContext } from '../../src/plugin.ts';
-import { ident } from '../../src/db/pool.ts';
-import { cancelOperations } from '../../src/operations/cancel.sql.ts';
+import { ident, withTransaction } from '../../src/db/pool.ts';
+import { cancelOn } from '../../src/operations/cancel.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 
@@ -309,7 +309,7 @@ describe('consumer', () => {
     const seed = (sku: string) =>
       seedBulk(db.pool, boss, db.schema, { count: 1, entity: 'later', operationId: 'Counted', args: () => ({ sku }) });
     const canceled = await seed('done-0');
-    await db.pool.query(cancelOperations(db.schema), [canceled, 'Canceled']);
+    await withTransaction(db.pool, (c) => cancelOn(c, db.schema, db.bossSchema, canceled));
     const open = await seed('done-1');
     const later = await startConsumer({
       pool: db.pool,

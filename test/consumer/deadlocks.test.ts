@@ -35,7 +35,9 @@ describe('lock order between consumers', () => {
     await db.pool.query(`CREATE TABLE ${s}.effect (sku text NOT NULL, pid int NOT NULL)`);
     await db.pool.query(`CREATE TABLE ${s}.run (sku text NOT NULL, pid int NOT NULL)`);
     boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
-    await ensureQueues(boss, ['products']);
+    // Claims of 4 s (the queue's expiry, no heartbeat): extended every second, beside the batches'
+    // completions of the same jobs.
+    await ensureQueues(boss, ['products'], { heartbeatSeconds: null, expireInSeconds: 4 });
     await saveOrderRules(
       db.pool,
       db.schema,
@@ -52,8 +54,7 @@ describe('lock order between consumers', () => {
     for (let b = 0; b < BULKS; b++) await seedBulk(db.pool, boss, db.schema, { count: SKUS });
     const total = BULKS * SKUS;
     for (let w = 0; w < WORKERS; w++) {
-      // Lease 4 s: extended every second, beside the batches' commits of the same rows.
-      workers.push(await startWorker(db, 2, 10, 2, { LEASE_SECONDS: '4' }));
+      workers.push(await startWorker(db, 2, 10, 2));
     }
     await waitFor(
       async () =>

@@ -38,14 +38,14 @@ test('retryLimit 0, a worker killed in the middle of an operation: it is deliver
   await ensureQueues(boss, ['products'], queuePolicyFromConfig(consumer));
   const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1, args: () => ({ sku: 'killed' }) });
   // Its handler records the run, then takes a minute: it is killed in the middle.
-  const first = await startWorker(db, 60_000, 1, 1, { LEASE_SECONDS: '5' });
+  const first = await startWorker(db, 60_000, 1, 1);
   workers.push(first);
   const runs = async () =>
     (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${s}.run WHERE sku = 'killed'`)).rows[0]!.n;
   await waitFor(async () => (await runs()) === 1, 20_000, 'the first run to start');
   first.child.kill('SIGKILL');
   await first.exited;
-  const second = await startWorker(db, 5, 1, 1, { LEASE_SECONDS: '5' });
+  const second = await startWorker(db, 5, 1, 1);
   workers.push(second);
   const operation = async () =>
     (

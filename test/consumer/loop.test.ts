@@ -13,7 +13,8 @@ import { normalizeBossSchema, notifyChannel } from '../../src/consumer/wake.ts';
 import { foldedFetch, foldedFetchDb } from '../../src/queue/fetch-fold.ts';
 import { claimFold } from '../../src/operations/claims.sql.ts';
 import { deliveredOf } from '../../src/operations/claims.ts';
-import { cancelOperations } from '../../src/operations/cancel.sql.ts';
+import { cancelOn } from '../../src/operations/cancel.ts';
+import { withTransaction } from '../../src/db/pool.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 import { simulatedWork } from '../support/wait.ts';
@@ -139,21 +140,27 @@ describe('fetch with claims', () => {
       const bulk = await seedBulk(db.pool, boss, db.schema, { count: 2, operationId: 'Void' });
       // A finished operation whose job is still queued: a bulk canceled before any worker got to it.
       const canceled = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Void' });
-      await db.pool.query(cancelOperations(db.schema), [canceled, 'Canceled']);
+      await withTransaction(db.pool, (c) => cancelOn(c, db.schema, db.bossSchema, canceled));
+      const versions = async () =>
+        (await db.pool.query(`SELECT xmin::text FROM ${db.schema}.operation ORDER BY bulk_uuid, operation_key`)).rows;
+      const before = await versions();
       const texts: string[] = [];
-      const fetchDb = foldedFetchDb(db.pool, claimFold(db.schema), () => [20]);
+      const fetchDb = foldedFetchDb(db.pool, claimFold(db.schema, db.bossSchema));
       const jobs = await boss.fetch<{ bulk: string; key: number }>('async.products', {
         batchSize: 10,
         db: { executeSql: (text, values) => (texts.push(text), fetchDb.executeSql(text, values)) },
       });
-      assert.ok(foldedFetch(texts[0]!, claimFold(db.schema), 9), 'pg-boss fetch has the shape the fold expects');
+      assert.ok(
+        foldedFetch(texts[0]!, claimFold(db.schema, db.bossSchema)),
+        'pg-boss fetch has the shape the fold expects',
+      );
       assert.equal(jobs.length, 3);
       const byKey = new Map(jobs.map((j) => [j.data.bulk === canceled ? 2 : j.data.key, deliveredOf(j)]));
       const first = byKey.get(0);
       assert.ok(first && 'row' in first);
       assert.equal(first.row.bulk_uuid, bulk);
       assert.equal(first.row.operation_key, 0);
-      assert.equal(first.row.lease_token, 1, 'claiming takes the first token');
+      assert.equal(first.job.retryCount, 0, 'the claim is the delivery itself, its first attempt');
       const second = byKey.get(1);
       assert.ok(second && 'row' in second);
       assert.equal(second.row.operation_id, 'Void');
@@ -162,16 +169,14 @@ describe('fetch with claims', () => {
       const third = byKey.get(2);
       assert.ok(third && 'reason' in third);
       assert.equal(third.reason, 'done');
-      const { rows } = await db.pool.query(
-        `SELECT operation_key, lease_until > now() AS leased FROM ${db.schema}.operation WHERE bulk_uuid = $1 ORDER BY 1`,
+      assert.deepEqual(await versions(), before, 'claiming writes no operation row');
+      const held = await db.pool.query(
+        `SELECT count(*)::int AS n FROM ${db.bossSchema}.job WHERE data->>'bulk' = $1 AND state = 'active'`,
         [bulk],
       );
-      assert.deepEqual(
-        rows.map((r) => r.leased),
-        [true, true],
-      );
-      assert.equal(foldedFetch('SELECT 1', claimFold(db.schema), 1), null);
-      assert.equal(foldedFetch('WITH x AS (SELECT 1) SELECT * FROM x', claimFold(db.schema), 1), null);
+      assert.equal(held.rows[0].n, 2, 'both claimed operations are held by their active jobs');
+      assert.equal(foldedFetch('SELECT 1', claimFold(db.schema, db.bossSchema)), null);
+      assert.equal(foldedFetch('WITH x AS (SELECT 1) SELECT * FROM x', claimFold(db.schema, db.bossSchema)), null);
       assert.equal(deliveredOf({ id: 'x' }), undefined);
     } finally {
       await boss.stop({ graceful: false });

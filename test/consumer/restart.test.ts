@@ -22,7 +22,7 @@ const dataDir = resolve(`var/test-restart-${randomBytes(4).toString('hex')}`);
 const schema = 'restart_t';
 const bossSchema = 'restart_tb';
 const s = ident(schema);
-/** The queue's heartbeat and the claims' lease. */
+/** The queue's heartbeat: how long a claim (its job) lasts unextended. */
 const LAPSE_SECONDS = 120;
 
 describe('PostgreSQL restarted under load', () => {
@@ -38,7 +38,7 @@ describe('PostgreSQL restarted under load', () => {
     await pool.query(`CREATE TABLE ${s}.effect (sku text NOT NULL, pid int NOT NULL)`);
     await pool.query(`CREATE TABLE ${s}.run (sku text NOT NULL, pid int NOT NULL)`);
     boss = await createBoss({ connectionString: server.url, schema: bossSchema });
-    // Heartbeats and leases of two minutes: work that resumes within the test's bound was given back
+    // Heartbeats (claims) of two minutes: work that resumes within the test's bound was given back
     // at the restart, never freed by a lapse.
     await ensureQueues(boss, ['products'], { retryDelay: 1, retryBackoff: false, heartbeatSeconds: LAPSE_SECONDS });
   });
@@ -61,8 +61,7 @@ describe('PostgreSQL restarted under load', () => {
     const n = 600;
     const bulk = await seedBulk(pool, boss, schema, { count: n, args: (k) => ({ sku: `r-${k}` }) });
     const db = { url: server.url, schema, bossSchema };
-    const env = { LEASE_SECONDS: String(LAPSE_SECONDS) };
-    workers.push(await startWorker(db, 10, 20, 2, env), await startWorker(db, 10, 20, 2, env));
+    workers.push(await startWorker(db, 10, 20, 2), await startWorker(db, 10, 20, 2));
     await waitFor(async () => (await count('effect')).total >= 100, 30_000, 'the workers to get going');
 
     const logged = workers.map((w) => w.stderr().length);

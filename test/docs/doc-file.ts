@@ -1,6 +1,7 @@
 /**
  * Doc tests: every fenced block of README.md and docs/*.md runs as written, in document order, one
- * fresh checkout per Markdown file (test/docs/session.ts says what a block may rely on). Each
+ * fresh checkout (or, for pages written for a store project, one fresh `init` project) per Markdown
+ * file (test/docs/session.ts says what a block may rely on). Each
  * Markdown file has its own test file (`<name>.md.test.ts` here, calling `testDocFile`), so the
  * files run in parallel; test/docs/docs.test.ts checks that none is missing. A failure names the
  * file and line of the block, what ran and what it printed.
@@ -26,8 +27,12 @@ import { PROJECT_ROOT } from '../support/checkout.ts';
 import { extractBlocks, kindOf, targetPath, type Block } from './blocks.ts';
 import { DocSession, SHARED_DIR, type BlockResult } from './session.ts';
 
-/** Written for a store project (`magento-async init`): run in one, made from the packed package. */
-const IN_PROJECT = new Set(['docs/testing-plugins.md']);
+/**
+ * Written for a store project (`magento-async init`): run in one, made from the packed package in a
+ * temporary folder outside this checkout (the README's tour, the plugin tutorial), so what a reader
+ * generates or writes never lands in the framework's tree.
+ */
+const IN_PROJECT = new Set(['README.md', 'docs/testing-plugins.md']);
 
 /** Markdown files whose fenced blocks are run: README.md and docs/*.md. */
 export function documentedFiles(): string[] {

@@ -14,7 +14,7 @@
  * checkout is type-checked with them; a plugin must also load beside the shipped plugins. JSON
  * must parse.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createPool, databaseUrl, ident } from '../../src/db/pool.ts';
 import {
@@ -30,7 +30,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { copyCheckout, PROJECT_ROOT, type Checkout } from '../support/checkout.ts';
-import { machineEnvironment, packedTarball } from '../support/package.ts';
+import { freshProject, machineEnvironment } from '../support/package.ts';
 import type { Block } from './blocks.ts';
 import { waitFor } from '../support/wait.ts';
 import { forgetSchema, noteSchema } from '../support/leftovers.ts';
@@ -89,24 +89,20 @@ export class DocSession {
   }
 
   /**
-   * For a document written for a store project (docs/testing-plugins.md): instead of a checkout, a
-   * project as a user makes one, from the packed package (test/support/package.ts) installed by
-   * npm in a fresh folder and `magento-async init`, its own Node first on PATH.
+   * For a document written for a store project (the README's tour, docs/testing-plugins.md):
+   * instead of a checkout, a project as a user makes one, from the packed package
+   * (test/support/package.ts) installed by npm in a fresh temporary folder and `magento-async
+   * init`, its own Node first on PATH, with the workspace's `shared` folder beside it as beside
+   * the checkout (the real specs).
    */
   async prepareProject(): Promise<void> {
-    const tarball = await packedTarball();
     const parent = mkdtempSync(join(tmpdir(), 'doc-project-'));
     chmodSync(parent, 0o755);
     const dir = join(parent, 'my-store');
-    mkdirSync(dir);
     this.checkout = { dir, remove: () => rmSync(parent, { recursive: true, force: true }) };
     if (existsSync(SHARED_DIR)) symlinkSync(SHARED_DIR, join(parent, 'shared'));
-    const env = machineEnvironment();
-    const quiet = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
-    execFileSync('npm', ['install', tarball, ...quiet], { cwd: dir, env, stdio: 'pipe' });
-    execFileSync('npx', ['magento-async', 'init', '.', '--no-install'], { cwd: dir, env, stdio: 'pipe' });
-    execFileSync('npm', ['install', ...quiet], { cwd: dir, env, stdio: 'pipe' });
-    this.env.PATH = `${join(dir, 'node_modules/.bin')}:${env.PATH}`;
+    await freshProject(dir);
+    this.env.PATH = `${join(dir, 'node_modules/.bin')}:${machineEnvironment().PATH}`;
   }
 
   /** The checkout, copied on first use, with `../shared` beside it as in the workspace. */

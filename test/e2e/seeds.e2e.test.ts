@@ -45,7 +45,7 @@ before(async () => {
   const routes = server.artifacts.routes;
   const registry = await loadPlugins({
     routes,
-    pluginsDir: 'plugins',
+    pluginsDir: null,
     examples: ['catalog', 'customer', 'cms'],
     modules: [{ source: 'test/e2e/seeds.e2e.test.ts', module: { default: cartPlugin } }],
   });

@@ -110,10 +110,10 @@ test(
       );
       const [media] = await detail(bulks[1]!.bulk_uuid);
       assert.equal(media!.status, 3);
-      // The checkout's products stub claims the entity's operations and says which file to edit.
+      // No plugin and no stub has it: the message says which file to write.
       assert.match(
         media!.result_message,
-        /DeleteV1ProductsSkuMediaEntryId is not implemented yet: edit plugins\/products/,
+        /No handler is implemented for route DELETE \/V1\/products\/\{sku\}\/media\/\{entryId\}.*implement it in plugins\/products\/index\.ts/,
       );
       const [hold] = await detail(bulks[2]!.bulk_uuid);
       assert.equal(hold!.status, 3);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../support/db.ts';
+import { TEST_LOCATIONS } from '../support/project.ts';
 import { waitFor } from '../support/wait.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/magento-async.js', import.meta.url));
@@ -21,7 +22,13 @@ test('queue:consumers:start --metrics-port 0 serves /metrics on its own port unt
   const configFile = join(dir, 'config.json');
   writeFileSync(
     configFile,
-    JSON.stringify({ schema: db.schema, bossSchema: db.bossSchema, logLevel: 'warn', metrics: { loopbackOnly: true } }),
+    JSON.stringify({
+      ...TEST_LOCATIONS,
+      schema: db.schema,
+      bossSchema: db.bossSchema,
+      logLevel: 'warn',
+      metrics: { loopbackOnly: true },
+    }),
   );
   const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'async.operations.all', '--metrics-port', '0'], {
     cwd: ROOT,

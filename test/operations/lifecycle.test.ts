@@ -11,13 +11,8 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident, withTransaction } from '../../src/db/pool.ts';
 import { startConsumer, type ConsumerHandle } from '../../src/consumer/consumer.ts';
 import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
-import {
-  cancelOperations,
-  registerWaiter,
-  reopenOperations,
-  selectBulkSummary,
-  type BulkSummaryRow,
-} from '../../src/db/sql/status.ts';
+import { cancelOn } from '../../src/operations/cancel.ts';
+import { registerWaiter, reopenOperations, selectBulkSummary, type BulkSummaryRow } from '../../src/db/sql/status.ts';
 import { bulkStatus } from '../../src/status/summary.ts';
 import { RetriableError } from '../../src/plugin.ts';
 import { bulkFinishedChannel, jobIdFor } from '../../src/queue/names.ts';
@@ -195,11 +190,11 @@ describe('operation lifecycle', () => {
       'every operation to wait for its retry',
     );
     // The retry API leaves them alone: each already has its retry job, a second would run it twice.
-    const reopened = await db.pool.query(reopenOperations(db.schema), [bulk, [2, 3], null]);
+    const reopened = await db.pool.query(reopenOperations(db.schema, db.bossSchema), [bulk, [2, 3], null]);
     assert.equal(reopened.rowCount, 0);
     const { canceled, at } = await withTransaction(db.pool, async (client) => {
-      const r = await client.query(cancelOperations(db.schema), [bulk, 'Canceled']);
-      return { canceled: r.rowCount, at: Date.now() };
+      const n = await cancelOn(client, db.schema, db.bossSchema, bulk);
+      return { canceled: n, at: Date.now() };
     });
     assert.equal(canceled, 10);
     assert.ok(bulkStatus(await summary(bulk)) >= 2, 'finished: nothing can run any more');

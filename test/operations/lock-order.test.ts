@@ -12,6 +12,8 @@ import { DEFAULT_LIFECYCLE } from '../../src/operations/policy.ts';
 import { errorLogFields } from '../../src/operations/status.ts';
 import { FETCH_PLANNER_OPTIONS } from '../../src/queue/fetch-plan.ts';
 import type { OperationRow } from '../../src/operations/operation.ts';
+import type { Job } from 'pg-boss';
+import type { OperationJob } from '../../src/queue/names.ts';
 
 describe('lock order', () => {
   let db: TestDatabase;
@@ -37,8 +39,9 @@ describe('lock order', () => {
     const outcome = { status: 1, errorCode: null, message: 'ok', result: null };
     const a = '00000000-0000-4000-8000-00000000000a';
     const b = '00000000-0000-4000-8000-00000000000b';
-    const items = [row(b, 1), row(a, 7), row(b, 0), row(a, 2)].map((r) => ({ row: r, outcome }));
-    const [bulks, keys] = outcomeArrays(items, new Date(), DEFAULT_LIFECYCLE);
+    const job = { id: '00000000-0000-4000-8000-000000000000', retryCount: 0 } as Job<OperationJob>;
+    const items = [row(b, 1), row(a, 7), row(b, 0), row(a, 2)].map((r) => ({ job, row: r, outcome }));
+    const [bulks, keys] = outcomeArrays(items, new Date(), DEFAULT_LIFECYCLE, 'async.products');
     assert.deepEqual(
       (bulks as string[]).map((u, i) => `${u.slice(-1)}${(keys as number[])[i]}`),
       ['a2', 'a7', 'b0', 'b1'],

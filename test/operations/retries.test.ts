@@ -118,11 +118,10 @@ describe('retries', () => {
   const reopen = (bulk: string) =>
     withTransaction(db.pool, async (client) => {
       // What the retry API does (src/status/endpoints/retry.ts): reopen, and a job in the same transaction.
-      const { rows } = await client.query<{ operation_key: number; reopened: number }>(reopenOperations(db.schema), [
-        bulk,
-        [2, 3],
-        null,
-      ]);
+      const { rows } = await client.query<{ operation_key: number; reopened: number }>(
+        reopenOperations(db.schema, db.bossSchema),
+        [bulk, [2, 3], null],
+      );
       await enqueueOperations(
         client,
         boss,

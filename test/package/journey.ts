@@ -1,11 +1,15 @@
 /**
  * Done when (issue 22): the package as a user gets it, on a given Node. `npm pack` of this checkout;
  * a fresh folder outside it; the integrator's project made (by `npm create magento-async`, or by
- * installing the tarball and `magento-async init`); codegen on the Magento 2.4.8 admin spec; the
- * project's kit test; a plugin package that depends on magento-async as a peer passes its own kit
- * test, is packed and installed into the project; the server started (embedded PostgreSQL) accepts
- * an operation for each plugin with 202 and `bulk:status` reads both final. The test files beside
- * this one run it with the machine's Node, with this project's and with the engines floor.
+ * installing the tarball and `magento-async init`); the project's own plugin (plugins/acme-carts:
+ * PostV1CartsQuoteIdItems); codegen on the Magento 2.4.8 admin spec, with no stub for what an
+ * enabled plugin implements; the project's kit test; a plugin package that depends on magento-async
+ * as a peer passes its own kit test, is packed and installed into the project; the server started
+ * (embedded PostgreSQL) warns about nothing, accepts an operation for each plugin with 202 and
+ * `bulk:status` reads them final, and an operation only a stub has fails naming the stub's file.
+ * All along, this checkout's tree is left as it was (`git status`): the user's work lives in the
+ * project, never in the framework. The test files beside this one run it with the machine's Node,
+ * with this project's and with the engines floor.
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
@@ -25,16 +29,33 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from '../../src/dev/embedded.ts';
 import { PROJECT_ROOT } from '../support/checkout.ts';
-import { packedTarball } from '../support/package.ts';
+import { packedTarball, QUIET_INSTALL } from '../support/package.ts';
 import { runCli, startCli, type CliProcess } from '../support/processes.ts';
 import { SHARED_SPECS } from '../support/specs.ts';
 
 export const SPEC = join(SHARED_SPECS, 'adobedocs-admin-schema-2.4.8.json');
 const FIXTURE = join(import.meta.dirname, 'fixtures/acme-stock');
+// The project's own plugins, copied into it as a user would write them.
+const PROJECT_PLUGINS = join(import.meta.dirname, 'fixtures/project/plugins');
 const CREATE = join(PROJECT_ROOT, 'packages/create-magento-async');
-// From npm's cache where it has them (a CI machine's `npm ci` filled it), from the registry if not.
-export const INSTALL = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+export const INSTALL = QUIET_INSTALL;
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** This checkout's working tree as git sees it: one line per changed or untracked (not ignored) file. */
+const treeState = () =>
+  execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: PROJECT_ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
+/**
+ * What appeared in `git status` since `before` that a user's work could have made: any new file,
+ * any change in the framework's generated sample or plugins folder. (A developer editing a tracked
+ * source file while the suite runs is not the user's doing: on a clean clone, as in CI, nothing
+ * may appear at all.)
+ */
+const userWorkSince = (before: string[]) =>
+  treeState().filter(
+    (line) => !before.includes(line) && (line.startsWith('??') || /^.. (src\/generated|plugins)\//.test(line)),
+  );
 
 type Env = Record<string, string | undefined>;
 type Command = [command: string, args: string[]];
@@ -61,6 +82,7 @@ export async function run(cwd: string, [command, args]: Command, env: Env) {
 }
 
 export async function journey(t: TestContext, user: JourneyNode): Promise<void> {
+  const tree = treeState();
   const tarball = await packedTarball();
   const root = mkdtempSync(join(tmpdir(), 'magento-async-journey-'));
   // Public like a usual folder: embedded PostgreSQL runs as another user when the test is root.
@@ -126,20 +148,30 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
   writeFileSync(configFile, JSON.stringify({ ...config, pluginPackages: ['acme-stock'] }, null, 2));
 
-  // Codegen on the store's spec: stubs only for operations no enabled plugin implements.
+  // The project's own plugin, written before codegen (its types come from what codegen writes).
+  cpSync(PROJECT_PLUGINS, join(shop, 'plugins'), { recursive: true });
+
+  // Codegen on the store's spec: stubs only for operations no enabled plugin implements (the
+  // project's pages and acme-carts, the acme-stock package).
   const generated = await run(shop, magento('codegen', '--spec', SPEC), env);
   assert.match(
     generated.stdout,
     /^347 routes from adobedocs-admin-schema-2\.4\.8\.json: \d+ files written, 0 unchanged, \d+ stubs created/m,
   );
+  // The spec lies outside the project: recorded by its absolute path, the project's spec from now on.
+  assert.equal(
+    (JSON.parse(readFileSync(join(shop, 'generated/spec.json'), 'utf8')) as { source: string }).source,
+    SPEC,
+  );
   // What serve and the consumers load is JavaScript; the TypeScript beside it is types only.
   for (const file of ['routes.gen.js', 'validators.gen.js', 'handlers.gen.ts', 'types.gen.ts'])
     assert.ok(existsSync(join(shop, 'generated', file)), file);
-  const stubs = readdirSync(join(shop, 'plugins')).filter((d) => d !== 'pages');
+  const stubs = readdirSync(join(shop, 'plugins')).filter((d) => d !== 'pages' && d !== 'acme-carts');
   assert.ok(stubs.length > 40, `stub folders: ${stubs.join(', ')}`);
+  assert.ok(stubs.includes('carts'), 'the other carts operations get stubs');
   for (const dir of stubs) {
     const text = readFileSync(join(shop, 'plugins', dir, 'index.ts'), 'utf8');
-    assert.doesNotMatch(text, /\b(PostV1CmsPage|PutV1ProductsSku):/, `plugins/${dir}/index.ts`);
+    assert.doesNotMatch(text, /\b(PostV1CmsPage|PutV1ProductsSku|PostV1CartsQuoteIdItems):/, `plugins/${dir}/index.ts`);
     assert.match(text, /from 'magento-async\/plugin'/);
   }
   const kit = await run(shop, kitTest(), { ...env, ...database });
@@ -150,22 +182,44 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
   const [command, args] = user.via === 'npm' ? ['npm', ['start']] : magento('start');
   const started: CliProcess = startCli(command, args, { cwd: shop, env: { ...env, PORT: String(port) } });
   t.after(() => started.stop('SIGKILL'));
-  await started.waitFor(/magento-async is running at/, 300_000);
+  await started.waitFor(/magento-async is running at \S+ \(347 routes/, 300_000);
+  await started.waitFor(/Token \(/);
+  // Nothing to fix: no stub beside a real handler, no conflict, no spec to regenerate.
+  assert.doesNotMatch(
+    started.stdout() + started.stderr(),
+    /delete its entry|stub never runs|changed since the last codegen/,
+  );
   const token = readFileSync(join(shop, 'var/dev-token'), 'utf8').trim();
-  const send = async (method: string, path: string, body: unknown) => {
+  const send = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`http://127.0.0.1:${port}/rest/default/async/V1/${path}`, {
       method,
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     assert.equal(response.status, 202, await response.clone().text());
     return ((await response.json()) as { bulk_uuid: string }).bulk_uuid;
   };
   const page = await send('POST', 'cmsPage', { page: { identifier: 'journey', title: 'Journey' } });
   const price = await send('PUT', 'products/J-1', { product: { price: 5 } });
-  for (const uuid of [page, price]) {
+  const item = await send('POST', 'carts/Q1/items', { cartItem: { sku: 'J-1', qty: 2, quote_id: 'Q1' } });
+  for (const uuid of [page, price, item]) {
     const status = await run(shop, magento('bulk:status', uuid, '--watch', '--interval', '200'), env);
     assert.match(status.stdout, /Finished Successfully/, status.stdout);
   }
+  // Only in the 2.4.8 spec, and only its stub has it: a final failure naming the file to edit.
+  const media = await send('DELETE', 'products/J-1/media/7');
+  const [watch, watchArgs] = magento('bulk:status', media, '--watch', '--interval', '200');
+  const failed = await runCli(watch, watchArgs, { cwd: shop, env });
+  assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+  assert.match(failed.stdout, /Finished with Failure \(bulk_status 3\)/, failed.stdout);
+  const detail = await fetch(`http://127.0.0.1:${port}/rest/V1/bulk/${media}/detailed-status`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  const operation = ((await detail.json()) as { operations_list: { result_message: string }[] }).operations_list[0];
+  assert.match(
+    operation!.result_message,
+    /DeleteV1ProductsSkuMediaEntryId is not implemented yet: edit plugins\/products\/index\.ts/,
+  );
   await started.stop('SIGINT');
+  assert.deepEqual(userWorkSince(tree), [], "the user's work in their project changed this checkout's tree");
 }

@@ -53,12 +53,12 @@ describe('fetch plan', () => {
           },
         };
         await boss.fetch(queue, { batchSize: 100, db: capture });
-        const folded = foldedFetch(captured!.text, claimFold(db.schema), captured!.values.length + 1);
+        const folded = foldedFetch(captured!.text, claimFold(db.schema, db.bossSchema));
         assert.ok(folded, 'the fetch has the shape the fold knows');
         const client = await fetching.connect();
         try {
           await client.query('BEGIN');
-          const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${folded}`, [...captured!.values, 30]);
+          const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${folded}`, captured!.values);
           return nodes((rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan);
         } finally {
           await client.query('ROLLBACK');

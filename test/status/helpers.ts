@@ -5,6 +5,7 @@
  * auth step, the real ACL check, and reopened operations enqueued on the real pg-boss queue. The
  * bulks it reads are accepted and processed for real (test/support/drive.ts).
  */
+import { bossSchemaFor } from '../../src/queue/boss.ts';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import Koa from 'koa';
@@ -95,6 +96,8 @@ export async function startHarness(pool: Pool, schema: string, options: HarnessO
     log: silentLog,
     isAllowed: (c, resource) => isAllowed(c, [resource]),
     entityOf: (operationId) => entities?.[operationId] ?? 'unknown',
+    // Cancel and the retry API look at the operations' jobs (held? has one?) in pg-boss's schema.
+    ...(boss ? { bossSchema: bossSchemaFor(boss) } : {}),
     async enqueue(client, jobs) {
       if (fail) {
         fail = false;

@@ -91,7 +91,7 @@ export async function startCartConsumer(server: TestServer, steering: CartSteeri
   const routes = server.artifacts.routes;
   const registry = await loadPlugins({
     routes,
-    pluginsDir: 'plugins',
+    pluginsDir: null,
     modules: [{ source: 'test/support/cart-consumer.ts', module: { default: plugin } }],
   });
   await runInstalls(server.db.pool, server.db.schema, registry.installs);

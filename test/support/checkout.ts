@@ -1,6 +1,7 @@
 /**
  * A fresh copy of this checkout for journey tests: the files git tracks or would track (so
- * uncommitted work is tested too, and `var/`, `.cache/` and other ignored output are not copied),
+ * uncommitted work is tested too, and `var/`, `.cache/` and other ignored output are not copied;
+ * nor a user's untracked plugins, codegen output or configuration),
  * with `node_modules` hard-linked (same file system: instant) or, failing that, copied. What a
  * user gets from `git clone` + `npm ci`, without the network.
  */
@@ -10,6 +11,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+
+/**
+ * Untracked files where a user's own work would go (a plugin in plugins/, codegen output, a
+ * configuration): not the framework's, so a copy never has them. Other untracked files are
+ * copied: a developer's new source file is part of what they test.
+ */
+const USER_WORK = /^(plugins\/|src\/generated\/|magento-async\.config\.json$)/;
 
 export interface Checkout {
   dir: string;
@@ -27,13 +35,12 @@ export function copyCheckout(parent?: string): Checkout {
     chmodSync(parent, 0o755);
   }
   const dir = join(parent, 'magento-async');
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: PROJECT_ROOT,
-    maxBuffer: 64 * 1024 * 1024,
-  })
-    .toString('utf8')
-    .split('\0')
-    .filter(Boolean);
+  const list = (...args: string[]) =>
+    execFileSync('git', ['ls-files', '-z', ...args], { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024 })
+      .toString('utf8')
+      .split('\0')
+      .filter(Boolean);
+  const files = [...list('--cached'), ...list('--others', '--exclude-standard').filter((f) => !USER_WORK.test(f))];
   for (const file of files) {
     const to = join(dir, file);
     mkdirSync(dirname(to), { recursive: true });

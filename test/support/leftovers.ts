@@ -26,8 +26,10 @@ const TAG = 'MAGENTO_ASYNC_TEST_RUN';
 const SCHEMAS = '.schemas';
 /** The run's codegen cache (codegen/cache.ts): a large spec is generated once per run. */
 const CODEGEN = '.codegen';
+/** The run's store projects made from the packed package (test/support/package.ts): npm runs once per run. */
+const PROJECTS = '.projects';
 /** What the run itself keeps in its folder: the above, and Node's compile cache (bin/magento-async.js). */
-const KEPT = new Set([SCHEMAS, CODEGEN, 'node-compile-cache']);
+const KEPT = new Set([SCHEMAS, CODEGEN, PROJECTS, 'node-compile-cache']);
 
 /** In the runner, before any test process starts: the run's folder and tag. */
 export function startRun(): string {
@@ -50,6 +52,12 @@ export async function untagged<T>(start: () => Promise<T>): Promise<T> {
   } finally {
     if (tag !== undefined) process.env[TAG] = tag;
   }
+}
+
+/** Where the run keeps the store projects it made once, or null outside a run (no global setup). */
+export function runProjectsDir(): string | null {
+  const tmp = process.env.TMPDIR;
+  return process.env[TAG] && tmp ? join(tmp, PROJECTS) : null;
 }
 
 function schemasDir(): string | null {

@@ -2,13 +2,15 @@
  * The package as `npm pack` makes it (prepack builds dist/), once per content: tests that install
  * it (the journey, the doc tests of the init project) share one tarball in `.cache/package/<digest>`,
  * keyed by the bytes of every file the build reads, so a run packs only after a change. A lock
- * folder keeps test files of one run from packing twice at once.
+ * folder keeps test files of one run from packing twice at once. The doc tests' store projects are
+ * made from it once per run too (`freshProject`).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, delimiter, dirname, join, relative } from 'node:path';
 import { PROJECT_ROOT } from './checkout.ts';
+import { runProjectsDir } from './leftovers.ts';
 import { waitFor } from './wait.ts';
 
 const INPUTS = [
@@ -58,13 +60,13 @@ export function machineEnvironment(extra: Record<string, string | undefined> = {
   return { ...env, ...extra };
 }
 
-/** The path of the packed tarball of this checkout (magento-async-<version>.tgz). */
-export async function packedTarball(): Promise<string> {
-  const dir = join(PROJECT_ROOT, '.cache/package', digest());
+/**
+ * Makes the folder `dir` once: the first test process to need it builds it in a staging folder
+ * beside it, renamed into place when complete; the others wait for it (or for its lock to go).
+ */
+async function once(dir: string, what: string, build: (staging: string) => void): Promise<void> {
   const lock = `${dir}.lock`;
-  mkdirSync(join(PROJECT_ROOT, '.cache/package'), { recursive: true });
-  const find = () => (existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.tgz')) : undefined);
-  // The first test process to need it packs; the others wait for its tarball (or its lock to go).
+  mkdirSync(dirname(dir), { recursive: true });
   const taken = () => {
     try {
       mkdirSync(lock);
@@ -74,17 +76,29 @@ export async function packedTarball(): Promise<string> {
     }
   };
   const ready = await waitFor(
-    () => (find() ? 'packed' : taken() && 'ours'),
+    () => (existsSync(dir) ? 'made' : taken() && 'ours'),
     600_000,
-    `${lock} to go (remove it if no test run is packing)`,
+    `${lock} to go (remove it if no test run is ${what})`,
     500,
   );
-  const found = find();
-  if (ready === 'packed' && found) return join(dir, found);
+  if (ready === 'made') return;
   try {
+    // Made by another process between its check and our lock.
+    if (existsSync(dir)) return;
     const staging = `${dir}.staging`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging);
+    build(staging);
+    renameSync(staging, dir);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** The path of the packed tarball of this checkout (magento-async-<version>.tgz). */
+export async function packedTarball(): Promise<string> {
+  const dir = join(PROJECT_ROOT, '.cache/package', digest());
+  await once(dir, 'packing', (staging) => {
     // Node 24 (this process) runs the build; npm itself runs on whatever Node the machine has.
     execFileSync('npm', ['pack', '--pack-destination', staging, '--loglevel=error'], {
       cwd: PROJECT_ROOT,
@@ -94,9 +108,44 @@ export async function packedTarball(): Promise<string> {
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    renameSync(staging, dir);
-    return join(dir, find()!);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
+  });
+  return join(
+    dir,
+    readdirSync(dir).find((f) => f.endsWith('.tgz'))!,
+  );
+}
+
+/** npm's flags for installing what npm's cache has (a CI machine's `npm ci` filled it) without asking the registry again. */
+export const QUIET_INSTALL = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+
+/** `npm install <tarball>` in the empty folder `dir`, `magento-async init . --no-install`, `npm install`. */
+function initProject(dir: string, tarball: string): void {
+  const env = machineEnvironment();
+  mkdirSync(dir);
+  execFileSync('npm', ['install', tarball, ...QUIET_INSTALL], { cwd: dir, env, stdio: 'pipe' });
+  execFileSync('npx', ['magento-async', 'init', '.', '--no-install'], { cwd: dir, env, stdio: 'pipe' });
+  execFileSync('npm', ['install', ...QUIET_INSTALL], { cwd: dir, env, stdio: 'pipe' });
+}
+
+/**
+ * A fresh store project at `dir` (a folder that does not exist yet), as a user makes one from the
+ * packed package with the machine's npm (`initProject`). npm runs once per run and package: the
+ * project is made in the run's folder (test/support/leftovers.ts) and each caller gets a copy, in
+ * which the `file:` reference npm recorded to the tarball, relative to the project, is made
+ * relative to the copy.
+ */
+export async function freshProject(dir: string): Promise<void> {
+  const tarball = await packedTarball();
+  const projects = runProjectsDir();
+  if (!projects) return initProject(dir, tarball);
+  const made = join(projects, basename(dirname(tarball)));
+  await once(made, 'installing a store project', (staging) => initProject(join(staging, 'project'), tarball));
+  const original = join(made, 'project');
+  execFileSync('cp', ['-a', original, dir]);
+  const [from, to] = [relative(`${made}.staging/project`, tarball), relative(dir, tarball)];
+  if (from === to) return;
+  for (const file of ['package.json', 'package-lock.json', 'node_modules/.package-lock.json']) {
+    const path = join(dir, file);
+    if (existsSync(path)) writeFileSync(path, readFileSync(path, 'utf8').replaceAll(`file:${from}`, `file:${to}`));
   }
 }

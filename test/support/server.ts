@@ -8,6 +8,7 @@ import { createIntegrationToken } from '../../src/auth/index.ts';
 import { createTestDatabase, TEST_CRYPT_KEY, type TestDatabase } from './db.ts';
 import { waitFor } from './wait.ts';
 import { ident } from '../../src/db/pool.ts';
+import { TEST_LOCATIONS, TEST_PROJECT } from './project.ts';
 
 export { TEST_CRYPT_KEY };
 
@@ -37,9 +38,12 @@ export async function startTestServer(
   extra: Partial<ServerOptions> = {},
 ): Promise<TestServer> {
   const db = await createTestDatabase(name);
+  // The suite's own routes and plugins folder, whatever this checkout's working tree holds.
   const config = loadConfig({
     env: { DATABASE_URL: db.url },
+    cwd: TEST_PROJECT,
     overrides: {
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       port: 0,

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { PROJECT_ROOT } from '../../codegen/spec-record.ts';
 import { importArtifacts, loadArtifacts } from '../../src/runtime/artifacts.ts';
 import { exampleArgs, exampleValue } from '../../src/testing/example-args.ts';
+import { SAMPLE_GENERATED } from '../support/project.ts';
 
 const SPECS = join(PROJECT_ROOT, '../shared/specs');
 const REAL = ['adobedocs-admin-schema-2.4.8.json', 'adobedocs-customer-schema-2.4.8.json'];
@@ -27,7 +28,7 @@ async function invalidExamples(artifacts: Awaited<ReturnType<typeof importArtifa
 }
 
 test('the sample spec: every operation accepts its example arguments', async () => {
-  const artifacts = await importArtifacts(join(PROJECT_ROOT, 'src/generated'));
+  const artifacts = await importArtifacts(SAMPLE_GENERATED);
   assert.deepEqual(await invalidExamples(artifacts), []);
   const put = artifacts.routes.find((r) => r.operationId === 'PutV1ProductsSku')!;
   // The last path parameter is carried into the body object too, as Magento's PUT rule fills it.

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { startTestServer, TEST_CRYPT_KEY, type TestServer } from '../support/server.ts';
 import { CART_BULK_PATH, cartItems, Gate, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
 import { waitFor } from '../support/wait.ts';
+import { TEST_LOCATIONS, TEST_PROJECT } from '../support/project.ts';
 import { ident } from '../../src/db/pool.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server.ts';
@@ -316,7 +317,9 @@ test('a bulk that finished while no server ran gets its webhook from the next se
     assert.equal(hook.received.length, 0, 'nobody was sending');
     const config = loadConfig({
       env: { DATABASE_URL: server.db.url },
+      cwd: TEST_PROJECT,
       overrides: {
+        ...TEST_LOCATIONS,
         schema: server.db.schema,
         bossSchema: server.db.bossSchema,
         port: 0,
@@ -366,7 +369,9 @@ test('an integration configured with a URL gets its webhook without the header; 
   for (const c of cases) {
     const config = loadConfig({
       env: { DATABASE_URL: server.db.url },
+      cwd: TEST_PROJECT,
       overrides: {
+        ...TEST_LOCATIONS,
         schema: server.db.schema,
         bossSchema: server.db.bossSchema,
         port: 0,

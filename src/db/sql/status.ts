@@ -108,7 +108,6 @@ export function selectResultsBatch(schema: string): string {
 }
 
 // The retry and cancel API's statements are lifecycle rules: they live with the others.
-export { cancelOperations } from '../../operations/cancel.sql.ts';
 export { reopenOperations } from '../../operations/reopen.sql.ts';
 
 /** Locks the bulk row so concurrent retry/cancel calls of one bulk run one after the other. $1 uuid. */

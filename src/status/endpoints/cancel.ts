@@ -3,8 +3,7 @@ import type { Context } from 'koa';
 import { E, WebapiError } from '../../errors/catalogue.ts';
 import { sendJson } from '../../http/respond.ts';
 import { withTransaction } from '../../db/pool.ts';
-import * as sql from '../../db/sql/status.ts';
-import { CANCELED_MESSAGE } from '../../operations/cancel.ts';
+import { cancelOn } from '../../operations/cancel.ts';
 import type { Access } from '../access.ts';
 import { lockAndCheck } from '../queries.ts';
 import { firstKey, jsonBody } from '../request.ts';
@@ -18,8 +17,7 @@ export async function cancelEndpoint(sc: StatusContext, ctx: Context, a: Access,
   }
   const canceled = await withTransaction(pool, async (client) => {
     await lockAndCheck(client, schema, a, uuid);
-    const r = await client.query(sql.cancelOperations(schema), [uuid, CANCELED_MESSAGE]);
-    return r.rowCount ?? 0;
+    return cancelOn(client, schema, sc.bossSchema, uuid);
   });
   log.info({ bulkUuid: uuid, canceled }, 'bulk operations canceled');
   sendJson(ctx, 200, { bulk_uuid: uuid, canceled });

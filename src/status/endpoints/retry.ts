@@ -15,15 +15,18 @@ export async function retryEndpoint(sc: StatusContext, ctx: Context, a: Access, 
   const { statuses, errorCodes } = retryInput(input);
   const reopened = await withTransaction(pool, async (client) => {
     await lockAndCheck(client, schema, a, uuid);
-    const { rows } = await client.query<{ operation_key: number; operation_id: string; reopened: number }>(
-      sql.reopenOperations(schema),
-      [uuid, statuses, errorCodes],
-    );
-    if (rows.length > 0) {
+    const { rows } = await client.query<{
+      operation_key: number;
+      operation_id: string;
+      reopened: number;
+      has_job: boolean;
+    }>(sql.reopenOperations(schema, sc.bossSchema), [uuid, statuses, errorCodes]);
+    const jobless = rows.filter((r) => !r.has_job);
+    if (jobless.length > 0) {
       // Same transaction: the reopened rows and their new jobs commit together or not at all.
       await sc.enqueue(
         client,
-        rows.map((r) => ({
+        jobless.map((r) => ({
           entity: sc.entityOf(r.operation_id),
           bulkUuid: uuid,
           key: r.operation_key,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../../support/db.ts';
+import { TEST_LOCATIONS } from '../../support/project.ts';
 import { createBoss, ensureQueues } from '../../../src/queue/boss.ts';
 import { seedBulk, statusCounts } from '../../consumer/seed.ts';
 import { loopbackStore } from './store.ts';
@@ -39,6 +40,7 @@ test('queue:consumers:start forwards with upstream.maxInFlight from the config f
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...TEST_LOCATIONS,
       schema: db.schema,
       bossSchema: db.bossSchema,
       logLevel: 'warn',
