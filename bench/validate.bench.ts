@@ -10,14 +10,15 @@
  *   check reads the product: one SELECT per item, four items at a time, each worker on a read-only
  *   transaction of its own (one item after another on one transaction, as first written, measured
  *   7.0× accept at load average 30; four workers 2.9× in the same conditions).
+ * - the cycle check: the accept of the saves on this server, whose catalog declares `requires` for
+ *   product saves (accept reads each item's keys and looks for dependency cycles among them,
+ *   docs/dependencies.md), against the same accept on a second server with no plugins.
  * Each round sends the bulk once each way (the order alternating), one request at a time; the
  * figures are medians of the per-request times and the ratio validate-only / accept. A validate-only
  * request does the accept's work up to its transaction (decoding, inputs, validation, data_hash),
  * then the plugins' checks instead of the writes.
  */
 import { loadavg } from 'node:os';
-import * as catalog from '../examples/catalog/index.ts';
-import { runInstalls } from '../src/plugins/loader.ts';
 import { startTestServer } from '../test/support/server.ts';
 import { bulkBody } from './support/bodies.ts';
 
@@ -26,17 +27,19 @@ const ITEMS = Number(process.argv[3] ?? 1000);
 const loadAtStart = loadavg();
 
 const server = await startTestServer('bench-validate', { plugins: { examples: ['catalog'] }, logLevel: 'silent' });
-await runInstalls(
-  server.db.pool,
-  server.db.schema,
-  catalog.migrations.map((sql) => ({ plugin: catalog.default.name, sql })),
-);
+const plain = await startTestServer('bench-validate-plain', { logLevel: 'silent' });
 
-async function send(method: string, path: string, body: string, expected: number): Promise<number> {
+async function send(
+  method: string,
+  path: string,
+  body: string,
+  expected: number,
+  on: typeof server = server,
+): Promise<number> {
   const started = performance.now();
-  const res = await fetch(server.url + path, {
+  const res = await fetch(on.url + path, {
     method,
-    headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
+    headers: { Authorization: `Bearer ${on.token}`, 'Content-Type': 'application/json' },
     body,
   });
   const text = await res.text();
@@ -71,7 +74,7 @@ await server.db.pool.query(
 );
 
 try {
-  // Warm-up: both paths, both cases (plugin load at the first validate-only request included).
+  // Warm-up: both paths, both cases.
   for (const c of cases) {
     await send(c.method, c.path, c.body, 202);
     await send(c.method, `${c.path}?validateOnly=true`, c.body, 200);
@@ -98,6 +101,21 @@ try {
       `${c.name.padEnd(9)} ${median(accept).toFixed(1).padStart(17)} ${median(validate).toFixed(1).padStart(27)} ${(median(validate) / median(accept)).toFixed(2).padStart(23)}×   ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
     );
   }
+  const saved = cases[0]!;
+  await send(saved.method, saved.path, saved.body, 202, plain);
+  const checked: number[] = [];
+  const unchecked: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const sides = [
+      async () => checked.push(await send(saved.method, saved.path, saved.body, 202)),
+      async () => unchecked.push(await send(saved.method, saved.path, saved.body, 202, plain)),
+    ];
+    if (round % 2) sides.reverse();
+    for (const side of sides) await side();
+  }
+  console.log(
+    `cycle check: accept of the saves with the catalog's requires ${median(checked).toFixed(1)} ms, without plugins ${median(unchecked).toFixed(1)} ms (medians): ${(median(checked) / median(unchecked)).toFixed(2)}×`,
+  );
   console.log(
     `load average at end ${loadavg()
       .map((l) => l.toFixed(1))
@@ -105,4 +123,5 @@ try {
   );
 } finally {
   await server.stop();
+  await plain.stop();
 }

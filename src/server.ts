@@ -35,8 +35,9 @@ import { createDashboard } from './admin/serve.ts';
 import { announceRelaxations, integrationAsBearer } from './runtime/relaxations.ts';
 import { startWebhookSender, type WebhookSender } from './webhooks/sender.ts';
 import { callbackUrlFor, checkIntegrationUrls } from './webhooks/register.ts';
-import { configuredPlugins, loadPlugins, type LoadOptions } from './plugins/loader.ts';
-import type { PluginRegistry } from './plugins/registry.ts';
+import { configuredPlugins, loadPlugins, runInstalls, type LoadOptions } from './plugins/loader.ts';
+import { itemDependencies } from './plugins/item-dependencies.ts';
+import { withDependencies } from './runtime/schema-dependencies.ts';
 import { createRequestChecks } from './plugins/checks.ts';
 
 export interface ServerOptions {
@@ -150,13 +151,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       admitStream: () => admission.openStream(),
     });
     undo.push(() => status.close());
-    // The plugins' checks run only in validate-only requests: the plugins are loaded (as a
-    // consumer loads them) at the first one, so serving never waits for them, nor fails by them.
-    let registry: Promise<PluginRegistry> | undefined;
-    const plugins = () =>
-      (registry ??= loadPlugins(
-        configuredPlugins(config, artifacts.routes, { modules: options.plugins, projectDir: options.projectDir }),
-      ));
+    // The plugins, loaded as a consumer loads them (a plugin that cannot load stops serve as it
+    // stops a consumer), and their migrations applied: a validate-only request's checks read their
+    // tables before any consumer ran, and accept refuses a bulk whose operations' `requires` wait
+    // for each other in a cycle.
+    const registry = await loadPlugins(
+      configuredPlugins(config, artifacts.routes, { modules: options.plugins, projectDir: options.projectDir }),
+    );
+    await runInstalls(pool, config.schema, registry.installs);
     const accept = createAccept({
       pool,
       schema: config.schema,
@@ -169,10 +171,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         partialAccept: config.partialAccept,
         idempotencyTtlSeconds: config.idempotencyTtlSeconds,
       },
+      dependencies: itemDependencies(registry, artifacts.routes, artifacts.validators),
       checks: createRequestChecks({
         pool,
         schema: config.schema,
-        registry: plugins,
+        registry,
         validators: artifacts.validators,
         timeoutMs: config.validateTimeoutMs,
         log,
@@ -219,7 +222,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         maxFailures: config.oauth.adminMaxFailures,
         lockSeconds: config.oauth.adminLockSeconds,
       }),
-      schemas: artifacts.schemas,
+      schemas: withDependencies(artifacts.schemas, artifacts.routes, registry),
       sync: status.routes,
       metrics: config.metrics.enabled ? metricsRoute(metrics, config.metrics) : undefined,
       dashboard: dashboard ?? undefined,

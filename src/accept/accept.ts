@@ -18,7 +18,8 @@ import type { StoreScope } from '../kernel/store-scope.ts';
 import type { Caller } from '../kernel/caller.ts';
 import { checkContentType, hasBody } from './decode.ts';
 import { asyncResponse, prepareRequest, type InputValidator, type PreparedRequest } from './prepare.ts';
-import { E, WebapiError } from '../errors/catalogue.ts';
+import { E, renderTemplate, WebapiError } from '../errors/catalogue.ts';
+import { bulkCycles, cycleSteps } from '../operations/cycles.ts';
 import type { AcceptCommitter } from './committer.ts';
 import { parseIdempotencyKey, replayStoredResponse, requestFingerprint } from './idempotency.ts';
 import { phpJsonEncode } from './php-json.ts';
@@ -73,6 +74,16 @@ export type ItemChecks = (
   items: readonly { index: number; plain: string }[],
 ) => Promise<readonly CheckedRejection[]>;
 
+/**
+ * What the items of a route provide and require (docs/dependencies.md; src/plugins/item-dependencies.ts):
+ * for each accepted item, from its unsealed `serialized_data`, the entity key it provides (or null)
+ * and the keys it requires. Undefined when the route's operation requires nothing.
+ */
+export type ItemDependencies = (
+  route: Route,
+  store: StoreScope,
+) => ((plain: string) => { provides: string | null; requires: readonly string[] }) | undefined;
+
 /** What a validate-only request found, for metrics. */
 export interface ValidatedEvent {
   kind: 'async' | 'bulk';
@@ -96,6 +107,11 @@ export interface AcceptDependencies {
     partialAccept: boolean;
     idempotencyTtlSeconds: number;
   };
+  /**
+   * What items provide and require: a bulk whose operations would wait for each other in a cycle
+   * is refused (400, or its members rejected with partialAccept). None: nothing requires anything.
+   */
+  dependencies?: ItemDependencies;
   /** The plugins' checks, run in validate-only requests only. */
   checks?: ItemChecks;
   /** Told of every validate-only request answered 200 (metrics). */
@@ -131,9 +147,40 @@ export function createAccept(deps: AcceptDependencies): Accept {
       keepPlain,
     });
 
+  /**
+   * Accept's verdicts: the prepared items, less those on a dependency cycle among them (every
+   * member rejected naming its cycle, or the request refused naming the first cycle without
+   * partialAccept: Magento refuses a request whose item is invalid as a whole).
+   */
+  function verdicts(route: Route, request: AcceptRequest, body: Uint8Array | null, keepPlain: boolean) {
+    const keysOf = deps.dependencies?.(route, request.store);
+    const prepared = prepare(route, request, body, keepPlain || keysOf !== undefined);
+    if (!keysOf || prepared.accepted.length < 2) return prepared;
+    const cycles = bulkCycles(prepared.accepted.map((a) => ({ index: a.index, ...keysOf(a.plain!) })));
+    if (!cycles.size) return prepared;
+    const refusals = [...cycles].map(([index, steps]) => ({
+      index,
+      cycle: cycleSteps(steps.map((s) => ({ member: `item ${s.index}`, need: s.need }))),
+    }));
+    if (!partialAccept(request.query.partialAccept, deps.limits.partialAccept)) {
+      throw new WebapiError(E.DEPENDENCY_CYCLE, { cycle: refusals[0]!.cycle });
+    }
+    return {
+      ...prepared,
+      ...withRefusals(
+        prepared,
+        refusals.map((r) => ({
+          index: r.index,
+          message: renderTemplate(E.DEPENDENCY_CYCLE.template, { cycle: r.cycle }),
+          code: 0,
+        })),
+      ),
+    };
+  }
+
   /** A validate-only request: accept's verdicts and the plugins' checks, nothing written. */
   async function validate(route: Route, request: AcceptRequest, body: Uint8Array | null): Promise<AcceptResponse> {
-    const prepared = prepare(route, request, body, deps.checks !== undefined);
+    const prepared = verdicts(route, request, body, deps.checks !== undefined);
     const refused =
       deps.checks && prepared.accepted.length
         ? await deps.checks(
@@ -142,19 +189,19 @@ export function createAccept(deps: AcceptDependencies): Accept {
             prepared.accepted.map((a) => ({ index: a.index, plain: a.plain! })),
           )
         : [];
-    const verdicts = withRefusals(prepared, refused);
+    const checked = withRefusals(prepared, refused);
     deps.onValidated?.({
       kind: request.kind,
       topic: route.topic,
       store: request.store.code ?? 'default',
-      accepted: verdicts.accepted.length,
-      rejected: verdicts.rejected.length,
+      accepted: checked.accepted.length,
+      rejected: checked.rejected.length,
       refusedByChecks: refused.length,
     });
     return {
       status: 200,
       headers: { 'Content-Type': JSON_TYPE },
-      body: phpJsonEncode(asyncResponse(null, verdicts) as never),
+      body: phpJsonEncode(asyncResponse(null, checked) as never),
     };
   }
 
@@ -188,7 +235,7 @@ export function createAccept(deps: AcceptDependencies): Accept {
       if (stored) return replayed(stored);
     }
 
-    const prepared = prepare(route, request, body);
+    const prepared = verdicts(route, request, body, false);
     const bulkUuid = randomUUID();
     const encoded = phpJsonEncode(asyncResponse(bulkUuid, prepared) as never);
     const outcome = await deps.committer.submit({

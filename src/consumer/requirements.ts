@@ -5,7 +5,7 @@
  */
 import type { Requires } from '../kernel/requirement.ts';
 import type { Claimed } from '../operations/claims.ts';
-import { entityKey, lookBeforeRunning, type Looked, type Needs } from '../operations/requires.ts';
+import { lookBeforeRunning, requiredKeys, type Looked, type Needs } from '../operations/requires.ts';
 import type { BatchContext } from './batch.ts';
 import { logOf, operationArgs } from './handler-context.ts';
 
@@ -29,14 +29,7 @@ function needsOf(ctx: BatchContext, dependencies: Dependencies, claim: Claimed):
   if (!declared?.length) return { claim, keys: [] };
   try {
     const args = operationArgs(ctx, claim.row);
-    const keys = new Set(
-      declared.flatMap((requires) =>
-        requires(args)
-          .filter((r) => r.key !== null && r.key !== undefined && r.key !== '')
-          .map((r) => entityKey(claim.row.store_id, r)),
-      ),
-    );
-    return { claim, keys: [...keys] };
+    return { claim, keys: requiredKeys(declared, args, claim.row.store_id) };
   } catch (error) {
     logOf(ctx, claim.row).warn({ err: error }, 'could not read what the operation requires');
     return { claim, keys: { error: String(error) } };

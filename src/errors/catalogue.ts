@@ -81,6 +81,11 @@ export const E = {
   // A plugin's checks (validate) that did not finish in time: the item's error_message in a
   // validate-only answer, the operation's retriable failure in a consumer.
   CHECK_TIMEOUT: def('MA_CHECK_TIMEOUT', 0, 'The checks of %1 did not finish within %2 ms.', true),
+  // Operations of one bulk that would wait for each other in a cycle (docs/dependencies.md): the
+  // request is refused (400), or with partialAccept each member is rejected with it; an operation
+  // whose wait closes a cycle across bulks fails with it. `%cycle` names each member, the key it
+  // requires, and the next member providing it.
+  DEPENDENCY_CYCLE: def('MA_DEPENDENCY_CYCLE', 400, 'Dependency cycle: %cycle, provided by the first: none can run.'),
   // Plugin load (an operator's error, never a client's: the consumer or server refuses to start). A
   // `requires` key naming no operation would silently never wait, so it is refused like a handler's.
   PLUGIN_REQUIRES_UNKNOWN: def(

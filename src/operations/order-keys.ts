@@ -56,3 +56,26 @@ export async function saveOrderRules(pool: Pool, schema: string, rules: readonly
     await client.query(sql.orderUnfinished(schema), [on.map((r) => r.operationId)]);
   });
 }
+
+/**
+ * The entity key an operation of this rule provides, from its arguments as stored
+ * (`meta_information`), as `order_key_of` computes it in SQL (011_lifecycle.sql): `<namespace>@<store
+ * id>:<values>`, values joined by U+001F, each the text of the value at its dotted path; null when a
+ * value is missing or null, or the rule has no paths. Accept uses it before the operation is stored.
+ */
+export function providedKey(rule: OrderRule, args: unknown, storeId: number): string | null {
+  if (!rule.paths) return null;
+  const values: string[] = [];
+  for (const path of rule.paths) {
+    let v: unknown = args;
+    for (const part of path.split('.')) {
+      v =
+        v !== null && typeof v === 'object' && Object.hasOwn(v, part)
+          ? (v as Record<string, unknown>)[part]
+          : undefined;
+    }
+    if (v === undefined || v === null) return null;
+    values.push(typeof v === 'string' ? v : JSON.stringify(v));
+  }
+  return `${rule.namespace}@${storeId}:${values.join('\u001f')}`;
+}

@@ -16,12 +16,13 @@
  * other at once cannot both miss the cycle.
  */
 import { prepared } from '../db/prepared.ts';
-import type { Requirement } from '../kernel/requirement.ts';
+import type { Requirement, Requires } from '../kernel/requirement.ts';
 import { bossSchemaFor, bossSchemaOf } from '../queue/boss.ts';
 import type { Claimed } from './claims.ts';
 import { addressOf, attemptToken } from './operation.ts';
 import type { LifecycleContext } from './policy.ts';
 import * as sql from './requires.sql.ts';
+import { cycleMessage, findCycle, type Edge } from './cycles.ts';
 
 /**
  * An entity key as operation_order spells it (011_lifecycle.sql): `<entity>@<store id>:<values>`,
@@ -70,10 +71,19 @@ export const waitLimitMessage = (need: string, seconds: number): string =>
 
 export const unreadableMessage = 'What the operation requires could not be read (its plugin’s requires failed).';
 
-/** A cycle as its message names it: each member, the key it requires, and back to the first. */
-export function cycleMessage(steps: readonly { bulk: string; key: number; need: string }[]): string {
-  const parts = steps.map((s) => `operation ${s.key} of bulk ${s.bulk} requires ${s.need}`);
-  return `Dependency cycle: ${parts.join(', provided by ')}, provided by the first: none can run.`;
+/**
+ * The entity keys an operation requires: every declared `requires` on its arguments, a
+ * requirement with no key left out, each key once. A `requires` that throws throws.
+ */
+export function requiredKeys(declared: readonly Requires[], args: unknown, storeId: number): string[] {
+  const keys = new Set(
+    declared.flatMap((requires) =>
+      requires(args as never)
+        .filter((r) => r.key !== null && r.key !== undefined && r.key !== '')
+        .map((r) => entityKey(storeId, r)),
+    ),
+  );
+  return [...keys];
 }
 
 /**
@@ -208,47 +218,6 @@ export async function lookBeforeRunning(
     }
   }
   return looked;
-}
-
-interface Edge {
-  bulk_uuid: string;
-  operation_key: number;
-  need: string;
-  on_bulk: string;
-  on_key: number;
-}
-
-/**
- * The shortest cycle through `start` in its reachable waits (breadth first), as its steps: each
- * member and the key by which it waits for the next; null when there is none.
- */
-export function findCycle(start: string, edges: readonly Edge[]): { bulk: string; key: number; need: string }[] | null {
-  const out = new Map<string, Edge[]>();
-  for (const e of edges) {
-    const from = addressOf(e.bulk_uuid, e.operation_key);
-    out.set(from, [...(out.get(from) ?? []), e]);
-  }
-  const via = new Map<string, Edge>();
-  const queue = [start];
-  for (let i = 0; i < queue.length; i++) {
-    for (const e of out.get(queue[i]!) ?? []) {
-      const to = addressOf(e.on_bulk, e.on_key);
-      if (to === start) {
-        const steps = [{ bulk: e.bulk_uuid, key: e.operation_key, need: e.need }];
-        for (let at = addressOf(e.bulk_uuid, e.operation_key); at !== start;) {
-          const step = via.get(at)!;
-          steps.unshift({ bulk: step.bulk_uuid, key: step.operation_key, need: step.need });
-          at = addressOf(step.bulk_uuid, step.operation_key);
-        }
-        return steps;
-      }
-      if (!via.has(to)) {
-        via.set(to, e);
-        queue.push(to);
-      }
-    }
-  }
-  return null;
 }
 
 /**

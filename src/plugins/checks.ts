@@ -20,7 +20,7 @@ import { savepoint, type Queryable } from '../kernel/queryable.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { StoreScope } from '../kernel/store-scope.ts';
 import type { ValidateContext, Validator } from '../kernel/handler.ts';
-import { coerceArgs } from './coerce.ts';
+import { handlerArgsOf } from './coerce.ts';
 import type { PluginRegistry } from './registry.ts';
 
 /** One plugin's check of an operation. */
@@ -216,8 +216,8 @@ function refusal(error: unknown): { message: string; code: number } | null {
 export interface RequestChecksOptions {
   pool: pg.Pool;
   schema: string;
-  /** The plugins, loaded at the first validate-only request that needs them. */
-  registry: () => Promise<PluginRegistry>;
+  /** The plugins (loaded at serve's start, as a consumer loads them). */
+  registry: PluginRegistry;
   /** The generated validators, whose coercion gives the arguments the handler's types say. */
   validators: Readonly<Record<string, InputValidator | undefined>>;
   /** All checks of one request, ms (`validateTimeoutMs`). */
@@ -242,7 +242,7 @@ export interface RequestChecksOptions {
 export function createRequestChecks(options: RequestChecksOptions): ItemChecks {
   const connections = new Semaphore(options.maxConnections ?? 8);
   return async (route, store, items) => {
-    const registry = await options.registry();
+    const { registry } = options;
     const checks = registry.checks(route.operationId);
     if (!checks.length) return [];
     const validator =
@@ -268,7 +268,7 @@ export function createRequestChecks(options: RequestChecksOptions): ItemChecks {
           }
           const ctx = context(route.operationId, store, item.index, tx, options.log);
           try {
-            await runChecks(checks, handlerArgs(item.plain, validator), ctx, deadline);
+            await runChecks(checks, handlerArgsOf(item.plain, validator), ctx, deadline);
           } catch (error) {
             const verdict = deadline.aborted ? null : refusal(error);
             if (verdict) refused.push({ index: item.index, ...verdict });
@@ -312,12 +312,4 @@ class Semaphore {
 
 function context(operationId: string, store: StoreScope, index: number, tx: Queryable, log: Logger): CheckContext {
   return { store, tx, operationId, index, log };
-}
-
-/** The arguments the consumer would hand the handler: `meta_information` parsed, then coerced. */
-function handlerArgs(plain: string, validator: InputValidator | undefined): unknown {
-  const args = JSON.parse((JSON.parse(plain) as { meta_information: string }).meta_information) as unknown;
-  if (!validator) return args;
-  const coerced = coerceArgs(validator, args, { inPlace: true });
-  return coerced.ok ? coerced.args : args;
 }

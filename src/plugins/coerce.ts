@@ -77,3 +77,23 @@ export function argumentCoercer(
     return args;
   };
 }
+
+/** The arguments stored in a `serialized_data` (its `meta_information`, itself JSON: Magento). */
+export function storedArgsOf(plain: string): unknown {
+  return JSON.parse((JSON.parse(plain) as { meta_information: string }).meta_information) as unknown;
+}
+
+/**
+ * The arguments the consumer would hand the handler, from an accepted item's unsealed
+ * `serialized_data`: parsed, then coerced (as stored without a validator: the fallback's operations).
+ */
+export function handlerArgsOf(plain: string, validator: InputValidator | undefined): unknown {
+  return handlerArgs(storedArgsOf(plain), validator);
+}
+
+/** Stored arguments as the handler gets them: coerced in place, as stored when that fails. */
+export function handlerArgs(args: unknown, validator: InputValidator | undefined): unknown {
+  if (!validator) return args;
+  const coerced = coerceArgs(validator, args, { inPlace: true });
+  return coerced.ok ? coerced.args : args;
+}

@@ -508,9 +508,13 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
   }
   // Every plugin's requirements of an operation, in load order.
   const requires = new Map<string, Requires[]>();
+  const requiredBy = new Map<string, string[]>();
   for (const p of plugins) {
-    for (const [operationId, fn] of Object.entries(expandServiceHandlers(p.requires, options.routes)))
-      if (typeof fn === 'function') requires.set(operationId, [...(requires.get(operationId) ?? []), fn]);
+    for (const [operationId, fn] of Object.entries(expandServiceHandlers(p.requires, options.routes))) {
+      if (typeof fn !== 'function') continue;
+      requires.set(operationId, [...(requires.get(operationId) ?? []), fn]);
+      requiredBy.set(operationId, [...(requiredBy.get(operationId) ?? []), p.name]);
+    }
   }
   // Only the winning handler's plugin may batch its operation.
   const batchHandlers = new Map<string, { plugin: string; handler: BatchHandler }>();
@@ -529,6 +533,7 @@ export async function loadPlugins(options: LoadOptions): Promise<PluginRegistry>
   return new PluginRegistry({
     orderKeys,
     requires,
+    requiredBy,
     batchHandlers,
     checks,
     checkTimeoutMs: options.checkTimeoutMs,

@@ -71,6 +71,8 @@ export interface RegistryTables {
   orderKeys?: ReadonlyMap<string, string[] | null>;
   /** Every plugin's `requires` per operationId, in load order (PluginDefinition.requires). */
   requires?: ReadonlyMap<string, readonly Requires[]>;
+  /** The plugins declaring each operationId's `requires`, in load order (the schema documents name them). */
+  requiredBy?: ReadonlyMap<string, readonly string[]>;
   /** What loaded but deserves the operator's eye (a stub that never runs): logged at start. */
   notes?: readonly string[];
   /** Batch handlers per operationId with their plugin (PluginDefinition.batchHandlers). */
@@ -100,6 +102,8 @@ export class PluginRegistry {
   readonly orderKeys: ReadonlyMap<string, string[] | null>;
   /** Every plugin's `requires` per operationId (empty: no operation waits for another). */
   readonly requires: ReadonlyMap<string, readonly Requires[]>;
+  /** The plugins declaring each operationId's `requires`, in load order. */
+  readonly requiredBy: ReadonlyMap<string, readonly string[]>;
   readonly notes: readonly string[];
   private readonly tables: RegistryTables;
   private readonly routes: Map<string, Route>;
@@ -112,6 +116,7 @@ export class PluginRegistry {
     this.installs = tables.installs ?? [];
     this.orderKeys = tables.orderKeys ?? new Map();
     this.requires = tables.requires ?? new Map();
+    this.requiredBy = tables.requiredBy ?? new Map();
     this.notes = tables.notes ?? [];
     this.routes = new Map(tables.routes.map((r) => [r.operationId, r]));
   }

@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's chromium through playwright-core): sign in with an
  * integration token, watch a running bulk's progress move without a reload, open a failed
- * operation, retry it and see the bulk complete; the queues page lists the consumer. A screenshot
+ * operation, retry it and see the bulk complete; the queues page lists the consumer; an operation
+ * waiting for one it requires shows what it waits for until it runs. A screenshot
  * of each page goes to var/screenshots/ (git-ignored) for a person to look at.
  */
 import { test, after, before } from 'node:test';
@@ -9,6 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { CART_BULK_PATH, Gate, cartItems, startCartConsumer, type CartConsumer } from '../support/cart-consumer.ts';
+import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = 'var/screenshots';
@@ -90,7 +92,10 @@ test('sign in, watch a bulk run, open a failed operation, retry it and see the b
   await page.getByRole('button', { name: 'Retry failed' }).click();
   await page.getByRole('status').filter({ hasText: '2 operations reopened.' }).waitFor();
   await page.locator('h2 .badge', { hasText: /^finished$/ }).waitFor();
-  await page.getByText('None.').waitFor();
+  await page
+    .locator('section', { has: page.getByRole('heading', { name: 'Failed operations' }) })
+    .getByText('None.')
+    .waitFor();
   assert.equal(await failed.count(), 0);
   await page.screenshot({ path: `${SHOTS}/5-bulk-retried.png`, fullPage: true });
 
@@ -102,5 +107,57 @@ test('sign in, watch a bulk run, open a failed operation, retry it and see the b
   await page.getByRole('heading', { name: 'Consumers' }).waitFor();
   await page.locator('td', { hasText: `/ ${process.pid}` }).waitFor();
   await page.screenshot({ path: `${SHOTS}/6-queues.png`, fullPage: true });
+  await page.close();
+});
+
+test('an operation waiting for one it requires shows what it waits for, until it runs', { skip }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  page.setDefaultTimeout(20_000);
+  await page.goto(server.dashboardUrl!);
+  await page.getByLabel('Integration token').fill(server.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Bulks' }).waitFor();
+
+  // A cart item provides its cart's key (the route's quoteId), as a consumer saves it at start.
+  await saveOrderRules(
+    server.db.pool,
+    server.db.schema,
+    orderRules(
+      server.artifacts.routes.filter((r) => r.operationId === 'PostV1CartsQuoteIdItems'),
+      new Map(),
+    ),
+  );
+  const held = new Gate();
+  cart.steering.gate = held;
+  // The dependant first: an item of cart 7 requires cart 8, whose item comes after it and is held.
+  const accepted = await server.request('POST', CART_BULK_PATH, {
+    body: [
+      { quoteId: '7', cartItem: { qty: 1, quote_id: '7', sku: 'needs-8' } },
+      { quoteId: '8', cartItem: { qty: 1, quote_id: '8', sku: 'parent' } },
+    ],
+  });
+  assert.equal(accepted.status, 202, accepted.text);
+  const uuid: string = accepted.json.bulk_uuid;
+  await page.goto(`${server.dashboardUrl}#/bulk/${uuid}`);
+
+  const waiting = page.locator('tr[data-waiting="0"]');
+  await waiting.waitFor();
+  assert.equal(
+    await waiting.locator('.wait').innerText(),
+    `Waiting for carts@1:8: operation 1 of bulk ${uuid} provides it and is not finished.`,
+  );
+  assert.equal(await waiting.getByRole('link').getAttribute('href'), `#/bulk/${uuid}`);
+  await page.screenshot({ path: `${SHOTS}/7-bulk-waiting.png`, fullPage: true });
+
+  held.open();
+  await page.locator('h2 .badge', { hasText: /^finished$/ }).waitFor();
+  const note = page.locator('section', { has: page.getByRole('heading', { name: 'Waiting operations' }) }).locator('p');
+  await note.filter({ hasText: 'None.' }).waitFor();
+  assert.equal(await page.locator('tr[data-waiting]').count(), 0);
+  const status = await server.request('GET', `/rest/V1/bulk/${uuid}/detailed-status`);
+  assert.deepEqual(
+    status.json.operations_list.map((o: { status: number }) => o.status),
+    [1, 1],
+  );
   await page.close();
 });

@@ -8,8 +8,22 @@ import type { PgBoss } from 'pg-boss';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident } from '../../src/db/pool.ts';
-import { orderRules, saveOrderRules } from '../../src/operations/order-keys.ts';
+import { orderRules, providedKey, saveOrderRules } from '../../src/operations/order-keys.ts';
 import { seedBulk } from '../consumer/seed.ts';
+
+const rules = orderRules(
+  [
+    { operationId: 'PutSku', entity: 'products', pathParams: ['sku'] },
+    { operationId: 'PostProduct', entity: 'products', pathParams: [] },
+    { operationId: 'PutOption', entity: 'products', pathParams: ['sku', 'optionId'] },
+    { operationId: 'Unordered', entity: 'products', pathParams: ['sku'] },
+    { operationId: 'NoParams', entity: 'products', pathParams: [] },
+  ],
+  new Map([
+    ['PostProduct', ['product.sku']],
+    ['Unordered', null],
+  ]),
+);
 
 describe('entity keys of accepted operations', () => {
   let db: TestDatabase;
@@ -18,23 +32,7 @@ describe('entity keys of accepted operations', () => {
     db = await createTestDatabase('order_keys');
     boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
     await ensureQueues(boss, ['products']);
-    await saveOrderRules(
-      db.pool,
-      db.schema,
-      orderRules(
-        [
-          { operationId: 'PutSku', entity: 'products', pathParams: ['sku'] },
-          { operationId: 'PostProduct', entity: 'products', pathParams: [] },
-          { operationId: 'PutOption', entity: 'products', pathParams: ['sku', 'optionId'] },
-          { operationId: 'Unordered', entity: 'products', pathParams: ['sku'] },
-          { operationId: 'NoParams', entity: 'products', pathParams: [] },
-        ],
-        new Map([
-          ['PostProduct', ['product.sku']],
-          ['Unordered', null],
-        ]),
-      ),
-    );
+    await saveOrderRules(db.pool, db.schema, rules);
   });
   after(async () => {
     await boss.stop({ graceful: false });
@@ -58,9 +56,16 @@ describe('entity keys of accepted operations', () => {
     ['a missing value: not ordered', 'PostProduct', { product: {} }, 1, null],
     ['declared null: not ordered', 'Unordered', { sku: 'A1' }, 1, null],
     ['no path parameters, no declaration: not ordered', 'NoParams', { x: 1 }, 1, null],
+    ['a null value: not ordered', 'PutSku', { sku: null }, 1, null],
+    ['an empty value is a key', 'PutSku', { sku: '' }, 1, 'products@1:'],
   ];
   for (const [what, operationId, args, storeId, expected] of cases) {
-    it(what, async () => assert.equal(await keyOf(operationId, args, storeId), expected));
+    it(what, async () => {
+      assert.equal(await keyOf(operationId, args, storeId), expected);
+      // Accept reads the same key before storing (a bulk's dependency cycles): the same answer.
+      const rule = rules.find((r) => r.operationId === operationId)!;
+      assert.equal(providedKey(rule, args, storeId), expected);
+    });
   }
 });
 

@@ -4,7 +4,10 @@
  * until `failing` is switched off, so a retry then completes it; one starting with `flaky` fails
  * retriably on its first attempt only (pg-boss retries it). Used by the operator tests
  * (dashboard, metrics, webhooks) that need bulks which run for a while and fail on purpose; a
- * `gate` lets a test release operations a few at a time and watch each step.
+ * `gate` lets a test release operations a few at a time and watch each step. A SKU `needs-<quote>`
+ * requires the cart `<quote>` (the plugin API's `requires`): it waits while an operation of that
+ * cart is unfinished, once the test saved the carts route's order rule (which consumers save at
+ * start; not here, so carts are not ordered unless a test asks).
  */
 import type { TestServer } from './server.ts';
 import { loadPlugins, runInstalls } from '../../src/plugins/loader.ts';
@@ -87,6 +90,10 @@ export async function startCartConsumer(server: TestServer, steering: CartSteeri
         return { sku: args.cartItem.sku };
       },
     },
+    requires: {
+      PostV1CartsQuoteIdItems: (args: { cartItem: { sku: string } }) =>
+        args.cartItem.sku.startsWith('needs-') ? [{ entity: 'carts', key: args.cartItem.sku.slice(6) }] : [],
+    },
   });
   const routes = server.artifacts.routes;
   const registry = await loadPlugins({
@@ -109,6 +116,7 @@ export async function startCartConsumer(server: TestServer, steering: CartSteeri
     flushAfterMs: 50,
     log: { info() {}, warn() {}, error() {}, debug() {} },
     observe: (e) => metrics.processed(e),
+    dependencies: { requiresOf: (operationId) => registry.requires.get(operationId), waitLimitSeconds: 3600 },
   });
   const heartbeat = await startHeartbeat({
     pool: server.db.pool,

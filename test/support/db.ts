@@ -5,7 +5,7 @@
  * Which database: `DATABASE_URL` when set; else the default local server
  * (`postgres://postgres@127.0.0.1:5432/test`) when it answers; else an embedded PostgreSQL in
  * `var/test-postgres`, started once for the whole run. That choice is made once, by `globalSetup`
- * below, which `npm test` loads with `--test-global-setup` in the runner's own process before any
+ * below, which `npm test` (scripts/test.ts) loads as the global setup in the runner's own process before any
  * test file starts: it sets `DATABASE_URL` for the test files (separate processes) it then spawns,
  * and `globalTeardown` stops the embedded server. `MAGENTO_ASYNC_FORCE_EMBEDDED=1` skips the first
  * two (CI runs the quick start that way).

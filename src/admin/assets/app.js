@@ -380,6 +380,29 @@ function failedSearch(uuid) {
   return `/V1/bulk?${p}`;
 }
 
+/**
+ * The operations of a bulk waiting for one they require (docs/dependencies.md): open, their
+ * result_message saying for what (src/operations/requires.ts, waitingMessage).
+ */
+function waitingSearch(uuid) {
+  const p = new URLSearchParams();
+  p.set('searchCriteria[filter_groups][0][filters][0][field]', 'bulk_uuid');
+  p.set('searchCriteria[filter_groups][0][filters][0][value]', uuid);
+  p.set('searchCriteria[filter_groups][1][filters][0][field]', 'status');
+  p.set('searchCriteria[filter_groups][1][filters][0][value]', '4');
+  p.set('searchCriteria[filter_groups][2][filters][0][field]', 'result_message');
+  p.set('searchCriteria[filter_groups][2][filters][0][value]', 'Waiting for %');
+  p.set('searchCriteria[filter_groups][2][filters][0][condition_type]', 'like');
+  p.set('searchCriteria[pageSize]', '100');
+  return `/V1/bulk?${p}`;
+}
+
+/** A wait's message with the bulk it names linked to that bulk's page. */
+function waitText(text) {
+  const m = /^(.*operation \d+ of bulk )([0-9a-f-]{36})(.*)$/.exec(text);
+  return m ? [m[1], h('a', { href: `#/bulk/${m[2]}`, class: 'mono' }, m[2]), m[3]] : [text];
+}
+
 function bulkView(uuid) {
   const head = h('div');
   const stats = h('dl', { class: 'stats' });
@@ -387,6 +410,8 @@ function bulkView(uuid) {
   const message = h('p', { role: 'status', class: 'muted' });
   const failedBody = h('tbody');
   const failedNote = h('p', { class: 'muted' });
+  const waitingBody = h('tbody');
+  const waitingNote = h('p', { class: 'muted' });
   const hook = h('div');
   const actions = h('div', { class: 'actions' });
   const samples = [];
@@ -479,8 +504,48 @@ function bulkView(uuid) {
         failedBody,
       ),
     ),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', {}, 'Waiting operations'),
+      waitingNote,
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, h('th', { class: 'num' }, '#'), h('th', {}, 'Topic'), h('th', {}, 'Waits for'))),
+        waitingBody,
+      ),
+    ),
     h('section', { class: 'card' }, h('h2', {}, 'Completion webhook'), hook),
   );
+
+  // A wait begins and ends without the counts moving: read every REFRESH_MS while the bulk has
+  // open operations, and once after it has none.
+  let open = true;
+  let closedShown = false;
+  async function refreshWaiting() {
+    if (!open && closedShown) return true;
+    closedShown = !open;
+    const data = await api('GET', waitingSearch(uuid));
+    waitingNote.textContent =
+      data.total_count === 0
+        ? 'None.'
+        : data.total_count > data.items.length
+          ? `First ${data.items.length} of ${data.total_count}.`
+          : '';
+    waitingBody.replaceChildren(
+      ...data.items.map((op) =>
+        h(
+          'tr',
+          { 'data-waiting': op.id },
+          h('td', { class: 'num' }, op.id),
+          h('td', { class: 'mono' }, op.topic_name),
+          h('td', { class: 'wait' }, ...waitText(op.result_message ?? '')),
+        ),
+      ),
+    );
+    return true;
+  }
 
   async function refreshFailed() {
     const data = await api('GET', failedSearch(uuid));
@@ -586,6 +651,8 @@ function bulkView(uuid) {
         stat('Throughput', finished ? '–' : `${rate.toFixed(1)} /s`),
         stat('ETA', finished ? 'done' : rate > 0 ? formatSeconds(c.open / rate) : '–'),
       );
+      open = c.open > 0;
+      if (open) closedShown = false;
       retry.disabled = c.retriably_failed + c.not_retriably_failed === 0;
       cancel.disabled = c.open === 0;
       // The failed list and the webhook change rarely: read them when the counts move, and once more after.
@@ -602,9 +669,11 @@ function bulkView(uuid) {
     await refreshHook();
     return hookState === null || hookState === 'pending';
   });
+  const stopWaiting = every(refreshWaiting);
   stopView = () => {
     stopStream();
     stopHook();
+    stopWaiting();
   };
 }
 
