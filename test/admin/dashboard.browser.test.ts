@@ -152,7 +152,9 @@ test('an operation waiting for one it requires shows what it waits for, until it
   held.open();
   await page.locator('h2 .badge', { hasText: /^finished$/ }).waitFor();
   const note = page.locator('section', { has: page.getByRole('heading', { name: 'Waiting operations' }) }).locator('p');
-  await note.filter({ hasText: 'None.' }).waitFor();
+  // The card re-reads its waits on its own period, after the badge may already say finished.
+  await page.locator('tr[data-waiting]').first().waitFor({ state: 'detached' });
+  await note.filter({ hasText: 'None.' }).first().waitFor();
   assert.equal(await page.locator('tr[data-waiting]').count(), 0);
   const status = await server.request('GET', `/rest/V1/bulk/${uuid}/detailed-status`);
   assert.deepEqual(
