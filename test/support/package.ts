@@ -22,6 +22,7 @@ const INPUTS = [
   'templates',
   'openapi',
   'scripts/build.js',
+  'scripts/bundle-cli.js',
 ];
 
 function digest(): string {
