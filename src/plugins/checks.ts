@@ -42,16 +42,24 @@ export async function runChecks(
   ctx: CheckContext,
   signal: AbortSignal,
 ): Promise<void> {
+  let onAbort = (): void => {};
   const aborted = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
   aborted.catch(() => {});
-  for (const check of checks) {
-    signal.throwIfAborted();
-    const running = Promise.resolve().then(() => check.validate(args, { ...ctx, signal }));
-    running.catch(() => {});
-    await Promise.race([running, aborted]);
+  try {
+    for (const check of checks) {
+      signal.throwIfAborted();
+      const running = Promise.resolve().then(() => check.validate(args, { ...ctx, signal }));
+      running.catch(() => {});
+      await Promise.race([running, aborted]);
+    }
+  } finally {
+    // A listener left on a long-lived signal (a request's deadline, a handler's) keeps this item's
+    // context alive with it: on a signal of AbortSignal.any or .timeout, until the process ends.
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -73,13 +81,21 @@ export async function checkBeforeHandler(
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<void> {
+  // One controller aborted by the deadline or by the handler's signal, its listener removed at the
+  // end. Not AbortSignal.any: Node keeps such a signal (and everything its listeners reach: the
+  // operation's context, its transaction, its batch) alive while it has a listener and its sources
+  // could abort, which leaked every checked operation (RSS 236 -> 633 MiB over 100,000 in bench:depth).
   const deadline = new AbortController();
+  const forward = (): void => deadline.abort(signal.reason);
+  if (signal.aborted) forward();
+  else signal.addEventListener('abort', forward, { once: true });
   const timer = setTimeout(() => deadline.abort(checkTimeout(checks, timeoutMs)), timeoutMs);
   const scope = readOnlyScope(ctx.tx);
   try {
-    await runChecks(checks, args, { ...ctx, tx: scope.tx }, AbortSignal.any([signal, deadline.signal]));
+    await runChecks(checks, args, { ...ctx, tx: scope.tx }, deadline.signal);
   } finally {
     clearTimeout(timer);
+    signal.removeEventListener('abort', forward);
     await scope.end();
   }
 }

@@ -233,6 +233,41 @@ test('exact bytes: /status, /detailed-status, /operation-status, search item', a
   );
 });
 
+test('exact bytes of a bulk whose every item was rejected (B7): as Magento 2.4.8 answers it', async () => {
+  // Magento: publishMass calls scheduleBulk with no operations, so the bulk row stays with
+  // operation_count 0 and no operation rows; getBulkStatus answers NOT_STARTED (0) when there are
+  // no rows (Model/BulkStatus.php), /status and /detailed-status list nothing, /operation-status
+  // counts rows (0 for every status, 4 included: BulkOperationsStatus, not the framework's
+  // BulkStatus, which would answer operation_count), and the operation search finds nothing.
+  h.as(ADMIN);
+  const tail =
+    `"user_type":2,"bulk_id":"${B7}","description":"Topic topic-5","start_time":"2009-10-10 00:00:00",` +
+    `"user_id":${ADMIN.userId},"operation_count":0,"bulk_status":0,` +
+    '"operation_counts":{"complete":0,"retriably_failed":0,"not_retriably_failed":0,"open":0,"rejected":0}}';
+  for (const path of ['status', 'detailed-status']) {
+    const res = await get(h, `/V1/bulk/${B7}/${path}`);
+    assert.equal(res.status, 200, path);
+    assert.equal(res.text, '{"operations_list":[],' + tail, path);
+  }
+  assert.equal((await get(h, `/V1/bulk/${B7}/status?operations=false`)).text, '{' + tail);
+  for (const status of [1, 2, 3, 4, 5]) {
+    assert.equal((await get(h, `/V1/bulk/${B7}/operation-status/${status}`)).text, '0', `status ${status}`);
+  }
+  const q = `searchCriteria[filter_groups][0][filters][0][field]=bulk_uuid&searchCriteria[filter_groups][0][filters][0][value]=${B7}`;
+  assert.equal(
+    (await get(h, `/V1/bulk?${q}`)).text,
+    `{"items":[],"search_criteria":{"filter_groups":[{"filters":[{"field":"bulk_uuid","value":"${B7}","condition_type":"eq"}]}],"page_size":20},"total_count":0}`,
+  );
+  // Our bulk list says the same as /status; a long-poll answers at once: nothing of it will run.
+  const list = JSON.parse((await get(h, `/V1/bulks?q=${B7}`)).text) as { items: Record<string, unknown>[] };
+  assert.deepEqual(
+    list.items.map((b) => [b.bulk_id, b.bulk_status, b.operation_count]),
+    [[B7, 0, 0]],
+  );
+  const polled = await get(h, `/V1/bulk/${B7}/status?operations=false&waitSeconds=60`);
+  assert.equal(polled.text, '{' + tail);
+});
+
 test('404 and 400 answers', async () => {
   h.as(ADMIN);
   const cases: [string, number, string][] = [
