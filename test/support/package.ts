@@ -29,6 +29,7 @@ const INPUTS = [
   'templates',
   'openapi',
   'scripts/build.js',
+  'scripts/bundle-cli.js',
 ];
 
 function digest(): string {
