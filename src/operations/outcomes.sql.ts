@@ -8,8 +8,12 @@ import { unfinishedSql as UNFINISHED } from './finished.ts';
  * (`id:retry_count`), which must still hold the job of queue $11. $1 uuid[], $2 int[] keys,
  * $3 text[] attempts, $4 smallint[] status (1, 2 or 3), $5 int[] error codes, $6 text[] messages,
  * $7 text[] result JSON, $8 timestamptz the batch started, $9 int retry limit, $10 int[] seconds
- * until each one's retry is due (retries.ts), $11 text the queue; with `paramOffset` n they are $n+1 to $n+11 (the
- * statement is then a CTE in front of pg-boss's job completion).
+ * until each one's retry is due (retries.ts), $11 text the queue; with `paramOffset` n they are
+ * $n+1 to $n+11 (the statement is then a CTE of pg-boss's job completion). With `settled`, the
+ * name of that completion's CTE of the job ids it settled (fenced by their attempts), the claim is
+ * that instead: an outcome is written exactly when its delivery is completed by the same statement,
+ * and the active jobs of the queue are not looked at again ($11, the queue, is then not a
+ * parameter: the completion names it).
  * A retriable failure with runs left since its last reopening becomes status 2 `will_retry`, due at
  * `retry_at`; a canceled operation is never
  * retried (its failure is final, status 3); success clears `serialized_data` (Magento's
@@ -18,7 +22,7 @@ import { unfinishedSql as UNFINISHED } from './finished.ts';
 export function recordOutcomes(
   schema: string,
   bossSchema: string,
-  options: { asyncCommit?: boolean; paramOffset?: number } = {},
+  options: { asyncCommit?: boolean; paramOffset?: number; settled?: string } = {},
 ): string {
   const s = ident(schema);
   const p = (n: number) => `$${n + (options.paramOffset ?? 0)}`;
@@ -39,6 +43,10 @@ export function recordOutcomes(
     FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::text[], ${p(4)}::smallint[], ${p(5)}::int[], ${p(6)}::text[], ${p(7)}::text[], ${p(10)}::int[])
       AS r(bulk_uuid, operation_key, token, status, error_code, message, result, delay)${durability}
     WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key
-      AND ${UNFINISHED('o')} AND ${ATTEMPT_HOLDS(bossSchema, `${p(11)}::text`, 'r.token')}
+      AND ${UNFINISHED('o')} AND ${
+        options.settled
+          ? `split_part(r.token, ':', 1)::uuid IN (SELECT id FROM ${options.settled})`
+          : ATTEMPT_HOLDS(bossSchema, `${p(11)}::text`, 'r.token')
+      }
     RETURNING o.bulk_uuid, o.operation_key, o.will_retry, o.retry_at, o.attempts, o.reopened`;
 }

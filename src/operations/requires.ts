@@ -7,7 +7,7 @@
  *   it waits, open, its message saying for what; its delivery is put off and made runnable by the
  *   provider's outcome (put-off.ts, {@link wakeDependants}), not by polling;
  * - a provider it waited for ended without completing: it fails naming that operation (the
- *   migration's trigger does the same at once for waiters no worker holds, 050_requires.sql);
+ *   migration's trigger does the same at once for waiters no worker holds, 051_claims_are_jobs.sql);
  * - it waited longer than the wait limit: it fails naming the missing key;
  * - its wait closes a cycle (it waits, through others, for itself): it and the other waiting
  *   members fail, each message naming the cycle;
