@@ -33,7 +33,7 @@ import {
   type OperationRows,
 } from '../db/sql/accept.ts';
 import { insertWebhooks } from '../db/sql/webhooks.ts';
-import { systemClock, utcTimestamp, type Clock } from '../kernel/clock.ts';
+import { utcTimestamp, type Clock } from '../kernel/clock.ts';
 
 export interface BulkRow {
   uuid: string;
@@ -59,7 +59,10 @@ export interface AcceptJob {
   route: Route;
   items: AcceptedItem[];
   idempotency?: IdempotencyClaim;
-  /** When it was accepted (the bulk's `start_time`): stamped by `submit` from the committer's clock. */
+  /**
+   * When it was accepted (the bulk's `start_time`): stamped by `submit` from the committer's clock
+   * when it has one; without, the database stamps it (`now()` of the accept transaction).
+   */
   acceptedAt?: Date;
 }
 
@@ -99,7 +102,12 @@ export interface CommitterOptions {
   maxGroupOperations?: number;
   /** Test hook: runs inside the transaction after every write, before COMMIT (fault injection). */
   beforeCommit?: (client: pg.PoolClient) => Promise<void>;
-  /** What stamps each bulk's `start_time` (default: the system's). */
+  /**
+   * What stamps each bulk's `start_time`: tests set it to the times Magento's fixtures name.
+   * Default: the database's clock, as Magento's `start_time DEFAULT CURRENT_TIMESTAMP`, the one
+   * clock every other time of a bulk and its operations is read from (an application host's clock
+   * ahead of the database's would put start_time after its operations' finished_at).
+   */
   clock?: Clock;
 }
 
@@ -123,7 +131,8 @@ export class AcceptCommitter {
   }
 
   submit(job: AcceptJob): Promise<AcceptOutcome> {
-    job = { ...job, acceptedAt: job.acceptedAt ?? (this.#options.clock ?? systemClock)() };
+    const clock = this.#options.clock;
+    if (clock && !job.acceptedAt) job = { ...job, acceptedAt: clock() };
     return new Promise((resolve, reject) => {
       this.#group.push({ job, resolve, reject });
       this.#groupOperations += job.items.length;
@@ -304,7 +313,7 @@ function bulkParams(jobs: readonly AcceptJob[]): unknown[] {
     jobs.map((j) => j.bulk.storeId),
     jobs.map((j) => j.bulk.storeCode),
     jobs.map((j) => j.bulk.requestId),
-    jobs.map((j) => utcTimestamp(j.acceptedAt!)),
+    jobs.map((j) => (j.acceptedAt ? utcTimestamp(j.acceptedAt) : null)),
   ];
 }
 

@@ -7,13 +7,15 @@ import { unfinishedSql as UNFINISHED } from './finished.ts';
  * Records outcomes of claimed operations, fenced by the claim: each names its delivery's attempt
  * (`id:retry_count`), which must still hold the job of queue $11. $1 uuid[], $2 int[] keys,
  * $3 text[] attempts, $4 smallint[] status (1, 2 or 3), $5 int[] error codes, $6 text[] messages,
- * $7 text[] result JSON, $8 timestamptz the batch started, $9 int retry limit, $10 int[] seconds
- * until each one's retry is due (retries.ts), $11 text the queue; with `paramOffset` n they are
- * $n+1 to $n+11 (the statement is then a CTE of pg-boss's job completion). With `settled`, the
- * name of that completion's CTE of the job ids it settled (fenced by their attempts), the claim is
- * that instead: an outcome is written exactly when its delivery is completed by the same statement,
- * and the active jobs of the queue are not looked at again ($11, the queue, is then not a
- * parameter: the completion names it).
+ * $7 text[] result JSON, $8 float seconds since the batch started (measured by the consumer, so
+ * `started_at` and `finished_at` are both the database's clock, the one `start_time` is read from:
+ * a consumer host's clock ahead or behind it cannot put started_at after finished_at or before the
+ * bulk's start_time), $9 int retry limit, $10 int[] seconds until each one's retry is due
+ * (retries.ts), $11 text the queue; with `paramOffset` n they are $n+1 to $n+11 (the statement is
+ * then a CTE of pg-boss's job completion). With `settled`, the name of that completion's CTE of the
+ * job ids it settled (fenced by their attempts), the claim is that instead: an outcome is written
+ * exactly when its delivery is completed by the same statement, and the active jobs of the queue
+ * are not looked at again ($11, the queue, is then not a parameter: the completion names it).
  * A retriable failure with runs left since its last reopening becomes status 2 `will_retry`, due at
  * `retry_at`; a canceled operation is never
  * retried (its failure is final, status 3); success clears `serialized_data` (Magento's
@@ -38,8 +40,8 @@ export function recordOutcomes(
       retry_at = CASE WHEN ${willRetry} THEN now() + make_interval(secs => r.delay) END,
       error_code = r.error_code, result_message = r.message, result_serialized_data = r.result,
       serialized_data = CASE WHEN r.status = 1 THEN NULL ELSE o.serialized_data END,
-      started_at = (${p(8)}::timestamptz AT TIME ZONE 'UTC'),
-      finished_at = (now() AT TIME ZONE 'UTC'), attempts = o.attempts + 1
+      started_at = ((statement_timestamp() - make_interval(secs => ${p(8)}::double precision)) AT TIME ZONE 'UTC'),
+      finished_at = (statement_timestamp() AT TIME ZONE 'UTC'), attempts = o.attempts + 1
     FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::text[], ${p(4)}::smallint[], ${p(5)}::int[], ${p(6)}::text[], ${p(7)}::text[], ${p(10)}::int[])
       AS r(bulk_uuid, operation_key, token, status, error_code, message, result, delay)${durability}
     WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key

@@ -45,7 +45,8 @@ export function outcomeArrays(
     items.map((i) => i.outcome.errorCode),
     items.map((i) => i.outcome.message),
     items.map((i) => i.outcome.result),
-    startedAt,
+    // Seconds since: the database subtracts them from its own clock (outcomes.sql.ts).
+    Math.max(0, Date.now() - startedAt.getTime()) / 1000,
     policy.retryLimit,
     items.map((i) => retryDueIn(policy, i.row, i.outcome)),
     queue,

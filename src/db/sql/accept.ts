@@ -5,8 +5,11 @@ import { insertWebhooks } from './webhooks.ts';
 export const insertBulks = (schema: string) => `
   INSERT INTO ${ident(schema)}.bulk
     (uuid, user_id, user_type, description, operation_count, store_id, store_code, request_id, start_time)
-  SELECT * FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[],
-    $9::timestamp[])`;
+  SELECT u.uuid, u.user_id, u.user_type, u.description, u.operation_count, u.store_id, u.store_code, u.request_id,
+    coalesce(u.start_time, now() AT TIME ZONE 'UTC')
+  FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[],
+    $9::timestamp[])
+    AS u(uuid, user_id, user_type, description, operation_count, store_id, store_code, request_id, start_time)`;
 
 /**
  * All operation rows of a group in one statement. Per-request values (bulk uuid, topic,
