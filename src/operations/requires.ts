@@ -112,8 +112,18 @@ export async function lookBeforeRunning(
     await client.query(sql.LOCK_LOOKS, [ctx.schema]);
     const bulks = pending.map((n) => n.claim.row.bulk_uuid);
     const keys = pending.map((n) => n.claim.row.operation_key);
+    const seen = [...pending, ...unreadable];
+    const gone = await client.query<{ bulk_uuid: string; operation_key: number }>(
+      prepared(sql.finalAmong(ctx.schema), [
+        seen.map((n) => n.claim.row.bulk_uuid),
+        seen.map((n) => n.claim.row.operation_key),
+      ]),
+    );
+    // Final since the claim read it (settleLooks writes nothing to it): its delivery is only done.
+    for (const g of gone.rows) decided.set(addressOf(g.bulk_uuid, g.operation_key), { fail: true, message: null });
     const failedBefore = await client.query(prepared(sql.failedProviders(ctx.schema), [bulks, keys]));
     for (const f of failedBefore.rows) {
+      if (decided.has(addressOf(f.bulk_uuid, f.operation_key))) continue;
       decided.set(addressOf(f.bulk_uuid, f.operation_key), { fail: true, message: requiredFailedMessage(f) });
     }
     const cleared = await client.query<{ bulk_uuid: string; operation_key: number; since: Date }>(
