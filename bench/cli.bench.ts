@@ -1,30 +1,71 @@
 /**
- * CLI start-up: `--help` and `bulk:status` of a finished bulk, each as a fresh process, against
- * `node -e 0` (the floor: a Node process that does nothing) measured in the same run, interleaved.
- * The target: `--help` within 2× the floor, and `bulk:status` within 2× the floor plus one database
- * round trip (a fresh connection and the summary query, timed in this process). Two bins, in the
- * same rounds: the installed package's, dist/src/bin.js (what users run; `npm run build` first,
- * else it is left out), and this checkout's bin/magento-async.js (TypeScript through type stripping).
- * Beside them, a bare program loading commander and pg and reading the summary: the same libraries,
- * none of this package's code, so what the design cannot go below under the run's load.
- *   npm run bench:cli
+ * CLI start-up as a user gets it: the package packed (`npm pack`, which builds dist/), installed
+ * with npm into a fresh folder outside this checkout, and its bin timed as fresh processes:
+ * `--help` and `bulk:status` of a finished bulk (and `--watch` of it). The baselines are measured in
+ * the same run, interleaved with the commands: `node -e 0` (the floor: a Node process that does
+ * nothing) and one database round trip (a fresh connection and `SELECT 1`, timed in this process).
+ * The target (issue 22): `--help` within 2× the floor, `bulk:status` within 2× the floor plus the
+ * round trip, so its ratio is (bulk:status − trip) / floor.
+ *
+ * Beside them, for reading the figures:
+ *   - the same bin of this checkout (TypeScript through type stripping: what a contributor runs);
+ *   - a bare program importing commander and pg from the installed folder and reading the summary:
+ *     the same libraries unbundled, none of this package's code;
+ *   - CPU time (user + system) of each child, from /proc (Linux), as a ratio to the floor's: on a
+ *     loaded machine a process's wall time is mostly waiting for a core, its CPU time much less so.
+ * The load (`uptime`) is printed before and after: compare ratios only from runs at similar load.
+ *
+ *   npm run bench:cli                       (ROUNDS=15; CLI_BENCH_INSTALL=<folder> reuses an install)
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { selectBulkSummary } from '../src/db/sql/status.ts';
 import { createTestDatabase } from '../test/support/db.ts';
 import { startDriver } from '../test/support/drive.ts';
+import { machineEnvironment, packedTarball, QUIET_INSTALL } from '../test/support/package.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const root = join(import.meta.dirname, '..');
-const bins = [
-  { label: 'installed package (dist/src/bin.js)', file: join(root, 'dist/src/bin.js') },
-  { label: 'checkout (bin/magento-async.js, type stripping)', file: join(root, 'bin/magento-async.js') },
-].filter((bin) => existsSync(bin.file));
-if (bins.length < 2) console.log('dist/src/bin.js is not built (npm run build): the installed bin is left out');
+
+function uptime(): string {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return '(no uptime command)';
+  }
+}
+
+/** CPU time (ms) of this process's waited-for children so far: utime+stime of /proc/self/stat's cutime, cstime. */
+function childrenCpuMs(): number | null {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    // Fields 16 and 17 of proc(5) (cutime, cstime), in clock ticks: 100 per second on Linux.
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+console.log(`load before: ${uptime()}`);
+
+let installDir = process.env.CLI_BENCH_INSTALL;
+const ownInstall = !installDir;
+if (!installDir) {
+  const tarball = await packedTarball();
+  installDir = mkdtempSync(join(tmpdir(), 'cli-bench-'));
+  execFileSync('npm', ['init', '-y'], { cwd: installDir, env: machineEnvironment(), stdio: 'ignore' });
+  execFileSync('npm', ['install', tarball, ...QUIET_INSTALL], {
+    cwd: installDir,
+    env: machineEnvironment(),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+const installedBin = join(installDir, 'node_modules/magento-async/bin/magento-async.js');
+if (!existsSync(installedBin))
+  throw new Error(`${installedBin} not found: is ${installDir} an install of the package?`);
 
 const db = await createTestDatabase('cli_bench');
 const driver = await startDriver(db);
@@ -34,26 +75,28 @@ try {
   await driver.close();
   const env = { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_SCHEMA: db.schema };
 
-  const timed = (args: string[], expect: RegExp): number => {
+  const timed = (args: string[], expect: RegExp, cwd = root): { ms: number; cpu: number | null } => {
+    const cpuBefore = childrenCpuMs();
     const started = performance.now();
-    const result = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, args, { env, cwd, encoding: 'utf8' });
     const ms = performance.now() - started;
+    const cpuAfter = childrenCpuMs();
     if (result.status !== 0 || !expect.test(result.stdout))
       throw new Error(`node ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
-    return ms;
+    return { ms, cpu: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore };
   };
   const roundTrip = async (): Promise<number> => {
     const started = performance.now();
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    await client.query(selectBulkSummary(db.schema), [uuid]);
+    await client.query('SELECT 1');
     const ms = performance.now() - started;
     await client.end();
     return ms;
   };
 
-  // What no CLI of this design can go below: its two libraries (commander, pg) loaded and the
-  // bulk's summary read, with no code of magento-async.
+  // commander and pg as the installed package has them, unbundled, and the bulk's summary read:
+  // no code of magento-async.
   const bare = [
     '--input-type=module',
     '-e',
@@ -65,53 +108,77 @@ try {
      await client.query(${JSON.stringify(selectBulkSummary(db.schema))}, [${JSON.stringify(uuid)}]);
      await client.end();`,
   ];
-  const samples = { floor: [] as number[], db: [] as number[], bare: [] as number[] };
-  const perBin = bins.map(() => ({ help: [] as number[], status: [] as number[], watch: [] as number[] }));
+  const bins = [
+    { label: 'installed package (npm install of the tarball)', file: installedBin },
+    { label: 'this checkout (bin/magento-async.js, type stripping)', file: join(root, 'bin/magento-async.js') },
+  ];
+  const cases = [
+    { name: '--help', args: ['--help'], expect: /Usage: magento-async/ },
+    { name: 'bulk:status', args: ['bulk:status', uuid], expect: /Finished Successfully/ },
+    { name: 'bulk:status --watch', args: ['bulk:status', uuid, '--watch'], expect: /Finished Successfully/ },
+  ];
+  type Samples = { ms: number[]; cpu: number[] };
+  const fresh = (): Samples => ({ ms: [], cpu: [] });
+  const floor = fresh();
+  const bareSamples = fresh();
+  const trips: number[] = [];
+  const perBin = bins.map(() => cases.map(fresh));
+  const push = (into: Samples, t: { ms: number; cpu: number | null }) => {
+    into.ms.push(t.ms);
+    if (t.cpu !== null) into.cpu.push(t.cpu);
+  };
   // The first round warms the disk cache and Node's compile cache: not counted.
   for (let round = 0; round <= ROUNDS; round++) {
-    const floor = timed(['-e', '0'], /^$/);
-    const bareTime = timed(bare, /^$/);
-    const times = bins.map(({ file }) => ({
-      help: timed([file, '--help'], /Usage: magento-async/),
-      status: timed([file, 'bulk:status', uuid], /Finished Successfully/),
-      watch: timed([file, 'bulk:status', uuid, '--watch'], /Finished Successfully/),
-    }));
+    const f = timed(['-e', '0'], /^$/);
+    const b = timed(bare, /^$/, installDir);
+    const times = bins.map(({ file }) => cases.map((c) => timed([file, ...c.args], c.expect, installDir)));
     const trip = await roundTrip();
     if (round === 0) continue;
-    samples.floor.push(floor);
-    samples.bare.push(bareTime);
-    samples.db.push(trip);
-    times.forEach((t, i) => {
-      perBin[i]!.help.push(t.help);
-      perBin[i]!.status.push(t.status);
-      perBin[i]!.watch.push(t.watch);
-    });
+    push(floor, f);
+    push(bareSamples, b);
+    trips.push(trip);
+    times.forEach((perCase, i) => perCase.forEach((t, j) => push(perBin[i]![j]!, t)));
   }
+
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const floor = median(samples.floor);
-  const trip = median(samples.db);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const floorMs = median(floor.ms);
+  const tripMs = median(trips);
+  // CPU per process, from sums over the rounds: one process's CPU time is a few clock ticks.
+  const cpuRatio = (s: Samples) =>
+    s.cpu.length && sum(floor.cpu) > 0 ? `   CPU ${(sum(s.cpu) / sum(floor.cpu)).toFixed(2)}×` : '';
   const ms = (x: number) => `${x.toFixed(1).padStart(7)} ms`;
-  const line = (label: string, x: number, ratio: number) =>
-    console.log(`  ${label.padEnd(38)}${ms(x)}   ratio ${ratio.toFixed(2)}${ratio <= 2 ? '' : '   (target ≤ 2)'}`);
+  const row = (label: string, x: number, ratio: number, s: Samples, target = true) =>
+    console.log(
+      `  ${label.padEnd(34)}${ms(x)}   ratio ${ratio.toFixed(2)}${target ? (ratio <= 2 ? ' (≤ 2: met)' : ' (target ≤ 2)') : ''}${cpuRatio(s)}`,
+    );
+
   console.log(
-    `CLI start-up, median of ${ROUNDS} fresh processes each (load ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')})`,
+    `CLI start-up, median of ${ROUNDS} fresh processes each, Node ${process.versions.node}, installed in ${installDir}`,
   );
-  console.log(`  ${'node -e 0 (the floor)'.padEnd(38)}${ms(floor)}`);
-  console.log(`  ${'one database round trip (connect+read)'.padEnd(38)}${ms(trip)}`);
-  const bareMs = median(samples.bare);
   console.log(
-    `  ${'commander + pg + the read, bare − trip'.padEnd(38)}${ms(bareMs)}   ratio ${((bareMs - trip) / floor).toFixed(2)}`,
+    `  ${'node -e 0 (the floor)'.padEnd(34)}${ms(floorMs)}   CPU ${(sum(floor.cpu) / Math.max(1, floor.cpu.length)).toFixed(1)} ms`,
+  );
+  console.log(`  ${'one round trip (connect, SELECT 1)'.padEnd(34)}${ms(tripMs)}`);
+  row(
+    'bare commander + pg + read − trip',
+    median(bareSamples.ms),
+    (median(bareSamples.ms) - tripMs) / floorMs,
+    bareSamples,
+    false,
   );
   bins.forEach(({ label }, i) => {
-    const { help, status, watch } = perBin[i]!;
     console.log(`${label}:`);
-    line('--help                 / floor', median(help), median(help) / floor);
-    line('bulk:status − trip     / floor', median(status), (median(status) - trip) / floor);
-    line('bulk:status --watch − trip / floor', median(watch), (median(watch) - trip) / floor);
+    cases.forEach((c, j) => {
+      const s = perBin[i]![j]!;
+      const m = median(s.ms);
+      if (c.name === '--help') row('--help / floor', m, m / floorMs, s, i === 0);
+      else row(`${c.name} − trip / floor`, m, (m - tripMs) / floorMs, s, i === 0);
+    });
   });
 } finally {
   await driver.close().catch(() => {});
   await db.drop();
+  if (ownInstall) rmSync(installDir, { recursive: true, force: true });
+  console.log(`load after: ${uptime()}`);
 }

@@ -2,11 +2,13 @@
 // compiled JavaScript and .d.ts of src/, codegen/, the shipped plugins and the examples into dist/,
 // with the files their code reads at run time beside them (SQL migrations, the dashboard's assets,
 // the sample's generated schemas), and the configuration precompiled (src/config/precompile.ts).
-// The package runs from dist/ only; a checkout runs its sources.
+// The package runs from dist/ only; a checkout runs its sources. Last, the command line's fast path
+// is bundled into dist/cli (scripts/bundle-cli.js), which the bin runs.
 import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { bundleCli } from './bundle-cli.js';
 
 const root = join(import.meta.dirname, '..');
 const dist = join(root, 'dist');
@@ -29,4 +31,7 @@ for (const [dir, wanted] of assets) {
 const { precompiledSchema, precompiledValidator } = await import('../src/config/precompile.ts');
 writeFileSync(join(dist, 'src/config/schema.js'), precompiledSchema());
 writeFileSync(join(dist, 'src/config/validator.js'), precompiledValidator());
+// After the precompiled configuration: the bundle takes those two modules as they are now.
+const bundled = await bundleCli(root);
+console.log(`bundled the command line into dist/cli: ${bundled.modules} modules, ${bundled.ours} of them ours`);
 console.log(`built ${dist}`);

@@ -5,6 +5,7 @@
  */
 import { withTransaction, type Pool } from '../db/pool.ts';
 import * as sql from './order-keys.sql.ts';
+import { keyValueText } from './key-text.ts';
 
 /**
  * The entity-key rule of every route: the plugin's declaration, else the route's path parameters;
@@ -60,8 +61,8 @@ export async function saveOrderRules(pool: Pool, schema: string, rules: readonly
 /**
  * The entity key an operation of this rule provides, from its arguments as stored
  * (`meta_information`), as `order_key_of` computes it in SQL (011_lifecycle.sql): `<namespace>@<store
- * id>:<values>`, values joined by U+001F, each the text of the value at its dotted path; null when a
- * value is missing or null, or the rule has no paths. Accept uses it before the operation is stored.
+ * id>:<values>`, values joined by U+001F, each the text of the value at its dotted path (key-text.ts);
+ * null when a value is missing, null or not a scalar, or the rule has no paths. Accept uses it before the operation is stored.
  */
 export function providedKey(rule: OrderRule, args: unknown, storeId: number): string | null {
   if (!rule.paths) return null;
@@ -74,8 +75,9 @@ export function providedKey(rule: OrderRule, args: unknown, storeId: number): st
           ? (v as Record<string, unknown>)[part]
           : undefined;
     }
-    if (v === undefined || v === null) return null;
-    values.push(typeof v === 'string' ? v : JSON.stringify(v));
+    const text = keyValueText(v);
+    if (text === null) return null;
+    values.push(text);
   }
   return `${rule.namespace}@${storeId}:${values.join('\u001f')}`;
 }

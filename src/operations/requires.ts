@@ -23,6 +23,7 @@ import { addressOf, attemptToken } from './operation.ts';
 import type { LifecycleContext } from './policy.ts';
 import * as sql from './requires.sql.ts';
 import { cycleMessage, findCycle, type Edge } from './cycles.ts';
+import { keyValueText } from './key-text.ts';
 
 /**
  * An entity key as operation_order spells it (011_lifecycle.sql): `<entity>@<store id>:<values>`,
@@ -30,7 +31,8 @@ import { cycleMessage, findCycle, type Edge } from './cycles.ts';
  */
 export function entityKey(storeId: number, r: Requirement): string {
   const values = Array.isArray(r.key) ? (r.key as readonly (string | number)[]) : [r.key as string | number];
-  return `${r.entity}@${storeId}:${values.map(String).join('\u001f')}`;
+  // key-text.ts: the same text as the order triggers give the provider's value.
+  return `${r.entity}@${storeId}:${values.map((v) => keyValueText(v) ?? String(v)).join('\u001f')}`;
 }
 
 /** A claimed operation and the keys it requires (or why they could not be read). */

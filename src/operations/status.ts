@@ -64,6 +64,28 @@ export function isLockConflict(error: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
+/**
+ * Runs `transaction` (a whole transaction of its own) again when it lost a lock conflict, at most
+ * `attempts` times in all: rolled back whole, nothing of it happened, and the other transaction
+ * went on. For the status API's writes (cancel, retry), whose row locks follow their own plan and
+ * may cross a consumer's commit, which locks the same operations and jobs in the order of its
+ * statement. `onConflict` logs each one (a warning line, not a stack).
+ */
+export async function retriedOnLockConflict<T>(
+  transaction: () => Promise<T>,
+  onConflict: (error: unknown, attempt: number) => void,
+  attempts = 5,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (!isLockConflict(error) || attempt >= attempts) throw error;
+      onConflict(error, attempt);
+    }
+  }
+}
+
 export function isRetriable(error: unknown): boolean {
   if (error instanceof RetriableError) return true;
   if (typeof error !== 'object' || error === null) return false;

@@ -16,7 +16,7 @@
  *                        has started fine (and is stopped); one that ends must end with 0
  *   expect-exit="1"      the exit code the block must end with
  *   file="path"          where a code block is written (else its first line `// path`)
- * TypeScript blocks must type-check in the checkout (a plugin must also load); JavaScript must parse.
+ * TypeScript blocks must type-check in the checkout or project (a plugin must also load); JavaScript must parse.
  * Blocks in ```text (or no language) are output shown to the reader and are not run.
  */
 import { strict as assert } from 'node:assert';
@@ -29,10 +29,20 @@ import { DocSession, SHARED_DIR, type BlockResult } from './session.ts';
 
 /**
  * Written for a store project (`magento-async init`): run in one, made from the packed package in a
- * temporary folder outside this checkout (the README's tour, the plugin tutorial), so what a reader
- * generates or writes never lands in the framework's tree.
+ * temporary folder outside this checkout (the README's tour, the plugin tutorial, the pages whose
+ * plugins a reader writes), so what a reader generates or writes never lands in the framework's tree.
  */
-const IN_PROJECT = new Set(['README.md', 'docs/testing-plugins.md']);
+const IN_PROJECT = new Set([
+  'README.md',
+  'docs/testing-plugins.md',
+  'docs/plugins-and-interceptors.md',
+  'docs/dependencies.md',
+  'docs/validate-only.md',
+  'docs/operation-lifecycle.md',
+]);
+
+/** Pages whose plugins load through their own steps (a kit test, `npm start`), not the harness's check. */
+const TUTORIALS = new Set(['README.md', 'docs/testing-plugins.md']);
 
 /** Markdown files whose fenced blocks are run: README.md and docs/*.md. */
 export function documentedFiles(): string[] {
@@ -72,6 +82,8 @@ export function testDocFile(file: string): void {
   describe(file, { timeout: IN_PROJECT.has(file) ? 1_200_000 : 600_000 }, () => {
     const session = new DocSession();
     const inProject = IN_PROJECT.has(file);
+    // The plugins the page wrote so far, loaded together after each one (none for a tutorial).
+    const pluginsChecked = TUTORIALS.has(file) ? null : ([] as string[]);
     if (inProject) before(() => session.prepareProject(), { timeout: 600_000 });
     after(() => session.close());
 
@@ -106,7 +118,7 @@ export function testDocFile(file: string): void {
           }
           return;
         }
-        if (kind === 'typescript') return runCode(session, block, inProject);
+        if (kind === 'typescript') return runCode(session, block, inProject, pluginsChecked);
         return runShell(session, block);
       });
     }
@@ -144,10 +156,10 @@ async function runShell(session: DocSession, block: Block): Promise<void> {
 }
 
 /**
- * Written where it says, then the checkout type-checks with it (JavaScript: it parses); a plugin
- * must load beside the shipped examples, and with an upstream configured.
+ * Written where it says, then the checkout (or project) type-checks with it (JavaScript: it parses);
+ * a plugin must load beside the shipped examples, and with an upstream configured.
  */
-async function runCode(session: DocSession, block: Block, inProject: boolean): Promise<void> {
+async function runCode(session: DocSession, block: Block, inProject: boolean, plugins: string[] | null): Promise<void> {
   const path = targetPath(block);
   if (!path) {
     assert.fail(`${block.where}: a code block needs its path: a first line \`// path/to/file.ts\`, or file="…"`);
@@ -166,28 +178,52 @@ async function runCode(session: DocSession, block: Block, inProject: boolean): P
   );
   const typecheck = await session.run('npx tsc --noEmit -p .doc-test.tsconfig.json', 300_000);
   if (typecheck.code !== 0) assert.fail(failure(block, `(written to ${path}) npx tsc --noEmit`, typecheck, 0));
-  // A project's plugins load through its kit tests; the checkout's beside the shipped examples too.
-  const plugin = /^plugins\/[^/]+\/index\.ts$/.exec(path);
-  if (plugin && !inProject) {
-    const load = await session.run(
-      `node --input-type=module -e "
-        const { importArtifacts } = await import('./src/runtime/artifacts.ts');
-        const { loadPlugins } = await import('./src/plugins/loader.ts');
-        const { routes } = await importArtifacts('src/generated');
-        const examples = await loadPlugins({ routes, pluginsDir: 'plugins', examples: ['catalog', 'customer', 'cms'] });
-        console.log('beside the examples:', examples.describe('PutV1ProductsSku')?.handler ?? 'ok');
-        const upstream = await loadPlugins({ routes, pluginsDir: 'plugins', upstream: { baseUrl: 'http://127.0.0.1:9/rest' } });
-        console.log('with an upstream:', upstream.describe('PutV1ProductsSku')?.handler ?? 'ok');
-      "`,
+  // A project's own plugins from the tutorials (testing-plugins.md, the tour) load through their kit
+  // tests and `npm start`; a plugin of a reference page is checked here, with the plugins the page
+  // wrote before it.
+  if (!plugins || !/^plugins\/[^/]+\/index\.ts$/.test(path)) return;
+  plugins.push(path);
+  const load = await session.run(inProject ? projectLoadCheck(plugins) : CHECKOUT_LOAD_CHECK);
+  if (load.code !== 0)
+    assert.fail(
+      failure(
+        block,
+        `(written to ${path}) loading the plugins beside the shipped examples, and with an upstream`,
+        load,
+        0,
+      ),
     );
-    if (load.code !== 0)
-      assert.fail(
-        failure(
-          block,
-          `(written to ${path}) loading plugins/ beside the shipped examples, and with an upstream`,
-          load,
-          0,
-        ),
-      );
-  }
+}
+
+/** In a checkout copy: plugins/ (the page's plugins and the built-in one) with the sample's routes. */
+const CHECKOUT_LOAD_CHECK = `node --input-type=module -e "
+  const { importArtifacts } = await import('./src/runtime/artifacts.ts');
+  const { loadPlugins } = await import('./src/plugins/loader.ts');
+  const { routes } = await importArtifacts('src/generated');
+  const examples = await loadPlugins({ routes, pluginsDir: 'plugins', examples: ['catalog', 'customer', 'cms'] });
+  console.log('beside the examples:', examples.describe('PutV1ProductsSku')?.handler ?? 'ok');
+  const upstream = await loadPlugins({ routes, pluginsDir: 'plugins', upstream: { baseUrl: 'http://127.0.0.1:9/rest' } });
+  console.log('with an upstream:', upstream.describe('PutV1ProductsSku')?.handler ?? 'ok');
+"`;
+
+/**
+ * In a store project: the page's plugins (not the project's own or codegen's stubs), with the
+ * routes the project generated, else the sample's the package ships (the test kit's default), by
+ * the installed package's loader, the one \`npm start\` runs (the package exports no entry point for
+ * loading alone, so its compiled modules are imported by path).
+ */
+function projectLoadCheck(files: readonly string[]): string {
+  return `node --input-type=module -e "
+  const { existsSync } = await import('node:fs');
+  const dist = './node_modules/magento-async/dist/src';
+  const { importArtifacts } = await import(dist + '/runtime/artifacts.js');
+  const { loadPlugins } = await import(dist + '/plugins/loader.js');
+  const { routes } = await importArtifacts(existsSync('generated/routes.gen.js') ? 'generated' : dist + '/generated');
+  const modules = [];
+  for (const source of ${JSON.stringify(files).replaceAll('"', "'")}) modules.push({ source, module: await import('./' + source) });
+  const examples = await loadPlugins({ routes, pluginsDir: null, modules, examples: ['catalog', 'customer', 'cms'] });
+  console.log('beside the examples:', examples.describe('PutV1ProductsSku')?.handler ?? 'ok');
+  const upstream = await loadPlugins({ routes, pluginsDir: null, modules, upstream: { baseUrl: 'http://127.0.0.1:9/rest' } });
+  console.log('with an upstream:', upstream.describe('PutV1ProductsSku')?.handler ?? 'ok');
+"`;
 }

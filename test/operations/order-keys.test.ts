@@ -10,6 +10,14 @@ import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { ident } from '../../src/db/pool.ts';
 import { orderRules, providedKey, saveOrderRules } from '../../src/operations/order-keys.ts';
 import { seedBulk } from '../consumer/seed.ts';
+import { randomUUID } from 'node:crypto';
+import { AcceptCommitter } from '../../src/accept/committer.ts';
+import { serializedData } from '../../src/accept/data-hash.ts';
+import { phpJsonDecode } from '../../src/accept/php-json.ts';
+import { storedArgsOf } from '../../src/plugins/coerce.ts';
+import { entityKey } from '../../src/operations/requires.ts';
+import { enqueueOperations } from '../../src/queue/enqueue.ts';
+import type { Route } from '../../src/routes/types.ts';
 
 const rules = orderRules(
   [
@@ -148,4 +156,94 @@ describe('order rules as consumers save them at start', () => {
     await saveOrderRules(db.pool, db.schema, orderRules([route], new Map([['PutSku', ['product.sku']]])));
     assert.deepEqual(await places([bulk]), [[0, 0, 'products@1:P1']]);
   });
+});
+
+describe('the text of a key value: one rule in JS and in SQL (src/operations/key-text.ts)', () => {
+  let db: TestDatabase;
+  let boss: PgBoss;
+  let committer: AcceptCommitter;
+  before(async () => {
+    db = await createTestDatabase('key_text');
+    boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    await ensureQueues(boss, ['products']);
+    await saveOrderRules(db.pool, db.schema, rules);
+    committer = new AcceptCommitter({
+      pool: db.pool,
+      schema: db.schema,
+      enqueue: (client, jobs) => enqueueOperations(client, boss, jobs),
+      idempotencyTtlSeconds: 60,
+      groupCommit: false,
+    });
+  });
+  after(async () => {
+    await boss.stop({ graceful: false });
+    await db.drop();
+  });
+
+  /**
+   * Accepts one operation whose body is `body` as accept stores it (PHP's json_decode, then
+   * json_encode: `1.0` is stored `1`, `-0.0` `-0`, `12345678901234567890` `1.2345678901234567e+19`),
+   * and returns its stored arguments and the key the order trigger gave it.
+   */
+  const accept = async (operationId: string, body: string) => {
+    const serialized = serializedData(phpJsonDecode(body), 1);
+    const uuid = randomUUID();
+    await committer.submit({
+      bulk: { uuid, userId: 1, userType: 2, description: 'Topic t', storeId: 1, storeCode: null, requestId: null },
+      route: { entity: 'products', topic: 't', operationId } as Route,
+      items: [{ index: 0, hash: '', serialized }],
+    });
+    const { rows } = await db.pool.query<{ order_key: string }>(
+      `SELECT order_key FROM ${ident(db.schema)}.operation_order WHERE bulk_uuid = $1`,
+      [uuid],
+    );
+    return { args: storedArgsOf(serialized) as Record<string, unknown>, key: rows[0]?.order_key ?? null };
+  };
+
+  // [the value as a request writes it, the key's text]
+  const cases: [string, string | null][] = [
+    ['1', '1'],
+    ['1.0', '1'],
+    ['"1"', '1'],
+    ['1e0', '1'],
+    ['-0', '0'],
+    ['-0.0', '0'],
+    ['-7', '-7'],
+    ['9007199254740993', '9007199254740992'],
+    ['12345678901234567890', '12345678901234567000'],
+    ['100000000000000000000', '100000000000000000000'],
+    ['1e21', '1e+21'],
+    ['1000000000000000.0', '1000000000000000'],
+    ['1.5', '1.5'],
+    ['-12.25', '-12.25'],
+    ['0.1', '0.1'],
+    ['0.000001', '0.000001'],
+    ['1e-7', '1e-7'],
+    ['"a b "', 'a b '],
+    ['" 1"', ' 1'],
+    ['"1.0"', '1.0'],
+    ['"é/x\\\\y"', 'é/x\\y'],
+    ['true', 'true'],
+    ['null', null],
+    ['{"a":1}', null],
+    ['[1]', null],
+  ];
+  const [putSku, putOption] = [rules[0]!, rules[2]!];
+  for (const [written, text] of cases) {
+    it(`${written} → ${text === null ? 'no key' : JSON.stringify(text)}`, async () => {
+      const expected = text === null ? null : `products@1:${text}`;
+      // SQL, one path (the trigger's inline form), and JS as accept reads it before storing.
+      const one = await accept('PutSku', `{"sku":${written}}`);
+      assert.equal(one.key, expected, 'SQL, one path');
+      assert.equal(providedKey(putSku, one.args, 1), expected, 'JS, provided');
+      // SQL, two paths (order_key_of).
+      const two = await accept('PutOption', `{"sku":${written},"optionId":${written}}`);
+      assert.equal(two.key, text === null ? null : `products@1:${text}\u001f${text}`, 'SQL, two paths');
+      assert.equal(providedKey(putOption, two.args, 1), two.key, 'JS, provided, two paths');
+      // JS, a plugin's `requires` naming the value as the handler gets it: the same key.
+      if (text !== null) {
+        assert.equal(entityKey(1, { entity: 'products', key: one.args.sku as string | number }), expected, 'requires');
+      }
+    });
+  }
 });

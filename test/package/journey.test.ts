@@ -1,7 +1,8 @@
 /**
  * The journey (test/package/journey.ts) as most users start it: their machine's Node first on PATH
  * (older than `engines` on this machine: the bin reruns itself with the package's own Node), the
- * project made by `npm create magento-async`, its commands run through npm.
+ * project made by `npm create magento-async`, its commands run through npm. The one journey that
+ * makes its project from nothing: create-magento-async runs on this Node, npm installs on it.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,6 +20,6 @@ test(
   },
   async (t) => {
     const node = execFileSync('node', ['--version'], { env, encoding: 'utf8' }).trim().slice(1);
-    await journey(t, { env, node, via: 'npm', create: true });
+    await journey(t, { env, node, via: 'npm', project: 'create' });
   },
 );

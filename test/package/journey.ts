@@ -10,6 +10,14 @@
  * All along, this checkout's tree is left as it was (`git status`): the user's work lives in the
  * project, never in the framework. The test files beside this one run it with the machine's Node,
  * with this project's and with the engines floor.
+ *
+ * What npm installs is the same whichever Node runs the journey, and installing it is most of the
+ * journey's cost: only the machine's Node makes its project from nothing (`npm create`, `npm
+ * install`); the others take a copy of the run's store project (`npm install <tarball>` + `npx
+ * magento-async init .`, made once per run with this project's Node: test/support/package.ts
+ * freshProject) and run `init` themselves into an empty folder. The plugin package is installed
+ * and packed once per run too (pluginPackage): each journey runs its kit test with its own Node and
+ * installs its tarball into its project.
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
@@ -29,7 +37,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from '../../src/dev/embedded.ts';
 import { PROJECT_ROOT } from '../support/checkout.ts';
-import { packedTarball, QUIET_INSTALL } from '../support/package.ts';
+import { freshProject, packedTarball, pluginPackage, QUIET_INSTALL } from '../support/package.ts';
 import { runCli, startCli, type CliProcess } from '../support/processes.ts';
 import { SHARED_SPECS } from '../support/specs.ts';
 
@@ -71,8 +79,12 @@ export interface JourneyNode {
    * itself, so that the shell's Node runs the package.
    */
   via: 'npm' | 'node';
-  /** The project is made by `npm create magento-async` rather than `npm install` + `init`. */
-  create?: boolean;
+  /**
+   * How the project is made: `npm create magento-async` then `npm install`, in the journey's own
+   * folder; or a copy of the run's store project (`npm install <tarball>` + `init`, made once per
+   * run), with an `init --no-install` of the journey's own beside it.
+   */
+  project: 'create' | 'shared';
 }
 
 export async function run(cwd: string, [command, args]: Command, env: Env) {
@@ -99,7 +111,7 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
     user.via === 'npm' ? ['npx', ['magento-async', ...args]] : ['node', [bin, ...args]];
   const kitTest = (): Command => (user.via === 'npm' ? ['npm', ['test']] : ['node', ['--test']]);
 
-  if (user.create) {
+  if (user.project === 'create') {
     // `npm create magento-async shop` is npm exec of create-magento-async: here from its tarball,
     // with magento-async's (a registry would serve both), then the project's install from the tarball.
     const packs = join(root, 'packs');
@@ -127,23 +139,35 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
     assert.match(made.stdout, /Created a magento-async project in shop/);
     await run(shop, ['npm', ['install', tarball, ...INSTALL]], env);
   } else {
-    mkdirSync(shop);
-    await run(shop, ['npm', ['install', tarball, ...INSTALL]], env);
-    const made = await run(shop, magento('init', '.'), env);
-    assert.match(made.stdout, /Created a magento-async project in this folder/);
+    await freshProject(shop);
+    // init itself on this Node: the project's files, in a folder of its own (npm install aside).
+    const mine = join(root, 'mine');
+    const made = await run(shop, magento('init', '../mine', '--no-install'), env);
+    assert.match(made.stdout, /Created a magento-async project in \.\.\/mine/);
+    const manifest = JSON.parse(readFileSync(join(mine, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    assert.equal(manifest.dependencies['magento-async'], `^${VERSION}`);
+    assert.equal(manifest.scripts.test, 'node --test');
+    for (const file of [
+      'magento-async.config.json',
+      'plugins/pages/index.ts',
+      'plugins/pages/index.test.ts',
+      '.gitignore',
+    ])
+      assert.ok(existsSync(join(mine, file)), file);
   }
   // The shell's Node starts the bin; an older one than `engines` reruns it with the package's Node.
   const version = await run(shop, ['node', [bin, '--version']], env);
   assert.equal(version.stdout.trim(), VERSION);
 
-  // The extension author: a package with magento-async as a peer, tested with the kit, then packed.
-  const author = join(root, 'acme-stock');
-  cpSync(FIXTURE, author, { recursive: true });
-  await run(author, ['npm', ['install', '--save-dev', tarball, ...INSTALL]], env);
-  const tested = await run(author, kitTest(), { ...env, ...database });
+  // The extension author: a package with magento-async as a peer, tested with the kit, then packed
+  // (installed and packed once per run: pluginPackage), its kit test run on this Node.
+  const author = await pluginPackage(FIXTURE, root);
+  const tested = await run(author.dir, kitTest(), { ...env, ...database });
   assert.match(tested.stdout, /pass 2/, tested.stdout);
-  const packed = await run(root, ['npm', ['pack', './acme-stock', '--loglevel=error']], env);
-  await run(shop, ['npm', ['install', join(root, packed.stdout.trim().split('\n').at(-1)!), ...INSTALL]], env);
+  await run(shop, ['npm', ['install', author.tarball, ...INSTALL]], env);
   const configFile = join(shop, 'magento-async.config.json');
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
   writeFileSync(configFile, JSON.stringify({ ...config, pluginPackages: ['acme-stock'] }, null, 2));

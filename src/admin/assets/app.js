@@ -403,6 +403,20 @@ function waitText(text) {
   return m ? [m[1], h('a', { href: `#/bulk/${m[2]}`, class: 'mono' }, m[2]), m[3]] : [text];
 }
 
+/**
+ * Fills a table of operations from a search answer (`{items, total_count}`): its note says "None."
+ * or how many of how many it shows, its body one `row(op)` per item.
+ */
+function fillTable(body, note, data, row) {
+  note.textContent =
+    data.total_count === 0
+      ? 'None.'
+      : data.total_count > data.items.length
+        ? `First ${data.items.length} of ${data.total_count}.`
+        : '';
+  body.replaceChildren(...data.items.map(row));
+}
+
 function bulkView(uuid) {
   const head = h('div');
   const stats = h('dl', { class: 'stats' });
@@ -415,7 +429,6 @@ function bulkView(uuid) {
   const hook = h('div');
   const actions = h('div', { class: 'actions' });
   const samples = [];
-  let finishedShown = null;
 
   const retry = h(
     'button',
@@ -428,7 +441,8 @@ function bulkView(uuid) {
         try {
           const r = await api('POST', `/V1/bulk/${uuid}/retry`, {});
           message.textContent = `${r.reopened} operation${r.reopened === 1 ? '' : 's'} reopened.`;
-          finishedShown = null;
+          // The failed list is read again at the next drawing, whatever the counts say.
+          failedKey = null;
         } catch (e) {
           message.textContent = e.message;
         } finally {
@@ -519,60 +533,107 @@ function bulkView(uuid) {
     h('section', { class: 'card' }, h('h2', {}, 'Completion webhook'), hook),
   );
 
-  // A wait begins and ends without the counts moving: read every REFRESH_MS while the bulk has
-  // open operations, and once after it has none.
-  let open = true;
-  let closedShown = false;
-  async function refreshWaiting() {
-    if (!open && closedShown) return true;
-    closedShown = !open;
-    const data = await api('GET', waitingSearch(uuid));
-    waitingNote.textContent =
-      data.total_count === 0
-        ? 'None.'
-        : data.total_count > data.items.length
-          ? `First ${data.items.length} of ${data.total_count}.`
-          : '';
-    waitingBody.replaceChildren(
-      ...data.items.map((op) =>
-        h(
-          'tr',
-          { 'data-waiting': op.id },
-          h('td', { class: 'num' }, op.id),
-          h('td', { class: 'mono' }, op.topic_name),
-          h('td', { class: 'wait' }, ...waitText(op.result_message ?? '')),
-        ),
+  const failedRow = (op) =>
+    h(
+      'tr',
+      { 'data-operation': op.id },
+      h('td', { class: 'num' }, op.id),
+      h('td', { class: 'mono' }, op.topic_name),
+      h('td', {}, OP_STATUS[op.status] ?? op.status),
+      h('td', {}, op.error_code ?? ''),
+      h(
+        'td',
+        {},
+        h('div', { class: 'error' }, op.result_message ?? ''),
+        h('details', {}, h('summary', {}, 'Input'), h('pre', {}, maskedInput(op.serialized_data))),
       ),
     );
-    return true;
+  const waitingRow = (op) =>
+    h(
+      'tr',
+      { 'data-waiting': op.id },
+      h('td', { class: 'num' }, op.id),
+      h('td', { class: 'mono' }, op.topic_name),
+      h('td', { class: 'wait' }, ...waitText(op.result_message ?? '')),
+    );
+
+  /** Renders the bulk's summary (heading, bar, figures, buttons) from one status read. */
+  function renderSummary(b) {
+    const c = b.operation_counts;
+    const done = c.complete + c.retriably_failed + c.not_retriably_failed + c.rejected;
+    const first = samples[0];
+    const last = samples[samples.length - 1];
+    const rate = last && last.now > first.now ? ((last.done - first.done) * 1000) / (last.now - first.now) : 0;
+    const finished = b.bulk_status >= 2;
+    head.replaceChildren(
+      h('h2', {}, b.description || '(no description)', ' ', badge(b.bulk_status)),
+      h(
+        'p',
+        { class: 'muted mono' },
+        uuid,
+        ` · started ${b.start_time} UTC · user ${b.user_type ?? '–'} / ${b.user_id ?? '–'}`,
+      ),
+    );
+    bar.replaceChildren(progressBar(c, b.operation_count), legend(c));
+    const stat = (label, value) => h('div', {}, h('dt', {}, label), h('dd', {}, value));
+    stats.replaceChildren(
+      stat('Operations', b.operation_count),
+      stat('Done', done),
+      stat('Open', c.open),
+      stat('Failed', c.retriably_failed + c.not_retriably_failed),
+      stat('Throughput', finished ? '–' : `${rate.toFixed(1)} /s`),
+      stat('ETA', finished ? 'done' : rate > 0 ? formatSeconds(c.open / rate) : '–'),
+    );
+    retry.disabled = c.retriably_failed + c.not_retriably_failed === 0;
+    cancel.disabled = c.open === 0;
   }
 
-  async function refreshFailed() {
-    const data = await api('GET', failedSearch(uuid));
-    failedNote.textContent =
-      data.total_count === 0
-        ? 'None.'
-        : data.total_count > data.items.length
-          ? `First ${data.items.length} of ${data.total_count}.`
-          : '';
-    failedBody.replaceChildren(
-      ...data.items.map((op) =>
-        h(
-          'tr',
-          { 'data-operation': op.id },
-          h('td', { class: 'num' }, op.id),
-          h('td', { class: 'mono' }, op.topic_name),
-          h('td', {}, OP_STATUS[op.status] ?? op.status),
-          h('td', {}, op.error_code ?? ''),
-          h(
-            'td',
-            {},
-            h('div', { class: 'error' }, op.result_message ?? ''),
-            h('details', {}, h('summary', {}, 'Input'), h('pre', {}, maskedInput(op.serialized_data))),
-          ),
-        ),
-      ),
-    );
+  // The cards change together: each status change reads the failed and the waiting operations,
+  // then draws the summary and both tables in one step, so the page never shows a bulk finished
+  // beside a wait of it that ended. A wait begins and ends without the counts moving: while the
+  // bulk has open operations the waits are read again every REFRESH_MS (the failed list changes
+  // only with the counts, and is read again only when they move), and once more after.
+  let latest = null;
+  let drawn = null;
+  let failedKey = null;
+  let failedData = null;
+  let drawing = null;
+  let again = false;
+  async function draw() {
+    const b = latest;
+    const c = b.operation_counts;
+    const done = c.complete + c.retriably_failed + c.not_retriably_failed + c.rejected;
+    const key = `${b.bulk_status}:${done}:${c.open}`;
+    const failedRead = failedKey !== key;
+    const [failed, waiting] = await Promise.all([
+      failedRead ? api('GET', failedSearch(uuid)) : failedData,
+      c.open > 0 || drawn === null || drawn.operation_counts.open > 0
+        ? api('GET', waitingSearch(uuid))
+        : { items: [], total_count: 0 },
+    ]);
+    failedKey = key;
+    failedData = failed;
+    renderSummary(b);
+    // Left as drawn when not read again, so an input someone opened stays open.
+    if (failedRead) fillTable(failedBody, failedNote, failed, failedRow);
+    fillTable(waitingBody, waitingNote, waiting, waitingRow);
+    drawn = b;
+  }
+  /** Draws the latest status; a change that arrives meanwhile is drawn right after. */
+  function refreshCards() {
+    if (drawing) return void (again = true);
+    drawing = (async () => {
+      try {
+        do {
+          again = false;
+          await draw();
+        } while (again);
+      } catch (error) {
+        if (error.status !== 401) message.textContent = error.message;
+      } finally {
+        drawing = null;
+      }
+    })();
   }
 
   async function refreshHook() {
@@ -622,45 +683,15 @@ function bulkView(uuid) {
   let hookState = null;
   const stopStream = stream(
     `/V1/bulk/${uuid}/stream`,
-    async (b) => {
+    (b) => {
       if (b === null) return void (message.textContent = 'This bulk no longer exists.');
       const c = b.operation_counts;
       const done = c.complete + c.retriably_failed + c.not_retriably_failed + c.rejected;
       const now = performance.now();
       samples.push({ now, done });
       while (samples.length > 1 && now - samples[0].now > 15_000) samples.shift();
-      const first = samples[0];
-      const rate = now > first.now ? ((done - first.done) * 1000) / (now - first.now) : 0;
-      const finished = b.bulk_status >= 2;
-      head.replaceChildren(
-        h('h2', {}, b.description || '(no description)', ' ', badge(b.bulk_status)),
-        h(
-          'p',
-          { class: 'muted mono' },
-          uuid,
-          ` · started ${b.start_time} UTC · user ${b.user_type ?? '–'} / ${b.user_id ?? '–'}`,
-        ),
-      );
-      bar.replaceChildren(progressBar(c, b.operation_count), legend(c));
-      const stat = (label, value) => h('div', {}, h('dt', {}, label), h('dd', {}, value));
-      stats.replaceChildren(
-        stat('Operations', b.operation_count),
-        stat('Done', done),
-        stat('Open', c.open),
-        stat('Failed', c.retriably_failed + c.not_retriably_failed),
-        stat('Throughput', finished ? '–' : `${rate.toFixed(1)} /s`),
-        stat('ETA', finished ? 'done' : rate > 0 ? formatSeconds(c.open / rate) : '–'),
-      );
-      open = c.open > 0;
-      if (open) closedShown = false;
-      retry.disabled = c.retriably_failed + c.not_retriably_failed === 0;
-      cancel.disabled = c.open === 0;
-      // The failed list and the webhook change rarely: read them when the counts move, and once more after.
-      const key = `${b.bulk_status}:${done}:${c.open}`;
-      if (finishedShown !== key) {
-        finishedShown = key;
-        await refreshFailed();
-      }
+      latest = b;
+      refreshCards();
     },
     (error) => (message.textContent = error),
   );
@@ -669,11 +700,14 @@ function bulkView(uuid) {
     await refreshHook();
     return hookState === null || hookState === 'pending';
   });
-  const stopWaiting = every(refreshWaiting);
+  // Waits, while something is open (the same drawing as a status change).
+  const stopWaits = every(async () => {
+    if (latest && latest.operation_counts.open > 0) refreshCards();
+  });
   stopView = () => {
     stopStream();
     stopHook();
-    stopWaiting();
+    stopWaits();
   };
 }
 

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { E, WebapiError } from '../../errors/catalogue.ts';
 import { sendJson } from '../../http/respond.ts';
 import { withTransaction } from '../../db/pool.ts';
+import { errorLogFields, retriedOnLockConflict } from '../../operations/status.ts';
 import * as sql from '../../db/sql/status.ts';
 import type { Access } from '../access.ts';
 import { lockAndCheck } from '../queries.ts';
@@ -10,10 +11,28 @@ import { jsonBody } from '../request.ts';
 import type { StatusContext } from '../context.ts';
 
 export async function retryEndpoint(sc: StatusContext, ctx: Context, a: Access, uuid: string): Promise<void> {
-  const { pool, schema, log } = sc;
+  const { log } = sc;
   const input = await jsonBody(ctx, sc.limits.maxBodyBytes);
   const { statuses, errorCodes } = retryInput(input);
-  const reopened = await withTransaction(pool, async (client) => {
+  // Rolled back whole by a lock conflict with a consumer's commit: it runs again (as cancel does).
+  const reopened = await retriedOnLockConflict(
+    () => reopenIn(sc, a, uuid, statuses, errorCodes),
+    (error, attempt) =>
+      log.warn({ ...errorLogFields(error), bulkUuid: uuid, attempt }, 'retry met a lock conflict; reopened again'),
+  );
+  log.info({ bulkUuid: uuid, reopened, statuses, errorCodes }, 'bulk operations reopened');
+  sendJson(ctx, 200, { bulk_uuid: uuid, reopened });
+}
+
+function reopenIn(
+  sc: StatusContext,
+  a: Access,
+  uuid: string,
+  statuses: number[],
+  errorCodes: number[] | null,
+): Promise<number> {
+  const { pool, schema } = sc;
+  return withTransaction(pool, async (client) => {
     await lockAndCheck(client, schema, a, uuid);
     const { rows } = await client.query<{
       operation_key: number;
@@ -36,8 +55,6 @@ export async function retryEndpoint(sc: StatusContext, ctx: Context, a: Access, 
     }
     return rows.length;
   });
-  log.info({ bulkUuid: uuid, reopened, statuses, errorCodes }, 'bulk operations reopened');
-  sendJson(ctx, 200, { bulk_uuid: uuid, reopened });
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
