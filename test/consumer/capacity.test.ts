@@ -6,15 +6,10 @@
  * Driven as an operator runs it: `queue:consumers:start` with a config file, against a loopback
  * store that answers in 300 ms.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { consumerConfig, startConsumerCommand } from '../support/cli.ts';
 import { createTestDatabase } from '../support/db.ts';
-import { TEST_LOCATIONS } from '../support/project.ts';
 import { ident } from '../../src/db/pool.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { seedBulk, statusCounts, waitFor } from './seed.ts';
@@ -22,18 +17,21 @@ import { cancelOn } from '../../src/operations/cancel.ts';
 import { withTransaction } from '../../src/db/pool.ts';
 import { loopbackStore } from '../plugins-shipped/http-forward/store.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/magento-async.js', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: every call made once, no deadline spent waiting', async (t) => {
-  const store = await loopbackStore(t, { latencyMs: 300 });
-  const db = await createTestDatabase('capacity');
+/** A test schema and its pg-boss with `entities`' queues, both gone when the test ends. */
+async function setUp(t: TestContext, name: string, entities: string[]) {
+  const db = await createTestDatabase(name);
   const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
   t.after(async () => {
     await boss.stop({ graceful: false });
     await db.drop();
   });
-  await ensureQueues(boss, ['products']);
+  await ensureQueues(boss, entities);
+  return { db, boss };
+}
+
+test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: every call made once, no deadline spent waiting', async (t) => {
+  const store = await loopbackStore(t, { latencyMs: 300 });
+  const { db, boss } = await setUp(t, 'capacity', ['products']);
   const count = 60;
   const bulk = await seedBulk(db.pool, boss, db.schema, {
     count,
@@ -42,37 +40,22 @@ test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: ever
     topic: 'async.V1.products.sku.media.POST',
     args: (k) => ({ sku: `cap-${k}`, entry: { media_type: 'image', label: `cap-${k}` } }),
   });
-  const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
-  t.after(() => rmSync(dirname(configFile), { recursive: true, force: true }));
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      ...TEST_LOCATIONS,
-      schema: db.schema,
-      bossSchema: db.bossSchema,
-      logLevel: 'warn',
+  const consumer = startConsumerCommand(
+    t,
+    db,
+    consumerConfig(t, db, {
       upstream: { baseUrl: store.baseUrl, maxInFlight: 4 },
       consumer: { handlerTimeoutSeconds: 1, concurrency: 8, expireInSeconds: 10 },
     }),
+    ['queue:consumers:start', 'products'],
   );
-  const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'products'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
   await waitFor(
     async () => (await statusCounts(db.pool, db.schema, bulk))[1] === count,
     60_000,
     'every operation to complete',
   );
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0, stderr);
+  consumer.signal('SIGTERM');
+  assert.equal(await consumer.exited, 0, consumer.stderr());
   const perOperation = new Map<string, number>();
   for (const c of store.calls)
     perOperation.set(String(c.idempotencyKey), (perOperation.get(String(c.idempotencyKey)) ?? 0) + 1);
@@ -83,7 +66,7 @@ test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: ever
     'upstream calls made more than once',
   );
   assert.equal(store.peakInFlight(), 4);
-  assert.doesNotMatch(stderr, /did not finish within/);
+  assert.doesNotMatch(consumer.stderr(), /did not finish within/);
 });
 
 test("waits for the upstream's calls-per-second cap and its Retry-After do not count against the handler deadline", async (t) => {
@@ -96,13 +79,7 @@ test("waits for the upstream's calls-per-second cap and its Retry-After do not c
         ? { status: 429, headers: { 'Retry-After': '2' }, body: { message: 'Too many requests' } }
         : undefined,
   });
-  const db = await createTestDatabase('capacity_rate');
-  const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
-  t.after(async () => {
-    await boss.stop({ graceful: false });
-    await db.drop();
-  });
-  await ensureQueues(boss, ['products']);
+  const { db, boss } = await setUp(t, 'capacity_rate', ['products']);
   const count = 10;
   const bulk = await seedBulk(db.pool, boss, db.schema, {
     count,
@@ -110,38 +87,23 @@ test("waits for the upstream's calls-per-second cap and its Retry-After do not c
     topic: 'async.V1.products.sku.media.POST',
     args: (k) => ({ sku: `rate-${k}`, entry: { media_type: 'image', label: `rate-${k}` } }),
   });
-  const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
-  t.after(() => rmSync(dirname(configFile), { recursive: true, force: true }));
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      ...TEST_LOCATIONS,
-      schema: db.schema,
-      bossSchema: db.bossSchema,
-      logLevel: 'warn',
+  const consumer = startConsumerCommand(
+    t,
+    db,
+    consumerConfig(t, db, {
       upstream: { baseUrl: store.baseUrl, maxInFlight: 16, maxPerSecond: 2 },
       consumer: { handlerTimeoutSeconds: 1, concurrency: 1, retryDelaySeconds: 1 },
     }),
+    ['queue:consumers:start', 'products'],
   );
-  const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'products'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
   await waitFor(
     async () => (await statusCounts(db.pool, db.schema, bulk))[1] === count,
     60_000,
     'every operation to complete',
   );
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0, stderr);
-  assert.doesNotMatch(stderr, /did not finish within/);
+  consumer.signal('SIGTERM');
+  assert.equal(await consumer.exited, 0, consumer.stderr());
+  assert.doesNotMatch(consumer.stderr(), /did not finish within/);
   const { rows } = await db.pool.query<{ operation_key: number; attempts: number }>(
     `SELECT operation_key, attempts FROM ${ident(db.schema)}.operation WHERE bulk_uuid = $1 AND attempts > 1`,
     [bulk],
@@ -153,13 +115,7 @@ test("waits for the upstream's calls-per-second cap and its Retry-After do not c
 
 test('async.operations.all with forwarded and local queues: the forwarded queue claims by upstream slots, the local one by handler slots and is never held back', async (t) => {
   const store = await loopbackStore(t, { latencyMs: 400 });
-  const db = await createTestDatabase('capacity_mixed');
-  const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
-  t.after(async () => {
-    await boss.stop({ graceful: false });
-    await db.drop();
-  });
-  await ensureQueues(boss, ['products', 'customers']);
+  const { db, boss } = await setUp(t, 'capacity_mixed', ['products', 'customers']);
   const forwarded = 16;
   const local = 30;
   const products = await seedBulk(db.pool, boss, db.schema, {
@@ -175,31 +131,16 @@ test('async.operations.all with forwarded and local queues: the forwarded queue 
     topic: 'async.V1.customers.POST',
     args: (k) => ({ customer: { email: `mixed-${k}@example.com`, firstname: 'Mixed', lastname: `No${k}` } }),
   });
-  const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
-  t.after(() => rmSync(dirname(configFile), { recursive: true, force: true }));
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      ...TEST_LOCATIONS,
-      schema: db.schema,
-      bossSchema: db.bossSchema,
-      logLevel: 'warn',
+  const consumer = startConsumerCommand(
+    t,
+    db,
+    consumerConfig(t, db, {
       plugins: { examples: ['customer'] },
       upstream: { baseUrl: store.baseUrl, maxInFlight: 2 },
       consumer: { handlerTimeoutSeconds: 1, concurrency: 2 },
     }),
+    ['queue:consumers:start', 'async.operations.all'],
   );
-  const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'async.operations.all'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
   // The local bulk is done while the forwarded one still waits for the upstream's two slots.
   await waitFor(
     async () => (await statusCounts(db.pool, db.schema, customers))[1] === local,
@@ -213,9 +154,9 @@ test('async.operations.all with forwarded and local queues: the forwarded queue 
     60_000,
     'every forwarded operation to complete',
   );
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0, stderr);
-  assert.doesNotMatch(stderr, /did not finish within/);
+  consumer.signal('SIGTERM');
+  assert.equal(await consumer.exited, 0, consumer.stderr());
+  assert.doesNotMatch(consumer.stderr(), /did not finish within/);
   assert.equal(store.calls.length, forwarded, 'each forwarded operation called the upstream once');
   assert.equal(new Set(store.calls.map((c) => c.idempotencyKey)).size, forwarded);
   assert.equal(store.peakInFlight(), 2);
@@ -223,13 +164,7 @@ test('async.operations.all with forwarded and local queues: the forwarded queue 
 
 test('a cancel stops every forwarded operation not yet sent: none is waiting for an upstream slot with its claim', async (t) => {
   const store = await loopbackStore(t, { latencyMs: 300 });
-  const db = await createTestDatabase('capacity_cancel');
-  const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
-  t.after(async () => {
-    await boss.stop({ graceful: false });
-    await db.drop();
-  });
-  await ensureQueues(boss, ['products']);
+  const { db, boss } = await setUp(t, 'capacity_cancel', ['products']);
   const count = 60;
   const bulk = await seedBulk(db.pool, boss, db.schema, {
     count,
@@ -237,30 +172,15 @@ test('a cancel stops every forwarded operation not yet sent: none is waiting for
     topic: 'async.V1.products.sku.media.POST',
     args: (k) => ({ sku: `cancel-${k}`, entry: { media_type: 'image', label: `cancel-${k}` } }),
   });
-  const configFile = join(mkdtempSync(join(tmpdir(), 'capacity-')), 'config.json');
-  t.after(() => rmSync(dirname(configFile), { recursive: true, force: true }));
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      ...TEST_LOCATIONS,
-      schema: db.schema,
-      bossSchema: db.bossSchema,
-      logLevel: 'warn',
+  const consumer = startConsumerCommand(
+    t,
+    db,
+    consumerConfig(t, db, {
       upstream: { baseUrl: store.baseUrl, maxInFlight: 4 },
       consumer: { concurrency: 8 },
     }),
+    ['queue:consumers:start', 'products'],
   );
-  const child = spawn(process.execPath, [CLI, 'queue:consumers:start', 'products'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
   await waitFor(async () => store.calls.length >= 8, 60_000, 'the consumer to get going');
   const canceled = await withTransaction(db.pool, (c) => cancelOn(c, db.schema, db.bossSchema, bulk));
   const at = performance.now();
@@ -283,6 +203,6 @@ test('a cancel stops every forwarded operation not yet sent: none is waiting for
   const counts = await statusCounts(db.pool, db.schema, bulk);
   assert.equal((counts[1] ?? 0) + (counts[3] ?? 0), count);
   assert.equal(counts[1], store.calls.length, 'each call sent is a completed operation');
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0, stderr);
+  consumer.signal('SIGTERM');
+  assert.equal(await consumer.exited, 0, consumer.stderr());
 });

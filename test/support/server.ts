@@ -38,22 +38,32 @@ export async function startTestServer(
   extra: Partial<ServerOptions> = {},
 ): Promise<TestServer> {
   const db = await createTestDatabase(name);
-  // The suite's own routes and plugins folder, whatever this checkout's working tree holds.
-  const config = loadConfig({
-    env: { DATABASE_URL: db.url },
-    cwd: TEST_PROJECT,
-    overrides: {
-      ...TEST_LOCATIONS,
-      schema: db.schema,
-      bossSchema: db.bossSchema,
-      port: 0,
-      cryptKey: TEST_CRYPT_KEY,
-      logLevel: 'silent',
-      ...overrides,
-    },
-  });
-  const server = await startServer({ config, ...extra });
-  const issued = await createIntegrationToken(db.pool, db.schema, { name: 'test', resources: 'all' });
+  let server: RunningServer | undefined;
+  let issued: Awaited<ReturnType<typeof createIntegrationToken>>;
+  try {
+    // The suite's own routes and plugins folder, whatever this checkout's working tree holds.
+    const config = loadConfig({
+      env: { DATABASE_URL: db.url },
+      cwd: TEST_PROJECT,
+      overrides: {
+        ...TEST_LOCATIONS,
+        schema: db.schema,
+        bossSchema: db.bossSchema,
+        port: 0,
+        cryptKey: TEST_CRYPT_KEY,
+        logLevel: 'silent',
+        ...overrides,
+      },
+    });
+    server = await startServer({ config, ...extra });
+    issued = await createIntegrationToken(db.pool, db.schema, { name: 'test', resources: 'all' });
+  } catch (error) {
+    // A start that fails (a test of a refused configuration) leaves no server and no schema.
+    await server?.close().catch(() => {});
+    await db.drop();
+    throw error;
+  }
+  const running = server;
   const request: TestServer['request'] = async (method, path, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };
     const token = init.token === undefined ? issued.token : init.token;
@@ -63,7 +73,7 @@ export async function startTestServer(
       body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
       headers['Content-Type'] ??= 'application/json';
     }
-    const response = await fetch(server.url + path, { method, headers, body });
+    const response = await fetch(running.url + path, { method, headers, body });
     const text = await response.text();
     let json: unknown;
     try {
@@ -74,13 +84,13 @@ export async function startTestServer(
     return { status: response.status, text, json, headers: response.headers };
   };
   return {
-    ...server,
+    ...running,
     db,
     token: issued.token,
     tokenId: issued.id,
     request,
     async stop() {
-      await server.close();
+      await running.close();
       await db.drop();
     },
   };

@@ -4,19 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { consumerConfig, startConsumerCommand } from '../../support/cli.ts';
 import { createTestDatabase } from '../../support/db.ts';
-import { TEST_LOCATIONS } from '../../support/project.ts';
 import { createBoss, ensureQueues } from '../../../src/queue/boss.ts';
 import { seedBulk, statusCounts } from '../../consumer/seed.ts';
 import { loopbackStore } from './store.ts';
-
-const CLI = fileURLToPath(new URL('../../../bin/magento-async.js', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 test('queue:consumers:start forwards with upstream.maxInFlight from the config file, over kept-alive connections', async (t) => {
   const store = await loopbackStore(t, { latencyMs: 30 });
@@ -34,33 +26,20 @@ test('queue:consumers:start forwards with upstream.maxInFlight from the config f
     topic: 'async.V1.products.sku.media.POST',
     args: (k) => ({ sku: `cmd-${k}`, entry: { media_type: 'image', label: `cmd-${k}` } }),
   });
-  const dir = mkdtempSync(join(tmpdir(), 'forward-cmd-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const configFile = join(dir, 'config.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      ...TEST_LOCATIONS,
-      schema: db.schema,
-      bossSchema: db.bossSchema,
-      logLevel: 'warn',
-      upstream: { baseUrl: store.baseUrl, maxInFlight: 2 },
-    }),
-  );
+  const configFile = consumerConfig(t, db, { upstream: { baseUrl: store.baseUrl, maxInFlight: 2 } });
   // Six batches of two at once: six calls would be in flight without the cap.
-  const child = spawn(
-    process.execPath,
-    [CLI, 'queue:consumers:start', 'products', '--max-messages', '24', '--batch-size', '2', '--concurrency', '6'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: db.url, MAGENTO_ASYNC_CONFIG: configFile },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  assert.equal(code, 0, stderr);
+  const consumer = startConsumerCommand(t, db, configFile, [
+    'queue:consumers:start',
+    'products',
+    '--max-messages',
+    '24',
+    '--batch-size',
+    '2',
+    '--concurrency',
+    '6',
+  ]);
+  const code = await consumer.exited;
+  assert.equal(code, 0, consumer.stderr());
   assert.deepEqual(await statusCounts(db.pool, db.schema, bulk), { 1: 24 });
   assert.equal(store.calls.length, 24);
   assert.equal(store.peakInFlight(), 2);
