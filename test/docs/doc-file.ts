@@ -20,6 +20,7 @@
  * Blocks in ```text (or no language) are output shown to the reader and are not run.
  */
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -84,7 +85,9 @@ export function testDocFile(file: string): void {
     const inProject = IN_PROJECT.has(file);
     // The plugins the page wrote so far, loaded together after each one (none for a tutorial).
     const pluginsChecked = TUTORIALS.has(file) ? null : ([] as string[]);
-    if (inProject) before(() => session.prepareProject(), { timeout: 600_000 });
+    // Issue 22's done-when: what a reader does in a store project leaves this checkout as it was.
+    let treeBefore: string[] = [];
+    if (inProject) before(() => ((treeBefore = userWork()), session.prepareProject()), { timeout: 600_000 });
     after(() => session.close());
 
     for (const block of runnable) {
@@ -122,7 +125,30 @@ export function testDocFile(file: string): void {
         return runShell(session, block);
       });
     }
+
+    if (inProject)
+      test("this checkout's tree is as it was: nothing the page did landed in the framework", () => {
+        assert.deepEqual(
+          userWork().filter((line) => !treeBefore.includes(line)),
+          [],
+          'new in `git status` of this checkout',
+        );
+      });
   });
+}
+
+/**
+ * What a reader's work could add to this checkout's `git status`: a new file (not ignored), or a
+ * change in the framework's generated sample or plugins folder. (A developer editing a tracked source
+ * file while the suite runs is not the reader's doing.) The same rule as the package journey's.
+ */
+function userWork(): string[] {
+  return execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((line) => line.startsWith('??') || /^.. (src\/generated|plugins)\//.test(line));
 }
 
 async function runShell(session: DocSession, block: Block): Promise<void> {
