@@ -121,11 +121,18 @@ function setValue(into: Layers, path: readonly string[], value: unknown, source:
   into.sources.set(path.join('.'), source);
 }
 
+/**
+ * Settings that no longer do anything: accepted and ignored, so files written for an earlier
+ * version still load. `consumer.leaseSeconds`: a claim on an operation is its pg-boss job, handed
+ * on by `consumer.heartbeatSeconds` and `consumer.expireInSeconds` (docs/operation-lifecycle.md).
+ */
+const RETIRED = new Set(['consumer.leaseSeconds']);
+
 /** Lays an object of settings (a config file, overrides) over what is there, group by group. */
 function layObject(into: Layers, raw: Record<string, unknown>, source: string, at: readonly string[] = []): void {
   const node = nodeAt(at);
   for (const [key, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
+    if (value === undefined || RETIRED.has([...at, key].join('.'))) continue;
     const child = node?.properties?.[key];
     if (isGroup(child) && isPlainObject(value)) layObject(into, value, source, [...at, key]);
     else setValue(into, [...at, key], value, source);

@@ -47,7 +47,6 @@ test('defaults, with no env and no config file', (t) => {
     heartbeatSeconds: 10,
     handlerTimeoutSeconds: 30,
     requiresWaitLimitSeconds: 3600,
-    leaseSeconds: 20,
   });
   assert.equal(c.statusPageSizeMax, 300);
   assert.deepEqual(c.oauth, {
@@ -150,6 +149,14 @@ test('MAGENTO_ASYNC_CONFIG and the file option name the config file', (t) => {
   writeFileSync(join(cwd, 'b.json'), JSON.stringify({ maxJsonDepth: 20 }));
   assert.equal(loadConfig({ env: { MAGENTO_ASYNC_CONFIG: 'a.json' }, cwd }).maxJsonDepth, 10);
   assert.equal(loadConfig({ env: { MAGENTO_ASYNC_CONFIG: 'a.json' }, cwd, file: 'b.json' }).maxJsonDepth, 20);
+});
+
+test('a retired setting (consumer.leaseSeconds) is accepted and ignored, so older files load', (t) => {
+  const cwd = tempDir(t);
+  writeFileSync(join(cwd, 'old.json'), JSON.stringify({ consumer: { leaseSeconds: 20, batchSize: 7 } }));
+  const c = loadConfig({ env: {}, cwd, file: 'old.json' });
+  assert.equal(c.consumer.batchSize, 7);
+  assert.equal('leaseSeconds' in c.consumer, false);
 });
 
 test('bossSchema can be set; it must differ from schema', (t) => {

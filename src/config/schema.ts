@@ -213,13 +213,6 @@ const consumer = Group(
       description:
         "longest an operation waits for an unfinished one it requires (a plugin's `requires`) before it fails naming the missing key ([dependencies](docs/dependencies.md))",
     }),
-    leaseSeconds: Type.Integer({
-      minimum: 5,
-      maximum: 3600,
-      default: 20,
-      description:
-        'no longer used: a claim on an operation is its job, which `heartbeatSeconds` and `expireInSeconds` hand on (still accepted, so existing files load)',
-    }),
   },
   'Worker settings of `queue:consumers:start`.',
 );

@@ -7,7 +7,14 @@
  */
 import type { Job, JobAttempt } from 'pg-boss';
 import { finishCanceled } from '../operations/cancel.ts';
-import { claimSeparately, deliveredOf, Leases, type Claimed, type NotClaimed } from '../operations/claims.ts';
+import {
+  claimSeparately,
+  deliveredOf,
+  Leases,
+  oneClaimPerOperation,
+  type Claimed,
+  type NotClaimed,
+} from '../operations/claims.ts';
 import { attemptOf } from '../operations/operation.ts';
 import type { LifecycleContext } from '../operations/policy.ts';
 import { busyDelaySeconds, putOff, wakeWaiting } from '../operations/put-off.ts';
@@ -89,6 +96,7 @@ export async function processBatch(
     claimedAt = performance.now();
     delivered = await claimSeparately(ctx, jobs);
   } else delivered = jobs.map((j) => deliveredOf(j)!);
+  delivered = oneClaimPerOperation(delivered);
   const lookedAt = performance.now();
   const claims: Claimed[] = [];
   const done: JobAttempt[] = [];

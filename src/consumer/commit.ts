@@ -339,13 +339,16 @@ async function flushPending(
     return;
   }
   const jobs = [...items.map((i) => attemptOf(i.job)), ...done];
+  const arrays = outcomeArrays(items, startedAt, ctx.policy, queue);
   const db = items.length
     ? completionFoldDb(ctx.pool, {
-        cte: (paramOffset) => recordOutcomesSql(ctx.schema, bossSchemaFor(ctx.boss), { paramOffset }),
+        cte: (paramOffset, settled) => recordOutcomesSql(ctx.schema, bossSchemaFor(ctx.boss), { paramOffset, settled }),
         // For the autocommit write that precedes the completion: the completion's own (synchronous)
         // commit flushes the WAL up to and including this one. One fsync per batch.
         alone: recordOutcomesSql(ctx.schema, bossSchemaFor(ctx.boss), { asyncCommit: true }),
-        values: outcomeArrays(items, startedAt, ctx.policy, queue),
+        values: arrays,
+        // Folded, the completion names the queue (the 11th value).
+        cteValues: arrays.slice(0, 10),
       })
     : undefined;
   await ctx.boss.complete(queue, jobs, null, db ? { db } : {});

@@ -21,7 +21,7 @@ import { Capacity } from './capacity.ts';
 import { errorLogFields, isRetriable } from '../operations/status.ts';
 import type { OperationInvoker } from './invoker.ts';
 import { batchHandlersOf } from './batch-handler.ts';
-import { claimFold } from '../operations/claims.sql.ts';
+import { claimFold, recordQueueSchema } from '../operations/claims.sql.ts';
 import { configDefaults } from '../config.ts';
 import { DEFAULT_LIFECYCLE, type LifecyclePolicy } from '../operations/policy.ts';
 import { closeAbandoned, sweep, sweepStart } from '../operations/sweep.ts';
@@ -148,6 +148,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   let stopped: Promise<void> | null = null;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  // Before anything is claimed: a trigger looks at these jobs to tell which waiters are held.
+  await pool.query(recordQueueSchema(schema), [bossSchemaFor(boss).replace(/^"(.*)"$/, '$1')]);
   const waker = await QueueWaker.start(boss, log);
   ctx.wake = (queue) => waker.wake(queue);
   // pg-boss's fetch statement with the batch's operations claimed in the same statement, run as a

@@ -36,6 +36,18 @@ export const jobsOf = (bossSchema: string, o: string, states: string): string =>
   `${b(bossSchema)}.job j WHERE j.data->>'bulk' = ${o}.bulk_uuid::text AND j.data->>'key' = ${o}.operation_key::text
       AND j.state < 'completed' AND j.state ${states} AND j.name <> '${DEAD_LETTER_QUEUE}'`;
 
+/**
+ * Records the pg-boss schema whose jobs claim this schema's operations, for the one look at jobs a
+ * trigger makes (051_claims_are_jobs.sql: a failed provider fails only the waiters no worker
+ * holds). Every consumer runs it at start, before it fetches. $1 the pg-boss schema's name.
+ */
+export function recordQueueSchema(schema: string): string {
+  const s = ident(schema);
+  return `INSERT INTO ${s}.queue_schema AS q (boss_schema) VALUES ($1)
+    ON CONFLICT (one) DO UPDATE SET boss_schema = excluded.boss_schema
+    WHERE q.boss_schema IS DISTINCT FROM excluded.boss_schema`;
+}
+
 /** SQL: operation row `o` is held (a job of it is active), other than by the job `except` (uuid). */
 export const HELD = (bossSchema: string, o: string, except = 'NULL::uuid'): string =>
   `EXISTS (SELECT 1 FROM ${jobsOf(bossSchema, o, `= 'active'`)} AND j.id IS DISTINCT FROM ${except})`;
@@ -55,13 +67,13 @@ export const ATTEMPT_HOLDS = (bossSchema: string, queue: string, attempt: string
 /**
  * Whether an unfinished operation may be run by its delivery `job`: not canceled, held by no other
  * job, its retry due (a second delivery must not run it before its backoff or `Retry-After`), and
- * no earlier unfinished operation of its entity key (the key's rows of `operation_order`).
+ * no earlier unfinished operation of its entity key: `me` is its own row of `operation_order` (NULL
+ * when it has no key), read once for this and for `keyed`.
  */
-function claimable(s: string, bossSchema: string, o: string, job: string): string {
+function claimable(s: string, bossSchema: string, o: string, job: string, me: string): string {
   return `${UNFINISHED(o)} AND NOT ${o}.canceled AND NOT ${HELD(bossSchema, o, job)} AND NOT ${NOT_DUE(o)}
-      AND NOT EXISTS (SELECT 1 FROM ${s}.operation_order me
-        JOIN ${s}.operation_order before ON before.order_key = me.order_key AND before.seq < me.seq
-        WHERE me.bulk_uuid = ${o}.bulk_uuid AND me.operation_key = ${o}.operation_key)`;
+      AND NOT EXISTS (SELECT 1 FROM ${s}.operation_order before
+        WHERE before.order_key = ${me}.order_key AND before.seq < ${me}.seq)`;
 }
 
 /**
@@ -69,8 +81,14 @@ function claimable(s: string, bossSchema: string, o: string, job: string): strin
  * writes nothing. `jobs` is a CTE with an `id` and the expressions `bulk` and `key` read the
  * address from its rows (text). The final SELECT returns every delivered job with its claimed
  * operation (`__` columns) or why none was claimed (`__unclaimed`, `__wait` seconds until the
- * holder's delivery lapses or the retry is due). Two deliveries of one operation in one batch: the
- * lower job id claims it, the other is busy.
+ * holder's delivery lapses or the retry is due). Two deliveries of one operation in one batch are
+ * both returned claimed (neither sees the other active): the caller keeps the lower job id's claim
+ * and puts the other off as busy (claims.ts `oneClaimPerOperation`).
+ *
+ * One pass over the batch: each delivery's operation (and its key's row) is an index probe of its
+ * own (a LATERAL subquery), never a join of one CTE with another, which the fetch connections'
+ * planner (no hash or merge joins, src/queue/fetch-plan.ts) could only run as a nested loop of
+ * every row with every row.
  */
 export function claimDelivered(
   schema: string,
@@ -80,40 +98,39 @@ export function claimDelivered(
 ): { ctes: string; select: string } {
   const s = ident(schema);
   const UUID = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
+  const bulk = `CASE WHEN ${address.bulk} ~ ${UUID} THEN (${address.bulk})::uuid END`;
+  const key = `CASE WHEN ${address.key} ~ '^[0-9]{1,9}$' THEN (${address.key})::int END`;
   const ctes = `__address AS MATERIALIZED (
-      SELECT f.id::uuid AS job_id,
-        CASE WHEN ${address.bulk} ~ ${UUID} THEN (${address.bulk})::uuid END AS bulk_uuid,
-        CASE WHEN ${address.key} ~ '^[0-9]{1,9}$' THEN (${address.key})::int END AS operation_key
-      FROM ${jobs} f),
-    __ops AS (
-      SELECT a.job_id, o.bulk_uuid, o.operation_key, o.topic_name, o.operation_id, o.serialized_data,
-        o.status, o.attempts, o.attempts_at_reopen, o.reopened,
-        EXISTS (SELECT 1 FROM ${s}.operation_order k
-          WHERE k.bulk_uuid = o.bulk_uuid AND k.operation_key = o.operation_key) AS keyed
-      FROM __address a JOIN ${s}.operation o ON o.bulk_uuid = a.bulk_uuid AND o.operation_key = a.operation_key
-      WHERE ${claimable(s, bossSchema, 'o', 'a.job_id')}
-        AND NOT EXISTS (SELECT 1 FROM __address twin WHERE twin.bulk_uuid = a.bulk_uuid
-          AND twin.operation_key = a.operation_key AND twin.job_id < a.job_id))`;
+      SELECT f.*, f.id::uuid AS __job_id, ${bulk} AS __a_bulk, ${key} AS __a_key FROM ${jobs} f)`;
   const holder = `(SELECT min(LEAST(j.started_on + j.expire_seconds * interval '1s',
         j.heartbeat_on + j.heartbeat_seconds * interval '1s'))
-      FROM ${jobsOf(bossSchema, 'cur', `= 'active'`)} AND j.id <> a.job_id)`;
-  const select = `SELECT f.*, true AS "__loaded",
+      FROM ${jobsOf(bossSchema, 'cur', `= 'active'`)} AND j.id <> a.__job_id)`;
+  // OFFSET 0 keeps the LATERAL subquery of an unclaimed delivery whole, so its condition on the
+  // claim is a one-time filter that skips its probe, not a join filter after it.
+  const select = `SELECT a.*, true AS "__loaded",
       c.bulk_uuid AS "__bulk_uuid", c.operation_key AS "__operation_key", c.topic_name AS "__topic_name",
       c.operation_id AS "__operation_id", c.serialized_data AS "__serialized_data", c.status AS "__status",
       c.attempts AS "__attempts", c.attempts_at_reopen AS "__attempts_at_reopen", c.reopened AS "__reopened", c.keyed AS "__keyed",
       b.store_id AS "__store_id", b.store_code AS "__store_code",
-      CASE WHEN c.job_id IS NOT NULL THEN NULL
+      CASE WHEN c.bulk_uuid IS NOT NULL THEN NULL
         WHEN cur.bulk_uuid IS NULL OR NOT ${UNFINISHED('cur')} THEN 'done'
-        WHEN cur.canceled AND NOT ${HELD(bossSchema, 'cur', 'a.job_id')} THEN 'canceled'
+        WHEN cur.canceled AND NOT ${HELD(bossSchema, 'cur', 'a.__job_id')} THEN 'canceled'
         ELSE 'busy' END AS "__unclaimed",
-      CASE WHEN c.job_id IS NOT NULL THEN NULL
+      CASE WHEN c.bulk_uuid IS NOT NULL THEN NULL
         WHEN ${NOT_DUE('cur')} THEN ceil(extract(epoch FROM cur.retry_at - now()))::int
         ELSE ceil(extract(epoch FROM ${holder} - now()))::int END AS "__wait"
-    FROM ${jobs} f
-    JOIN __address a ON a.job_id = f.id::uuid
-    LEFT JOIN __ops c ON c.job_id = a.job_id
+    FROM __address a
+    LEFT JOIN LATERAL (
+      SELECT o.bulk_uuid, o.operation_key, o.topic_name, o.operation_id, o.serialized_data,
+        o.status, o.attempts, o.attempts_at_reopen, o.reopened, me.seq IS NOT NULL AS keyed
+      FROM ${s}.operation o
+      LEFT JOIN ${s}.operation_order me ON me.bulk_uuid = o.bulk_uuid AND me.operation_key = o.operation_key
+      WHERE o.bulk_uuid = a.__a_bulk AND o.operation_key = a.__a_key
+        AND ${claimable(s, bossSchema, 'o', 'a.__job_id', 'me')}) c ON true
     LEFT JOIN ${s}.bulk b ON b.uuid = c.bulk_uuid
-    LEFT JOIN ${s}.operation cur ON c.job_id IS NULL AND cur.bulk_uuid = a.bulk_uuid AND cur.operation_key = a.operation_key`;
+    LEFT JOIN LATERAL (SELECT cur.bulk_uuid, cur.operation_key, cur.status, cur.will_retry, cur.retry_at, cur.canceled
+      FROM ${s}.operation cur WHERE c.bulk_uuid IS NULL AND cur.bulk_uuid = a.__a_bulk AND cur.operation_key = a.__a_key
+      OFFSET 0) cur ON true`;
   return { ctes, select };
 }
 

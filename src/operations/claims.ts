@@ -61,6 +61,25 @@ export function deliveredOf(job: object): Claimed | NotClaimed | undefined {
   };
 }
 
+/**
+ * Two deliveries of one operation in one batch (its jobs should never be two, but a job is all a
+ * claim is): the claim statement sees neither active, so both come back claimed. The lower job id
+ * keeps the claim; the other is busy (put off, no holder's lease to wait for).
+ */
+export function oneClaimPerOperation(delivered: (Claimed | NotClaimed)[]): (Claimed | NotClaimed)[] {
+  const first = new Map<string, Claimed>();
+  for (const d of delivered) {
+    if (!('row' in d)) continue;
+    const a = rowAddress(d.row);
+    const other = first.get(a);
+    if (!other || d.job.id < other.job.id) first.set(a, d);
+  }
+  if (first.size === delivered.filter((d) => 'row' in d).length) return delivered;
+  return delivered.map((d) =>
+    'row' in d && first.get(rowAddress(d.row)) !== d ? { job: d.job, reason: 'busy' as const, wait: null } : d,
+  );
+}
+
 /** Claims the operations of jobs whose fetch had no claim folded in. */
 export async function claimSeparately(
   ctx: LifecycleContext,

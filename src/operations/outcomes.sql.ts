@@ -10,9 +10,12 @@ import { unfinishedSql as UNFINISHED } from './finished.ts';
  * $7 text[] result JSON, $8 float seconds since the batch started (measured by the consumer, so
  * `started_at` and `finished_at` are both the database's clock, the one `start_time` is read from:
  * a consumer host's clock ahead or behind it cannot put started_at after finished_at or before the
- * bulk's start_time), $9 int retry limit, $10 int[] seconds
- * until each one's retry is due (retries.ts), $11 text the queue; with `paramOffset` n they are $n+1 to $n+11 (the
- * statement is then a CTE in front of pg-boss's job completion).
+ * bulk's start_time), $9 int retry limit, $10 int[] seconds until each one's retry is due
+ * (retries.ts), $11 text the queue; with `paramOffset` n they are $n+1 to $n+11 (the statement is
+ * then a CTE of pg-boss's job completion). With `settled`, the name of that completion's CTE of the
+ * job ids it settled (fenced by their attempts), the claim is that instead: an outcome is written
+ * exactly when its delivery is completed by the same statement, and the active jobs of the queue
+ * are not looked at again ($11, the queue, is then not a parameter: the completion names it).
  * A retriable failure with runs left since its last reopening becomes status 2 `will_retry`, due at
  * `retry_at`; a canceled operation is never
  * retried (its failure is final, status 3); success clears `serialized_data` (Magento's
@@ -21,7 +24,7 @@ import { unfinishedSql as UNFINISHED } from './finished.ts';
 export function recordOutcomes(
   schema: string,
   bossSchema: string,
-  options: { asyncCommit?: boolean; paramOffset?: number } = {},
+  options: { asyncCommit?: boolean; paramOffset?: number; settled?: string } = {},
 ): string {
   const s = ident(schema);
   const p = (n: number) => `$${n + (options.paramOffset ?? 0)}`;
@@ -42,6 +45,10 @@ export function recordOutcomes(
     FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::text[], ${p(4)}::smallint[], ${p(5)}::int[], ${p(6)}::text[], ${p(7)}::text[], ${p(10)}::int[])
       AS r(bulk_uuid, operation_key, token, status, error_code, message, result, delay)${durability}
     WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key
-      AND ${UNFINISHED('o')} AND ${ATTEMPT_HOLDS(bossSchema, `${p(11)}::text`, 'r.token')}
+      AND ${UNFINISHED('o')} AND ${
+        options.settled
+          ? `split_part(r.token, ':', 1)::uuid IN (SELECT id FROM ${options.settled})`
+          : ATTEMPT_HOLDS(bossSchema, `${p(11)}::text`, 'r.token')
+      }
     RETURNING o.bulk_uuid, o.operation_key, o.will_retry, o.retry_at, o.attempts, o.reopened`;
 }

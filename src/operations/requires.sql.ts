@@ -15,6 +15,19 @@ import { finalSql as FINAL, unfinishedSql as UNFINISHED } from './finished.ts';
 export const LOCK_LOOKS = `SELECT pg_advisory_xact_lock(hashtextextended('magento-async:requires:' || $1::text, 0))`;
 
 /**
+ * Which of these claimed operations are final already: failed by another look (a cycle's other
+ * members, `failWaiting`) or by a trigger after their delivery's claim read them unfinished. Looks
+ * are serialised, so one failed by a look is seen here; such an operation does not run (its wait
+ * edges went with its failure, so nothing else would stop it). $1 uuid[], $2 int[].
+ */
+export function finalAmong(schema: string): string {
+  return `SELECT o.bulk_uuid, o.operation_key FROM ${ident(schema)}.operation o
+    JOIN unnest($1::uuid[], $2::int[]) AS w(bulk_uuid, operation_key)
+      ON o.bulk_uuid = w.bulk_uuid AND o.operation_key = w.operation_key
+    WHERE ${FINAL('o')}`;
+}
+
+/**
  * The final, not complete, providers the waiters waited for: they fail naming one.
  * $1 uuid[], $2 int[] waiters.
  */

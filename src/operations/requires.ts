@@ -7,7 +7,7 @@
  *   it waits, open, its message saying for what; its delivery is put off and made runnable by the
  *   provider's outcome (put-off.ts, {@link wakeDependants}), not by polling;
  * - a provider it waited for ended without completing: it fails naming that operation (the
- *   migration's trigger does the same at once for waiters no worker holds, 050_requires.sql);
+ *   migration's trigger does the same at once for waiters no worker holds, 051_claims_are_jobs.sql);
  * - it waited longer than the wait limit: it fails naming the missing key;
  * - its wait closes a cycle (it waits, through others, for itself): it and the other waiting
  *   members fail, each message naming the cycle;
@@ -114,8 +114,18 @@ export async function lookBeforeRunning(
     await client.query(sql.LOCK_LOOKS, [ctx.schema]);
     const bulks = pending.map((n) => n.claim.row.bulk_uuid);
     const keys = pending.map((n) => n.claim.row.operation_key);
+    const seen = [...pending, ...unreadable];
+    const gone = await client.query<{ bulk_uuid: string; operation_key: number }>(
+      prepared(sql.finalAmong(ctx.schema), [
+        seen.map((n) => n.claim.row.bulk_uuid),
+        seen.map((n) => n.claim.row.operation_key),
+      ]),
+    );
+    // Final since the claim read it (settleLooks writes nothing to it): its delivery is only done.
+    for (const g of gone.rows) decided.set(addressOf(g.bulk_uuid, g.operation_key), { fail: true, message: null });
     const failedBefore = await client.query(prepared(sql.failedProviders(ctx.schema), [bulks, keys]));
     for (const f of failedBefore.rows) {
+      if (decided.has(addressOf(f.bulk_uuid, f.operation_key))) continue;
       decided.set(addressOf(f.bulk_uuid, f.operation_key), { fail: true, message: requiredFailedMessage(f) });
     }
     const cleared = await client.query<{ bulk_uuid: string; operation_key: number; since: Date }>(

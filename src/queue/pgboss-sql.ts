@@ -9,7 +9,8 @@
  * - fetch: `WITH <ctes> UPDATE <job> ... RETURNING ...` (plans.fetchNextJob, standard policy). The
  *   consumer folds its claim in: the UPDATE becomes one more CTE (fetch-fold.ts).
  * - complete: `WITH results AS (UPDATE ...) <select>` (plans.completeJobs, fenced). The consumer
- *   puts its outcome UPDATE in front as one more data-modifying CTE (completion-fold.ts).
+ *   adds its outcome UPDATE after `results` as one more data-modifying CTE, fenced by the ids it
+ *   returns (completion-fold.ts).
  * - the NOTIFY channel of a schema (plans.notifyChannelSql), computed by the database the same way.
  * - the job table's `name`, `state` (an enum with `completed` after the live states) and `data`
  *   columns, read by the sweeper and the operators' queue view (src/operations/sweep.sql.ts, src/db/sql/operators.ts).
@@ -70,13 +71,30 @@ export function splitFetch(text: string): { ctes: string; update: string } | nul
 }
 
 /**
- * pg-boss's completion with `cte` put in front of its own CTEs as `name`, or null when the
- * statement does not start with a plain `WITH`.
+ * pg-boss's completion with `cte` added as `name` after its own CTEs, so `cte` may read `results`
+ * (the ids of the jobs the completion settled, fenced by their attempts), or null when the
+ * statement is not `WITH ... <select>` of the known shape.
  */
-export function completionWithCte(text: string, name: string, cte: string): string | null {
+export function completionWithCteAfter(text: string, name: string, cte: string): string | null {
   const head = /^\s*WITH\s+(?!RECURSIVE\b)/i.exec(text);
-  if (!head) return null;
-  return `WITH ${name} AS (${cte}),\n${text.slice(head[0].length)}`;
+  if (!head || /--|\/\*|\$\$/.test(text)) return null;
+  let depth = 0;
+  let quoted: string | null = null;
+  for (let i = head[0].length; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === quoted) quoted = null;
+      continue;
+    }
+    if (c === "'" || c === '"') quoted = c;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (depth === 0 && /\s/.test(text[i - 1]!) && /^SELECT\s/i.test(text.slice(i, i + 7))) {
+      if (!/\bresults\s+AS\s*\(/i.test(text.slice(0, i))) return null;
+      return `${text.slice(0, i).trimEnd()},\n    ${name} AS (${cte})\n    ${text.slice(i)}`;
+    }
+  }
+  return null;
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Db } from 'pg-boss';
 import { createTestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import {
-  completionWithCte,
+  completionWithCteAfter,
   PGBOSS_VERSION,
   PINNED_SQL,
   splitFetch,
@@ -70,7 +70,7 @@ describe('pg-boss SQL pin', () => {
         `pg-boss ${installed} sends other SQL than the pinned. Fetch:\n${fetch}\nComplete:\n${complete}`,
       );
       assert.ok(splitFetch(sent[0]!), 'the fetch splits into its CTEs and its UPDATE');
-      assert.ok(completionWithCte(sent[1]!, 'x', 'SELECT 1'), 'the completion takes a CTE in front');
+      assert.ok(completionWithCteAfter(sent[1]!, 'x', 'SELECT 1'), 'the completion takes a CTE after its results');
     } finally {
       await boss.stop({ graceful: false });
       await db.drop();
@@ -107,7 +107,16 @@ describe('pg-boss SQL pin', () => {
     ]) {
       assert.equal(splitFetch(text), null, text);
     }
-    assert.equal(completionWithCte('UPDATE job SET state = 1', 'x', 'SELECT 1'), null);
-    assert.equal(completionWithCte('WITH RECURSIVE r AS (SELECT 1) SELECT 1', 'x', 'SELECT 1'), null);
+    assert.equal(completionWithCteAfter('UPDATE job SET state = 1', 'x', 'SELECT 1'), null);
+    assert.equal(completionWithCteAfter('WITH RECURSIVE r AS (SELECT 1) SELECT 1', 'x', 'SELECT 1'), null);
+    assert.equal(completionWithCteAfter('WITH other AS (SELECT 1) SELECT 1', 'x', 'SELECT 1'), null, 'no results CTE');
+    assert.equal(
+      completionWithCteAfter(
+        'WITH results AS (UPDATE j SET a = 1 RETURNING id) SELECT count(*) FROM results',
+        'x',
+        'SELECT 2',
+      ),
+      'WITH results AS (UPDATE j SET a = 1 RETURNING id),\n    x AS (SELECT 2)\n    SELECT count(*) FROM results',
+    );
   });
 });
