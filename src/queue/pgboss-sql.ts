@@ -46,27 +46,8 @@ export const NOTIFY_CHANNEL_SQL = `SELECT 'pgboss_' || left(encode(sha224($1::te
  * `UPDATE ... RETURNING ...`, or null when its shape is not the known one.
  */
 export function splitFetch(text: string): { ctes: string; update: string } | null {
-  const head = /^\s*WITH\s/i.exec(text);
-  // Comments or dollar quotes would defeat the scan below; pg-boss's fetch has neither.
-  if (!head || /--|\/\*|\$\$/.test(text)) return null;
-  let depth = 0;
-  let quoted: string | null = null;
-  let main = -1;
-  for (let i = head[0].length; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === quoted) quoted = null;
-      continue;
-    }
-    if (c === "'" || c === '"') quoted = c;
-    else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (depth === 0 && /\s/.test(text[i - 1]!) && /^UPDATE\s/i.test(text.slice(i, i + 7))) {
-      main = i;
-      break;
-    }
-  }
-  if (main < 0 || depth !== 0 || !/\bRETURNING\b/i.test(text.slice(main))) return null;
+  const main = topLevel(text, 'UPDATE');
+  if (main === null || !/\bRETURNING\b/i.test(text.slice(main))) return null;
   return { ctes: text.slice(0, main).trimEnd(), update: text.slice(main) };
 }
 
@@ -76,8 +57,21 @@ export function splitFetch(text: string): { ctes: string; update: string } | nul
  * statement is not `WITH ... <select>` of the known shape.
  */
 export function completionWithCteAfter(text: string, name: string, cte: string): string | null {
-  const head = /^\s*WITH\s+(?!RECURSIVE\b)/i.exec(text);
+  if (/^\s*WITH\s+RECURSIVE\b/i.test(text)) return null;
+  const i = topLevel(text, 'SELECT');
+  if (i === null || !/\bresults\s+AS\s*\(/i.test(text.slice(0, i))) return null;
+  return `${text.slice(0, i).trimEnd()},\n    ${name} AS (${cte})\n    ${text.slice(i)}`;
+}
+
+/**
+ * Where `keyword` first starts a clause outside every bracket and quote of a `WITH ...` statement
+ * (the main statement after its CTEs), or null when the text is not of that shape. Comments or
+ * dollar quotes would defeat the scan; pg-boss's statements have neither.
+ */
+function topLevel(text: string, keyword: 'UPDATE' | 'SELECT'): number | null {
+  const head = /^\s*WITH\s/i.exec(text);
   if (!head || /--|\/\*|\$\$/.test(text)) return null;
+  const starts = new RegExp(`^${keyword}\\s`, 'i');
   let depth = 0;
   let quoted: string | null = null;
   for (let i = head[0].length; i < text.length; i++) {
@@ -89,10 +83,7 @@ export function completionWithCteAfter(text: string, name: string, cte: string):
     if (c === "'" || c === '"') quoted = c;
     else if (c === '(') depth++;
     else if (c === ')') depth--;
-    else if (depth === 0 && /\s/.test(text[i - 1]!) && /^SELECT\s/i.test(text.slice(i, i + 7))) {
-      if (!/\bresults\s+AS\s*\(/i.test(text.slice(0, i))) return null;
-      return `${text.slice(0, i).trimEnd()},\n    ${name} AS (${cte})\n    ${text.slice(i)}`;
-    }
+    else if (depth === 0 && /\s/.test(text[i - 1]!) && starts.test(text.slice(i, i + 7))) return i;
   }
   return null;
 }
