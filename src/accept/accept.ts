@@ -221,15 +221,8 @@ export function createAccept(deps: AcceptDependencies): Accept {
           body,
         })
       : undefined;
-    const replay = () =>
-      replayStoredResponse(
-        deps.pool,
-        deps.schema,
-        request.caller,
-        key!,
-        fingerprint!,
-        deps.limits.idempotencyTtlSeconds,
-      );
+    const replay = (ttlSeconds: number | null = deps.limits.idempotencyTtlSeconds) =>
+      replayStoredResponse(deps.pool, deps.schema, request.caller, key!, fingerprint!, ttlSeconds);
     if (key) {
       const stored = await replay();
       if (stored) return replayed(stored);
@@ -255,8 +248,9 @@ export function createAccept(deps: AcceptDependencies): Accept {
     });
     if (outcome.kind === 'idempotency-conflict') {
       // A request with the same key committed first (concurrently, or earlier in the same group):
-      // answer what it answered.
-      const stored = await replay();
+      // answer what it answered. Its key was live when our claim lost to it, so it is read whatever
+      // its age now: a short lifetime can run out between that claim and this read (a slow commit).
+      const stored = await replay(null);
       if (stored) return replayed(stored);
       throw new Error('Idempotency key conflict without a stored response');
     }

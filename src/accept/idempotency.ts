@@ -48,14 +48,17 @@ export interface StoredResponse {
   body: string;
 }
 
-/** The stored response for a live key with the same fingerprint, or a 422 when it differs. */
+/**
+ * The stored response for a live key with the same fingerprint, or a 422 when it differs.
+ * `ttlSeconds` null: for a key in use at all, whatever its age (after losing a claim to it).
+ */
 export async function replayStoredResponse(
   db: pg.Pool,
   schema: string,
   caller: { userType: number; userId: number },
   key: string,
   fingerprint: Buffer,
-  ttlSeconds: number,
+  ttlSeconds: number | null,
 ): Promise<StoredResponse | null> {
   const { rows } = await db.query<{ request_hash: Buffer; response_status: number; response_body: string }>(
     findIdempotencyKey(schema),

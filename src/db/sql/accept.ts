@@ -129,9 +129,11 @@ export const claimIdempotencyKeys = (schema: string) => `
   WHERE k.created_at < now() - make_interval(secs => $8)
   RETURNING user_type, user_id, key`;
 
+/** $4: the key's lifetime in seconds, or null for a key in use at all (see replayStoredResponse). */
 export const findIdempotencyKey = (schema: string) => `
   SELECT request_hash, response_status, response_body FROM ${ident(schema)}.idempotency_key
-  WHERE user_type = $1 AND user_id = $2 AND key = $3 AND created_at >= now() - make_interval(secs => $4)`;
+  WHERE user_type = $1 AND user_id = $2 AND key = $3
+    AND ($4::int IS NULL OR created_at >= now() - make_interval(secs => $4::int))`;
 
 /** Deletes up to $2 keys older than $1 seconds (the sweeper repeats it while it deletes $2). */
 export const deleteExpiredIdempotencyKeys = (schema: string) => `
