@@ -369,33 +369,30 @@ function formatSeconds(s) {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-function failedSearch(uuid) {
+/** `/V1/bulk` for the operations of one bulk that match every other filter: [field, value, condition?]. */
+function bulkSearch(uuid, filters) {
   const p = new URLSearchParams();
-  p.set('searchCriteria[filter_groups][0][filters][0][field]', 'bulk_uuid');
-  p.set('searchCriteria[filter_groups][0][filters][0][value]', uuid);
-  p.set('searchCriteria[filter_groups][1][filters][0][field]', 'status');
-  p.set('searchCriteria[filter_groups][1][filters][0][value]', '2,3');
-  p.set('searchCriteria[filter_groups][1][filters][0][condition_type]', 'in');
+  [['bulk_uuid', uuid], ...filters].forEach(([field, value, condition], group) => {
+    const f = `searchCriteria[filter_groups][${group}][filters][0]`;
+    p.set(`${f}[field]`, field);
+    p.set(`${f}[value]`, value);
+    if (condition) p.set(`${f}[condition_type]`, condition);
+  });
   p.set('searchCriteria[pageSize]', '100');
   return `/V1/bulk?${p}`;
 }
+
+const failedSearch = (uuid) => bulkSearch(uuid, [['status', '2,3', 'in']]);
 
 /**
  * The operations of a bulk waiting for one they require (docs/dependencies.md): open, their
  * result_message saying for what (src/operations/requires.ts, waitingMessage).
  */
-function waitingSearch(uuid) {
-  const p = new URLSearchParams();
-  p.set('searchCriteria[filter_groups][0][filters][0][field]', 'bulk_uuid');
-  p.set('searchCriteria[filter_groups][0][filters][0][value]', uuid);
-  p.set('searchCriteria[filter_groups][1][filters][0][field]', 'status');
-  p.set('searchCriteria[filter_groups][1][filters][0][value]', '4');
-  p.set('searchCriteria[filter_groups][2][filters][0][field]', 'result_message');
-  p.set('searchCriteria[filter_groups][2][filters][0][value]', 'Waiting for %');
-  p.set('searchCriteria[filter_groups][2][filters][0][condition_type]', 'like');
-  p.set('searchCriteria[pageSize]', '100');
-  return `/V1/bulk?${p}`;
-}
+const waitingSearch = (uuid) =>
+  bulkSearch(uuid, [
+    ['status', '4'],
+    ['result_message', 'Waiting for %', 'like'],
+  ]);
 
 /** A wait's message with the bulk it names linked to that bulk's page. */
 function waitText(text) {
