@@ -20,7 +20,7 @@
  * `node --cpu-prof`'s samples, so a profile can be cut to the consumer alone.
  */
 import type { Job, PgBoss } from 'pg-boss';
-import { createTestDatabase } from '../test/support/db.ts';
+import { createTestDatabase, type TestDatabase } from '../test/support/db.ts';
 import { seedBulk, silentLog } from '../test/consumer/seed.ts';
 import { analyzeJobs, createBoss, ensureQueues } from '../src/queue/boss.ts';
 import { startConsumer } from '../src/consumer/consumer.ts';
@@ -95,17 +95,7 @@ try {
   const consume = async (count: number, sample: boolean): Promise<number> => {
     const timer = sample ? sampler() : undefined;
     const start = performance.now();
-    const consumer = await startConsumer({
-      pool: db.pool,
-      boss,
-      schema: db.schema,
-      registry: { invoke: async (operationId) => ({ result: null, handler: `Bench_Noop::${operationId}` }) },
-      queues: ['async.products'],
-      batchSize: BATCH,
-      concurrency: CONCURRENCY,
-      maxMessages: count,
-      log: silentLog,
-    });
+    const consumer = await noopConsumer(db, boss, count);
     await consumer.done;
     const ms = performance.now() - start;
     clearInterval(timer);
@@ -197,6 +187,21 @@ try {
 }
 
 /** With PROFILE=1: time spent per pg-boss call and per statement of our pool, by side. */
+/** The consumer this bench measures: no-op handlers on async.products, stopping after `count` operations. */
+function noopConsumer(db: TestDatabase, boss: PgBoss, count: number) {
+  return startConsumer({
+    pool: db.pool,
+    boss,
+    schema: db.schema,
+    registry: { invoke: async (operationId) => ({ result: null, handler: `Bench_Noop::${operationId}` }) },
+    queues: ['async.products'],
+    batchSize: BATCH,
+    concurrency: CONCURRENCY,
+    maxMessages: count,
+    log: silentLog,
+  });
+}
+
 function profile(boss: PgBoss, pool: Pool) {
   const stats = new Map<string, { n: number; ms: number }>();
   const state = {
@@ -252,17 +257,7 @@ async function rssRun(n: number): Promise<void> {
     const samples: { at: number; handled: number; rss: number }[] = [];
     const start = performance.now();
     const windowFrom = process.hrtime.bigint() / 1000n;
-    const consumer = await startConsumer({
-      pool: db.pool,
-      boss,
-      schema: db.schema,
-      registry: { invoke: async (operationId) => ({ result: null, handler: `Bench_Noop::${operationId}` }) },
-      queues: ['async.products'],
-      batchSize: BATCH,
-      concurrency: CONCURRENCY,
-      maxMessages: n,
-      log: silentLog,
-    });
+    const consumer = await noopConsumer(db, boss, n);
     const timer = setInterval(
       () =>
         samples.push({ at: performance.now() - start, handled: consumer.handled(), rss: process.memoryUsage().rss }),
