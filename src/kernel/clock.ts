@@ -8,8 +8,8 @@ export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();
 
 /**
- * A `timestamp` column's value (UTC, no zone) as text; `timestamp(0)` columns round it to the
- * second as they did `now() AT TIME ZONE 'UTC'`.
+ * A `timestamp` column's value (UTC, no zone) as text; writers of the whole-second columns truncate
+ * it to its second (src/db/sql/seconds.ts).
  */
 export function utcTimestamp(date: Date): string {
   return date.toISOString().slice(0, 23).replace('T', ' ');

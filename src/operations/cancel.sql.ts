@@ -1,5 +1,6 @@
 /** The SQL of the cancel API and of finishing what it flagged (see cancel.ts). */
 import { ident } from '../db/pool.ts';
+import { DB_SECOND } from '../db/sql/seconds.ts';
 import { HELD, jobsOf } from './claims.sql.ts';
 import { unfinishedSql as UNFINISHED } from './finished.ts';
 
@@ -10,7 +11,7 @@ import { unfinishedSql as UNFINISHED } from './finished.ts';
  */
 export function finishCanceled(schema: string, bossSchema: string): string {
   return `UPDATE ${ident(schema)}.operation o
-    SET status = 3, will_retry = false, result_message = $3, finished_at = (now() AT TIME ZONE 'UTC')
+    SET status = 3, will_retry = false, result_message = $3, finished_at = ${DB_SECOND}
     FROM unnest($1::uuid[], $2::int[], $4::uuid[]) AS f(bulk_uuid, operation_key, job)
     WHERE o.bulk_uuid = f.bulk_uuid AND o.operation_key = f.operation_key
       AND o.canceled AND ${UNFINISHED('o')} AND NOT ${HELD(bossSchema, 'o', 'f.job')}`;
@@ -48,7 +49,7 @@ export function cancelOperations(schema: string, bossSchema: string): string {
       status = CASE WHEN ${free} THEN 3 ELSE o.status END,
       will_retry = CASE WHEN ${free} THEN false ELSE o.will_retry END,
       result_message = CASE WHEN ${free} THEN $2 ELSE o.result_message END,
-      finished_at = CASE WHEN ${free} THEN (now() AT TIME ZONE 'UTC') ELSE o.finished_at END
+      finished_at = CASE WHEN ${free} THEN ${DB_SECOND} ELSE o.finished_at END
     WHERE o.bulk_uuid = $1 AND ${UNFINISHED('o')} AND NOT o.canceled
     RETURNING NOT ${free} AS running`;
 }

@@ -1,5 +1,6 @@
 /** The SQL of recording outcomes (see outcomes.ts). */
 import { ident } from '../db/pool.ts';
+import { wholeSecond } from '../db/sql/seconds.ts';
 import { ATTEMPT_HOLDS } from './claims.sql.ts';
 import { unfinishedSql as UNFINISHED } from './finished.ts';
 
@@ -40,8 +41,8 @@ export function recordOutcomes(
       retry_at = CASE WHEN ${willRetry} THEN now() + make_interval(secs => r.delay) END,
       error_code = r.error_code, result_message = r.message, result_serialized_data = r.result,
       serialized_data = CASE WHEN r.status = 1 THEN NULL ELSE o.serialized_data END,
-      started_at = ((statement_timestamp() - make_interval(secs => ${p(8)}::double precision)) AT TIME ZONE 'UTC'),
-      finished_at = (statement_timestamp() AT TIME ZONE 'UTC'), attempts = o.attempts + 1
+      started_at = ${wholeSecond(`statement_timestamp() - make_interval(secs => ${p(8)}::double precision)`)},
+      finished_at = ${wholeSecond('statement_timestamp()')}, attempts = o.attempts + 1
     FROM unnest(${p(1)}::uuid[], ${p(2)}::int[], ${p(3)}::text[], ${p(4)}::smallint[], ${p(5)}::int[], ${p(6)}::text[], ${p(7)}::text[], ${p(10)}::int[])
       AS r(bulk_uuid, operation_key, token, status, error_code, message, result, delay)${durability}
     WHERE o.bulk_uuid = r.bulk_uuid AND o.operation_key = r.operation_key

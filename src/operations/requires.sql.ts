@@ -4,6 +4,7 @@
  * operation of that entity key in `operation_order`, which holds exactly the unfinished ones.
  */
 import { ident } from '../db/pool.ts';
+import { DB_SECOND } from '../db/sql/seconds.ts';
 import { ATTEMPT_HOLDS, HELD } from './claims.sql.ts';
 import { finalSql as FINAL, unfinishedSql as UNFINISHED } from './finished.ts';
 
@@ -98,7 +99,7 @@ export function reachableWaits(schema: string): string {
  */
 export function failWaiting(schema: string, bossSchema: string): string {
   return `UPDATE ${ident(schema)}.operation o
-    SET status = 3, will_retry = false, result_message = f.message, finished_at = (now() AT TIME ZONE 'UTC')
+    SET status = 3, will_retry = false, result_message = f.message, finished_at = ${DB_SECOND}
     FROM unnest($1::uuid[], $2::int[], $3::text[]) AS f(bulk_uuid, operation_key, message)
     WHERE o.bulk_uuid = f.bulk_uuid AND o.operation_key = f.operation_key AND ${UNFINISHED('o')}
       AND NOT ${HELD(bossSchema, 'o')}
@@ -115,7 +116,7 @@ export function settleLooks(schema: string, bossSchema: string): string {
   return `UPDATE ${ident(schema)}.operation o
     SET status = CASE WHEN g.fail THEN 3 ELSE o.status END,
       will_retry = CASE WHEN g.fail THEN false ELSE o.will_retry END,
-      finished_at = CASE WHEN g.fail THEN (now() AT TIME ZONE 'UTC') ELSE o.finished_at END,
+      finished_at = CASE WHEN g.fail THEN ${DB_SECOND} ELSE o.finished_at END,
       result_message = g.message
     FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bool[], $5::text[], $6::text[])
       AS g(bulk_uuid, operation_key, token, fail, message, queue)

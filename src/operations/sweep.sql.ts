@@ -1,5 +1,6 @@
 /** The SQL of the sweeper and of closing dead-lettered operations (see sweep.ts). */
 import { ident } from '../db/pool.ts';
+import { DB_SECOND } from '../db/sql/seconds.ts';
 import { HELD, jobsOf } from './claims.sql.ts';
 import { unfinishedSql as UNFINISHED } from './finished.ts';
 
@@ -11,7 +12,7 @@ import { unfinishedSql as UNFINISHED } from './finished.ts';
 export function closeAbandonedOperations(schema: string, bossSchema: string): string {
   return `UPDATE ${ident(schema)}.operation o
     SET status = 2, will_retry = false, error_code = 0, result_message = $3,
-      finished_at = (now() AT TIME ZONE 'UTC')
+      finished_at = ${DB_SECOND}
     FROM unnest($1::uuid[], $2::int[]) AS j(bulk_uuid, operation_key)
     WHERE o.bulk_uuid = j.bulk_uuid AND o.operation_key = j.operation_key
       AND ${UNFINISHED('o')} AND NOT ${HELD(bossSchema, 'o')}`;

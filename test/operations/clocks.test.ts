@@ -93,6 +93,15 @@ test('start_time, started_at and finished_at come from the database clock, whate
     assert.ok(r.started_at <= r.finished_at, `${i}: started_at <= finished_at`);
     assert.ok(r.finished_at <= r.db_now, `${i}: finished_at is not in the future`);
   }
+  // The accept transaction's own second: its jobs were inserted with the same now(), and a
+  // whole-second column must not round it up into the next second, after work has started.
+  const accepted = await db.pool.query<{ start_time: Date; second: Date }>(
+    `SELECT b.start_time, date_trunc('second', min(j.created_on) AT TIME ZONE 'UTC') AS second
+     FROM ${s}.bulk b JOIN ${ident(db.bossSchema)}.job j ON j.data->>'bulk' = b.uuid::text
+     WHERE b.uuid = $1 GROUP BY b.start_time`,
+    [uuid],
+  );
+  assert.equal(accepted.rows[0]!.start_time.toISOString(), accepted.rows[0]!.second.toISOString());
   // Through the status API's format too: start_time as the database read it.
   const status = await db.pool.query<{ start_time: string }>(
     `SELECT to_char(start_time, 'YYYY-MM-DD HH24:MI:SS') AS start_time FROM ${s}.bulk WHERE uuid = $1`,

@@ -1,12 +1,13 @@
 /** SQL of the accept transaction: set-based, one statement per table for a whole group of requests. */
 import { ident } from '../pool.ts';
 import { insertWebhooks } from './webhooks.ts';
+import { DB_SECOND } from './seconds.ts';
 
 export const insertBulks = (schema: string) => `
   INSERT INTO ${ident(schema)}.bulk
     (uuid, user_id, user_type, description, operation_count, store_id, store_code, request_id, start_time)
   SELECT u.uuid, u.user_id, u.user_type, u.description, u.operation_count, u.store_id, u.store_code, u.request_id,
-    coalesce(u.start_time, now() AT TIME ZONE 'UTC')
+    coalesce(date_trunc('second', u.start_time), ${DB_SECOND})
   FROM unnest($1::uuid[], $2::int[], $3::smallint[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[],
     $9::timestamp[])
     AS u(uuid, user_id, user_type, description, operation_count, store_id, store_code, request_id, start_time)`;
