@@ -33,7 +33,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from '../../src/dev/embedded.ts';
 import { PROJECT_ROOT } from '../support/checkout.ts';
@@ -87,6 +87,22 @@ export interface JourneyNode {
   project: 'create' | 'shared';
 }
 
+/**
+ * `npm exec` keeps what it installed (here create-magento-async and the whole package, Node
+ * included: about 200 MB) in npm's cache folder, `_npx/<key>`, under a key of the packages asked
+ * for, which name this journey's own folder: never reused, so removed with the journey.
+ */
+function forgetNpxInstall(env: Env, root: string): void {
+  const cache = execFileSync('npm', ['config', 'get', 'cache'], { env, encoding: 'utf8' }).trim();
+  const npx = join(cache, '_npx');
+  if (!existsSync(npx)) return;
+  for (const key of readdirSync(npx)) {
+    const manifest = join(npx, key, 'package.json');
+    if (existsSync(manifest) && readFileSync(manifest, 'utf8').includes(`/${basename(root)}/packs/`))
+      rmSync(join(npx, key), { recursive: true, force: true });
+  }
+}
+
 export async function run(cwd: string, [command, args]: Command, env: Env) {
   const result = await runCli(command, args, { cwd, env, timeoutMs: 300_000 });
   assert.equal(result.code, 0, `${command} ${args.join(' ')} in ${cwd}\n${result.stdout}\n${result.stderr}`);
@@ -116,6 +132,7 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
     // with magento-async's (a registry would serve both), then the project's install from the tarball.
     const packs = join(root, 'packs');
     mkdirSync(packs);
+    t.after(() => forgetNpxInstall(env, root));
     execFileSync('npm', ['pack', CREATE, '--pack-destination', packs, '--loglevel=error'], { env, stdio: 'ignore' });
     const create = join(packs, readdirSync(packs)[0]!);
     const made = await run(
