@@ -37,7 +37,7 @@ import { basename, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from '../../src/dev/embedded.ts';
 import { PROJECT_ROOT } from '../support/checkout.ts';
-import { freshProject, packedTarball, pluginPackage, QUIET_INSTALL } from '../support/package.ts';
+import { freshProject, OFFLINE_INSTALL, packedTarball, pluginPackage, QUIET_INSTALL } from '../support/package.ts';
 import { runCli, startCli, type CliProcess } from '../support/processes.ts';
 import { SHARED_SPECS } from '../support/specs.ts';
 
@@ -195,7 +195,8 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
   const author = await pluginPackage(FIXTURE, root);
   const tested = await run(author.dir, kitTest(), { ...env, ...database });
   assert.match(tested.stdout, /pass 2/, tested.stdout);
-  await run(shop, ['npm', ['install', author.tarball, ...INSTALL]], env);
+  // Everything it needs is in the project already: no registry, no cache (OFFLINE_INSTALL).
+  await run(shop, ['npm', ['install', author.tarball, ...OFFLINE_INSTALL]], env);
   const configFile = join(shop, 'magento-async.config.json');
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
   writeFileSync(configFile, JSON.stringify({ ...config, pluginPackages: ['acme-stock'] }, null, 2));
