@@ -44,7 +44,7 @@ try {
     };
     await boss.fetch(queue, { batchSize, db: capture });
     const { text, values } = captured!;
-    const folded = foldedFetch(text, claimFold(schema, bossSchema)) ?? text;
+    const folded = foldedFetch(text, claimFold(schema)) ?? text;
     // On a connection of the consumer's fetch pool, so it is planned as the consumer's is.
     const client = await fetching.connect();
     try {

@@ -156,7 +156,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   // named statement on connections of its own (src/queue/fetch-plan.ts: planned as an index walk,
   // so a fetch costs the same at any depth). A fetch is short: a few connections serve every loop.
   const fetching = fetchPool(pool, Math.min(queues.length * concurrency, 4));
-  const fetchDb = foldedFetchDb(fetching, claimFold(schema, bossSchemaFor(boss)));
+  const fetchDb = foldedFetchDb(fetching, claimFold(schema));
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);

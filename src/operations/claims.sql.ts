@@ -21,8 +21,8 @@ export type Unclaimed =
   /** Canceled while a worker held it, and that worker is gone: it becomes `Canceled`. */
   | 'canceled'
   /**
-   * Held by another job's live delivery, behind an unfinished earlier operation of its key, or its
-   * automatic retry is not due yet.
+   * Behind an unfinished earlier operation of its key, or its automatic retry is not due yet (or a
+   * second delivery of it in the same batch, claims.ts `oneClaimPerOperation`).
    */
   | 'busy';
 
@@ -65,13 +65,19 @@ export const ATTEMPT_HOLDS = (bossSchema: string, queue: string, attempt: string
       AND (j.id::text || ':' || j.retry_count::text) = ${attempt})`;
 
 /**
- * Whether an unfinished operation may be run by its delivery `job`: not canceled, held by no other
- * job, its retry due (a second delivery must not run it before its backoff or `Retry-After`), and
- * no earlier unfinished operation of its entity key: `me` is its own row of `operation_order` (NULL
- * when it has no key), read once for this and for `keyed`.
+ * Whether an unfinished operation may be run by its delivery: not canceled, its retry due (a second
+ * delivery must not run it before its backoff or `Retry-After`), and no earlier unfinished
+ * operation of its entity key: `me` is its own row of `operation_order` (NULL when it has no key),
+ * read once for this and for `keyed`.
+ *
+ * No look at its other jobs: an operation has one live job (every writer of jobs replaces one with
+ * the next in one transaction, fenced by the delivery's attempt; the retry API and the sweeper give
+ * one only to an operation with none), and pg-boss delivers a job to one worker at a time, so the
+ * delivery of its job is the only one that can hold it. That look was half the buffers the claim
+ * read per batch.
  */
-function claimable(s: string, bossSchema: string, o: string, job: string, me: string): string {
-  return `${UNFINISHED(o)} AND NOT ${o}.canceled AND NOT ${HELD(bossSchema, o, job)} AND NOT ${NOT_DUE(o)}
+function claimable(s: string, o: string, me: string): string {
+  return `${UNFINISHED(o)} AND NOT ${o}.canceled AND NOT ${NOT_DUE(o)}
       AND NOT EXISTS (SELECT 1 FROM ${s}.operation_order before
         WHERE before.order_key = ${me}.order_key AND before.seq < ${me}.seq)`;
 }
@@ -80,8 +86,8 @@ function claimable(s: string, bossSchema: string, o: string, job: string, me: st
  * The claim of a batch of delivered jobs, as CTEs after the one that delivered them: it reads, and
  * writes nothing. `jobs` is a CTE with an `id` and the expressions `bulk` and `key` read the
  * address from its rows (text). The final SELECT returns every delivered job with its claimed
- * operation (`__` columns) or why none was claimed (`__unclaimed`, `__wait` seconds until the
- * holder's delivery lapses or the retry is due). Two deliveries of one operation in one batch are
+ * operation (`__` columns) or why none was claimed (`__unclaimed`, `__wait` seconds until its
+ * retry is due, when that is why). Two deliveries of one operation in one batch are
  * both returned claimed (neither sees the other active): the caller keeps the lower job id's claim
  * and puts the other off as busy (claims.ts `oneClaimPerOperation`).
  *
@@ -92,7 +98,6 @@ function claimable(s: string, bossSchema: string, o: string, job: string, me: st
  */
 export function claimDelivered(
   schema: string,
-  bossSchema: string,
   jobs: string,
   address: { bulk: string; key: string },
 ): { ctes: string; select: string } {
@@ -101,10 +106,7 @@ export function claimDelivered(
   const bulk = `CASE WHEN ${address.bulk} ~ ${UUID} THEN (${address.bulk})::uuid END`;
   const key = `CASE WHEN ${address.key} ~ '^[0-9]{1,9}$' THEN (${address.key})::int END`;
   const ctes = `__address AS MATERIALIZED (
-      SELECT f.*, f.id::uuid AS __job_id, ${bulk} AS __a_bulk, ${key} AS __a_key FROM ${jobs} f)`;
-  const holder = `(SELECT min(LEAST(j.started_on + j.expire_seconds * interval '1s',
-        j.heartbeat_on + j.heartbeat_seconds * interval '1s'))
-      FROM ${jobsOf(bossSchema, 'cur', `= 'active'`)} AND j.id <> a.__job_id)`;
+      SELECT f.*, ${bulk} AS __a_bulk, ${key} AS __a_key FROM ${jobs} f)`;
   // OFFSET 0 keeps the LATERAL subquery of an unclaimed delivery whole, so its condition on the
   // claim is a one-time filter that skips its probe, not a join filter after it.
   const select = `SELECT a.*, true AS "__loaded",
@@ -114,11 +116,10 @@ export function claimDelivered(
       b.store_id AS "__store_id", b.store_code AS "__store_code",
       CASE WHEN c.bulk_uuid IS NOT NULL THEN NULL
         WHEN cur.bulk_uuid IS NULL OR NOT ${UNFINISHED('cur')} THEN 'done'
-        WHEN cur.canceled AND NOT ${HELD(bossSchema, 'cur', 'a.__job_id')} THEN 'canceled'
+        WHEN cur.canceled THEN 'canceled'
         ELSE 'busy' END AS "__unclaimed",
-      CASE WHEN c.bulk_uuid IS NOT NULL THEN NULL
-        WHEN ${NOT_DUE('cur')} THEN ceil(extract(epoch FROM cur.retry_at - now()))::int
-        ELSE ceil(extract(epoch FROM ${holder} - now()))::int END AS "__wait"
+      CASE WHEN c.bulk_uuid IS NULL AND ${NOT_DUE('cur')}
+        THEN ceil(extract(epoch FROM cur.retry_at - now()))::int END AS "__wait"
     FROM __address a
     LEFT JOIN LATERAL (
       SELECT o.bulk_uuid, o.operation_key, o.topic_name, o.operation_id, o.serialized_data,
@@ -126,7 +127,7 @@ export function claimDelivered(
       FROM ${s}.operation o
       LEFT JOIN ${s}.operation_order me ON me.bulk_uuid = o.bulk_uuid AND me.operation_key = o.operation_key
       WHERE o.bulk_uuid = a.__a_bulk AND o.operation_key = a.__a_key
-        AND ${claimable(s, bossSchema, 'o', 'a.__job_id', 'me')}) c ON true
+        AND ${claimable(s, 'o', 'me')}) c ON true
     LEFT JOIN ${s}.bulk b ON b.uuid = c.bulk_uuid
     LEFT JOIN LATERAL (SELECT cur.bulk_uuid, cur.operation_key, cur.status, cur.will_retry, cur.retry_at, cur.canceled
       FROM ${s}.operation cur WHERE c.bulk_uuid IS NULL AND cur.bulk_uuid = a.__a_bulk AND cur.operation_key = a.__a_key
@@ -138,8 +139,8 @@ export function claimDelivered(
  * The claim on its own, for delivered jobs whose fetch could not have it folded in.
  * $1 text[] job ids, $2 text[] bulk uuids, $3 text[] keys.
  */
-export function claimJobs(schema: string, bossSchema: string): string {
-  const { ctes, select } = claimDelivered(schema, bossSchema, '__jobs', { bulk: 'f.bulk', key: 'f.key' });
+export function claimJobs(schema: string): string {
+  const { ctes, select } = claimDelivered(schema, '__jobs', { bulk: 'f.bulk', key: 'f.key' });
   return `WITH __jobs AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS j(id, bulk, key)),
     ${ctes}
     ${select}`;
@@ -161,6 +162,6 @@ export function lookAtHeld(schema: string): string {
  * are claimed in the statement that delivers them.
  */
 export const claimFold =
-  (schema: string, bossSchema: string) =>
+  (schema: string) =>
   (delivered: string, address: { bulk: string; key: string }): { ctes: string; select: string } =>
-    claimDelivered(schema, bossSchema, delivered, address);
+    claimDelivered(schema, delivered, address);

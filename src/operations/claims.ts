@@ -2,8 +2,8 @@
  * Claims: a worker runs an operation only while it holds the operation's delivering job (pg-boss
  * hands a job to one worker at a time), and every write it makes names that delivery's attempt
  * (`id:retry_count`), so a worker whose job was handed on writes nothing. A delivery of an
- * operation that is final is completed; of one that is busy (another job's live delivery, or an
- * earlier unfinished operation of its entity key) it is put off (put-off.ts). Duplicate deliveries
+ * operation that is final is completed; of one that is busy (an earlier unfinished operation of its
+ * entity key, or a retry not due yet) it is put off (put-off.ts). Duplicate deliveries
  * are therefore harmless. Claiming writes nothing: the attempt's one write is its outcome.
  *
  * No handler outlives its claim: the claim lasts as long as pg-boss keeps the job active, extended
@@ -30,7 +30,7 @@ export interface Claimed {
 export interface NotClaimed {
   job: Job<OperationJob>;
   reason: Unclaimed;
-  /** Seconds until the holder's lease lapses, when another worker holds it. */
+  /** Seconds until its automatic retry is due, when that is why it is busy. */
   wait: number | null;
 }
 
@@ -86,7 +86,7 @@ export async function claimSeparately(
   jobs: Job<OperationJob>[],
 ): Promise<(Claimed | NotClaimed)[]> {
   const { rows } = await ctx.pool.query(
-    prepared(sql.claimJobs(ctx.schema, bossSchemaFor(ctx.boss)), [
+    prepared(sql.claimJobs(ctx.schema), [
       jobs.map((j) => j.id),
       jobs.map((j) => String(j.data.bulk)),
       jobs.map((j) => String(j.data.key)),

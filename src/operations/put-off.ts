@@ -1,5 +1,5 @@
 /**
- * Put-off and waiting: a busy delivery (another worker's live lease, or an earlier unfinished
+ * Put-off and waiting: a busy delivery (a retry not due yet, or an earlier unfinished
  * operation of its key) gets a new job for later, in the transaction that completes the delivered
  * one, so an operation is never left without a job. One put off behind an earlier operation is
  * named on it, and made runnable once that is final.
@@ -152,8 +152,8 @@ export async function wakeWaiting(
 }
 
 /**
- * How long a busy delivery waits: until the holder's lease lapses when another worker holds it,
- * else (behind an earlier operation of its key) a second, doubling per put-off up to 30.
+ * How long a busy delivery waits: until its retry is due when that is why, else (behind an earlier
+ * operation of its key) a second, doubling per put-off up to 30.
  */
 export function busyDelaySeconds(item: NotClaimed): number {
   if (item.wait !== null) return Math.max(1, item.wait);

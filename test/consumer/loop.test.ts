@@ -145,15 +145,12 @@ describe('fetch with claims', () => {
         (await db.pool.query(`SELECT xmin::text FROM ${db.schema}.operation ORDER BY bulk_uuid, operation_key`)).rows;
       const before = await versions();
       const texts: string[] = [];
-      const fetchDb = foldedFetchDb(db.pool, claimFold(db.schema, db.bossSchema));
+      const fetchDb = foldedFetchDb(db.pool, claimFold(db.schema));
       const jobs = await boss.fetch<{ bulk: string; key: number }>('async.products', {
         batchSize: 10,
         db: { executeSql: (text, values) => (texts.push(text), fetchDb.executeSql(text, values)) },
       });
-      assert.ok(
-        foldedFetch(texts[0]!, claimFold(db.schema, db.bossSchema)),
-        'pg-boss fetch has the shape the fold expects',
-      );
+      assert.ok(foldedFetch(texts[0]!, claimFold(db.schema)), 'pg-boss fetch has the shape the fold expects');
       assert.equal(jobs.length, 3);
       const byKey = new Map(jobs.map((j) => [j.data.bulk === canceled ? 2 : j.data.key, deliveredOf(j)]));
       const first = byKey.get(0);
@@ -175,8 +172,8 @@ describe('fetch with claims', () => {
         [bulk],
       );
       assert.equal(held.rows[0].n, 2, 'both claimed operations are held by their active jobs');
-      assert.equal(foldedFetch('SELECT 1', claimFold(db.schema, db.bossSchema)), null);
-      assert.equal(foldedFetch('WITH x AS (SELECT 1) SELECT * FROM x', claimFold(db.schema, db.bossSchema)), null);
+      assert.equal(foldedFetch('SELECT 1', claimFold(db.schema)), null);
+      assert.equal(foldedFetch('WITH x AS (SELECT 1) SELECT * FROM x', claimFold(db.schema)), null);
       assert.equal(deliveredOf({ id: 'x' }), undefined);
     } finally {
       await boss.stop({ graceful: false });

@@ -53,7 +53,7 @@ describe('fetch plan', () => {
           },
         };
         await boss.fetch(queue, { batchSize: 100, db: capture });
-        const folded = foldedFetch(captured!.text, claimFold(db.schema, db.bossSchema));
+        const folded = foldedFetch(captured!.text, claimFold(db.schema));
         assert.ok(folded, 'the fetch has the shape the fold knows');
         const client = await fetching.connect();
         try {

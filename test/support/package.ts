@@ -9,7 +9,8 @@
  * not differ from one test to the next is installed once per run, in the run's folder, and each
  * caller gets a copy with node_modules hard-linked (`freshProject`: the store project of `npm
  * install <tarball>` + `init`; `pluginPackage`: a plugin package with the tarball as its
- * development dependency, packed).
+ * development dependency, packed, npm installing it over a hard-linked copy of the store project's
+ * node_modules).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -203,17 +204,28 @@ function copyInstalled(from: string, to: string, installedAt: string, tarball: s
 }
 
 /**
+ * The run's store project (`initProject`, once per run and package, in the run's folder): its path
+ * and the folder npm installed it in (its `file:` references are relative to that one), or null
+ * outside a run.
+ */
+async function runStoreProject(tarball: string): Promise<{ dir: string; installedAt: string } | null> {
+  const projects = runProjectsDir();
+  if (!projects) return null;
+  const made = join(projects, basename(dirname(tarball)));
+  await once(made, 'installing a store project', (staging) => initProject(join(staging, 'project'), tarball));
+  return { dir: join(made, 'project'), installedAt: join(`${made}.staging`, 'project') };
+}
+
+/**
  * A fresh store project at `dir` (a folder that does not exist yet), as a user makes one from the
  * packed package (`initProject`). npm runs once per run and package: the project is made in the
  * run's folder (test/support/leftovers.ts) and each caller gets a copy (`copyInstalled`).
  */
 export async function freshProject(dir: string): Promise<void> {
   const tarball = await packedTarball();
-  const projects = runProjectsDir();
-  if (!projects) return initProject(dir, tarball);
-  const made = join(projects, basename(dirname(tarball)));
-  await once(made, 'installing a store project', (staging) => initProject(join(staging, 'project'), tarball));
-  copyInstalled(join(made, 'project'), dir, join(`${made}.staging`, 'project'), tarball);
+  const project = await runStoreProject(tarball);
+  if (!project) return initProject(dir, tarball);
+  copyInstalled(project.dir, dir, project.installedAt, tarball);
 }
 
 /**
@@ -222,18 +234,30 @@ export async function freshProject(dir: string): Promise<void> {
  * magento-async as a peer), then packed itself. Made once per run and package in the run's folder
  * and shared as is (`dir` is only read: its tests run there; `tarball` is what a project installs);
  * outside a run, made in `parent`.
+ *
+ * In a run, npm installs into node_modules hard-linked from the run's store project, without its
+ * hidden lockfile: npm still makes the package's tree from its own manifest (it removes what the
+ * package does not need and replaces the store project's magento-async, recorded from another
+ * folder), but takes the files it already finds rather than unpacking them again; above all the
+ * `node` dependency's Node, whose install script otherwise unpacks 189 MB (12.5 s CPU for this
+ * install, 3 s so).
  */
 export async function pluginPackage(fixture: string, parent: string): Promise<{ dir: string; tarball: string }> {
   const tarball = await packedTarball();
   const name = basename(fixture);
+  const projects = runProjectsDir();
+  const store = await runStoreProject(tarball);
   const build = (into: string) => {
     const dir = join(into, name);
     cpSync(fixture, dir, { recursive: true });
+    if (store) {
+      execFileSync('cp', ['-al', join(store.dir, 'node_modules'), join(dir, 'node_modules')]);
+      rmSync(join(dir, 'node_modules/.package-lock.json'));
+    }
     const env = machineEnvironment();
     execFileSync('npm', ['install', '--save-dev', tarball, ...QUIET_INSTALL], { cwd: dir, env, stdio: 'pipe' });
     execFileSync('npm', ['pack', '--loglevel=error'], { cwd: dir, env, stdio: 'pipe' });
   };
-  const projects = runProjectsDir();
   let made = parent;
   if (projects) {
     made = join(projects, `${name}-${basename(dirname(tarball))}`);
