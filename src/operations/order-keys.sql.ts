@@ -37,20 +37,26 @@ export function unorderOperations(schema: string): string {
 /**
  * Gives the unfinished operations of these operationIds that have no place in their key's order
  * (accepted before their rule existed, or while it said something else) one, in acceptance order.
- * Only bulks with something unfinished are read. $1 text[] ids.
+ * Only bulks with something unfinished are read, and a key is computed only for an operation
+ * without a place (`unplaced`, materialized first): a consumer's start with every open operation
+ * already placed reads each once and keys none (the planner otherwise computed `order_key_of` for
+ * every one before looking: 6.5 s of a start at 100,000 open, 1.4 s without). $1 text[] ids.
  */
 export function orderUnfinished(schema: string): string {
   const s = ident(schema);
-  return `INSERT INTO ${s}.operation_order (order_key, bulk_uuid, operation_key)
-    SELECT k, bulk_uuid, operation_key FROM (
-      SELECT ${s}.order_key_of(r, o.serialized_data, b.store_id) AS k, o.bulk_uuid, o.operation_key, b.id AS bulk_id
+  return `WITH unplaced AS MATERIALIZED (
+      SELECT o.bulk_uuid, o.operation_key, o.operation_id, o.serialized_data
       FROM (SELECT c.bulk_uuid FROM ${s}.bulk_counter c GROUP BY c.bulk_uuid HAVING ${bulkUnfinishedSql('c')}) u
       JOIN ${s}.operation o ON o.bulk_uuid = u.bulk_uuid
-      JOIN ${s}.bulk b ON b.uuid = o.bulk_uuid
-      JOIN ${s}.order_key_rule r ON r.operation_id = o.operation_id
       WHERE o.operation_id = ANY($1::text[]) AND ${UNFINISHED('o')}
         AND NOT EXISTS (SELECT 1 FROM ${s}.operation_order x
-          WHERE x.bulk_uuid = o.bulk_uuid AND x.operation_key = o.operation_key)
+          WHERE x.bulk_uuid = o.bulk_uuid AND x.operation_key = o.operation_key))
+    INSERT INTO ${s}.operation_order (order_key, bulk_uuid, operation_key)
+    SELECT k, bulk_uuid, operation_key FROM (
+      SELECT ${s}.order_key_of(r, o.serialized_data, b.store_id) AS k, o.bulk_uuid, o.operation_key, b.id AS bulk_id
+      FROM unplaced o
+      JOIN ${s}.bulk b ON b.uuid = o.bulk_uuid
+      JOIN ${s}.order_key_rule r ON r.operation_id = o.operation_id
     ) keyed
     WHERE k IS NOT NULL
     ORDER BY bulk_id, operation_key
