@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT, runCodegen, type CodegenResult } from '../../codegen/index.ts';
-import { loadSpec } from '../../codegen/load-spec.ts';
+import { loadSpec, type LoadedSpec } from '../../codegen/load-spec.ts';
 import { buildRouteTable } from '../../codegen/route-table.ts';
 
 const SPECS = join(PROJECT_ROOT, '../shared/specs');
@@ -24,10 +24,37 @@ const SPEC_FILES = {
   box: 'box-openapi.json',
   adyen: 'adyen-ManagementService-v3.json',
 } as const;
+const OUT = (name: string) => join(CACHE, `test-${name}-${process.pid}`);
+
+// Loading and generating a spec is most of this file's CPU (the admin spec: seconds each), so each
+// is done once, by whichever test needs it first, and shared; nothing the tests do changes them.
+let adminSpec: Promise<LoadedSpec> | undefined;
+const loadAdmin = () => (adminSpec ??= loadSpec(join(SPECS, SPEC_FILES.admin)));
+
+/** Every shared spec generated into its own folder (routes, schemas, handler types, plugin stubs). */
+let generated: Promise<Record<string, CodegenResult>> | undefined;
+const generateAll = () =>
+  (generated ??= (async () => {
+    const results: Record<string, CodegenResult> = {};
+    for (const [name, file] of Object.entries(SPEC_FILES)) {
+      results[name] = await runCodegen({
+        spec: name === 'admin' ? await loadAdmin() : join(SPECS, file),
+        out: join(OUT(name), 'generated'),
+        plugins: join(OUT(name), 'plugins'),
+        warn: null,
+      });
+    }
+    return results;
+  })());
+
+after(async () => {
+  for (const name of Object.keys(SPEC_FILES)) await rm(OUT(name), { recursive: true, force: true });
+  await rm(join(CACHE, `tsconfig.test-specs-${process.pid}.json`), { force: true });
+});
 
 describe('Magento 2.4.8 admin spec', { skip }, () => {
   test('exactly 347 async and 347 bulk routes, none for GET, with Magento bulk path names', async () => {
-    const spec = await loadSpec(join(SPECS, SPEC_FILES.admin));
+    const spec = await loadAdmin();
     const { routes } = buildRouteTable(spec.doc);
     assert.equal(routes.length, 347);
     assert.equal(new Set(routes.map((r) => `${r.method} ${r.asyncPath}`)).size, 347);
@@ -52,7 +79,7 @@ describe('Magento 2.4.8 admin spec', { skip }, () => {
   });
 
   test('path keys with a trailing slash keep it in asyncPath, bulkPath and both schemas, as Magento does', async () => {
-    const spec = await loadSpec(join(SPECS, SPEC_FILES.admin));
+    const spec = await loadAdmin();
     const { routes } = buildRouteTable(spec.doc);
     const slashed = routes.filter((r) => r.path.endsWith('/')).map((r) => [r.path, r.asyncPath, r.bulkPath]);
     assert.deepEqual(slashed, [
@@ -62,18 +89,13 @@ describe('Magento 2.4.8 admin spec', { skip }, () => {
       ['/V1/invoices/', '/async/V1/invoices/', '/async/bulk/V1/invoices/'],
       ['/V1/shipment/', '/async/V1/shipment/', '/async/bulk/V1/shipment/'],
     ]);
-    const out = join(CACHE, `real-slash-${process.pid}`);
-    await mkdir(CACHE, { recursive: true });
-    try {
-      await runCodegen({ spec, out, plugins: false, warn: null });
-      const asyncDoc = JSON.parse(await readFile(join(out, 'async-schema.gen.json'), 'utf8'));
-      const bulkDoc = JSON.parse(await readFile(join(out, 'bulk-schema.gen.json'), 'utf8'));
-      assert.equal(asyncDoc.swagger, '2.0');
-      assert.ok(asyncDoc.paths['/async/V1/carts/'].post);
-      assert.ok(bulkDoc.paths['/async/bulk/V1/invoices/'].post);
-    } finally {
-      await rm(out, { recursive: true, force: true });
-    }
+    await generateAll();
+    const out = join(OUT('admin'), 'generated');
+    const asyncDoc = JSON.parse(await readFile(join(out, 'async-schema.gen.json'), 'utf8'));
+    const bulkDoc = JSON.parse(await readFile(join(out, 'bulk-schema.gen.json'), 'utf8'));
+    assert.equal(asyncDoc.swagger, '2.0');
+    assert.ok(asyncDoc.paths['/async/V1/carts/'].post);
+    assert.ok(bulkDoc.paths['/async/bulk/V1/invoices/'].post);
   });
 });
 
@@ -103,31 +125,24 @@ describe('Box and Adyen (OpenAPI 3.0 / 3.1)', { skip }, () => {
 
 describe('generated code of all five shared specs', { skip }, () => {
   test('typechecks (one tsc run over every output) and re-running changes nothing', { timeout: 240_000 }, async () => {
-    const results: Record<string, CodegenResult> = {};
-    for (const [name, file] of Object.entries(SPEC_FILES)) {
-      const dir = join(CACHE, `test-${name}`);
-      await rm(dir, { recursive: true, force: true });
-      results[name] = await runCodegen({
-        spec: join(SPECS, file),
-        out: join(dir, 'generated'),
-        plugins: join(dir, 'plugins'),
-        warn: null,
-      });
-    }
+    const results = await generateAll();
     assert.equal(results.admin!.routes.length, 347);
 
     const again = await runCodegen({
       spec: join(SPECS, SPEC_FILES.guest),
-      out: join(CACHE, 'test-guest/generated'),
-      plugins: join(CACHE, 'test-guest/plugins'),
+      out: join(OUT('guest'), 'generated'),
+      plugins: join(OUT('guest'), 'plugins'),
       warn: null,
     });
     assert.deepEqual([...new Set(again.files.map((f) => f.status))].sort(), ['kept', 'unchanged']);
 
-    const tsconfig = join(CACHE, 'tsconfig.test-specs.json');
+    const tsconfig = join(CACHE, `tsconfig.test-specs-${process.pid}.json`);
     await writeFile(
       tsconfig,
-      JSON.stringify({ extends: '../tsconfig.json', include: Object.keys(SPEC_FILES).map((n) => `test-${n}/**/*.ts`) }),
+      JSON.stringify({
+        extends: '../tsconfig.json',
+        include: Object.keys(SPEC_FILES).map((n) => `${basename(OUT(n))}/**/*.ts`),
+      }),
     );
     const tsc = join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc');
     const result = await promisify(execFile)(process.execPath, [tsc, '--noEmit', '-p', tsconfig], {
