@@ -9,10 +9,15 @@ import { join } from 'node:path';
 /** The folder the cache is kept in instead of `<checkout>/var/cache`, when set. */
 export const CONFIG_CACHE_ENV = 'MAGENTO_ASYNC_CONFIG_CACHE';
 
-/** The files whose contents determine the cached modules, relative to the checkout. */
+/**
+ * The files whose contents determine the cached modules, relative to the checkout: the modules the
+ * schema, ajv's setup and the cache are made of, with every module they import at run time
+ * (test/config/cache.test.ts walks their imports to keep this list whole).
+ */
 export const KEY_SOURCES = [
   'src/config/schema.ts',
   'src/plugins/examples.ts',
+  'src/kernel/package.ts',
   'src/config/ajv.ts',
   'src/config/formats.ts',
   'src/config/precompile.ts',

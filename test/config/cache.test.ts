@@ -124,6 +124,20 @@ test('the key changes with each source that builds the modules and with the vers
   assert.equal(configCacheKey(root), KEY);
 });
 
+test('the key covers every module the cached ones are built from: what a source imports at run time is a source too', () => {
+  // A relative import that is not `import type`: a module whose edit could change the cache.
+  const runtimeImport = /^import\s+(?!type\s)(?:[^'"]*?\sfrom\s+)?'(\.{1,2}\/[^']+)'/gm;
+  const missing: string[] = [];
+  for (const source of KEY_SOURCES) {
+    const text = readFileSync(join(PROJECT_ROOT, source), 'utf8');
+    for (const [, spec] of text.matchAll(runtimeImport)) {
+      const imported = join(dirname(source), spec!);
+      if (!(KEY_SOURCES as readonly string[]).includes(imported)) missing.push(`${source} imports ${imported}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
+
 test('a broken cache falls back to compiling, with the same result, and is written anew', async (t) => {
   for (const broken of ['schema.mjs', 'validator.mjs']) {
     const cache = cacheDir(t);
