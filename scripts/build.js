@@ -31,6 +31,11 @@ for (const [dir, wanted] of assets) {
 const { precompiledSchema, precompiledValidator } = await import('../src/config/precompile.ts');
 writeFileSync(join(dist, 'src/config/schema.js'), precompiledSchema());
 writeFileSync(join(dist, 'src/config/validator.js'), precompiledValidator());
+// What a checkout caches (src/config/compiled.ts) is these two modules: the package has them already.
+writeFileSync(
+  join(dist, 'src/config/compiled.js'),
+  "export * from './schema.js';\nexport { configValidator } from './validator.js';\n",
+);
 // After the precompiled configuration: the bundle takes those two modules as they are now.
 const bundled = await bundleCli(root);
 console.log(`bundled the command line into dist/cli: ${bundled.modules} modules, ${bundled.ours} of them ours`);

@@ -8,7 +8,7 @@
 // that holds state or classes, never a bundled second one.
 import { readFileSync, rmSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Dynamic imports that go into the bundle (importer → specifier); any other stays a dist/src import. */
 const BUNDLED_DYNAMIC = new Set(['src/bin.js ./cli.js', 'src/commands.js ./commands/bulk.js']);
@@ -22,6 +22,31 @@ const BUNDLED_DYNAMIC = new Set(['src/bin.js ./cli.js', 'src/commands.js ./comma
 const META_URL_ALLOWED = new Set(['src/kernel/package.js', 'src/config/validator.js']);
 
 const BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+
+/**
+ * Modules the bundle requires as it loads but uses only on some paths: each is bundled as an object
+ * of its exports' names (taken at build time) whose getters load the module on first use.
+ *   child_process: commander (executable subcommands, which this CLI has none of) and the bin's
+ *     rerun on the declared Node; loading it loads dgram and more;
+ *   crypto: src/queue/names.ts, for a channel name's hash, which bulk:status never asks for;
+ *   dns: pg, for the native driver's connection settings only;
+ *   pg/lib/crypto/utils.js: pg, for password authentication (md5, SCRAM), and it takes Node's
+ *     crypto and its webcrypto as it loads (about a quarter of a bare `node`'s CPU time).
+ */
+const LAZY_BUILTINS = new Set(['child_process', 'crypto', 'dns']);
+const LAZY_FILES = [join('node_modules', 'pg', 'lib', 'crypto', 'utils.js')];
+
+/** The bundled stand-in of the module `path` (a Node module's name or a file), loading it on first use. */
+function lazyModule(path) {
+  const real = createRequire(import.meta.url)(path);
+  if (typeof real !== 'object' || real === null) throw new Error(`${path} exports no object: it cannot load lazily`);
+  return [
+    'let loaded;',
+    `const load = () => (loaded ??= require(${JSON.stringify(path)}));`,
+    `for (const name of ${JSON.stringify(Object.keys(real))})`,
+    '  Object.defineProperty(exports, name, { get: () => load()[name], enumerable: true });',
+  ].join('\n');
+}
 
 export async function bundleCli(root) {
   const { build } = await import(createRequire(import.meta.url).resolve('esbuild'));
@@ -64,11 +89,29 @@ export async function bundleCli(root) {
           // Node's modules through require, not import: an ES import of node:fs builds its whole
           // namespace, which loads fs/promises, readline and streams that a CommonJS require of it
           // leaves unloaded.
-          b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
-            BUILTINS.has(args.path) && args.kind === 'import-statement'
-              ? { path: args.path, namespace: 'node-builtin' }
-              : undefined,
-          );
+          b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+            if (!BUILTINS.has(args.path) || args.namespace === 'lazy') return undefined;
+            if (LAZY_BUILTINS.has(args.path.replace(/^node:/, '')))
+              return { path: `node:${args.path.replace(/^node:/, '')}`, namespace: 'lazy' };
+            return args.kind === 'import-statement' ? { path: args.path, namespace: 'node-builtin' } : undefined;
+          });
+          b.onResolve({ filter: /utils(\.js)?$/ }, async (args) => {
+            if (args.namespace === 'lazy' || args.pluginData === 'lazy') return undefined;
+            const found = await b.resolve(args.path, {
+              kind: args.kind,
+              importer: args.importer,
+              resolveDir: args.resolveDir,
+              pluginData: 'lazy',
+            });
+            return LAZY_FILES.some((file) => found.path.endsWith(`${sep}${file}`))
+              ? { path: found.path, namespace: 'lazy' }
+              : undefined;
+          });
+          b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
+            contents: lazyModule(args.path),
+            loader: 'js',
+            resolveDir: args.path.startsWith('node:') ? root : dirname(args.path),
+          }));
           b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
             contents: `module.exports = require(${JSON.stringify(args.path)});`,
             loader: 'js',

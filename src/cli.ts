@@ -6,7 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.ts';
 import { PACKAGE_JSON } from './kernel/package.ts';
 
-export function buildProgram(): Command {
+/** The command line for `argv` (the arguments after the command's name): see registerCommands. */
+export function buildProgram(argv: readonly string[] = []): Command {
   const program = new Command('magento-async')
     .description('Magento-compatible asynchronous and bulk endpoints for any OpenAPI-described REST API')
     .version(PACKAGE_JSON.version)
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
       // Read where the database is resolved (src/runtime/instance.ts), far from commander.
       if (command.opts().verbose) process.env.MAGENTO_ASYNC_VERBOSE = '1';
     });
-  registerCommands(program);
+  registerCommands(program, argv);
   return program;
 }
 
@@ -41,7 +42,7 @@ function guardPipes(): void {
 /** Runs the CLI and returns the process exit code instead of exiting, so tests can drive it. */
 export async function main(argv: string[]): Promise<number> {
   guardPipes();
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -19,10 +19,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { FORMATS } from './config/formats.ts';
-import { ConfigSchema, type SchemaNode, type Settings } from './config/schema.ts';
-import { configValidator } from './config/validator.ts';
+// The schema's values and validator without TypeBox or ajv's compiler (cached in a checkout); its types.
+import { ConfigSchema, configValidator } from './config/compiled.ts';
+import type { SchemaNode, Settings } from './config/schema.ts';
 
-export { LOG_LEVELS, MODES, type LogLevel, type Mode, type WebhooksConfig } from './config/schema.ts';
+export { LOG_LEVELS, MODES } from './config/compiled.ts';
+export type { LogLevel, Mode, WebhooksConfig } from './config/schema.ts';
 
 export type Config = Settings & {
   /** The config file that was read, or null when none was. Informational. */

@@ -6,7 +6,7 @@
  * Exit code 0 when every operation succeeded, 1 otherwise (failures, unfinished, unknown bulk).
  */
 import { loadConfig } from '../config.ts';
-import { commandClient } from '../runtime/instance.ts';
+import { commandClient, endCommandClient } from '../runtime/instance.ts';
 import { selectBulkSummary, type BulkSummaryRow } from '../db/sql/status.ts';
 import { bulkStatus, FINISHED_SUCCESSFULLY, isFinished } from '../status/summary.ts';
 import { isUuid } from '../status/search-criteria.ts';
@@ -118,6 +118,6 @@ export async function bulkStatusCommand(
     } else process.stdout.write(summaryText(row) + '\n');
     process.exitCode = status === FINISHED_SUCCESSFULLY ? 0 : 1;
   } finally {
-    await client.end();
+    await endCommandClient(client);
   }
 }

@@ -24,6 +24,11 @@ interface PackageManifest {
   [key: string]: unknown;
 }
 
+/** The package an `allowScripts` key approves: `esbuild`, `esbuild@0.28.2`, `@scope/name@1`. */
+function approvedPackage(key: string): string {
+  return key.replace(/(?<=.)@.*$/, '');
+}
+
 /** npm's rules for a package name, loosely: lowercase, no spaces, URL-safe. */
 function packageName(dir: string): string {
   return (
@@ -61,8 +66,15 @@ export function projectManifest(existing: PackageManifest, dir: string): Package
       '@types/node': pkg.devDependencies['@types/node']!,
       ...existing.devDependencies,
     },
-    // Install scripts a strict npm must run: Node 24 (the `node` dependency) and the embedded PostgreSQL.
-    allowScripts: { ...pkg.allowScripts, ...existing.allowScripts },
+    // Install scripts a strict npm must run: Node 24 (the `node` dependency) and the embedded
+    // PostgreSQL. Not the approvals of this package's own development (esbuild, its bundler): a
+    // project installs none of its development dependencies.
+    allowScripts: {
+      ...Object.fromEntries(
+        Object.entries(pkg.allowScripts).filter(([key]) => !Object.hasOwn(pkg.devDependencies, approvedPackage(key))),
+      ),
+      ...existing.allowScripts,
+    },
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * Build time only (scripts/build.js): the package's compiled copies of two configuration modules,
- * replaced by what they amount to, so that reading the configuration costs an installed command
- * neither TypeBox nor ajv's compiler (together most of a CLI start, bench/cli.bench.ts):
+ * Build time (scripts/build.js), and in a checkout the first start after the configuration's
+ * sources change (src/config/compiled.ts caches the same two texts): the package's compiled copies
+ * of two configuration modules, replaced by what they amount to, so that reading the configuration
+ * costs a command neither TypeBox nor ajv's compiler (together most of a CLI start, bench/cli.bench.ts):
  *   src/config/schema.js     the schema's exports as plain data (TypeBox only builds them);
  *   src/config/validator.js  ajv's standalone code of the validator src/config/validator.ts
  *                            compiles at run time in a checkout, with the same ajv options.
@@ -39,8 +40,10 @@ export function precompiledSchema(): string {
  * validator.js: ajv's standalone validator, with `configValidator()` as the source module exports it.
  * The validator function is parenthesised, so V8 compiles it with the module and Node's compile
  * cache keeps its code: left lazy, its first call compiled its 120 kB on every start (~25 ms).
+ * `from` is where a copy outside the package's folder (a checkout's cache, src/config/compiled.ts)
+ * finds src/config/formats.ts and ajv's runtime helpers: file URLs of the module and the package.json.
  */
-export function precompiledValidator(): string {
+export function precompiledValidator(from?: { formats: string; packageJson: string }): string {
   const require = createRequire(import.meta.url);
   const { _ } = require('ajv') as typeof import('ajv');
   const standalone = require('ajv/dist/standalone').default as (ajv: Ajv, validate: ValidateFunction) => string;
@@ -56,9 +59,9 @@ export function precompiledValidator(): string {
   return (
     HEADER +
     "import { createRequire } from 'node:module';\n" +
-    "import { FORMAT_CHECKS } from './formats.js';\n" +
+    `import { FORMAT_CHECKS } from ${from ? JSON.stringify(from.formats) : "'./formats.js'"};\n` +
     // ajv's ESM output still require()s its small runtime helpers (ucs2length).
-    'const require = createRequire(import.meta.url);\n' +
+    `const require = createRequire(${from ? JSON.stringify(from.packageJson) : 'import.meta.url'});\n` +
     `${body.replace(declaration, `const ${name} = (function ${name}(`)});\n` +
     `export function configValidator() {\n  return ${name};\n}\n`
   );

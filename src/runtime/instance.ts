@@ -9,7 +9,9 @@
  * `start` and `queue:consumers:start`).
  */
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import { finished } from 'node:stream';
 import type { Config } from '../config.ts';
 import pg from 'pg';
 import { DEFAULT_DATABASE_URL } from '../db/pool.ts';
@@ -152,4 +154,18 @@ export async function commandClient<C extends Config>(
   const resolved = withResolvedDatabase(config);
   if (isVerbose()) process.stderr.write(`${describeDatabase(resolved.database)}\n`);
   return { ...resolved, client: await connectDatabase(resolved.database) };
+}
+
+/**
+ * Ends a command's connection once PostgreSQL has been told (Terminate, then the socket's end),
+ * without waiting for the server to close its side too, which is what pg's end() resolves on: the
+ * backend's exit, a few milliseconds a one-shot command has no use for. The socket then no longer
+ * keeps the process alive; pg's end still completes if the process lives on.
+ */
+export async function endCommandClient(client: pg.Client): Promise<void> {
+  const socket = client.connection.stream;
+  const ended = client.end().catch(() => {});
+  await new Promise<void>((resolve) => finished(socket, { readable: false }, () => resolve()));
+  if (socket instanceof Socket) socket.unref();
+  else await ended;
 }

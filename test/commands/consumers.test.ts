@@ -7,10 +7,11 @@
  * the served table brings.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { copyCheckout } from '../support/checkout.ts';
+import { consumerConfig } from '../support/cli.ts';
+import { PROJECT_ROOT } from '../support/checkout.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { runCli, startCli, type CliProcess } from '../support/processes.ts';
 import { waitFor } from '../support/wait.ts';
@@ -26,15 +27,17 @@ test(
   },
   async (t) => {
     const db = await createTestDatabase('max_messages');
-    const checkout = copyCheckout();
     const started: CliProcess[] = [];
     t.after(async () => {
       for (const p of started) await p.stop('SIGKILL');
       await db.drop();
-      checkout.remove();
     });
-    const configFile = join(checkout.dir, 'test-config.json');
-    writeFileSync(configFile, JSON.stringify({ schema: db.schema, bossSchema: db.bossSchema }));
+    // The operator's project: a folder of its own with a config file naming the suite's routes and
+    // plugins (never this checkout's own plugins or output), where `serve --spec` keeps what it
+    // generates (var/cache). No copy of the checkout: copying it cost ~2 s CPU and proved nothing
+    // here. Removed when the test ends, after the processes above are stopped.
+    const configFile = consumerConfig(t, db);
+    const cwd = dirname(configFile);
     // The catalog example runs the product operations, so each handled one completes.
     const env = {
       ...process.env,
@@ -43,22 +46,22 @@ test(
       MAGENTO_ASYNC_PLUGIN_EXAMPLES: 'catalog',
       LOG_LEVEL: 'warn',
     };
-    const args = (rest: string[]) => ['bin/magento-async.js', ...rest];
+    const args = (rest: string[]) => [join(PROJECT_ROOT, 'bin/magento-async.js'), ...rest];
     const spawnCli = (rest: string[]) => {
-      const p = startCli(process.execPath, args(rest), { cwd: checkout.dir, env });
+      const p = startCli(process.execPath, args(rest), { cwd, env });
       started.push(p);
       return p;
     };
     // Bounded: a consumer that never exits (the failure this test is for) is killed and reported.
     const consume = (rest: string[]) =>
-      runCli(process.execPath, args(['queue:consumers:start', ...rest]), { cwd: checkout.dir, env, timeoutMs: 90_000 });
+      runCli(process.execPath, args(['queue:consumers:start', ...rest]), { cwd, env, timeoutMs: 90_000 });
 
     const serve = spawnCli(['serve', '--spec', SPEC, '--port', '0']);
     const [, url] = await serve.waitFor(/serving 347 routes of \S+ at (\S+)\/rest/, 120_000);
     const issued = await runCli(
       process.execPath,
       args(['integration:token:create', '--name', 'operator', '--resources', 'all']),
-      { cwd: checkout.dir, env },
+      { cwd, env },
     );
     assert.equal(issued.code, 0, issued.stderr);
     const token = issued.stdout.trim().split('\n').pop()!;
@@ -126,7 +129,7 @@ test(
 
     // The consumer list names what the served table brings: the catch-all over every entity queue,
     // and each entity with its topics (orders exists only in the served spec).
-    const listed = await runCli(process.execPath, args(['queue:consumers:list']), { cwd: checkout.dir, env });
+    const listed = await runCli(process.execPath, args(['queue:consumers:list']), { cwd, env });
     assert.equal(listed.code, 0, listed.stderr);
     const lines = listed.stdout.trim().split('\n');
     const line = (name: string) => lines.find((l) => l.split(/\s+/)[0] === name);

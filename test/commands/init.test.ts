@@ -46,6 +46,12 @@ test('a new folder becomes a project depending on this version, with codegen for
   ]);
   assert.equal(pkg.scripts.start, 'magento-async start');
   assert.equal(pkg.allowScripts.node, true);
+  // The approvals of this checkout's own development stay here: a project installs none of its tools.
+  assert.equal(PACKAGE_JSON.allowScripts.esbuild, true);
+  assert.deepEqual(
+    Object.keys(pkg.allowScripts),
+    Object.keys(PACKAGE_JSON.allowScripts).filter((name) => name !== 'esbuild'),
+  );
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'magento-async.config.json'), 'utf8')).plugins, { examples: [] });
 });
 

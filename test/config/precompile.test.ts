@@ -28,7 +28,7 @@ test("the package's standalone validator accepts and rejects what the checkout's
   const dir = mkdtempSync(join(PROJECT_ROOT, '.cache/precompile-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const formats = pathToFileURL(join(PROJECT_ROOT, 'src/config/formats.ts')).href;
-  const code = precompiledValidator().replace("'./formats.js'", JSON.stringify(formats));
+  const code = precompiledValidator({ formats, packageJson: pathToFileURL(join(PROJECT_ROOT, 'package.json')).href });
   writeFileSync(join(dir, 'validator.js'), code);
   const standalone = (
     (await import(pathToFileURL(join(dir, 'validator.js')).href)) as {

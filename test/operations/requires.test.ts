@@ -229,24 +229,29 @@ describe('operations that wait for what they reference', () => {
   });
 
   it('a wait says what it waits for, and gives up at the wait limit naming the missing key', async () => {
+    // The waiting state lasts the wait limit (3 s) from the child's first look, and the parent works
+    // past it: the child's message and the gauge are read in one poll, so a slow machine that
+    // sees the wait late still sees both while it lasts.
     const bulk = await seed([
-      { sku: 'w-parent', sleepMs: 4000 },
+      { sku: 'w-parent', sleepMs: 7000 },
       { sku: 'w-child', parents: ['w-parent'] },
     ]);
-    const worker = await startWorker(2, 1, { WAIT_LIMIT: '1' });
+    const worker = await startWorker(2, 1, { WAIT_LIMIT: '3' });
+    const metrics = createMetrics({ pool: db.pool, schema: db.schema, bossSchema: db.bossSchema });
+    let seen: { message: string | null; gauge: string } | undefined;
     await waitFor(
-      async () => (await operations(bulk))[1]!.result_message?.startsWith('Waiting for products@1:w-parent') === true,
+      async () => {
+        const message = (await operations(bulk))[1]!.result_message;
+        if (!message?.startsWith('Waiting for products@1:w-parent')) return false;
+        seen = { message, gauge: await metrics.registry.getSingleMetricAsString('magento_async_operations_waiting') };
+        return /^magento_async_operations_waiting 1$/m.test(seen.gauge);
+      },
       20_000,
-      'the child to wait',
+      'the child to wait, counted by the waiting gauge',
     );
     assert.equal(
-      (await operations(bulk))[1]!.result_message,
+      seen!.message,
       `Waiting for products@1:w-parent: operation 0 of bulk ${bulk} provides it and is not finished.`,
-    );
-    const metrics = createMetrics({ pool: db.pool, schema: db.schema, bossSchema: db.bossSchema });
-    assert.match(
-      await metrics.registry.getSingleMetricAsString('magento_async_operations_waiting'),
-      /^magento_async_operations_waiting 1$/m,
     );
     await waitFor(finished(bulk), 30_000, 'every operation to be final');
     const ops = await operations(bulk);
@@ -256,7 +261,7 @@ describe('operations that wait for what they reference', () => {
     );
     assert.equal(
       ops[1]!.result_message,
-      'Gave up waiting for products@1:w-parent after 1 seconds (the wait limit): the operation providing it is not finished.',
+      'Gave up waiting for products@1:w-parent after 3 seconds (the wait limit): the operation providing it is not finished.',
     );
     await stop([worker]);
   });

@@ -33,11 +33,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from '../../src/dev/embedded.ts';
 import { PROJECT_ROOT } from '../support/checkout.ts';
-import { freshProject, packedTarball, pluginPackage, QUIET_INSTALL } from '../support/package.ts';
+import { freshProject, OFFLINE_INSTALL, packedTarball, pluginPackage, QUIET_INSTALL } from '../support/package.ts';
 import { runCli, startCli, type CliProcess } from '../support/processes.ts';
 import { SHARED_SPECS } from '../support/specs.ts';
 
@@ -87,6 +87,24 @@ export interface JourneyNode {
   project: 'create' | 'shared';
 }
 
+/**
+ * The folders of npm exec's cache `npx` (`<cache>/_npx`) that hold an install of a file in the
+ * folder `journeyDir` (named uniquely, by mkdtemp): an install's package.json names its `file:`
+ * dependencies (relative) and the specs it was made for (`_npx.packages`, absolute).
+ */
+function npxInstallsOf(npx: string, journeyDir: string): string[] {
+  if (!existsSync(npx)) return [];
+  return readdirSync(npx)
+    .map((entry) => join(npx, entry))
+    .filter((dir) => {
+      try {
+        return readFileSync(join(dir, 'package.json'), 'utf8').includes(`/${basename(journeyDir)}/`);
+      } catch {
+        return false;
+      }
+    });
+}
+
 export async function run(cwd: string, [command, args]: Command, env: Env) {
   const result = await runCli(command, args, { cwd, env, timeoutMs: 300_000 });
   assert.equal(result.code, 0, `${command} ${args.join(' ')} in ${cwd}\n${result.stdout}\n${result.stderr}`);
@@ -118,6 +136,12 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
     mkdirSync(packs);
     execFileSync('npm', ['pack', CREATE, '--pack-destination', packs, '--loglevel=error'], { env, stdio: 'ignore' });
     const create = join(packs, readdirSync(packs)[0]!);
+    // npm exec installs what it runs into npm's cache (<cache>/_npx/<digest of the specs>), kept for
+    // the next exec of the same specs: this journey's tarball paths are new each run, so each run
+    // would leave its own ~300 MB there. The journey removes what it made, even when it fails.
+    const npx = join(execFileSync('npm', ['config', 'get', 'cache'], { env, encoding: 'utf8' }).trim(), '_npx');
+    const execsOfThisJourney = () => npxInstallsOf(npx, root);
+    t.after(() => execsOfThisJourney().forEach((dir) => rmSync(dir, { recursive: true, force: true })));
     const made = await run(
       root,
       [
@@ -137,6 +161,10 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
       env,
     );
     assert.match(made.stdout, /Created a magento-async project in shop/);
+    const installs = execsOfThisJourney();
+    assert.equal(installs.length, 1, `npm exec's install of create-magento-async in ${npx}`);
+    rmSync(installs[0]!, { recursive: true, force: true });
+    assert.deepEqual(execsOfThisJourney(), [], `left in ${npx}`);
     await run(shop, ['npm', ['install', tarball, ...INSTALL]], env);
   } else {
     await freshProject(shop);
@@ -167,7 +195,8 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
   const author = await pluginPackage(FIXTURE, root);
   const tested = await run(author.dir, kitTest(), { ...env, ...database });
   assert.match(tested.stdout, /pass 2/, tested.stdout);
-  await run(shop, ['npm', ['install', author.tarball, ...INSTALL]], env);
+  // Everything it needs is in the project already: no registry, no cache (OFFLINE_INSTALL).
+  await run(shop, ['npm', ['install', author.tarball, ...OFFLINE_INSTALL]], env);
   const configFile = join(shop, 'magento-async.config.json');
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
   writeFileSync(configFile, JSON.stringify({ ...config, pluginPackages: ['acme-stock'] }, null, 2));

@@ -124,8 +124,21 @@ export async function packedTarball(): Promise<string> {
   );
 }
 
-/** npm's flags for installing what npm's cache has (a CI machine's `npm ci` filled it) without asking the registry again. */
+/**
+ * npm's flags for installing what npm's cache has (a CI machine's `npm ci` filled it) without asking
+ * the registry again. Not `--offline`: an install into a fresh folder resolves each range anew against
+ * the cached metadata, which can name a newer release than this checkout's lockfile (a fresh install
+ * of the tarball took cron-parser 5.10.7 where the lockfile has 5.10.5), and that tarball only the
+ * registry has on a fresh machine.
+ */
 export const QUIET_INSTALL = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+
+/**
+ * npm's flags for an install that needs nothing from the registry, nor from npm's cache: a local
+ * tarball with no dependencies of its own (a plugin package: magento-async is its peer) into a
+ * project that has installed everything else. `--offline` makes npm fail rather than fetch.
+ */
+export const OFFLINE_INSTALL = ['--offline', '--no-audit', '--no-fund', '--loglevel=error'];
 
 /** This checkout's Node (the `node` dependency, Node 24): the folder of its `node` binary. */
 export const PROJECT_NODE_BIN = join(dirname(createRequire(import.meta.url).resolve('node/package.json')), 'bin');
