@@ -29,6 +29,7 @@ import { foldedFetchDb } from '../queue/fetch-fold.ts';
 import { fetchPool } from '../queue/fetch-plan.ts';
 import { bossSchemaFor } from '../queue/boss.ts';
 import { QueueWaker } from './wake.ts';
+import { Vacuum } from './vacuum.ts';
 
 export interface ConsumerOptions {
   pool: Pool;
@@ -88,6 +89,8 @@ export interface ConsumerOptions {
   searchPath?: readonly string[];
   /** What operations require before they run (plugins' `requires`, src/consumer/requirements.ts). */
   dependencies?: BatchContext['dependencies'];
+  /** Operations handled between two vacuums when the server's autovacuum is off (vacuum.ts). */
+  vacuumEvery?: number;
 }
 
 export interface ConsumerHandle {
@@ -157,6 +160,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   // so a fetch costs the same at any depth). A fetch is short: a few connections serve every loop.
   const fetching = fetchPool(pool, Math.min(queues.length * concurrency, 4));
   const fetchDb = foldedFetchDb(fetching, claimFold(schema));
+  const vacuum = new Vacuum(pool, schema, bossSchemaFor(boss).replace(/^"(.*)"$/, '$1'), log, options.vacuumEvery);
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);
@@ -230,6 +234,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       } finally {
         reserved -= jobs.length;
         handled += ran;
+        vacuum.handled(ran);
         if (ran < jobs.length) quotaFreed();
       }
       if (options.maxMessages !== undefined && handled >= options.maxMessages) void stop();
@@ -247,6 +252,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
       await waker.close();
       // Each loop ends once the batch in hand is settled.
       await Promise.all(loops);
+      await vacuum.idle();
       await fetching.end();
       if (options.deadLetter !== false) await boss.offWork(DEAD_LETTER_QUEUE, { wait: true });
       resolveDone();

@@ -1,0 +1,59 @@
+/**
+ * A consumer vacuums the tables its attempts rewrite when the server's autovacuum is off (this
+ * machine's and CI's PostgreSQL run with it off), and leaves them alone when it is on.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PgBoss } from 'pg-boss';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
+import { startConsumer } from '../../src/consumer/consumer.ts';
+import { seedBulk, silentLog } from './seed.ts';
+
+describe('vacuum', () => {
+  let db: TestDatabase;
+  let boss: PgBoss;
+
+  before(async () => {
+    db = await createTestDatabase('vacuum');
+    boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    await ensureQueues(boss, ['products']);
+  });
+  after(async () => {
+    await boss.stop({ graceful: false });
+    await db.drop();
+  });
+
+  it('with autovacuum off, a consumer vacuums the job, operation and operation_order tables every so many operations', async () => {
+    await seedBulk(db.pool, boss, db.schema, { count: 120, operationId: 'Noop' });
+    const consumer = await startConsumer({
+      pool: db.pool,
+      boss,
+      schema: db.schema,
+      registry: { invoke: async () => ({ result: null, handler: 'Test_Noop::Noop' }) },
+      queues: ['async.products'],
+      batchSize: 20,
+      maxMessages: 120,
+      vacuumEvery: 50,
+      deadLetter: false,
+      log: silentLog,
+    });
+    // Stopping waits for a vacuum under way.
+    await consumer.done;
+    const { rows: setting } = await db.pool.query<{ on: boolean }>(`SELECT current_setting('autovacuum') = 'on' AS on`);
+    const { rows } = await db.pool.query<{ relname: string; vacuums: number }>(
+      `SELECT relname, vacuum_count::int AS vacuums FROM pg_stat_user_tables
+       WHERE (schemaname = $1 AND relname IN ('operation', 'operation_order'))
+          OR (schemaname = $2 AND relname = 'job_common') ORDER BY relname`,
+      [db.schema, db.bossSchema],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.relname),
+      ['job_common', 'operation', 'operation_order'],
+    );
+    for (const r of rows) {
+      if (setting[0]!.on) assert.equal(r.vacuums, 0, `${r.relname}: autovacuum is on, the consumer leaves it alone`);
+      else assert.ok(r.vacuums >= 1, `${r.relname} vacuumed by the consumer`);
+    }
+  });
+});
