@@ -4,7 +4,7 @@
  * autovacuum off they pile up and every statement wades through more of them as the history grows
  * (bench:depth, 1,000,000 upserts on a server with `autovacuum = off`: 2,400 ops/s over the first
  * 200,000, 484 at the end, 1,870,000 dead rows in the job table; 400,000 upserts back to back:
- * 3,269 ops/s, 2,384 at the end, against 5,157 and 5,681 with those tables vacuumed every 50 s).
+ * 3,269 ops/s, 2,384 at the end, against 4,081 and 5,268 with this vacuum).
  * So a consumer whose server has autovacuum off vacuums the tables it rewrites (pg-boss's job table,
  * `operation_order`, `operation`) itself, each time it handled `every` operations since the last,
  * one consumer at a time (an advisory lock), in the background: a failure is a warning line. With
