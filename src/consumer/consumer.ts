@@ -151,8 +151,9 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   let stopped: Promise<void> | null = null;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const bossSchema = bossSchemaFor(boss).replace(/^"(.*)"$/, '$1');
   // Before anything is claimed: a trigger looks at these jobs to tell which waiters are held.
-  await pool.query(recordQueueSchema(schema), [bossSchemaFor(boss).replace(/^"(.*)"$/, '$1')]);
+  await pool.query(recordQueueSchema(schema), [bossSchema]);
   const waker = await QueueWaker.start(boss, log);
   ctx.wake = (queue) => waker.wake(queue);
   // pg-boss's fetch statement with the batch's operations claimed in the same statement, run as a
@@ -160,7 +161,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   // so a fetch costs the same at any depth). A fetch is short: a few connections serve every loop.
   const fetching = fetchPool(pool, Math.min(queues.length * concurrency, 4));
   const fetchDb = foldedFetchDb(fetching, claimFold(schema));
-  const vacuum = new Vacuum(pool, schema, bossSchemaFor(boss).replace(/^"(.*)"$/, '$1'), log, options.vacuumEvery);
+  const vacuum = new Vacuum(pool, schema, bossSchema, log, options.vacuumEvery);
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);

@@ -8,6 +8,7 @@ import type { PgBoss } from 'pg-boss';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { startConsumer } from '../../src/consumer/consumer.ts';
+import { autovacuumOn } from '../../src/consumer/vacuum.ts';
 import { seedBulk, silentLog } from './seed.ts';
 
 describe('vacuum', () => {
@@ -40,7 +41,7 @@ describe('vacuum', () => {
     });
     // Stopping waits for a vacuum under way.
     await consumer.done;
-    const { rows: setting } = await db.pool.query<{ on: boolean }>(`SELECT current_setting('autovacuum') = 'on' AS on`);
+    const { rows: setting } = await db.pool.query<{ on: boolean }>(autovacuumOn);
     const { rows } = await db.pool.query<{ relname: string; vacuums: number }>(
       `SELECT relname, vacuum_count::int AS vacuums FROM pg_stat_user_tables
        WHERE (schemaname = $1 AND relname IN ('operation', 'operation_order'))
