@@ -12,7 +12,7 @@
 import { parseCryptKey } from '../accept/crypt-key.ts';
 import { getOrCreateCryptKey } from '../auth/crypt-key.ts';
 import type { Job, JobAttempt, PgBoss } from 'pg-boss';
-import type { Pool } from '../db/pool.ts';
+import { bareName, type Pool } from '../db/pool.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { DEAD_LETTER_QUEUE, type OperationJob } from '../queue/names.ts';
 import type { Gate } from '../kernel/gate.ts';
@@ -151,7 +151,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   let stopped: Promise<void> | null = null;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  const bossSchema = bossSchemaFor(boss).replace(/^"(.*)"$/, '$1');
+  const bossSchema = bareName(bossSchemaFor(boss));
   // Before anything is claimed: a trigger looks at these jobs to tell which waiters are held.
   await pool.query(recordQueueSchema(schema), [bossSchema]);
   const waker = await QueueWaker.start(boss, log);

@@ -87,6 +87,16 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   }
 }
 
+/** A schema's name bare, whether given so or quoted already (pg-boss's schema may come `"pgboss"`). */
+export function bareName(name: string): string {
+  return name.replace(/^"(.*)"$/, '$1');
+}
+
+/** {@link ident} of a schema's name that may come quoted already ({@link bareName}). */
+export function schemaIdent(name: string): string {
+  return ident(bareName(name));
+}
+
 /** Quotes an identifier (schema names come from configuration, never from requests). */
 export function ident(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) {

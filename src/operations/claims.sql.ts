@@ -10,7 +10,7 @@
  * pg-boss's job table is found by operation through `job_operation` (src/queue/job-index.ts), an
  * index of live jobs by their payload's bulk and key: every look below is an index probe.
  */
-import { ident } from '../db/pool.ts';
+import { ident, schemaIdent } from '../db/pool.ts';
 import { DEAD_LETTER_QUEUE } from '../queue/names.ts';
 import { unfinishedSql as UNFINISHED } from './finished.ts';
 
@@ -26,7 +26,7 @@ export type Unclaimed =
    */
   | 'busy';
 
-const b = (bossSchema: string): string => ident(bossSchema.replace(/^"(.*)"$/, '$1'));
+const b = schemaIdent;
 
 /**
  * SQL: the live jobs (`states`, e.g. `= 'active'` or `< 'completed'`) of operation row `o` in the

@@ -3,7 +3,7 @@
  * (`operation_wait`, 050_requires.sql) name each unfinished provider of a key it requires: an
  * operation of that entity key in `operation_order`, which holds exactly the unfinished ones.
  */
-import { ident } from '../db/pool.ts';
+import { ident, schemaIdent } from '../db/pool.ts';
 import { DB_SECOND } from '../db/sql/seconds.ts';
 import { ATTEMPT_HOLDS, HELD } from './claims.sql.ts';
 import { finalSql as FINAL, unfinishedSql as UNFINISHED } from './finished.ts';
@@ -158,7 +158,7 @@ export function nameDependantJobs(schema: string): string {
  */
 export function dependantJobs(schema: string, bossSchema: string): string {
   const s = ident(schema);
-  const b = ident(bossSchema.replace(/^"(.*)"$/, '$1'));
+  const b = schemaIdent(bossSchema);
   return `WITH due AS (
       SELECT DISTINCT e.queue, e.job FROM ${s}.operation_wait e
       JOIN unnest($1::uuid[], $2::int[]) AS f(bulk_uuid, operation_key) ON e.on_bulk = f.bulk_uuid AND e.on_key = f.operation_key

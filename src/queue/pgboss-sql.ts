@@ -25,7 +25,7 @@
  *   use in src/queue/job-insert.ts, pinned to this same version (test/queue/job-insert.test.ts).
  */
 
-import { ident } from '../db/pool.ts';
+import { schemaIdent } from '../db/pool.ts';
 
 export const PGBOSS_VERSION = '12.38.0';
 
@@ -94,7 +94,7 @@ function topLevel(text: string, keyword: 'UPDATE' | 'SELECT'): number | null {
  * the one its fetch compares `start_after` with.
  */
 export function startWaitingJobsNow(bossSchema: string, ids: string): string {
-  const b = ident(bossSchema.replace(/^"(.*)"$/, '$1'));
+  const b = schemaIdent(bossSchema);
   return `WITH ids AS (${ids})
     UPDATE ${b}.job j SET start_after = ${b}.job_now()
     FROM ids WHERE j.name = $3 AND j.id = ids.id AND j.state = 'created' AND j.start_after > ${b}.job_now()`;
@@ -111,7 +111,7 @@ export function startWaitingJobsNow(bossSchema: string, ids: string): string {
  * whether it was extended (`extended`) or found locked (`locked`); one missing is no longer ours.
  */
 export function extendJobs(bossSchema: string): string {
-  const b = ident(bossSchema.replace(/^"(.*)"$/, '$1'));
+  const b = schemaIdent(bossSchema);
   const ours = `j.name = $1 AND j.id = ANY(ARRAY(SELECT split_part(a, ':', 1)::uuid FROM unnest($2::text[]) a))
       AND j.state = 'active' AND (j.id::text || ':' || j.retry_count::text) = ANY($2::text[])`;
   return `WITH free AS (SELECT j.id FROM ${b}.job j WHERE ${ours} FOR NO KEY UPDATE OF j SKIP LOCKED),
