@@ -90,7 +90,10 @@ export class SharedTransaction {
     return client;
   }
 
-  /** Ends it for good, giving the connection back (`error`: destroyed, so the server rolls back). */
+  /**
+   * Ends it for good, giving the connection back (`error`: destroyed, so the server rolls back).
+   * Without `error` the caller has committed it: the connection goes back to the pool as it is.
+   */
   async end(error?: Error): Promise<void> {
     if (this.#gone) return;
     this.#gone = true;

@@ -128,7 +128,10 @@ describe('plugin migrations', () => {
       'SELECT (SELECT sku FROM acme_price) AS sku, (SELECT count(*)::int FROM store) AS stores',
     );
     assert.deepEqual(rows, [{ sku: 'A-1', stores: 2 }]);
-    await tx.end();
+    // As the consumer ends one it does not commit (src/consumer/commit.ts): with an error, so the
+    // connection goes and the server rolls back. A plain end() gives the connection back to the pool
+    // inside its open transaction, which then swallowed the test's DROP SCHEMA at the pool's end.
+    await tx.end(new Error('read only'));
   });
 
   it('an existing deployment’s example tables move, with their rows, into the examples’ schemas', async (t) => {
