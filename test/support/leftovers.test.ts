@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createPool, databaseUrl, ident } from '../../src/db/pool.ts';
 import { CODEGEN_CACHE_ENV } from '../../codegen/cache.ts';
-import { endRun, noteSchema, startRun } from './leftovers.ts';
+import { endRun, forgetSchema, noteSchema, startRun } from './leftovers.ts';
 import { waitFor } from './wait.ts';
 
 const RUN_ENV = ['TMPDIR', 'MAGENTO_ASYNC_TEST_RUN', CODEGEN_CACHE_ENV];
@@ -68,4 +68,32 @@ test('a run that cleaned up after itself leaves nothing to report', async () => 
     assert.deepEqual(await endRun(dir, null), []);
     assert.equal(existsSync(dir), false);
   });
+});
+
+test('a schema its test dropped, yet still there (a drop rolled back later), is told so', async () => {
+  const pool = createPool({ connectionString: databaseUrl(), max: 1 });
+  const schema = `leftover_undone_${process.pid}`;
+  try {
+    await sandbox(async (dir) => {
+      await pool.query(`CREATE SCHEMA ${ident(schema)}`);
+      await pool.query(`CREATE SCHEMA ${ident(`${schema}__acme`)}`);
+      noteSchema(schema);
+      // What the test believes: its drop returned. The transaction it ran in was rolled back.
+      await pool.query('BEGIN');
+      await pool.query(`DROP SCHEMA ${ident(schema)} CASCADE; DROP SCHEMA ${ident(`${schema}__acme`)} CASCADE`);
+      forgetSchema(schema);
+      await pool.query('ROLLBACK');
+      const left = await endRun(dir, pool);
+      assert.deepEqual(left.sort(), [
+        `schema ${schema} (its test dropped it, yet it is there)`,
+        `schema ${schema}__acme (its test dropped it, yet it is there)`,
+      ]);
+      const { rows } = await pool.query('SELECT 1 FROM pg_namespace WHERE starts_with(nspname, $1)', [schema]);
+      assert.equal(rows.length, 0, 'the schemas are dropped');
+    });
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
+    await pool.query(`DROP SCHEMA IF EXISTS ${ident(`${schema}__acme`)} CASCADE`);
+    await pool.end();
+  }
 });

@@ -24,6 +24,8 @@ import { CODEGEN_CACHE_ENV } from '../../codegen/cache.ts';
 
 const TAG = 'MAGENTO_ASYNC_TEST_RUN';
 const SCHEMAS = '.schemas';
+/** What a schema's note holds once its test has dropped it (forgetSchema). */
+const DROPPED = 'dropped';
 /** The run's codegen cache (codegen/cache.ts): a large spec is generated once per run. */
 const CODEGEN = '.codegen';
 /** The run's store projects made from the packed package (test/support/package.ts): npm runs once per run. */
@@ -78,9 +80,14 @@ export function noteSchema(name: string): void {
   if (dir) writeFileSync(join(dir, name), '');
 }
 
+/**
+ * The test dropped the schema. The note stays: the end of the run looks for it anyway, on a
+ * connection of its own, since a drop can be undone after it returned (run on a connection that
+ * was in a transaction someone else rolled back, ea318a4).
+ */
 export function forgetSchema(name: string): void {
   const dir = schemasDir();
-  if (dir) rmSync(join(dir, name), { force: true });
+  if (dir && existsSync(join(dir, name))) writeFileSync(join(dir, name), DROPPED);
 }
 
 /** Processes other than this one started during the run (they carry its tag), still running. */
@@ -115,18 +122,25 @@ export async function endRun(dir: string, pool: Pool | null): Promise<string[]> 
       }
     }
   }
-  for (const schema of readdirSync(join(dir, SCHEMAS))) {
-    // With the schemas of its plugins' migrations (`<schema>__<plugin>`, src/plugins/migrations.ts).
-    const { rows } = (await pool
-      ?.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname = $1 OR starts_with(nspname, $2)`, [
-        schema,
-        `${schema}__`,
-      ])
-      .catch(() => null)) ?? { rows: [] };
-    for (const { nspname } of rows) {
-      left.push(`schema ${nspname}`);
-      await pool?.query(`DROP SCHEMA IF EXISTS ${ident(nspname)} CASCADE`).catch(() => {});
-    }
+  // Every schema noted in the run, dropped or not, with the schemas of its plugins' migrations
+  // (`<schema>__<plugin>`, src/plugins/migrations.ts): one look at the catalog for all of them.
+  const noted = new Map(
+    readdirSync(join(dir, SCHEMAS)).map((name) => [name, readFileSync(join(dir, SCHEMAS, name), 'utf8') === DROPPED]),
+  );
+  const { rows } = (await pool?.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace`).catch(() => null)) ?? {
+    rows: [],
+  };
+  const owner = (nspname: string): string | undefined => {
+    if (noted.has(nspname)) return nspname;
+    for (let i = nspname.indexOf('__'); i > 0; i = nspname.indexOf('__', i + 1))
+      if (noted.has(nspname.slice(0, i))) return nspname.slice(0, i);
+    return undefined;
+  };
+  for (const { nspname } of rows) {
+    const schema = owner(nspname);
+    if (schema === undefined) continue;
+    left.push(`schema ${nspname}${noted.get(schema) ? ' (its test dropped it, yet it is there)' : ''}`);
+    await pool?.query(`DROP SCHEMA IF EXISTS ${ident(nspname)} CASCADE`).catch(() => {});
   }
   for (const entry of readdirSync(dir)) if (!KEPT.has(entry)) left.push(`${join(dir, entry)}`);
   rmSync(dir, { recursive: true, force: true });
