@@ -120,6 +120,10 @@ export class DocSession {
       );
       // Node 24 (the `node` devDependency) first, as `npm run`/`npx` would have it.
       this.env.PATH = `${bin}:${join(this.checkout.dir, 'node_modules/.bin')}:${process.env.PATH}`;
+      // `npx magento-async` in a checkout installs the checkout itself (a link) into npm's cache,
+      // `_npx/<digest of its path>`: a new entry for every copy, two a run. The copy's own cache,
+      // beside it, goes with it (the link needs nothing from the registry, nor from a cache).
+      this.env.npm_config_cache = join(dirname(this.checkout.dir), 'npm-cache');
     }
     return this.checkout.dir;
   }
