@@ -163,9 +163,18 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
     assert.match(made.stdout, /Created a magento-async project in shop/);
     const installs = execsOfThisJourney();
     assert.equal(installs.length, 1, `npm exec's install of create-magento-async in ${npx}`);
+    // npm exec installed magento-async, its dependencies and the `node` dependency's Node from
+    // nothing, on this Node (the bin ran create-magento-async's init with it): the project's own
+    // install starts from those files, hard-linked without npm's hidden lockfile, as the plugin
+    // package's does (test/support/package.ts). npm still makes the project's tree from its
+    // package.json (create-magento-async goes, magento-async is the tarball's) but unpacks nothing
+    // it finds, above all not Node's 189 MB again.
+    execFileSync('cp', ['-al', join(installs[0]!, 'node_modules'), join(shop, 'node_modules')]);
+    rmSync(join(shop, 'node_modules/.package-lock.json'));
     rmSync(installs[0]!, { recursive: true, force: true });
     assert.deepEqual(execsOfThisJourney(), [], `left in ${npx}`);
     await run(shop, ['npm', ['install', tarball, ...INSTALL]], env);
+    assert.ok(!existsSync(join(shop, 'node_modules/create-magento-async')), "npm install kept npm exec's package");
   } else {
     await freshProject(shop);
     // init itself on this Node: the project's files, in a folder of its own (npm install aside).
