@@ -89,7 +89,10 @@ export interface ConsumerOptions {
   searchPath?: readonly string[];
   /** What operations require before they run (plugins' `requires`, src/consumer/requirements.ts). */
   dependencies?: BatchContext['dependencies'];
-  /** Operations handled between two vacuums when the server's autovacuum is off (vacuum.ts). */
+  /**
+   * Operations handled between two vacuums when the server's autovacuum is off (vacuum.ts): our
+   * tables, pg-boss's job table and the tables of the plugins' schemas in `searchPath`.
+   */
   vacuumEvery?: number;
 }
 
@@ -161,7 +164,9 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   // so a fetch costs the same at any depth). A fetch is short: a few connections serve every loop.
   const fetching = fetchPool(pool, Math.min(queues.length * concurrency, 4));
   const fetchDb = foldedFetchDb(fetching, claimFold(schema));
-  const vacuum = new Vacuum(pool, schema, bossSchema, log, options.vacuumEvery);
+  // The plugins' own schemas: the search path's, after ours (PluginRegistry.searchPath).
+  const pluginSchemas = (options.searchPath ?? []).filter((n) => n !== schema && n !== 'public');
+  const vacuum = new Vacuum(pool, schema, bossSchema, log, options.vacuumEvery, pluginSchemas);
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);

@@ -9,6 +9,10 @@
  * `operation_order`, `operation`) itself, each time it handled `every` operations since the last,
  * one consumer at a time (an advisory lock), in the background: a failure is a warning line. With
  * autovacuum on it does nothing.
+ *
+ * The handlers it runs rewrite their plugins' tables just as often (the catalog example updates a
+ * product's row and its values with every save, leaving the old versions behind), so the tables of
+ * the plugins' own schemas (src/plugins/migrations.ts) are vacuumed with them, under the same rule.
  */
 import type { Pool } from '../db/pool.ts';
 import { ident } from '../db/pool.ts';
@@ -23,26 +27,44 @@ export const autovacuumOn = `SELECT current_setting('autovacuum') = 'on' AS on`;
 export const tryVacuumLock = `SELECT pg_try_advisory_lock(hashtext('magento-async:vacuum:' || $1)) AS locked`;
 export const vacuumUnlock = `SELECT pg_advisory_unlock(hashtext('magento-async:vacuum:' || $1))`;
 
-/** The tables every attempt rewrites (a partitioned job table is vacuumed partition by partition). */
-export function vacuumTables(schema: string, bossSchema: string): string {
+/**
+ * The tables every attempt rewrites (a partitioned job table is vacuumed partition by partition),
+ * and `pluginTables` (qualified, quoted names).
+ */
+export function vacuumTables(schema: string, bossSchema: string, pluginTables: readonly string[] = []): string {
   const s = ident(schema);
-  return `VACUUM ${ident(bossSchema)}.job, ${s}.operation_order, ${s}.operation`;
+  return `VACUUM ${[`${ident(bossSchema)}.job`, `${s}.operation_order`, `${s}.operation`, ...pluginTables].join(', ')}`;
 }
+
+/** The tables (not partitioned parents, whose partitions are listed) of the schemas $1 text[], quoted. */
+export const tablesOfSchemas = `SELECT format('%I.%I', n.nspname, c.relname) AS name
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'm') ORDER BY 1`;
 
 export class Vacuum {
   #pool: Pool;
   #schema: string;
   #bossSchema: string;
+  #pluginSchemas: readonly string[];
   #log: Logger;
   #every: number;
   #needed: Promise<boolean> | null = null;
   #since = 0;
   #running: Promise<void> | null = null;
 
-  constructor(pool: Pool, schema: string, bossSchema: string, log: Logger, every = VACUUM_EVERY) {
+  /** `pluginSchemas`: the plugins' own schemas, whose tables the handlers write. */
+  constructor(
+    pool: Pool,
+    schema: string,
+    bossSchema: string,
+    log: Logger,
+    every = VACUUM_EVERY,
+    pluginSchemas: readonly string[] = [],
+  ) {
     this.#pool = pool;
     this.#schema = schema;
     this.#bossSchema = bossSchema;
+    this.#pluginSchemas = pluginSchemas;
     this.#log = log;
     this.#every = every;
   }
@@ -73,10 +95,14 @@ export class Vacuum {
         if (!rows[0]!.locked) return;
         try {
           const started = performance.now();
-          await client.query(vacuumTables(this.#schema, this.#bossSchema));
+          // Looked up each time: a plugin's migration may add a table while the consumer runs.
+          const plugins = this.#pluginSchemas.length
+            ? (await client.query<{ name: string }>(tablesOfSchemas, [this.#pluginSchemas])).rows.map((r) => r.name)
+            : [];
+          await client.query(vacuumTables(this.#schema, this.#bossSchema, plugins));
           this.#log.info(
-            { ms: Math.round(performance.now() - started) },
-            'vacuumed the job and operation tables (autovacuum is off)',
+            { ms: Math.round(performance.now() - started), pluginTables: plugins.length },
+            "vacuumed the job and operation tables and the plugins' (autovacuum is off)",
           );
         } finally {
           await client.query(vacuumUnlock, [this.#schema]);
