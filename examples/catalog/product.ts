@@ -101,7 +101,12 @@ export function writePlan(
     for (const [code, value] of values) if (REQUIRED_ATTRIBUTES.includes(code)) missingAtAdmin.set(code, value);
   }
   if (created) {
-    for (const [code, value] of NEW_PRODUCT_DEFAULTS) if (!missingAtAdmin.has(code)) missingAtAdmin.set(code, value);
+    for (const [code, value] of NEW_PRODUCT_DEFAULTS) {
+      // Saved at the admin scope with a value of its own, the default would be a write that finds
+      // it there: left out, so a create that gives them all saves the statement.
+      if (storeId === ADMIN_STORE_ID && values.has(code)) continue;
+      if (!missingAtAdmin.has(code)) missingAtAdmin.set(code, value);
+    }
   }
   return { storeId, values, missingAtAdmin };
 }
