@@ -9,7 +9,9 @@ import type { PgBoss } from 'pg-boss';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { startConsumer } from '../../src/consumer/consumer.ts';
-import { autovacuumOn } from '../../src/consumer/vacuum.ts';
+import { autovacuumOn, writtenSinceVacuum } from '../../src/consumer/vacuum.ts';
+import { ident } from '../../src/db/pool.ts';
+import { waitFor } from '../support/wait.ts';
 import { seedBulk, silentLog } from './seed.ts';
 
 describe('vacuum', () => {
@@ -61,5 +63,39 @@ describe('vacuum', () => {
       if (setting[0]!.on) assert.equal(r.vacuums, 0, `${r.relname}: autovacuum is on, the consumer leaves it alone`);
       else assert.ok(r.vacuums >= 1, `${r.relname} vacuumed by the consumer`);
     }
+  });
+
+  it('with autovacuum off, a consumer starting on a backlog of `every` unvacuumed operations vacuums at once', async () => {
+    await seedBulk(db.pool, boss, db.schema, { count: 60, operationId: 'Noop' });
+    const operation = `${ident(db.schema)}.operation`;
+    // The server's statistics count the backlog's rows once the seeding connection reports them.
+    await waitFor(
+      async () => Number((await db.pool.query<{ rows: string }>(writtenSinceVacuum, [operation])).rows[0]!.rows) >= 60,
+      15_000,
+      'the statistics to count the seeded operations',
+    );
+    const vacuums = async () =>
+      (
+        await db.pool.query<{ n: number }>(
+          `SELECT vacuum_count::int AS n FROM pg_stat_user_tables WHERE relid = to_regclass($1)`,
+          [operation],
+        )
+      ).rows[0]!.n;
+    const before = await vacuums();
+    // One operation handled: far fewer than `every`, so only the start can vacuum.
+    const consumer = await startConsumer({
+      pool: db.pool,
+      boss,
+      schema: db.schema,
+      registry: { invoke: async () => ({ result: null, handler: 'Test_Noop::Noop' }) },
+      queues: ['async.products'],
+      maxMessages: 1,
+      vacuumEvery: 50,
+      deadLetter: false,
+      log: silentLog,
+    });
+    await consumer.done;
+    const { rows: setting } = await db.pool.query<{ on: boolean }>(autovacuumOn);
+    assert.equal(await vacuums(), setting[0]!.on ? before : before + 1);
   });
 });
