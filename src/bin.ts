@@ -46,20 +46,24 @@ function usable(): boolean {
   const satisfies = require('semver/functions/satisfies') as (version: string, range: string) => boolean;
   return satisfies(process.versions.node, required);
 }
-if (!usable()) {
-  const node = declaredNode();
-  if (node && node !== process.execPath) await rerun(node);
-  process.stderr.write(
-    `magento-async needs Node ${required}, but this is ${process.version} (${process.execPath}), and its own Node ` +
-      '(the `node` dependency) is not installed: reinstall with install scripts allowed, or put a newer Node first on PATH.\n',
-  );
-  process.exit(1);
-}
 
-// V8's code cache on disk: later runs skip compiling what an earlier one compiled (a CLI starts often).
-nodeModule.enableCompileCache?.();
-const { main } = await import('./cli.ts');
-const code = await main(process.argv.slice(2));
-// A failed command exits at once: pools or timers it opened must not keep it alive after its one line.
-if (code !== 0) process.exit(code);
-process.exitCode = code;
+// No top-level await: the installed command runs this file bundled as a script (scripts/bundle-cli.js).
+async function run(): Promise<void> {
+  if (!usable()) {
+    const node = declaredNode();
+    if (node && node !== process.execPath) await rerun(node);
+    process.stderr.write(
+      `magento-async needs Node ${required}, but this is ${process.version} (${process.execPath}), and its own Node ` +
+        '(the `node` dependency) is not installed: reinstall with install scripts allowed, or put a newer Node first on PATH.\n',
+    );
+    process.exit(1);
+  }
+  // V8's code cache on disk: later runs skip compiling what an earlier one compiled (a CLI starts often).
+  nodeModule.enableCompileCache?.();
+  const { main } = await import('./cli.ts');
+  const code = await main(process.argv.slice(2));
+  // A failed command exits at once: pools or timers it opened must not keep it alive after its one line.
+  if (code !== 0) process.exit(code);
+  process.exitCode = code;
+}
+void run();
