@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * The `magento-async` command as installed (dist/cli/bin.js: this file bundled with the command
- * line, scripts/bundle-cli.js; in a checkout bin/magento-async.js runs it from source). It starts
- * on whatever `node` is first on PATH, possibly an older one than the package needs
- * (`engines.node`): then it runs itself again with the Node the package declares as its `node`
+ * The `magento-async` command as installed (dist/cli/cli.js: this file bundled with the command
+ * line, which dist/cli/bin.js runs, scripts/bundle-cli.js; in a checkout bin/magento-async.js runs
+ * it from source). It starts on whatever `node` is first on PATH, possibly an older one than the
+ * package needs (`engines.node`): then it runs itself again with the Node the package declares as its `node`
  * dependency, and only when there is none it stops with one line saying what to do.
  * Imports here are Node's own until the version is known to be right.
  */
