@@ -42,8 +42,12 @@ before(async () => {
     log: { ...silentLog, warn: (fields: unknown, message?: string) => void warnings.push(String(message ?? fields)) },
   });
   h.as(admin);
-  // Small batches, many commits: each round crosses several of them.
-  for (let w = 0; w < WORKERS; w++) workers.push(await startWorker(db, 1, 5, 4));
+  // Small batches, many commits: each round crosses several of them. Nothing here expires or is
+  // retried, and each bulk wakes the consumers with its NOTIFY: pg-boss's sweep at its default
+  // 10 s and polls every 5 s, not the crash tests' 1 s and 0.5 s (idle, those cost three workers
+  // 50 ms of PostgreSQL's CPU a second, a sixth of this file's).
+  for (let w = 0; w < WORKERS; w++)
+    workers.push(await startWorker(db, 1, 5, 4, { SUPERVISE_SECONDS: '10', POLL_SECONDS: '5' }));
 });
 after(async () => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
