@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { createPool, databaseUrl, DEFAULT_DATABASE_URL, ident, type Pool } from '../../src/db/pool.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { databaseAnswers, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/dev/embedded.ts';
+import { vacuumCatalogs } from './catalog-vacuum.ts';
 import { endRun, forgetSchema, noteSchema, startRun, untagged } from './leftovers.ts';
 
 let embedded: EmbeddedPostgres | undefined;
@@ -29,12 +30,12 @@ export async function globalSetup(): Promise<void> {
   process.env.CRYPT_KEY ??= TEST_CRYPT_KEY;
   const force = Boolean(process.env.MAGENTO_ASYNC_FORCE_EMBEDDED);
   if (!force) {
-    if (process.env.DATABASE_URL) return;
+    if (process.env.DATABASE_URL) return startFromVacuumedCatalogs();
     if (await databaseAnswers(DEFAULT_DATABASE_URL, 1500)) {
       // Named explicitly, so CLI processes the tests spawn never follow a var/instance.json that a
       // developer's `npm start` left in the checkout.
       process.env.DATABASE_URL = DEFAULT_DATABASE_URL;
-      return;
+      return startFromVacuumedCatalogs();
     }
   }
   const started = Date.now();
@@ -55,6 +56,16 @@ export async function globalSetup(): Promise<void> {
         : `no DATABASE_URL and nothing answers at ${DEFAULT_DATABASE_URL}`) +
       '\n',
   );
+}
+
+/** A server the run did not start may keep autovacuum off: test/support/catalog-vacuum.ts says why. */
+async function startFromVacuumedCatalogs(): Promise<void> {
+  const pool = createPool({ connectionString: databaseUrl(), max: 1 });
+  try {
+    await vacuumCatalogs(pool);
+  } finally {
+    await pool.end();
+  }
 }
 
 export async function globalTeardown(): Promise<void> {
