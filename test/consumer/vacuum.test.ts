@@ -28,24 +28,26 @@ describe('vacuum', () => {
     await db.drop();
   });
 
-  it("with autovacuum off, a consumer vacuums the job, operation and operation_order tables and its plugins' tables every so many operations", async () => {
-    // A plugin's own schema (src/plugins/migrations.ts names them so; drop() removes them).
-    const plugin = `${db.schema}__test_values`;
-    await db.pool.query(`CREATE SCHEMA "${plugin}"; CREATE TABLE "${plugin}".value (k int PRIMARY KEY, v text)`);
-    await seedBulk(db.pool, boss, db.schema, { count: 120, operationId: 'Noop' });
-    const consumer = await startConsumer({
+  /** A consumer of the products queue whose handler does nothing, vacuuming every 50 operations. */
+  const noopConsumer = (options: Partial<Parameters<typeof startConsumer>[0]>) =>
+    startConsumer({
       pool: db.pool,
       boss,
       schema: db.schema,
       registry: { invoke: async () => ({ result: null, handler: 'Test_Noop::Noop' }) },
       queues: ['async.products'],
-      batchSize: 20,
-      maxMessages: 120,
       vacuumEvery: 50,
-      searchPath: [db.schema, plugin, 'public'],
       deadLetter: false,
       log: silentLog,
+      ...options,
     });
+
+  it("with autovacuum off, a consumer vacuums the job, operation and operation_order tables and its plugins' tables every so many operations", async () => {
+    // A plugin's own schema (src/plugins/migrations.ts names them so; drop() removes them).
+    const plugin = `${db.schema}__test_values`;
+    await db.pool.query(`CREATE SCHEMA "${plugin}"; CREATE TABLE "${plugin}".value (k int PRIMARY KEY, v text)`);
+    await seedBulk(db.pool, boss, db.schema, { count: 120, operationId: 'Noop' });
+    const consumer = await noopConsumer({ batchSize: 20, maxMessages: 120, searchPath: [db.schema, plugin, 'public'] });
     // Stopping waits for a vacuum under way.
     await consumer.done;
     const { rows: setting } = await db.pool.query<{ on: boolean }>(autovacuumOn);
@@ -83,17 +85,7 @@ describe('vacuum', () => {
       ).rows[0]!.n;
     const before = await vacuums();
     // One operation handled: far fewer than `every`, so only the start can vacuum.
-    const consumer = await startConsumer({
-      pool: db.pool,
-      boss,
-      schema: db.schema,
-      registry: { invoke: async () => ({ result: null, handler: 'Test_Noop::Noop' }) },
-      queues: ['async.products'],
-      maxMessages: 1,
-      vacuumEvery: 50,
-      deadLetter: false,
-      log: silentLog,
-    });
+    const consumer = await noopConsumer({ maxMessages: 1 });
     await consumer.done;
     const { rows: setting } = await db.pool.query<{ on: boolean }>(autovacuumOn);
     assert.equal(await vacuums(), setting[0]!.on ? before : before + 1);
