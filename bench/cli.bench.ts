@@ -16,6 +16,9 @@
  * The load (`uptime`) is printed before and after: compare ratios only from runs at similar load.
  *
  *   npm run bench:cli                       (ROUNDS=15; CLI_BENCH_INSTALL=<folder> reuses an install)
+ *
+ * CLI_BENCH_COMPARE=<folder>, another install (of another build), is timed in the same rounds,
+ * interleaved, as a row of its own: an A/B of two builds at the same load.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -108,8 +111,17 @@ try {
      await client.query(${JSON.stringify(selectBulkSummary(db.schema))}, [${JSON.stringify(uuid)}]);
      await client.end();`,
   ];
+  const compared = process.env.CLI_BENCH_COMPARE;
   const bins = [
     { label: 'installed package (npm install of the tarball)', file: installedBin },
+    ...(compared
+      ? [
+          {
+            label: `compared install (${compared})`,
+            file: join(compared, 'node_modules/magento-async/bin/magento-async.js'),
+          },
+        ]
+      : []),
     { label: 'this checkout (bin/magento-async.js, type stripping)', file: join(root, 'bin/magento-async.js') },
   ];
   const cases = [

@@ -69,6 +69,12 @@ const cases: [
     /^magento-async: Cannot use the database postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres \(DATABASE_URL\): it refused the credentials\.$/,
   ],
   [
+    'bulk:status with a database nobody listens on',
+    () => ['bulk:status', '00000000-0000-4000-8000-000000000101'],
+    async () => ({ DATABASE_URL: await closedPort() }),
+    /^magento-async: Cannot use the database postgres:\/\/postgres@127\.0\.0\.1:\d+\/test \(DATABASE_URL\): nothing listens there\.$/,
+  ],
+  [
     'a consumer with a database that does not exist',
     () => ['queue:consumers:start', 'async.operations.all'],
     () => ({ DATABASE_URL: db.url.replace(/\/[^/]+$/, '/no_such_db') }),
