@@ -43,7 +43,9 @@ function digest(): string {
     .filter(Boolean)
     .sort();
   const hash = createHash('sha256');
-  for (const file of ['package.json', 'tsconfig.json', 'tsconfig.build.json', ...files]) {
+  // package-lock.json too: the CLI bundle (dist/cli) carries pg and commander as installed, so a
+  // lockfile that moves either changes the tarball even when no source does.
+  for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', ...files]) {
     if (!existsSync(join(PROJECT_ROOT, file))) continue; // deleted in the working tree
     hash
       .update(`${file}\0`)
