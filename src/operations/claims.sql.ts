@@ -26,14 +26,12 @@ export type Unclaimed =
    */
   | 'busy';
 
-const b = schemaIdent;
-
 /**
  * SQL: the live jobs (`states`, e.g. `= 'active'` or `< 'completed'`) of operation row `o` in the
  * operations' queues, as a FROM item `j` (an index probe of `job_operation`).
  */
 export const jobsOf = (bossSchema: string, o: string, states: string): string =>
-  `${b(bossSchema)}.job j WHERE j.data->>'bulk' = ${o}.bulk_uuid::text AND j.data->>'key' = ${o}.operation_key::text
+  `${schemaIdent(bossSchema)}.job j WHERE j.data->>'bulk' = ${o}.bulk_uuid::text AND j.data->>'key' = ${o}.operation_key::text
       AND j.state < 'completed' AND j.state ${states} AND j.name <> '${DEAD_LETTER_QUEUE}'`;
 
 /**
@@ -60,7 +58,7 @@ const NOT_DUE = (o: string): string => `(${o}.will_retry AND ${o}.retry_at > now
  * job is active in that attempt. pg-boss's own fence (plans.attemptFence), as a condition.
  */
 export const ATTEMPT_HOLDS = (bossSchema: string, queue: string, attempt: string): string =>
-  `EXISTS (SELECT 1 FROM ${b(bossSchema)}.job j WHERE j.name = ${queue}
+  `EXISTS (SELECT 1 FROM ${schemaIdent(bossSchema)}.job j WHERE j.name = ${queue}
       AND j.id = split_part(${attempt}, ':', 1)::uuid AND j.state = 'active'
       AND (j.id::text || ':' || j.retry_count::text) = ${attempt})`;
 

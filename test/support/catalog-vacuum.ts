@@ -8,13 +8,7 @@
  * how many runs came before it would not measure anything, so each run starts from vacuumed catalogs.
  */
 import type { Pool } from '../../src/db/pool.ts';
-import { autovacuumOn } from '../../src/consumer/vacuum.ts';
-
-/** The catalogs' tables, qualified (their TOAST tables are vacuumed with them). */
-export const catalogTables = `SELECT format('pg_catalog.%I', c.relname) AS name
-  FROM pg_class c
- WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r'
- ORDER BY 1`;
+import { autovacuumOn, tablesOfSchemas } from '../../src/consumer/vacuum.ts';
 
 /**
  * VACUUMs the database's catalog tables when autovacuum is off; returns the tables vacuumed (none
@@ -24,7 +18,8 @@ export const catalogTables = `SELECT format('pg_catalog.%I', c.relname) AS name
 export async function vacuumCatalogs(pool: Pool): Promise<string[]> {
   const { rows } = await pool.query<{ on: boolean }>(autovacuumOn);
   if (rows[0]!.on) return [];
-  const tables = (await pool.query<{ name: string }>(catalogTables)).rows.map((r) => r.name);
+  // Their TOAST tables are vacuumed with them.
+  const tables = (await pool.query<{ name: string }>(tablesOfSchemas, [['pg_catalog']])).rows.map((r) => r.name);
   // One statement: VACUUM takes a list, and runs outside a transaction (no BEGIN around it).
   await pool.query(`VACUUM ${tables.join(', ')}`);
   return tables;

@@ -3,8 +3,8 @@
  * and a hash of all its rows) and every sequence (its last value). Two equal fingerprints taken
  * around a request mean it wrote nothing there, whatever table it could have touched.
  */
-import { createHash } from 'node:crypto';
 import { ident, type Pool } from '../../src/db/pool.ts';
+import { prepared } from '../../src/db/prepared.ts';
 
 /** A pool, or the test kit's `query` (rows only). */
 type Query = Pool | { query(text: string, values?: unknown[]): Promise<{ rows: any[] } | any[]> };
@@ -27,10 +27,7 @@ export async function fingerprint(
   // no parameter, PostgreSQL keeps one plan for it; the text names every relation, so a table
   // made or dropped is a new statement.
   const rowsOf = async <R>(text: string, values?: unknown[]): Promise<R[]> => {
-    const result =
-      'connect' in db
-        ? await db.query({ name: `fingerprint-${createHash('sha1').update(text).digest('hex')}`, text, values })
-        : await db.query(text, values);
+    const result = 'connect' in db ? await db.query(prepared(text, values ?? [])) : await db.query(text, values);
     return (Array.isArray(result) ? result : result.rows) as R[];
   };
   // A schema's relations found through their dependency on it (pg_depend's index, as DROP SCHEMA
