@@ -1,6 +1,6 @@
 /**
  * `npm test` (and `npm run test:timings`): every `test/**\/*.test.ts`, each file in a process of its
- * own with test/support/db.ts as the global setup, as `node --test` would run them, with two
+ * own with test/support/db.ts as the global setup, as `node --test` would run them, with three
  * differences that make the suite fit in a developer's pause:
  *
  * - Four files at once (TEST_CONCURRENCY overrides). Most files wait (for processes to start, for
@@ -11,15 +11,23 @@
  *   sorts late (test/package/journey.test.ts) ran alone at the end; longest first, the others fill
  *   the slots beside it. SLOWEST is that order, from `npm run test:timings`: a file missing from
  *   it only starts later, in path order.
+ * - Files that start no process, reach no database and change nothing process-wide share a few
+ *   processes (test/support/in-process.ts says which, from their source, and how): a process of
+ *   its own costs such a file more CPU (Node's start, type stripping, loading the source under test
+ *   again) than its tests, on a machine the suite keeps busy. Each runs as a suite named for its
+ *   file. TEST_GROUPS sets how many processes they share (0: every file in its own).
  *
  *   node scripts/test.ts [--timings] [file…]
  * With files, only those run. `--timings`: the dot reporter on stderr and the slowest files on
  * stdout (test/support/timings-reporter.ts) instead of the spec reporter.
  */
-import { globSync } from 'node:fs';
+import { existsSync, globSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { run } from 'node:test';
 import { dot, spec } from 'node:test/reporters';
+import { claimName, GROUP_FILE, ownProcessReason, SHARED_FILES_ENV } from '../test/support/in-process.ts';
 import timings from '../test/support/timings-reporter.ts';
 
 /**
@@ -58,9 +66,27 @@ const rank = (file: string) => {
 };
 const files = all.map((file, i) => ({ file, i })).sort((a, b) => rank(a.file) - rank(b.file) || a.i - b.i);
 
+const shared = files.filter((f) => ownProcessReason(f.file) === null).map((f) => f.file);
+// Fewer than four such files gain too little from sharing to be worth a suite around each.
+const groups = shared.length < 4 ? 0 : Math.min(Number(process.env.TEST_GROUPS ?? 2), Math.floor(shared.length / 4));
+const own = groups ? files.filter((f) => !shared.includes(f.file)) : files;
+// The groups start after the slowest files, so that these start first, and before the rest: each
+// group takes the next file left (slowest first) until none is, so they end together wherever they start.
+const at = own.findIndex((f) => rank(f.file) === SLOWEST.length);
+const order = own.map((f) => f.file);
+order.splice(at === -1 ? order.length : at, 0, ...Array<string>(groups).fill(GROUP_FILE));
+// Where the groups claim files: outside the run's folder, which the global setup makes later and
+// which must end empty.
+const claims = groups ? mkdtempSync(join(tmpdir(), 'magento-async-test-claims-')) : null;
+if (claims) {
+  process.env[SHARED_FILES_ENV] = JSON.stringify({ claims, files: shared });
+  // Also when the run ends without its stream ending (the global setup threw).
+  process.on('exit', () => rmSync(claims, { recursive: true, force: true }));
+}
+
 // globalSetupPath: in Node since 24.0, not yet in the @types/node we build with.
 const options: Parameters<typeof run>[0] & { globalSetupPath: string } = {
-  files: files.map((f) => f.file),
+  files: order,
   concurrency: Number(process.env.TEST_CONCURRENCY ?? 4),
   globalSetupPath: 'test/support/db.ts',
 };
@@ -69,6 +95,17 @@ const stream = run(options);
 stream.on('test:summary', (data: { success: boolean }) => {
   if (!data.success) process.exitCode = 1;
 });
+if (claims) {
+  // A file no group took never ran (its groups ended early): that fails the run too, by name.
+  stream.on('end', () => {
+    const missed = shared.filter((file) => !existsSync(join(claims, claimName(file))));
+    rmSync(claims, { recursive: true, force: true });
+    if (missed.length) {
+      process.stderr.write(`\n✖ no shared process ran these files:\n${missed.map((f) => `  ${f}\n`).join('')}`);
+      process.exitCode = 1;
+    }
+  });
+}
 
 if (timed) {
   const [forDots, forTimings] = tee(stream, 2);

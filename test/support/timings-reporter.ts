@@ -4,6 +4,7 @@
  * goes. The spec or dot reporter runs beside it for the verdict.
  */
 import { relative } from 'node:path';
+import { GROUP_FILE } from './in-process.ts';
 
 interface Event {
   type: string;
@@ -17,8 +18,11 @@ export default async function* timings(source: AsyncIterable<Event>): AsyncGener
   const files = new Map<string, number>();
   for await (const event of source) {
     const { file, name, nesting, details } = event.data;
-    // A file run in its own process is reported as one top-level test named for the file.
-    if (event.type === 'test:complete' && nesting === 0 && file && name === relative(process.cwd(), file)) {
+    // A file run in its own process is reported as one top-level test named for the file; a file
+    // run in a shared process (test/support/in-process.ts) as a top-level suite named for it.
+    if (event.type !== 'test:complete' || nesting !== 0 || !file || !name) continue;
+    const where = relative(process.cwd(), file);
+    if ((name === where && name !== GROUP_FILE) || (where === GROUP_FILE && name.endsWith('.test.ts'))) {
       files.set(name, details?.duration_ms ?? 0);
     }
   }
