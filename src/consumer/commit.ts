@@ -342,10 +342,10 @@ async function flushPending(
   const arrays = outcomeArrays(items, startedAt, ctx.policy, queue);
   const db = items.length
     ? completionFoldDb(ctx.pool, {
-        cte: (paramOffset, settled) => recordOutcomesSql(ctx.schema, bossSchemaFor(ctx.boss), { paramOffset, settled }),
+        cte: (paramOffset, settled) => outcomesSql(ctx, { paramOffset, settled }),
         // For the autocommit write that precedes the completion: the completion's own (synchronous)
         // commit flushes the WAL up to and including this one. One fsync per batch.
-        alone: recordOutcomesSql(ctx.schema, bossSchemaFor(ctx.boss), { asyncCommit: true }),
+        alone: () => outcomesSql(ctx, { asyncCommit: true }),
         values: arrays,
         // Folded, the completion names the queue (the 11th value).
         cteValues: arrays.slice(0, 10),
@@ -353,3 +353,14 @@ async function flushPending(
     : undefined;
   await ctx.boss.complete(queue, jobs, null, db ? { db } : {});
 }
+
+/** outcomes.sql.ts `recordOutcomes`, written once per schema and shape instead of once per batch. */
+function outcomesSql(ctx: BatchContext, options: { asyncCommit?: boolean; paramOffset?: number; settled?: string }) {
+  const bossSchema = bossSchemaFor(ctx.boss);
+  const key = `${ctx.schema}\0${bossSchema}\0${options.asyncCommit ?? ''}\0${options.paramOffset ?? ''}\0${options.settled ?? ''}`;
+  let sql = outcomeStatements.get(key);
+  if (sql === undefined) outcomeStatements.set(key, (sql = recordOutcomesSql(ctx.schema, bossSchema, options)));
+  return sql;
+}
+
+const outcomeStatements = new Map<string, string>();
