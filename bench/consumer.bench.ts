@@ -26,6 +26,8 @@ import { analyzeJobs, createBoss, ensureQueues } from '../src/queue/boss.ts';
 import { startConsumer } from '../src/consumer/consumer.ts';
 import { orderRules, saveOrderRules } from '../src/operations/order-keys.ts';
 import { ident, type Pool } from '../src/db/pool.ts';
+import { readFileSync } from 'node:fs';
+import { cpuSample, type CpuSample } from './support/cpu.ts';
 
 const N = Number(process.argv[2] ?? 100_000);
 const CONCURRENCY = Number(process.argv[3] ?? 4);
@@ -113,7 +115,12 @@ try {
   const ratios: number[] = [];
   let rawCpu = 0;
   let consumerCpu = 0;
-  const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+  // CPU of the PostgreSQL backends serving this process (support/cpu.ts): on a 2-core machine the
+  // server's CPU per job limits throughput as much as Node's.
+  let rawPg = 0;
+  let consumerPg = 0;
+  let rawAux = 0;
+  let consumerAux = 0;
   const perRound = Math.floor(N / ROUNDS);
   for (let r = 0; r < ROUNDS; r++) {
     const count = r === ROUNDS - 1 ? N - perRound * (ROUNDS - 1) : perRound;
@@ -122,14 +129,22 @@ try {
     const runRaw = async () => {
       timings.side = 'raw';
       const cpu = process.cpuUsage();
+      const pg = serverCpu();
       rr = await raw(count);
-      rawCpu += cpuMs(process.cpuUsage(cpu));
+      const used = pg.end();
+      rawCpu += cpuMs(process.cpuUsage(cpu)) - used.own;
+      rawPg += used.pg;
+      rawAux += used.aux;
     };
     const runConsumer = async () => {
       timings.side = 'consumer';
       const cpu = process.cpuUsage();
+      const pg = serverCpu();
       cc = await consume(count, true);
-      consumerCpu += cpuMs(process.cpuUsage(cpu));
+      const used = pg.end();
+      consumerCpu += cpuMs(process.cpuUsage(cpu)) - used.own;
+      consumerPg += used.pg;
+      consumerAux += used.aux;
     };
     if (r % 2 === 0) {
       await runRaw();
@@ -168,6 +183,12 @@ try {
     `node CPU per 100 jobs: raw ${((rawCpu / N) * 100).toFixed(2)} ms, consumer ${((consumerCpu / N) * 100).toFixed(2)} ms ` +
       `(process CPU over wall time: raw ${((rawCpu / rawMs) * 100).toFixed(0)}%, consumer ${((consumerCpu / consumerMs) * 100).toFixed(0)}%)`,
   );
+  console.log(
+    `postgres backends' CPU per 100 jobs: raw ${((rawPg / N) * 100).toFixed(2)} ms, consumer ${((consumerPg / N) * 100).toFixed(2)} ms ` +
+      `(WAL writer, checkpointer, background writer, shared with other sessions: raw ${((rawAux / N) * 100).toFixed(2)} ms, consumer ${((consumerAux / N) * 100).toFixed(2)} ms); ` +
+      `node + postgres: raw ${(((rawCpu + rawPg) / N) * 100).toFixed(2)} ms, consumer ${(((consumerCpu + consumerPg) / N) * 100).toFixed(2)} ms ` +
+      `(${((rawCpu + rawPg) / (consumerCpu + consumerPg)).toFixed(2)}x)`,
+  );
   const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
   console.log(
     `ratio: ${(rate / rawRate).toFixed(2)}x (goal >= 0.8x), median of rounds ${median.toFixed(2)}x; statuses ${JSON.stringify(rows)} (warm-up included)`,
@@ -184,6 +205,76 @@ try {
 } finally {
   await boss.stop({ graceful: false });
   await db.drop();
+}
+
+/**
+ * CPU ms of the PostgreSQL backends serving this process over a window (support/cpu.ts). The
+ * consumer's fetch connections end with it, so the backends are read every 100 ms as well, and a
+ * backend's last reading before it exits still counts; which backends are ours is looked up again
+ * every second (a look reads every process's stat and every socket: too dear to make every 100 ms).
+ * `own` is the Node CPU ms the sampling took (left out of Node's).
+ */
+function serverCpu(): { end(): { pg: number; aux: number; own: number } } {
+  let own = 0;
+  const timed = <T>(f: () => T): T => {
+    const before = process.cpuUsage();
+    try {
+      return f();
+    } finally {
+      own += cpuMs(process.cpuUsage(before));
+    }
+  };
+  const start = timed(cpuSample).postgres;
+  const last = new Map(start);
+  const take = (s: CpuSample) => {
+    for (const [pid, seconds] of s.postgres) last.set(pid, seconds);
+  };
+  const readKnown = () => {
+    for (const pid of last.keys()) {
+      const seconds = backendSeconds(pid);
+      if (seconds !== null) last.set(pid, seconds);
+    }
+  };
+  let ticks = 0;
+  const timer = setInterval(() => timed(() => (++ticks % 10 === 2 ? take(cpuSample()) : readKnown())), 100);
+  return {
+    end() {
+      clearInterval(timer);
+      timed(() => take(cpuSample()));
+      let pg = 0;
+      let aux = 0;
+      for (const [pid, seconds] of last) {
+        const ms = (seconds - (start.get(pid) ?? 0)) * 1000;
+        if (auxiliary(pid)) aux += ms;
+        else pg += ms;
+      }
+      return { pg, aux, own };
+    },
+  };
+}
+
+/** utime + stime of a process, seconds; null once it is gone. */
+function backendSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The WAL writer, checkpointer or background writer: shared with every other session of the server. */
+function auxiliary(pid: number): boolean {
+  try {
+    return /writer|checkpointer/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function cpuMs(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000;
 }
 
 /** With PROFILE=1: time spent per pg-boss call and per statement of our pool, by side. */
