@@ -14,78 +14,57 @@ export class HandlerTimeoutError extends Error {
 }
 
 export class HandlerDeadline {
-  /** Made when a handler first reads `signal`: most never do, and an AbortController is not free. */
-  #controller: AbortController | null = null;
-  #aborted = false;
-  #reason: unknown = undefined;
+  readonly #controller = new AbortController();
   readonly #ms: number;
   #left: number;
   #armedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #finished = false;
-  /** Waits under way: the clock stops while there is one (waits may overlap in a batch handler). */
-  #waits = 0;
-  /** Told once, when it aborts (the executor's race with the handler). */
-  onAbort: ((reason: unknown) => void) | undefined;
+  readonly #also: AbortSignal | undefined;
+  readonly #forward = (): void => this.#controller.abort(this.#also!.reason);
 
   /**
-   * No listener on the batch's lost claims per handler: the executor aborts the deadlines it runs
-   * ({@link abort}) when they are lost. A signal fed by `AbortSignal.any`, or a listener per handler,
-   * kept every unit alive as long as the batch could abort, and cost an EventTarget per operation.
+   * `also`: a signal that aborts this one too (the batch's lost claims), with its own reason. One
+   * controller per handler, its listener removed when it finishes: a signal fed by `AbortSignal.any`
+   * stays alive (and with it the unit) as long as its sources could abort.
    */
-  constructor(ms: number) {
+  constructor(ms: number, also?: AbortSignal) {
     this.#ms = ms;
     this.#left = ms;
+    this.#also = also;
+    if (also?.aborted) this.#controller.abort(also.reason);
+    else also?.addEventListener('abort', this.#forward, { once: true });
     this.#arm();
   }
 
-  /** Aborted with a {@link HandlerTimeoutError} when the deadline passes, or with {@link abort}'s reason. */
+  /** Aborted with a {@link HandlerTimeoutError} when the deadline passes, or with `also`'s reason. */
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
     return this.#controller.signal;
   }
 
-  get aborted(): boolean {
-    return this.#aborted;
-  }
-
-  get reason(): unknown {
-    return this.#reason;
-  }
-
-  /** Aborts the handler now (its claims could lapse), unless it has finished. */
-  abort(reason: unknown): void {
-    if (this.#aborted || this.#finished) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    clearTimeout(this.#timer);
-    this.#controller?.abort(reason);
-    this.onAbort?.(reason);
-  }
+  /** Waits under way: the clock stops while there is one (waits may overlap in a batch handler). */
+  #waits = 0;
 
   /** The clock stops while the handler waits (the transaction's lock, {@link outside}). */
-  waiting(): void {
-    if (this.#waits++ > 0) return;
-    clearTimeout(this.#timer);
-    this.#left = Math.max(0, this.#left - (performance.now() - this.#armedAt));
-  }
-
-  /** The wait that stopped the clock is over. */
-  entered(): void {
-    if (--this.#waits > 0) return;
-    if (!this.#aborted && !this.#finished) this.#arm();
-  }
+  readonly waits = {
+    waiting: (): void => {
+      if (this.#waits++ > 0) return;
+      clearTimeout(this.#timer);
+      this.#left = Math.max(0, this.#left - (performance.now() - this.#armedAt));
+    },
+    entered: (): void => {
+      if (--this.#waits > 0) return;
+      if (!this.#controller.signal.aborted && !this.#finished) this.#arm();
+    },
+  };
 
   /** Waits for `pending` with the clock stopped. */
   async outside<T>(pending: Promise<T>): Promise<T> {
-    this.waiting();
+    this.waits.waiting();
     try {
       return await pending;
     } finally {
-      this.entered();
+      this.waits.entered();
     }
   }
 
@@ -93,11 +72,12 @@ export class HandlerDeadline {
   finish(): void {
     this.#finished = true;
     clearTimeout(this.#timer);
+    this.#also?.removeEventListener('abort', this.#forward);
   }
 
   #arm(): void {
-    if (this.#aborted) return;
+    if (this.#controller.signal.aborted) return;
     this.#armedAt = performance.now();
-    this.#timer = setTimeout(() => this.abort(new HandlerTimeoutError(this.#ms)), this.#left);
+    this.#timer = setTimeout(() => this.#controller.abort(new HandlerTimeoutError(this.#ms)), this.#left);
   }
 }

@@ -11,10 +11,7 @@ import type { UnitContext } from './units.ts';
 
 /** The handler context of one operation of a unit (a batch handler builds one per operation). */
 export function operationContext(ctx: BatchContext, row: OperationRow, unit: UnitContext): HandlerContext {
-  const { tx, outsideDeadline } = unit;
-  let log: LifecycleContext['log'] | undefined;
-  // `signal` and `log` are made when the handler first reads them: most no-op or quick handlers
-  // never do, and an AbortController and a logger per operation were a tenth of the consumer's CPU.
+  const { tx, signal, outsideDeadline } = unit;
   return {
     store: {
       id: row.store_code === 'all' ? 0 : row.store_id,
@@ -30,13 +27,9 @@ export function operationContext(ctx: BatchContext, row: OperationRow, unit: Uni
       attempt: row.attempts + 1,
       idempotencyKey: `${row.bulk_uuid}:${row.operation_key}`,
     },
-    get signal() {
-      return unit.signal;
-    },
+    signal,
     outsideDeadline,
-    get log() {
-      return (log ??= logOf(ctx, row));
-    },
+    log: logOf(ctx, row),
   };
 }
 
