@@ -231,6 +231,33 @@ export async function freshProject(dir: string): Promise<void> {
 }
 
 /**
+ * The node_modules of the installed project `from`, hard-linked into `dir`, for an `npm install`
+ * there to start from: without npm's hidden lockfile, so npm makes the tree from `dir`'s own
+ * package.json (removing what it does not need, adding what is missing) but takes the files it
+ * finds rather than unpacking them again; without the packages named in `unpack` either, which npm
+ * then unpacks from its cache as a fresh install would (an install with scripts off finds the
+ * `node` dependency as its tarball has it, not as its install script left it).
+ */
+function linkModules(from: string, dir: string, unpack: string[] = []): void {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('cp', ['-al', join(from, 'node_modules'), join(dir, 'node_modules')]);
+  for (const path of ['.package-lock.json', ...unpack])
+    rmSync(join(dir, 'node_modules', path), { recursive: true, force: true });
+}
+
+/**
+ * Starts the folder `dir` for an `npm install <tarball>` of its own (`linkModules`) from the run's
+ * store project, where one is made: most of what npm would unpack is there already (Node's 189 MB
+ * above all). False outside a run: the install starts from nothing.
+ */
+export async function seedFromStoreProject(dir: string, unpack: string[] = []): Promise<boolean> {
+  const store = await runStoreProject(await packedTarball());
+  if (!store) return false;
+  linkModules(store.dir, dir, unpack);
+  return true;
+}
+
+/**
  * The plugin package in the folder `fixture` as its author has it: copied, the packed package
  * installed as its development dependency (`npm install --save-dev <tarball>`; it names
  * magento-async as a peer), then packed itself. Made once per run and package in the run's folder
@@ -252,10 +279,7 @@ export async function pluginPackage(fixture: string, parent: string): Promise<{ 
   const build = (into: string) => {
     const dir = join(into, name);
     cpSync(fixture, dir, { recursive: true });
-    if (store) {
-      execFileSync('cp', ['-al', join(store.dir, 'node_modules'), join(dir, 'node_modules')]);
-      rmSync(join(dir, 'node_modules/.package-lock.json'));
-    }
+    if (store) linkModules(store.dir, dir);
     const env = machineEnvironment();
     execFileSync('npm', ['install', '--save-dev', tarball, ...QUIET_INSTALL], { cwd: dir, env, stdio: 'pipe' });
     execFileSync('npm', ['pack', '--loglevel=error'], { cwd: dir, env, stdio: 'pipe' });
