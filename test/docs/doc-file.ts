@@ -90,6 +90,7 @@ export function testDocFile(file: string): void {
     if (inProject) before(() => ((treeBefore = userWork()), session.prepareProject()), { timeout: 600_000 });
     after(() => session.close());
 
+    const typeChecks = typeCheckGroups(runnable, inProject);
     for (const block of runnable) {
       const kind = kindOf(block);
       const label = `${block.where} \`\`\`${block.lang}${block.code.split('\n')[0] ? `: ${block.code.split('\n')[0]!.slice(0, 60)}` : ''}`;
@@ -121,7 +122,7 @@ export function testDocFile(file: string): void {
           }
           return;
         }
-        if (kind === 'typescript') return runCode(session, block, inProject, pluginsChecked);
+        if (kind === 'typescript') return runCode(session, block, inProject, pluginsChecked, typeChecks.get(block));
         return runShell(session, block);
       });
     }
@@ -182,30 +183,83 @@ async function runShell(session: DocSession, block: Block): Promise<void> {
 }
 
 /**
+ * TypeScript blocks that follow one another in a store project's page (no other block between,
+ * each its own file), type-checked by one tsc: each tsc loads the compiler and parses the standard
+ * library, Node's types and the package's before it reads the block's file (about 2 s CPU), so a
+ * page's three plugins in a row cost one start-up instead of three. The group's files are written
+ * when its first block runs; nothing runs between them that could read them (the project's load
+ * check imports the page's plugins by name). Not in a checkout copy, whose load check loads every
+ * plugin of its plugins folder. Each block of a group maps to the group.
+ */
+interface TypeCheckGroup {
+  blocks: { block: Block; path: string }[];
+  result?: Promise<BlockResult>;
+}
+
+function typeCheckGroups(runnable: Block[], inProject: boolean): Map<Block, TypeCheckGroup> {
+  const groups = new Map<Block, TypeCheckGroup>();
+  if (!inProject) return groups;
+  let current: TypeCheckGroup | null = null;
+  for (const block of runnable) {
+    const path = kindOf(block) === 'typescript' && !block.directives.skip ? targetPath(block) : null;
+    const joins = path && /\.ts$/.test(path);
+    if (!joins || current?.blocks.some((b) => b.path === path)) current = null;
+    if (!joins) continue;
+    current ??= { blocks: [] };
+    current.blocks.push({ block, path });
+    groups.set(block, current);
+  }
+  return groups;
+}
+
+/**
+ * Whether tsc's `output` (one `file(line,col): error …` line per diagnostic) fails the file `path`
+ * of a group of `paths`: an error in it, or in a file that is none of the group's (what they
+ * import), or output that names no file at all (the configuration).
+ */
+function failsFile(output: string, path: string, paths: string[]): boolean {
+  const files = [...output.matchAll(/^(\S[^\n(]*)\(\d+,\d+\): error /gm)].map((m) => m[1]!);
+  return files.length === 0 || files.some((file) => file === path || !paths.includes(file));
+}
+
+/**
  * Written where it says, then the checkout (or project) type-checks with it (JavaScript: it parses);
  * a plugin must load beside the shipped examples, and with an upstream configured.
  */
-async function runCode(session: DocSession, block: Block, inProject: boolean, plugins: string[] | null): Promise<void> {
+async function runCode(
+  session: DocSession,
+  block: Block,
+  inProject: boolean,
+  plugins: string[] | null,
+  group: TypeCheckGroup | undefined,
+): Promise<void> {
   const path = targetPath(block);
   if (!path) {
     assert.fail(`${block.where}: a code block needs its path: a first line \`// path/to/file.ts\`, or file="…"`);
   }
-  session.writeFile(path, block.code);
   if (/\.m?js$/.test(path)) {
+    session.writeFile(path, block.code);
     // JavaScript for a reader's own scripts: it must at least parse (running it needs their credentials).
     const check = await session.run(`node --check ${path}`);
     if (check.code !== 0) assert.fail(failure(block, `(written to ${path}) node --check ${path}`, check, 0));
     return;
   }
-  // The project's compiler settings, for this file and what it imports.
-  session.writeFile(
-    '.doc-test.tsconfig.json',
-    JSON.stringify({ extends: './tsconfig.json', include: [], files: [path] }),
-  );
-  // The checkout's or project's own tsc (its node_modules/.bin is first on PATH: the one npx would
-  // run), without npx's start-up (0.4 s CPU per block).
-  const typecheck = await session.run('tsc --noEmit -p .doc-test.tsconfig.json', 300_000);
-  if (typecheck.code !== 0) assert.fail(failure(block, `(written to ${path}) tsc --noEmit`, typecheck, 0));
+  const checked = group ?? { blocks: [{ block, path }] };
+  const paths = checked.blocks.map((b) => b.path);
+  if (!checked.result) {
+    for (const b of checked.blocks) session.writeFile(b.path, b.block.code);
+    // The project's compiler settings, for these files and what they import.
+    session.writeFile(
+      '.doc-test.tsconfig.json',
+      JSON.stringify({ extends: './tsconfig.json', include: [], files: paths }),
+    );
+    // The checkout's or project's own tsc (its node_modules/.bin is first on PATH: the one npx would
+    // run), without npx's start-up (0.4 s CPU per block).
+    checked.result = session.run('tsc --noEmit -p .doc-test.tsconfig.json', 300_000);
+  }
+  const typecheck = await checked.result;
+  if (typecheck.code !== 0 && failsFile(typecheck.output, path, paths))
+    assert.fail(failure(block, `(written to ${path}) tsc --noEmit ${paths.join(' ')}`, typecheck, 0));
   // A project's own plugins from the tutorials (testing-plugins.md, the tour) load through their kit
   // tests and `npm start`; a plugin of a reference page is checked here, with the plugins the page
   // wrote before it.
