@@ -28,6 +28,12 @@ export interface BossOptions {
    * its retry; the claim is taken per queue in the database, so many consumers still sweep once.
    */
   superviseIntervalSeconds?: number;
+  /**
+   * Whether a supervising process also checks the job tables' dead rows against autovacuum's budget
+   * at every sweep (pg-boss's default: yes). The check reads pg_stat_user_tables, which walks every
+   * relation of the database: about half a sweep's PostgreSQL CPU in a database of many schemas.
+   */
+  monitorVacuum?: boolean;
   /** Size of pg-boss's own pool. */
   max?: number;
   applicationName?: string;
@@ -47,6 +53,7 @@ export async function createBoss(options: BossOptions): Promise<PgBoss> {
     ...connectionSettings(options.bounds),
     supervise,
     ...(supervise ? { superviseIntervalSeconds: interval, monitorIntervalSeconds: interval } : {}),
+    ...(options.monitorVacuum === false ? { monitorVacuum: false } : {}),
     // We keep no cron schedules; the timekeeper would only poll for nothing.
     schedule: false,
     // Workers wake on insert (queues are created with `notify`) instead of waiting out a poll.

@@ -68,6 +68,7 @@ describe('consumer', () => {
       schema: db.bossSchema,
       supervise: true,
       superviseIntervalSeconds: 1,
+      monitorVacuum: false,
     });
     await ensureQueues(boss, ['products'], {
       retryLimit: 2,
@@ -373,6 +374,7 @@ describe('consumer dead letters', () => {
       schema: db.bossSchema,
       supervise: true,
       superviseIntervalSeconds: 1,
+      monitorVacuum: false,
     });
     try {
       await ensureQueues(boss, ['products'], { retryLimit: 0, expireInSeconds: 1, heartbeatSeconds: null });
