@@ -2,10 +2,11 @@
  * The consumer's own fetch loop: woken by pg-boss's NOTIFY rather than its poll, keeping a long
  * batch's jobs alive with heartbeats, and loading the operations in the fetch statement.
  */
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { notifyChannelSql } from 'pg-boss/dist/plans.js';
-import { createTestDatabase } from '../support/db.ts';
+import type { PgBoss } from 'pg-boss';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
 import { jobIdFor } from '../../src/queue/names.ts';
 import { startConsumer } from '../../src/consumer/consumer.ts';
@@ -19,34 +20,39 @@ import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 import { simulatedWork } from '../support/wait.ts';
 
+// One schema and one pg-boss schema for the file (setting up and dropping a pair costs PostgreSQL
+// about a quarter of a second of CPU); each test has queues of its own entity, so none sees
+// another's jobs.
+let db: TestDatabase;
+let boss: PgBoss;
+before(async () => {
+  db = await createTestDatabase('loop');
+  boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+});
+after(async () => {
+  await boss?.stop({ graceful: false });
+  await db?.drop();
+});
+
 describe('consumer fetch loop', () => {
   it("listens on pg-boss's own NOTIFY channel", async () => {
-    const db = await createTestDatabase('channel');
-    const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
-    try {
-      for (const schema of [db.bossSchema, `"${db.bossSchema}"`, 'Mixed_Case', 'pgboss']) {
-        const { rows } = await db.pool.query(`SELECT ${notifyChannelSql(schema)} AS channel`);
-        assert.equal(await notifyChannel(boss, schema), rows[0].channel, schema);
-      }
-      assert.equal(normalizeBossSchema('"abc"'), 'abc');
-      assert.equal(normalizeBossSchema('"Abc"'), '"Abc"');
-    } finally {
-      await boss.stop({ graceful: false });
-      await db.drop();
+    for (const schema of [db.bossSchema, `"${db.bossSchema}"`, 'Mixed_Case', 'pgboss']) {
+      const { rows } = await db.pool.query(`SELECT ${notifyChannelSql(schema)} AS channel`);
+      assert.equal(await notifyChannel(boss, schema), rows[0].channel, schema);
     }
+    assert.equal(normalizeBossSchema('"abc"'), 'abc');
+    assert.equal(normalizeBossSchema('"Abc"'), '"Abc"');
   });
 
   it('an idle consumer wakes on NOTIFY, long before its poll interval', async () => {
-    const db = await createTestDatabase('wake');
-    const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+    const fetch = boss.fetch.bind(boss) as (...a: unknown[]) => Promise<unknown[] | null>;
     try {
-      await ensureQueues(boss, ['products']);
+      await ensureQueues(boss, ['wake']);
       // Fetches that came back empty: after one per loop, both loops are asleep (one polls every 30 s,
       // the other waits for a wake-up). The fetch runs on connections of its own
       // (src/queue/fetch-plan.ts), so it is observed where the consumer calls pg-boss.
       let emptyFetches = 0;
       // On the instance itself: the consumer finds the boss's schema by its identity (a proxy would hide it).
-      const fetch = boss.fetch.bind(boss) as (...a: unknown[]) => Promise<unknown[] | null>;
       Object.assign(boss, {
         fetch: async (...args: unknown[]) => {
           const jobs = (await fetch(...args)) ?? [];
@@ -59,7 +65,7 @@ describe('consumer fetch loop', () => {
         boss,
         schema: db.schema,
         registry: mapInvoker({ Void: () => null }),
-        queues: ['async.products'],
+        queues: ['async.wake'],
         batchSize: 10,
         concurrency: 2,
         pollingIntervalSeconds: 30,
@@ -68,33 +74,34 @@ describe('consumer fetch loop', () => {
       });
       try {
         await waitFor(() => emptyFetches >= 2, 5000, 'both loops to find the queue empty');
-        const bulk = await seedBulk(db.pool, boss, db.schema, { count: 3, operationId: 'Void' });
+        const bulk = await seedBulk(db.pool, boss, db.schema, { count: 3, operationId: 'Void', entity: 'wake' });
         await waitFor(async () => (await statusCounts(db.pool, db.schema, bulk))[1] === 3, 5000, 'the wake-up');
       } finally {
         await consumer.stop();
       }
     } finally {
-      await boss.stop({ graceful: false });
-      await db.drop();
+      // The file's other tests share this instance.
+      Object.assign(boss, { fetch });
     }
   });
 
   it('a batch that runs past its heartbeat keeps its jobs: the operation runs once', async () => {
-    const db = await createTestDatabase('heartbeat');
-    const boss = await createBoss({
+    // A second instance on the file's pg-boss schema, supervising as a consumer's does.
+    const supervisor = await createBoss({
       connectionString: db.url,
       schema: db.bossSchema,
       supervise: true,
       superviseIntervalSeconds: 1,
+      monitorVacuum: false,
     });
     try {
       // pg-boss's smallest heartbeat is 10 s; without touches the supervisor fails the job at ~10 s
       // and the second loop runs it again.
-      await ensureQueues(boss, ['products'], { heartbeatSeconds: 10, expireInSeconds: 60, retryDelay: 0 });
+      await ensureQueues(supervisor, ['heartbeat'], { heartbeatSeconds: 10, expireInSeconds: 60, retryDelay: 0 });
       let calls = 0;
       const consumer = await startConsumer({
         pool: db.pool,
-        boss,
+        boss: supervisor,
         schema: db.schema,
         registry: mapInvoker({
           Slow: async () => {
@@ -103,7 +110,7 @@ describe('consumer fetch loop', () => {
             return null;
           },
         }),
-        queues: ['async.products'],
+        queues: ['async.heartbeat'],
         batchSize: 1,
         concurrency: 2,
         pollingIntervalSeconds: 0.5,
@@ -111,73 +118,74 @@ describe('consumer fetch loop', () => {
         log: silentLog,
       });
       try {
-        const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Slow' });
+        const bulk = await seedBulk(db.pool, supervisor, db.schema, {
+          count: 1,
+          operationId: 'Slow',
+          entity: 'heartbeat',
+        });
         await waitFor(
           async () => (await statusCounts(db.pool, db.schema, bulk))[1] === 1,
           20_000,
           'the slow operation',
         );
         assert.equal(calls, 1);
-        const [job] = await boss.findJobs('async.products', { id: jobIdFor(bulk, 0) });
+        const [job] = await supervisor.findJobs('async.heartbeat', { id: jobIdFor(bulk, 0) });
         assert.equal(job?.state, 'completed');
         assert.equal(job?.retryCount, 0);
       } finally {
         await consumer.stop();
       }
     } finally {
-      await boss.stop({ graceful: false });
-      await db.drop();
+      await supervisor.stop({ graceful: false });
     }
   });
 });
 
 describe('fetch with claims', () => {
   it("folds the claim into pg-boss's fetch statement (pinned to the installed pg-boss), and leaves other shapes alone", async () => {
-    const db = await createTestDatabase('fold');
-    const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
-    try {
-      await ensureQueues(boss, ['products']);
-      const bulk = await seedBulk(db.pool, boss, db.schema, { count: 2, operationId: 'Void' });
-      // A finished operation whose job is still queued: a bulk canceled before any worker got to it.
-      const canceled = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Void' });
-      await withTransaction(db.pool, (c) => cancelOn(c, db.schema, db.bossSchema, canceled));
-      const versions = async () =>
-        (await db.pool.query(`SELECT xmin::text FROM ${db.schema}.operation ORDER BY bulk_uuid, operation_key`)).rows;
-      const before = await versions();
-      const texts: string[] = [];
-      const fetchDb = foldedFetchDb(db.pool, claimFold(db.schema));
-      const jobs = await boss.fetch<{ bulk: string; key: number }>('async.products', {
-        batchSize: 10,
-        db: { executeSql: (text, values) => (texts.push(text), fetchDb.executeSql(text, values)) },
-      });
-      assert.ok(foldedFetch(texts[0]!, claimFold(db.schema)), 'pg-boss fetch has the shape the fold expects');
-      assert.equal(jobs.length, 3);
-      const byKey = new Map(jobs.map((j) => [j.data.bulk === canceled ? 2 : j.data.key, deliveredOf(j)]));
-      const first = byKey.get(0);
-      assert.ok(first && 'row' in first);
-      assert.equal(first.row.bulk_uuid, bulk);
-      assert.equal(first.row.operation_key, 0);
-      assert.equal(first.job.retryCount, 0, 'the claim is the delivery itself, its first attempt');
-      const second = byKey.get(1);
-      assert.ok(second && 'row' in second);
-      assert.equal(second.row.operation_id, 'Void');
-      assert.equal(second.row.store_id, 1);
-      // Finished already: delivered, but nothing to claim.
-      const third = byKey.get(2);
-      assert.ok(third && 'reason' in third);
-      assert.equal(third.reason, 'done');
-      assert.deepEqual(await versions(), before, 'claiming writes no operation row');
-      const held = await db.pool.query(
-        `SELECT count(*)::int AS n FROM ${db.bossSchema}.job WHERE data->>'bulk' = $1 AND state = 'active'`,
-        [bulk],
-      );
-      assert.equal(held.rows[0].n, 2, 'both claimed operations are held by their active jobs');
-      assert.equal(foldedFetch('SELECT 1', claimFold(db.schema)), null);
-      assert.equal(foldedFetch('WITH x AS (SELECT 1) SELECT * FROM x', claimFold(db.schema)), null);
-      assert.equal(deliveredOf({ id: 'x' }), undefined);
-    } finally {
-      await boss.stop({ graceful: false });
-      await db.drop();
-    }
+    await ensureQueues(boss, ['fold']);
+    const bulk = await seedBulk(db.pool, boss, db.schema, { count: 2, operationId: 'Void', entity: 'fold' });
+    // A finished operation whose job is still queued: a bulk canceled before any worker got to it.
+    const canceled = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Void', entity: 'fold' });
+    await withTransaction(db.pool, (c) => cancelOn(c, db.schema, db.bossSchema, canceled));
+    const versions = async () =>
+      (
+        await db.pool.query(
+          `SELECT xmin::text FROM ${db.schema}.operation WHERE bulk_uuid = ANY($1) ORDER BY bulk_uuid, operation_key`,
+          [[bulk, canceled]],
+        )
+      ).rows;
+    const before = await versions();
+    const texts: string[] = [];
+    const fetchDb = foldedFetchDb(db.pool, claimFold(db.schema));
+    const jobs = await boss.fetch<{ bulk: string; key: number }>('async.fold', {
+      batchSize: 10,
+      db: { executeSql: (text, values) => (texts.push(text), fetchDb.executeSql(text, values)) },
+    });
+    assert.ok(foldedFetch(texts[0]!, claimFold(db.schema)), 'pg-boss fetch has the shape the fold expects');
+    assert.equal(jobs.length, 3);
+    const byKey = new Map(jobs.map((j) => [j.data.bulk === canceled ? 2 : j.data.key, deliveredOf(j)]));
+    const first = byKey.get(0);
+    assert.ok(first && 'row' in first);
+    assert.equal(first.row.bulk_uuid, bulk);
+    assert.equal(first.row.operation_key, 0);
+    assert.equal(first.job.retryCount, 0, 'the claim is the delivery itself, its first attempt');
+    const second = byKey.get(1);
+    assert.ok(second && 'row' in second);
+    assert.equal(second.row.operation_id, 'Void');
+    assert.equal(second.row.store_id, 1);
+    // Finished already: delivered, but nothing to claim.
+    const third = byKey.get(2);
+    assert.ok(third && 'reason' in third);
+    assert.equal(third.reason, 'done');
+    assert.deepEqual(await versions(), before, 'claiming writes no operation row');
+    const held = await db.pool.query(
+      `SELECT count(*)::int AS n FROM ${db.bossSchema}.job WHERE data->>'bulk' = $1 AND state = 'active'`,
+      [bulk],
+    );
+    assert.equal(held.rows[0].n, 2, 'both claimed operations are held by their active jobs');
+    assert.equal(foldedFetch('SELECT 1', claimFold(db.schema)), null);
+    assert.equal(foldedFetch('WITH x AS (SELECT 1) SELECT * FROM x', claimFold(db.schema)), null);
+    assert.equal(deliveredOf({ id: 'x' }), undefined);
   });
 });
