@@ -11,8 +11,17 @@ import { cancelOn } from '../../src/operations/cancel.ts';
 import { seedBulk, silentLog, statusCounts, waitFor } from './seed.ts';
 import { mapInvoker } from './invokers.ts';
 
+// One schema pair for the file (setting one up and dropping it costs PostgreSQL about a quarter of
+// a second of CPU); each describe has queues of its own entity, so none sees another's jobs.
+let db: TestDatabase;
+before(async () => {
+  db = await createTestDatabase('consumer');
+});
+after(async () => {
+  await db?.drop();
+});
+
 describe('consumer', () => {
-  let db: TestDatabase;
   let boss: PgBoss;
   let consumer: ConsumerHandle;
   let s: string;
@@ -59,7 +68,6 @@ describe('consumer', () => {
   });
 
   before(async () => {
-    db = await createTestDatabase('consumer');
     s = ident(db.schema);
     await db.pool.query(`CREATE TABLE ${s}.effect (sku text NOT NULL)`);
     await db.pool.query(`INSERT INTO ${s}.store (store_id, code, name) VALUES (2, 'fr', 'French')`);
@@ -94,7 +102,6 @@ describe('consumer', () => {
   after(async () => {
     await consumer.stop();
     await boss.stop({ graceful: false });
-    await db.drop();
   });
 
   const settled = (bulk: string, n: number, timeout = 10_000) =>
@@ -339,17 +346,16 @@ describe('consumer', () => {
 
 describe('consumer --max-messages', () => {
   it('stops by itself after handling that many operations', async () => {
-    const db = await createTestDatabase('maxmsg');
     const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
     try {
-      await ensureQueues(boss, ['products']);
-      const bulk = await seedBulk(db.pool, boss, db.schema, { count: 25, operationId: 'Void' });
+      await ensureQueues(boss, ['maxmsg']);
+      const bulk = await seedBulk(db.pool, boss, db.schema, { count: 25, operationId: 'Void', entity: 'maxmsg' });
       const consumer = await startConsumer({
         pool: db.pool,
         boss,
         schema: db.schema,
         registry: mapInvoker({ Void: () => null }),
-        queues: ['async.products'],
+        queues: ['async.maxmsg'],
         batchSize: 10,
         concurrency: 1,
         maxMessages: 10,
@@ -361,14 +367,12 @@ describe('consumer --max-messages', () => {
       assert.deepEqual(counts, { 1: 10, 4: 15 });
     } finally {
       await boss.stop({ graceful: false });
-      await db.drop();
     }
   });
 });
 
 describe('consumer dead letters', () => {
   it('closes an operation whose job ran out of attempts while it was open (status 2, never stranded)', async () => {
-    const db = await createTestDatabase('deadletter');
     const boss = await createBoss({
       connectionString: db.url,
       schema: db.bossSchema,
@@ -377,10 +381,10 @@ describe('consumer dead letters', () => {
       monitorVacuum: false,
     });
     try {
-      await ensureQueues(boss, ['products'], { retryLimit: 0, expireInSeconds: 1, heartbeatSeconds: null });
-      const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Void' });
+      await ensureQueues(boss, ['deadletter'], { retryLimit: 0, expireInSeconds: 1, heartbeatSeconds: null });
+      const bulk = await seedBulk(db.pool, boss, db.schema, { count: 1, operationId: 'Void', entity: 'deadletter' });
       // A worker that takes the job and dies: nobody settles it, and it has no retries left.
-      const [job] = await boss.fetch('async.products');
+      const [job] = await boss.fetch('async.deadletter');
       assert.ok(job);
       const consumer = await startConsumer({
         pool: db.pool,
@@ -404,7 +408,6 @@ describe('consumer dead letters', () => {
       await consumer.stop();
     } finally {
       await boss.stop({ graceful: false });
-      await db.drop();
     }
   });
 });
