@@ -17,6 +17,13 @@ import { cancelOn } from '../../src/operations/cancel.ts';
 import { withTransaction } from '../../src/db/pool.ts';
 import { loopbackStore } from '../plugins-shipped/http-forward/store.ts';
 
+/**
+ * The handlers' deadline in these tests: below the longest wait for a slot (each test's queue of
+ * calls takes 3 s or more to drain), so a deadline that ran while an operation waited its turn
+ * would fire; well above one call (300-400 ms), which a machine at load 28 stretched past 1 s.
+ */
+const DEADLINE_SECONDS = 2;
+
 /** A test schema and its pg-boss with `entities`' queues, both gone when the test ends. */
 async function setUp(t: TestContext, name: string, entities: string[]) {
   const db = await createTestDatabase(name);
@@ -29,7 +36,7 @@ async function setUp(t: TestContext, name: string, entities: string[]) {
   return { db, boss };
 }
 
-test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: every call made once, no deadline spent waiting', async (t) => {
+test('slow upstream calls behind a 4-slot upstream, a 2 s handler deadline: every call made once, no deadline spent waiting', async (t) => {
   const store = await loopbackStore(t, { latencyMs: 300 });
   const { db, boss } = await setUp(t, 'capacity', ['products']);
   const count = 60;
@@ -45,7 +52,7 @@ test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: ever
     db,
     consumerConfig(t, db, {
       upstream: { baseUrl: store.baseUrl, maxInFlight: 4 },
-      consumer: { handlerTimeoutSeconds: 1, concurrency: 8, expireInSeconds: 10 },
+      consumer: { handlerTimeoutSeconds: DEADLINE_SECONDS, concurrency: 8, expireInSeconds: 10 },
     }),
     ['queue:consumers:start', 'products'],
   );
@@ -71,7 +78,7 @@ test('slow upstream calls behind a 4-slot upstream, a 1 s handler deadline: ever
 
 test("waits for the upstream's calls-per-second cap and its Retry-After do not count against the handler deadline", async (t) => {
   // The first call is told to come back in 2 s (Retry-After): every call waits that out, and at
-  // 2 calls a second the last of 10 starts ~5 s in, far past the 1 s handler deadline.
+  // 2 calls a second the last of 10 starts ~5 s in, far past the 2 s handler deadline.
   const store = await loopbackStore(t, {
     latencyMs: 20,
     answer: (call) =>
@@ -92,7 +99,7 @@ test("waits for the upstream's calls-per-second cap and its Retry-After do not c
     db,
     consumerConfig(t, db, {
       upstream: { baseUrl: store.baseUrl, maxInFlight: 16, maxPerSecond: 2 },
-      consumer: { handlerTimeoutSeconds: 1, concurrency: 1, retryDelaySeconds: 1 },
+      consumer: { handlerTimeoutSeconds: DEADLINE_SECONDS, concurrency: 1, retryDelaySeconds: 1 },
     }),
     ['queue:consumers:start', 'products'],
   );
@@ -137,7 +144,7 @@ test('async.operations.all with forwarded and local queues: the forwarded queue 
     consumerConfig(t, db, {
       plugins: { examples: ['customer'] },
       upstream: { baseUrl: store.baseUrl, maxInFlight: 2 },
-      consumer: { handlerTimeoutSeconds: 1, concurrency: 2 },
+      consumer: { handlerTimeoutSeconds: DEADLINE_SECONDS, concurrency: 2 },
     }),
     ['queue:consumers:start', 'async.operations.all'],
   );
