@@ -32,15 +32,31 @@ const WAIT_MS = 10 * 60_000;
 let fingerprint: string | undefined;
 
 /**
- * The generator's own identity: its modules (this folder: codegen/ in a checkout, its compiled
- * copy in the published package) and its libraries' versions.
+ * The file beside the compiled generator (dist/codegen/) that holds {@link modulesDigest} of the
+ * sources it was compiled from, written by the build: the package's generator is the checkout's,
+ * so a checkout and the package built from it share cached generations rather than each keying its
+ * own copy by its own file names and bytes.
+ */
+export const SOURCE_DIGEST_FILE = 'source-digest.txt';
+
+/** The generator's modules in `dir` (its .ts or .js files, names and bytes), as one digest. */
+export function modulesDigest(dir: string): string {
+  const hash = createHash('sha256');
+  const modules = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => /\.(ts|js)$/.test(f)).sort();
+  for (const file of modules) hash.update(file).update(readFileSync(join(dir, file)));
+  return hash.digest('hex');
+}
+
+/**
+ * The generator's own identity: its modules (this folder: codegen/ in a checkout; in the published
+ * package, the digest of the sources it was compiled from) and its libraries' versions.
  */
 function generatorFingerprint(): string {
   if (fingerprint) return fingerprint;
   const hash = createHash('sha256');
   const dir = import.meta.dirname;
-  const modules = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => /\.(ts|js)$/.test(f)).sort();
-  for (const file of modules) hash.update(file).update(readFileSync(join(dir, file)));
+  const recorded = join(dir, SOURCE_DIGEST_FILE);
+  hash.update(existsSync(recorded) ? readFileSync(recorded, 'utf8').trim() : modulesDigest(dir));
   const require = createRequire(join(PROJECT_ROOT, 'package.json'));
   for (const name of LIBRARIES) {
     try {

@@ -36,6 +36,10 @@ writeFileSync(
   join(dist, 'src/config/compiled.js'),
   "export * from './schema.js';\nexport { configValidator } from './validator.js';\n",
 );
+// The compiled generator is keyed in codegen caches by its sources' digest, so that it shares the
+// checkout's cached generations (codegen/cache.ts).
+const { modulesDigest, SOURCE_DIGEST_FILE } = await import('../codegen/cache.ts');
+writeFileSync(join(dist, 'codegen', SOURCE_DIGEST_FILE), `${modulesDigest(join(root, 'codegen'))}\n`);
 // After the precompiled configuration: the bundle takes those two modules as they are now.
 const bundled = await bundleCli(root);
 console.log(`bundled the command line into dist/cli: ${bundled.modules} modules, ${bundled.ours} of them ours`);
