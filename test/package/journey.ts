@@ -37,7 +37,14 @@ import { basename, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from '../../src/dev/embedded.ts';
 import { PROJECT_ROOT } from '../support/checkout.ts';
-import { freshProject, OFFLINE_INSTALL, packedTarball, pluginPackage, QUIET_INSTALL } from '../support/package.ts';
+import {
+  freshProject,
+  linkModules,
+  OFFLINE_INSTALL,
+  packedTarball,
+  pluginPackage,
+  QUIET_INSTALL,
+} from '../support/package.ts';
 import { runCli, startCli, type CliProcess } from '../support/processes.ts';
 import { SHARED_SPECS } from '../support/specs.ts';
 
@@ -169,8 +176,7 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
     // package's does (test/support/package.ts). npm still makes the project's tree from its
     // package.json (create-magento-async goes, magento-async is the tarball's) but unpacks nothing
     // it finds, above all not Node's 189 MB again.
-    execFileSync('cp', ['-al', join(installs[0]!, 'node_modules'), join(shop, 'node_modules')]);
-    rmSync(join(shop, 'node_modules/.package-lock.json'));
+    linkModules(installs[0]!, shop);
     rmSync(installs[0]!, { recursive: true, force: true });
     assert.deepEqual(execsOfThisJourney(), [], `left in ${npx}`);
     await run(shop, ['npm', ['install', tarball, ...INSTALL]], env);

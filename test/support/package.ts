@@ -258,7 +258,7 @@ export async function freshProject(dir: string): Promise<void> {
  * then unpacks from its cache as a fresh install would (an install with scripts off finds the
  * `node` dependency as its tarball has it, not as its install script left it).
  */
-function linkModules(from: string, dir: string, unpack: string[] = []): void {
+export function linkModules(from: string, dir: string, unpack: string[] = []): void {
   mkdirSync(dir, { recursive: true });
   execFileSync('cp', ['-al', join(from, 'node_modules'), join(dir, 'node_modules')]);
   for (const path of ['.package-lock.json', ...unpack])
