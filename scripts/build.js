@@ -14,7 +14,10 @@ const root = join(import.meta.dirname, '..');
 const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+// Emit only (--noCheck): checking is `npm run typecheck`'s job (CI runs it, and `prepublishOnly` runs
+// it before a publish), and a build checking again cost a third of its CPU (9.2 → 6.1 s here) in
+// every `npm pack`, the test suite's among them. The emitted files are the same byte for byte.
+execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--noCheck'], { stdio: 'inherit' });
 
 const assets = [
   ['src/db/migrations', (f) => f.endsWith('.sql')],
