@@ -1,10 +1,10 @@
 /** CLI commands of the code generator: `codegen` writes files, `routes` only shows the table. */
 import { join, resolve } from 'node:path';
+import { findGeneration } from './cache.ts';
 import { runCodegen } from './index.ts';
-import { loadSpec } from './load-spec.ts';
-import { isMagentoStyle, closeMagentoObjects } from './input-schema.ts';
-import { buildRouteTable } from './route-table.ts';
-import { formatDiagnostic } from './types.ts';
+import { readSpecSource } from './spec-source.ts';
+import { formatDiagnostic, type Diagnostic } from './types.ts';
+import type { Route } from '../src/routes/types.ts';
 import { loadConfig } from '../src/config.ts';
 import { demoExamples, EXAMPLE_NAMES } from '../src/plugins/examples.ts';
 import { frameworkFolder, PACKAGE_ROOT, STORE_PROJECT_HINT } from '../src/kernel/package.ts';
@@ -58,12 +58,29 @@ export async function codegenCommand(opts: {
   );
 }
 
+/**
+ * The spec's routes and the warnings of loading it and building its route table: from a generation
+ * the codegen cache holds (codegen/cache.ts) when it has one, else from the spec itself.
+ */
+async function routeTable(
+  spec: string,
+  token: string | undefined,
+): Promise<{ routes: Route[]; diagnostics: Diagnostic[] }> {
+  const source = await readSpecSource(spec, token);
+  const kept = findGeneration(source);
+  if (kept) return { routes: kept.routes, diagnostics: kept.diagnostics.slice(0, kept.routeDiagnostics) };
+  const { parseSpecSource } = await import('./load-spec.ts');
+  const { closeMagentoObjects, isMagentoStyle } = await import('./input-schema.ts');
+  const { buildRouteTable } = await import('./route-table.ts');
+  const loaded = await parseSpecSource(source);
+  if (isMagentoStyle(loaded)) closeMagentoObjects(loaded.doc);
+  const table = buildRouteTable(loaded.doc);
+  return { routes: table.routes, diagnostics: [...loaded.diagnostics, ...table.diagnostics] };
+}
+
 export async function routesCommand(opts: { spec: string; token?: string; json?: boolean }): Promise<void> {
-  const spec = await loadSpec(opts.spec, { token: opts.token });
-  if (isMagentoStyle(spec)) closeMagentoObjects(spec.doc);
-  const table = buildRouteTable(spec.doc);
-  for (const d of [...spec.diagnostics, ...table.diagnostics])
-    process.stderr.write(`warning: ${formatDiagnostic(d)}\n`);
+  const table = await routeTable(opts.spec, opts.token);
+  for (const d of table.diagnostics) process.stderr.write(`warning: ${formatDiagnostic(d)}\n`);
   const rows = table.routes.map(({ method, path, asyncPath, bulkPath, topic, entity, operationId, acl }) => ({
     method,
     path,

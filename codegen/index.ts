@@ -7,27 +7,24 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Route } from '../src/routes/types.ts';
-import { emitAsyncSchema } from './emit/async-schema.ts';
-import { emitHandlers } from './emit/handlers.ts';
-import { frameworkImport, headerText, importPath } from './emit/header.ts';
+import { frameworkImport, headerText, importPath, VALIDATOR_IMPORT } from './emit/header.ts';
 import { emitRoutes, emitRoutesTypes, type SpecInfo } from './emit/routes.ts';
 import { emitStub, pruneStubs } from './emit/stubs.ts';
-import { implementedOperations } from '../src/plugins/loader.ts';
-import { emitTypes } from './emit/types.ts';
-import { emitValidators } from './emit/validators.ts';
-import { closeMagentoObjects, isMagentoStyle } from './input-schema.ts';
-import { loadSpec, type LoadedSpec } from './load-spec.ts';
-import { buildRouteTable } from './route-table.ts';
-import { cachedGeneration, type Generation } from './cache.ts';
-import { formatDiagnostic, isObject, type Diagnostic } from './types.ts';
+import type { LoadedSpec } from './load-spec.ts';
+import { readSpecSource, type SpecSource } from './spec-source.ts';
+import { cachedGeneration } from './cache.ts';
+import { formatDiagnostic, type Diagnostic } from './types.ts';
 
 import { PROJECT_ROOT, recordedSource, SPEC_RECORD, type SpecRecord } from './spec-record.ts';
 
 export { PROJECT_ROOT, SPEC_RECORD, type SpecRecord };
 
 export interface CodegenOptions {
-  /** A file path or URL, or a spec already loaded (so a caller that needed its hash loads it once). */
-  spec: string | LoadedSpec;
+  /**
+   * A file path or URL, or a spec already read (spec-source.ts: a caller that needed its hash reads
+   * or fetches it once) or loaded.
+   */
+  spec: string | SpecSource | LoadedSpec;
   /** Output folder of the *.gen.* files (default `src/generated`), relative to the working directory. */
   out?: string;
   /** Folder of the per-entity plugin stubs (default `plugins`); `false` writes none. */
@@ -47,8 +44,11 @@ export interface WrittenFile {
   status: 'written' | 'unchanged' | 'created' | 'kept' | 'pruned';
 }
 
+/** Which spec a generation is of: what the generated files' headers and spec.json name. */
+export type SpecIdentity = Pick<SpecSource, 'file' | 'source' | 'sha256'>;
+
 export interface CodegenResult {
-  spec: LoadedSpec;
+  spec: SpecIdentity;
   routes: Route[];
   diagnostics: Diagnostic[];
   files: WrittenFile[];
@@ -57,7 +57,8 @@ export interface CodegenResult {
 export async function runCodegen(options: CodegenOptions): Promise<CodegenResult> {
   const out = resolve(options.out ?? 'src/generated');
   const pluginsDir = options.plugins === false ? null : resolve(options.plugins ?? 'plugins');
-  const spec = typeof options.spec === 'string' ? await loadSpec(options.spec, { token: options.token }) : options.spec;
+  // Only the bytes, read: a generation the cache holds is reused without parsing them.
+  const spec = typeof options.spec === 'string' ? await readSpecSource(options.spec, options.token) : options.spec;
   const generated = await generate(spec, out);
   const files: WrittenFile[] = [];
   for (const [name, content] of generated.files) files.push(await writeIfChanged(join(out, name), content));
@@ -66,6 +67,7 @@ export async function runCodegen(options: CodegenOptions): Promise<CodegenResult
 
   const warn = options.warn === undefined ? (line: string) => process.stderr.write(`warning: ${line}\n`) : options.warn;
   if (pluginsDir) {
+    const { implementedOperations } = await import('../src/plugins/loader.ts');
     const { implemented, problems } = await implementedOperations({
       routes: generated.routes,
       pluginsDir,
@@ -103,70 +105,60 @@ export async function runCodegen(options: CodegenOptions): Promise<CodegenResult
   }
 
   if (warn) for (const d of generated.diagnostics) warn(formatDiagnostic(d));
-  return { spec, routes: generated.routes, diagnostics: generated.diagnostics, files };
+  return {
+    spec: { file: spec.file, source: spec.source, sha256: spec.sha256 },
+    routes: generated.routes,
+    diagnostics: generated.diagnostics,
+    files,
+  };
 }
 
 export interface Generated {
   routes: Route[];
   diagnostics: Diagnostic[];
-  /** File name in the out folder → content. */
-  files: Map<string, string>;
+  /** File name in the out folder → content (a cached file's bytes as the cache keeps them). */
+  files: Map<string, string | Buffer>;
 }
 
-/** Everything except disk writes: the generated files of one spec for one output folder. */
-export async function generate(spec: LoadedSpec, out: string): Promise<Generated> {
-  const specInfo = specInfoOf(spec);
-  const made = await cachedGeneration(spec, () => generateFiles(spec));
-  const files = new Map<string, string>();
+/**
+ * Everything except disk writes: the generated files of one spec for one output folder. A spec
+ * given as its bytes is parsed only when the cache does not hold its generation.
+ */
+export async function generate(spec: SpecSource | LoadedSpec, out: string): Promise<Generated> {
+  const made = await cachedGeneration(spec, async () => {
+    const { generateFiles, loadedSpec } = await import('./generate-files.ts');
+    return generateFiles(await loadedSpec(spec));
+  });
+  const specInfo: SpecInfo = { file: spec.file, sha256: spec.sha256, ...made.info };
+  const files = new Map<string, string | Buffer>();
   files.set(SPEC_RECORD, specRecordText(spec));
   files.set('routes.gen.js', emitRoutes(made.routes, specInfo));
   // The files that depend on where the output goes: their imports of the framework's types.
   files.set('routes.gen.d.ts', emitRoutesTypes(specInfo, frameworkImport(out, 'magento-async#Route')));
   const validatorImport = frameworkImport(out, 'magento-async#InputValidator');
-  for (const [name, content] of made.files) files.set(name, content.replace(VALIDATOR_IMPORT, validatorImport));
+  for (const [name, content] of made.files) files.set(name, withImport(content, validatorImport));
   return { routes: made.routes, diagnostics: made.diagnostics, files };
 }
 
-/** Where validators.gen.d.ts imports InputValidator from, filled in for the output folder. */
-const VALIDATOR_IMPORT = '@@magento-async:input-validator-import@@';
-
-function specInfoOf(spec: LoadedSpec): SpecInfo {
-  const info = isObject(spec.doc.info) ? spec.doc.info : {};
-  return {
-    file: spec.file,
-    sha256: spec.sha256,
-    title: typeof info.title === 'string' ? info.title : '',
-    version: typeof info.version === 'string' ? info.version : '',
-  };
+/** `content` with the output folder's import of InputValidator in place of VALIDATOR_IMPORT. */
+function withImport(content: string | Buffer, validatorImport: string): string | Buffer {
+  if (typeof content === 'string') return content.replace(VALIDATOR_IMPORT, validatorImport);
+  // Only the file that has it is decoded: the others (megabytes) stay bytes.
+  return content.includes(VALIDATOR_IMPORT)
+    ? content.toString('utf8').replace(VALIDATOR_IMPORT, validatorImport)
+    : content;
 }
 
-/** Everything generated from the spec alone (what the codegen cache keeps). */
-async function generateFiles(spec: LoadedSpec): Promise<Generation> {
-  const doc = spec.doc;
-  const diagnostics = [...spec.diagnostics];
-  if (isMagentoStyle(spec)) closeMagentoObjects(doc);
-  const table = buildRouteTable(doc);
-  diagnostics.push(...table.diagnostics);
-  const files: Generation['files'] = [];
-  files.push(['types.gen.ts', await emitTypes(doc, table.routes, spec)]);
-  files.push(['handlers.gen.ts', emitHandlers(table.details, spec)]);
-  const validators = emitValidators(doc, table.details, spec);
-  diagnostics.push(...validators.diagnostics);
-  files.push(['validators.gen.js', validators.code]);
-  files.push(['validators.gen.d.ts', validators.types(VALIDATOR_IMPORT)]);
-  files.push(['async-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'async')]);
-  files.push(['bulk-schema.gen.json', emitAsyncSchema(doc, table.details, spec, 'bulk')]);
-  return { routes: table.routes, diagnostics, files };
-}
-
-function specRecordText(spec: LoadedSpec): string {
+function specRecordText(spec: SpecIdentity): string {
   const record: SpecRecord = { source: recordedSource(spec.source), file: spec.file, sha256: spec.sha256 };
   return `${JSON.stringify({ 'x-generated': headerText(spec), ...record }, null, 2)}\n`;
 }
 
-async function writeIfChanged(path: string, content: string): Promise<WrittenFile> {
-  const current = await readFile(path, 'utf8').catch(() => null);
-  if (current === content) return { path, status: 'unchanged' };
+async function writeIfChanged(path: string, content: string | Buffer): Promise<WrittenFile> {
+  // Compared as bytes: nothing of megabytes is decoded to find it unchanged.
+  const current = await readFile(path).catch(() => null);
+  if (current?.equals(typeof content === 'string' ? Buffer.from(content) : content))
+    return { path, status: 'unchanged' };
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, content);
   return { path, status: 'written' };

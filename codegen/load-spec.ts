@@ -3,10 +3,8 @@
  * original form (Swagger 2.0 JSON/YAML, OAS 3.0, OAS 3.1). The sha256 is of the raw bytes so the
  * generated headers change exactly when the input does.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { readSpecSource, SpecLoadError, type SpecSource } from './spec-source.ts';
 import { swagger2openapi } from './toolchain.ts';
 import { isObject, type Diagnostic, type Json } from './types.ts';
 
@@ -27,17 +25,20 @@ export interface LoadedSpec {
   diagnostics: Diagnostic[];
 }
 
-export class SpecLoadError extends Error {}
+export { SpecLoadError };
 
 export interface LoadOptions {
   token?: string | undefined;
 }
 
 export async function loadSpec(source: string, options: LoadOptions = {}): Promise<LoadedSpec> {
-  const raw = await readSource(source, options.token);
-  const sha256 = createHash('sha256').update(raw).digest('hex');
-  const parsed = parseText(raw.toString('utf8'), source);
-  return normaliseSpec(parsed, { file: specFileName(source), sha256, source });
+  return parseSpecSource(await readSpecSource(source, options.token));
+}
+
+/** The spec whose bytes were read already (spec-source.ts), parsed and converted. */
+export async function parseSpecSource(spec: SpecSource): Promise<LoadedSpec> {
+  const parsed = parseText(spec.bytes.toString('utf8'), spec.source);
+  return normaliseSpec(parsed, { file: spec.file, sha256: spec.sha256, source: spec.source });
 }
 
 /** Pure part of loading, usable from tests with inline specs. */
@@ -75,37 +76,6 @@ export async function normaliseSpec(
     swagger2,
     diagnostics,
   };
-}
-
-function specFileName(source: string): string {
-  if (/^https?:\/\//i.test(source)) {
-    const url = new URL(source);
-    const last = url.pathname.split('/').filter(Boolean).pop();
-    return `${url.host}${last ? `-${last}` : ''}`;
-  }
-  return basename(source);
-}
-
-async function readSource(source: string, token: string | undefined): Promise<Buffer> {
-  if (/^https?:\/\//i.test(source)) {
-    const headers: Record<string, string> = { accept: 'application/json, application/yaml;q=0.9, */*;q=0.5' };
-    if (token) headers.authorization = `Bearer ${token}`;
-    let response: Response;
-    try {
-      response = await fetch(source, { headers });
-    } catch (error) {
-      throw new SpecLoadError(`cannot fetch ${source}: ${(error as Error).message}`);
-    }
-    if (!response.ok) throw new SpecLoadError(`cannot fetch ${source}: HTTP ${response.status} ${response.statusText}`);
-    return Buffer.from(await response.arrayBuffer());
-  }
-  try {
-    return await readFile(source);
-  } catch (error) {
-    throw new SpecLoadError(
-      `cannot read spec file ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
 }
 
 /** Content decides, not the extension: a store's schema URL has none. */

@@ -37,6 +37,12 @@ const ENTRIES = {
 } as const;
 
 /**
+ * Where validators.gen.d.ts imports InputValidator from, in a generation as the codegen cache keeps
+ * it (the same for every output folder): filled in for the folder it is written to.
+ */
+export const VALIDATOR_IMPORT = '@@magento-async:input-validator-import@@';
+
+/**
  * How code written into `fromDir` imports the framework: by package name in a store project (the
  * installed package's exports), by a relative path to the source inside this checkout, where the
  * package is the working tree itself and has no build.

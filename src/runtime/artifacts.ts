@@ -37,19 +37,20 @@ export async function loadArtifacts(options: LoadArtifactsOptions = {}): Promise
   let dir = resolve(options.generatedDir ?? 'src/generated');
   let source: string | undefined;
   if (options.spec) {
-    const { loadSpec } = await import('../../codegen/load-spec.ts');
-    const { runCodegen } = await import('../../codegen/index.ts');
-    const loaded = await loadSpec(options.spec, { token: options.token });
+    const { readSpecSource } = await import('../../codegen/spec-source.ts');
+    // Its bytes, for their hash: parsed only if codegen runs and its cache does not hold them.
+    const read = await readSpecSource(options.spec, options.token);
     source = recordedSource(options.spec);
     // Keyed by the spec and by the codegen that generates it: an upgrade never reuses old output.
-    dir = resolve(options.cacheDir ?? 'var/cache', `${loaded.sha256.slice(0, 16)}-${codegenVersion()}`);
+    dir = resolve(options.cacheDir ?? 'var/cache', `${read.sha256.slice(0, 16)}-${codegenVersion()}`);
     if (!existsSync(dir)) {
       // Generated beside it and renamed into place, so a folder under that name is always complete
       // (a crash mid-write leaves only a temporary folder, and two servers starting at once both
-      // generate but one rename wins). The spec is loaded already: a URL is fetched once, not twice.
+      // generate but one rename wins). The spec is read already: a URL is fetched once, not twice.
       const staging = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      const { runCodegen } = await import('../../codegen/index.ts');
       try {
-        await runCodegen({ spec: loaded, out: staging, plugins: false });
+        await runCodegen({ spec: read, out: staging, plugins: false });
         await rename(staging, dir).catch((error: NodeJS.ErrnoException) => {
           if (!existsSync(dir)) throw error;
         });
