@@ -4,7 +4,6 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import pino from 'pino';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from './config.ts';
 import { createPool, databaseUrl, type Pool } from './db/pool.ts';
@@ -28,6 +27,7 @@ import { publishRouteTable } from './runtime/route-tables.ts';
 import type { Logger } from './kernel/logger.ts';
 import type { Caller } from './kernel/caller.ts';
 import { createStatusHandler } from './status/handler.ts';
+import { createLogger } from './runtime/logger.ts';
 import type { Clock } from './kernel/clock.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { metricsRoute } from './metrics/http.ts';
@@ -39,6 +39,9 @@ import { configuredPlugins, loadPlugins, runInstalls, type LoadOptions } from '.
 import { itemDependencies } from './plugins/item-dependencies.ts';
 import { withDependencies } from './runtime/schema-dependencies.ts';
 import { createRequestChecks } from './plugins/checks.ts';
+
+// Where a caller of startServer has always found it; its own module so a consumer need not load this one.
+export { createLogger };
 
 export interface ServerOptions {
   config: Config;
@@ -73,10 +76,6 @@ export interface RunningServer {
   /** The completion webhook sender, when webhooks are enabled (a secret is configured). */
   webhooks: WebhookSender | null;
   close(): Promise<void>;
-}
-
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2)) as unknown as Logger;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {

@@ -7,7 +7,7 @@
 import { loadConfig, type Config } from '../config.ts';
 import type { Route } from '../routes/types.ts';
 import { generatedModule } from '../routes/generated-files.ts';
-import { createLogger } from '../server.ts';
+import { createLogger } from '../runtime/logger.ts';
 import { listConsumers } from '../consumer/select.ts';
 import { createPool } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
@@ -21,12 +21,14 @@ function out(text: string): void {
 
 /**
  * This checkout's generated route table, or none: a consumer machine may have no codegen output
- * and run only what the servers registered. Imported lazily so the CLI starts without it.
+ * and run only what the servers registered. Imported lazily so the CLI starts without it; the
+ * route table only: the validators and the async schemas (megabytes for a store's spec) are the
+ * server's.
  */
 export async function localRoutes(config: Config): Promise<readonly Route[]> {
   if (!generatedModule(config.generatedDir, 'routes')) return [];
-  const { importArtifacts } = await import('../runtime/artifacts.ts');
-  return (await importArtifacts(config.generatedDir)).routes;
+  const { importRoutes } = await import('../runtime/artifacts.ts');
+  return (await importRoutes(config.generatedDir)).routes;
 }
 
 export interface StartOptions {

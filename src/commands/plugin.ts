@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../config.ts';
 import { isStub } from '../plugins/stubs.ts';
 import { packageVersion } from '../plugins/loader.ts';
-import { importArtifacts } from '../runtime/artifacts.ts';
+import { importDescribed } from '../runtime/artifacts.ts';
 import { exampleArgs } from '../testing/example-args.ts';
 import { defaultPluginName, emitPlugin, emitPluginTest } from './plugin-scaffold.ts';
 import { frameworkImport } from '../../codegen/emit/header.ts';
@@ -68,7 +68,7 @@ export async function pluginNew(entity: string, opts: PluginNewOptions, out: (li
       `plugins/ of magento-async's own checkout holds its built-in plugin, not a store's: ${STORE_PROJECT_HINT}.`,
     );
   const generatedDir = resolve(config.generatedDir);
-  const artifacts = await importArtifacts(generatedDir).catch((error: Error) => {
+  const artifacts = await importDescribed(generatedDir).catch((error: Error) => {
     throw new Error(`${error.message} (plugin:new types the handlers from the generated routes)`);
   });
   const routes = artifacts.routes.filter((r) => r.entity === entity);

@@ -5,8 +5,8 @@
  * integrator can point the server at their store's schema without a code change.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Route } from '../routes/types.ts';
@@ -62,30 +62,64 @@ export async function loadArtifacts(options: LoadArtifactsOptions = {}): Promise
   return importArtifacts(dir, source);
 }
 
-export async function importArtifacts(dir: string, source?: string): Promise<Artifacts> {
-  const file = (name: string) => join(dir, name);
+/**
+ * The async and bulk schema documents, each read when first asked for: they are served on request
+ * (`/async/schema`), and for a store's spec they are megabytes of JSON that a server would
+ * otherwise parse at every start, and a `plugin:new` or a test kit that never asks, too. Their
+ * files must be there from the start, as before.
+ */
+function lazySchemas(asyncFile: string, bulkFile: string): { async: unknown; bulk: unknown } {
+  for (const file of [asyncFile, bulkFile])
+    if (!existsSync(file)) throw new Error(`${file} is missing: run \`magento-async codegen\` again`);
+  let async: unknown;
+  let bulk: unknown;
+  return {
+    get async() {
+      return (async ??= JSON.parse(readFileSync(asyncFile, 'utf8')));
+    },
+    get bulk() {
+      return (bulk ??= JSON.parse(readFileSync(bulkFile, 'utf8')));
+    },
+  };
+}
+
+function noRoutes(dir: string): Error {
+  return new Error(`No generated routes in ${dir}: run \`magento-async codegen --spec <spec> --out ${dir}\` first`);
+}
+
+/** The generated route table of `dir` alone: what a consumer needs of codegen's output. */
+export async function importRoutes(
+  dir: string,
+): Promise<{ routes: readonly Route[]; specInfo: { file: string; sha256: string } }> {
   const routesFile = generatedModule(dir, 'routes');
-  const validatorsFile = generatedModule(dir, 'validators');
-  if (!routesFile || !validatorsFile) {
-    throw new Error(`No generated routes in ${dir}: run \`magento-async codegen --spec <spec> --out ${dir}\` first`);
-  }
-  const routesModule = (await import(pathToFileURL(routesFile).href)) as {
+  if (!routesFile) throw noRoutes(dir);
+  return (await import(pathToFileURL(routesFile).href)) as {
     routes: readonly Route[];
     specInfo: { file: string; sha256: string };
   };
-  const validatorsModule = (await import(pathToFileURL(validatorsFile).href)) as {
-    validators: Record<string, InputValidator>;
-  };
-  const [asyncSchema, bulkSchema] = await Promise.all([
-    readFile(file('async-schema.gen.json'), 'utf8').then(JSON.parse),
-    readFile(file('bulk-schema.gen.json'), 'utf8').then(JSON.parse),
-  ]);
+}
+
+/**
+ * The generated routes and schema documents of `dir`, without the validators (megabytes of code
+ * for a store's spec) that only a server runs: what `plugin:new` reads.
+ */
+export async function importDescribed(dir: string, source?: string): Promise<Omit<Artifacts, 'validators'>> {
+  const routesModule = await importRoutes(dir);
   return {
     routes: routesModule.routes,
-    validators: validatorsModule.validators,
-    schemas: { async: asyncSchema, bulk: bulkSchema },
+    schemas: lazySchemas(join(dir, 'async-schema.gen.json'), join(dir, 'bulk-schema.gen.json')),
     specInfo: routesModule.specInfo,
     source: source ?? readSpecRecord(dir)?.source ?? routesModule.specInfo.file,
     dir,
   };
+}
+
+export async function importArtifacts(dir: string, source?: string): Promise<Artifacts> {
+  const validatorsFile = generatedModule(dir, 'validators');
+  if (!generatedModule(dir, 'routes') || !validatorsFile) throw noRoutes(dir);
+  const described = await importDescribed(dir, source);
+  const validatorsModule = (await import(pathToFileURL(validatorsFile).href)) as {
+    validators: Record<string, InputValidator>;
+  };
+  return { ...described, validators: validatorsModule.validators };
 }
