@@ -37,14 +37,15 @@ export async function loadSpec(source: string, options: LoadOptions = {}): Promi
 
 /** The spec whose bytes were read already (spec-source.ts), parsed and converted. */
 export async function parseSpecSource(spec: SpecSource): Promise<LoadedSpec> {
-  const parsed = parseText(spec.bytes.toString('utf8'), spec.source);
-  return normaliseSpec(parsed, { file: spec.file, sha256: spec.sha256, source: spec.source });
+  const text = spec.bytes.toString('utf8');
+  const parsed = parseText(text, spec.source);
+  return normaliseSpec(parsed, { file: spec.file, sha256: spec.sha256, source: spec.source, text });
 }
 
 /** Pure part of loading, usable from tests with inline specs. */
 export async function normaliseSpec(
   parsed: unknown,
-  meta: { file: string; sha256: string; source?: string },
+  meta: { file: string; sha256: string; source?: string; text?: string },
 ): Promise<LoadedSpec> {
   if (!isObject(parsed)) throw new SpecLoadError(`${meta.file}: not an OpenAPI document (top level is not an object)`);
   const diagnostics: Diagnostic[] = [];
@@ -62,7 +63,7 @@ export async function normaliseSpec(
     swagger2 = parsed;
     if (!swagger.startsWith('2.')) throw new SpecLoadError(`${meta.file}: unsupported swagger version ${swagger}`);
     basePath = typeof parsed.basePath === 'string' ? parsed.basePath : null;
-    doc = await convertSwagger2(parsed, meta.file);
+    doc = await convertSwagger2(parsed, meta.file, meta.text);
   } else if (!/^3\.[01]\./.test(openapi!)) {
     throw new SpecLoadError(`${meta.file}: unsupported openapi version ${openapi}`);
   }
@@ -123,7 +124,8 @@ function replaceExternalRefs(node: unknown, pointer: string, diagnostics: Diagno
   }
 }
 
-async function convertSwagger2(doc: Json, file: string): Promise<Json> {
+/** `text`: the document's own text, when known (swagger2openapi otherwise writes the document as YAML for it). */
+async function convertSwagger2(doc: Json, file: string, text: string | undefined): Promise<Json> {
   const converter = swagger2openapi();
   try {
     // The converter mutates its input; the clone keeps the caller's object (and its sha) intact.
@@ -132,6 +134,9 @@ async function convertSwagger2(doc: Json, file: string): Promise<Json> {
       warnOnly: true,
       resolve: false,
       direct: false,
+      // Only kept on the options (a validator would count its lines): given, the converter does not
+      // make it by writing the whole document as YAML (about a second for Magento's admin spec).
+      ...(text && { text }),
     });
     return result.openapi as Json;
   } catch (error) {
