@@ -10,6 +10,10 @@
  * `pg_ctl stop` 0.11 s, so a first start including initialisation is ≈ 0.7–0.9 s and a later one
  * ≈ 0.15 s.
  *
+ * A new data directory is a copy of a template `initdb` made once per PostgreSQL version, `initdb`
+ * options and user, kept in the user's cache folder (./cluster-template.ts), then given its own
+ * password; only the first one runs `initdb`.
+ *
  * Why we drive `initdb`/`pg_ctl` ourselves instead of the package's `EmbeddedPostgres` class:
  * - importing the class installs `async-exit-hook`, which takes over SIGINT/SIGTERM and calls
  *   `process.exit(130)` after its own hooks, so Ctrl-C could not stop the consumer and the server
@@ -46,6 +50,7 @@ import {
   readFileSync,
   readlinkSync,
   realpathSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -57,6 +62,18 @@ import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import {
+  copyCluster,
+  dropTemplate,
+  findTemplate,
+  keepTemplate,
+  removeAbandoned,
+  scramVerifier,
+  stagingPath,
+  syncPath,
+  syncTree,
+  templateKey,
+} from './cluster-template.ts';
 
 export interface EmbeddedPostgresOptions {
   /** Data directory (PGDATA). Default `var/postgres` of the working directory. */
@@ -76,8 +93,10 @@ export interface EmbeddedPostgres {
   dataDir: string;
   /** The postmaster's pid. */
   pid: number;
-  /** True when this start ran `initdb` (first run). */
+  /** True when this start made the cluster (first run): by `initdb`, or as a copy of the template. */
   initialised: boolean;
+  /** True when that cluster is a copy of the cached template (./cluster-template.ts), not `initdb`'s. */
+  fromTemplate: boolean;
   /** Fast shutdown (open sessions are ended); idempotent. */
   stop(): Promise<void>;
 }
@@ -125,16 +144,19 @@ interface RunAs {
   gid?: number;
 }
 
-function run(file: string, args: string[], as: RunAs): Promise<{ code: number; output: string }> {
+function run(file: string, args: string[], as: RunAs, input?: string): Promise<{ code: number; output: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(file, args, {
       ...as,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
     });
+    // A child that exits before reading it has its own exit code to tell.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(input);
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
   });
@@ -301,50 +323,136 @@ function connectionUrl(state: State): string {
   return `postgres://postgres:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/postgres`;
 }
 
-async function initialise(bin: Binaries, dataDir: string, as: RunAs, log: (m: string) => void): Promise<State> {
-  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
-    throw new Error(
-      `${dataDir} is not empty and is not a PostgreSQL data directory (no PG_VERSION): remove it or choose another.`,
-    );
-  }
-  log(`initialising the embedded PostgreSQL in ${dataDir}`);
-  // Only the data directory itself is private: its parents must stay reachable by the "postgres" user.
-  mkdirSync(dirname(dataDir), { recursive: true });
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+/** `initdb`'s options; a template (./cluster-template.ts) is kept per set of them. */
+const INITDB_OPTIONS = ['-U', 'postgres', '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-instructions'];
+
+/**
+ * Runs `initdb` into `dataDir` (a new folder) with a throwaway password: {@link setPassword} sets
+ * the real one. `durable`: flush the result to disk (`initdb`'s default; not when the server will
+ * run with fsync off anyway).
+ */
+async function initdb(bin: Binaries, dataDir: string, as: RunAs, durable: boolean): Promise<void> {
+  mkdirSync(dataDir, { mode: 0o700 });
   if (as.uid !== undefined) chownSync(dataDir, as.uid, as.gid!);
-  const password = randomBytes(18).toString('base64url');
+  // scram-sha-256 needs a superuser password to start with.
   const pwfile = join(tmpdir(), `magento-async-pw-${randomBytes(6).toString('hex')}`);
-  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  writeFileSync(pwfile, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
   if (as.uid !== undefined) chownSync(pwfile, as.uid, as.gid!);
   try {
     const { code, output } = await run(
       bin.initdb,
-      [
-        '-D',
-        dataDir,
-        '-U',
-        'postgres',
-        '--auth=scram-sha-256',
-        `--pwfile=${pwfile}`,
-        '-E',
-        'UTF8',
-        '--locale=C',
-        '--no-instructions',
-      ],
+      ['-D', dataDir, `--pwfile=${pwfile}`, ...INITDB_OPTIONS, ...(durable ? [] : ['--no-sync'])],
       as,
     );
     if (code !== 0) {
-      rmSync(dataDir, { recursive: true, force: true });
       const hint =
         as.uid !== undefined
-          ? ` (running as the "postgres" user: it must be able to reach ${dataDir} and ${bin.initdb})`
+          ? ` (running as the "postgres" user: it must be able to reach ${dirname(dataDir)} and ${bin.initdb})`
           : '';
       throw new Error(`initdb failed${hint}:\n${output.trim()}`);
     }
   } finally {
     rmSync(pwfile, { force: true });
   }
-  return { port: 0, password, ownerPid: null };
+}
+
+/**
+ * Sets the superuser's password of a cluster that is not running, in a single-user backend (no
+ * server listens meanwhile, so no one ever signs in with the template's password). Only its SCRAM
+ * verifier is sent, on standard input.
+ */
+async function setPassword(bin: Binaries, dataDir: string, password: string, as: RunAs): Promise<void> {
+  const { code, output } = await run(
+    bin.postgres,
+    ['--single', '-D', dataDir, '-c', 'exit_on_error=on', '-c', 'log_checkpoints=off', 'postgres'],
+    as,
+    `ALTER ROLE postgres PASSWORD '${scramVerifier(password)}'\n`,
+  );
+  if (code !== 0 || /\b(ERROR|FATAL|PANIC):/.test(output))
+    throw new Error(`setting the password (postgres --single) failed:\n${output.trim()}`);
+}
+
+/** The template key of this `initdb`, or null when none can be had (the cache is then skipped). */
+function keyOf(native: Binaries, as: RunAs, log: (m: string) => void): string | null {
+  try {
+    return templateKey(native.postgres, INITDB_OPTIONS, as);
+  } catch (error) {
+    log(`no PostgreSQL template cache (${(error as Error).message}): running initdb`);
+    return null;
+  }
+}
+
+/**
+ * Makes the cluster in `dataDir` (absent or empty): a copy of the template of `key` when there is
+ * one, else `initdb`, whose result becomes that template. Made in a staging folder beside it and
+ * renamed into place complete with its password and state file, so a crash never leaves a half
+ * cluster where the next start would look (the staging folder goes at the next creation there).
+ * `durable`: on disk before it is renamed into place, as `initdb` leaves its result (a copy not yet
+ * written back could be lost to a power cut); skipped when the server will run with fsync off.
+ */
+async function createCluster(
+  bin: Binaries,
+  dataDir: string,
+  as: RunAs,
+  key: string | null,
+  durable: boolean,
+  log: (m: string) => void,
+): Promise<{ state: State; fromTemplate: boolean }> {
+  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
+    throw new Error(
+      `${dataDir} is not empty and is not a PostgreSQL data directory (no PG_VERSION): remove it or choose another.`,
+    );
+  }
+  // Only the data directory itself is private: its parents must stay reachable by the "postgres" user.
+  mkdirSync(dirname(dataDir), { recursive: true });
+  removeAbandoned(dirname(dataDir));
+  const staging = stagingPath(dataDir, 'creating');
+  const password = randomBytes(18).toString('base64url');
+  try {
+    let fromTemplate = false;
+    const template = key === null ? null : findTemplate(key);
+    if (template) {
+      log(`creating the embedded PostgreSQL in ${dataDir} from the template ${dirname(template)}`);
+      try {
+        await copyCluster(template, staging, as);
+        await setPassword(bin, staging, password, as);
+        fromTemplate = true;
+      } catch (error) {
+        log(`the template ${dirname(template)} gave no working cluster (${(error as Error).message}): removing it`);
+        dropTemplate(key!);
+        rmSync(staging, { recursive: true, force: true });
+      }
+    }
+    if (!fromTemplate) {
+      log(`initialising the embedded PostgreSQL in ${dataDir}`);
+      await initdb(bin, staging, as, durable);
+      if (key !== null) {
+        try {
+          const kept = await keepTemplate(key, staging, {
+            initdb: INITDB_OPTIONS,
+            binaries: dirname(dirname(bin.initdb)),
+          });
+          log(`kept a copy as the template of new embedded databases: ${kept}`);
+        } catch (error) {
+          log(`could not keep a template of it (${(error as Error).message}): the next new one runs initdb too`);
+        }
+      }
+      await setPassword(bin, staging, password, as);
+    }
+    const state = { port: 0, password, ownerPid: null };
+    writeState(staging, state);
+    if (durable) {
+      // initdb flushed what it made, and the single-user backend what it changed; a copy is all unflushed.
+      if (fromTemplate) syncTree(staging);
+      else syncPath(join(staging, STATE_FILE));
+    }
+    // Replaces an empty dataDir folder, if any, in one step.
+    renameSync(staging, dataDir);
+    if (durable) syncPath(dirname(dataDir));
+    return { state, fromTemplate };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 function tail(file: string, lines = 15): string {
@@ -445,10 +553,12 @@ interface Placed {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => {});
   const as = await postgresUser(log);
-  const placed = placeForUser(await binaries(), resolve(options.dataDir ?? 'var/postgres'), as, log);
+  const native = await binaries();
+  const placed = placeForUser(native, resolve(options.dataDir ?? 'var/postgres'), as, log);
   const { bin, dataDir } = placed;
 
   let initialised = false;
+  let fromTemplate = false;
   let state: State;
   if (existsSync(join(dataDir, 'PG_VERSION'))) {
     const previous = readState(dataDir);
@@ -457,7 +567,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
       throw new Error(`${dataDir} is a PostgreSQL data directory not made by magento-async (no ${STATE_FILE}).`);
     state = previous;
   } else {
-    state = await initialise(bin, dataDir, as, log);
+    const durable = options.settings?.fsync !== 'off';
+    ({ state, fromTemplate } = await createCluster(bin, dataDir, as, keyOf(native, as, log), durable, log));
     initialised = true;
   }
 
@@ -516,6 +627,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     dataDir,
     pid,
     initialised,
+    fromTemplate,
     stop() {
       stopping ??= (async () => {
         const { code } = await run(bin.pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30'], as);

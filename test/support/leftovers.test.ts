@@ -7,13 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createPool, databaseUrl, ident } from '../../src/db/pool.ts';
 import { CODEGEN_CACHE_ENV } from '../../codegen/cache.ts';
+import { CACHE_DIR_ENV } from '../../src/dev/cluster-template.ts';
 import { endRun, forgetSchema, noteSchema, startRun } from './leftovers.ts';
 import { waitFor } from './wait.ts';
 
-const RUN_ENV = ['TMPDIR', 'MAGENTO_ASYNC_TEST_RUN', CODEGEN_CACHE_ENV];
+const RUN_ENV = ['TMPDIR', 'MAGENTO_ASYNC_TEST_RUN', CODEGEN_CACHE_ENV, CACHE_DIR_ENV];
 
 /** Runs `body` in a sandbox run of its own (inside this run's folder), then restores this run's. */
 async function sandbox<T>(body: (dir: string) => Promise<T>): Promise<T> {
@@ -65,6 +66,10 @@ test('a run that left a file, a folder, a schema and a process is told so, and t
 
 test('a run that cleaned up after itself leaves nothing to report', async () => {
   await sandbox(async (dir) => {
+    // magento-async's cache (the embedded PostgreSQL's template) is the run's, inside its folder.
+    const cache = process.env[CACHE_DIR_ENV]!;
+    assert.equal(dirname(cache), dir);
+    mkdirSync(join(cache, 'postgres-templates'), { recursive: true });
     assert.deepEqual(await endRun(dir, null), []);
     assert.equal(existsSync(dir), false);
   });

@@ -1,7 +1,8 @@
 /**
  * What a run of the suite leaves behind, found at its end: every test process gets the run's own
  * temporary folder (TMPDIR), a tag in its environment, a codegen cache for the run (so a large
- * spec is generated once however many tests generate it) and Node's compile cache, and each schema a test makes is noted
+ * spec is generated once however many tests generate it), magento-async's cache folder for the run
+ * (the embedded PostgreSQL's template: `initdb` once per run) and Node's compile cache, and each schema a test makes is noted
  * until the test drops it. `globalTeardown` (test/support/db.ts) then fails the run over a folder
  * or file left in the run's TMPDIR, a schema not dropped, or a process still running with the tag,
  * after removing them.
@@ -21,6 +22,7 @@ import { basename, join } from 'node:path';
 import type { Pool } from '../../src/db/pool.ts';
 import { ident } from '../../src/db/pool.ts';
 import { CODEGEN_CACHE_ENV } from '../../codegen/cache.ts';
+import { CACHE_DIR_ENV } from '../../src/dev/cluster-template.ts';
 
 const TAG = 'MAGENTO_ASYNC_TEST_RUN';
 const SCHEMAS = '.schemas';
@@ -30,10 +32,12 @@ const DROPPED = 'dropped';
 const CODEGEN = '.codegen';
 /** The run's store projects made from the packed package (test/support/package.ts): npm runs once per run. */
 const PROJECTS = '.projects';
+/** magento-async's cache folder (MAGENTO_ASYNC_CACHE_DIR): new embedded clusters copy the run's template. */
+const CACHE = '.cache';
 /** Node's compile cache for the run (NODE_COMPILE_CACHE; bin/magento-async.js's default folder too). */
 const COMPILE_CACHE = 'node-compile-cache';
 /** What the run itself keeps in its folder: the above. */
-const KEPT = new Set([SCHEMAS, CODEGEN, PROJECTS, COMPILE_CACHE]);
+const KEPT = new Set([SCHEMAS, CODEGEN, PROJECTS, CACHE, COMPILE_CACHE]);
 
 /** In the runner, before any test process starts: the run's folder and tag. */
 export function startRun(): string {
@@ -44,6 +48,8 @@ export function startRun(): string {
   process.env.TMPDIR = dir;
   process.env[TAG] = basename(dir);
   process.env[CODEGEN_CACHE_ENV] = join(dir, CODEGEN);
+  // Not the user's ~/.cache: the run keeps nothing outside its folder.
+  process.env[CACHE_DIR_ENV] = join(dir, CACHE);
   // Every test file is a process of its own, and many start more (servers, consumers, the CLI):
   // each would strip and compile the same source tree again. With the cache, only the first does;
   // the rest load the stripped text and V8's code from the run's folder (~0.5 s CPU less for a
