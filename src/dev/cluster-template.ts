@@ -49,7 +49,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 
 /** Raised whenever a template made by this code would differ from one made by the code before. */
 export const TEMPLATE_FORMAT = 1;
@@ -65,7 +65,7 @@ export interface Owner {
 
 /** magento-async's cache folder for this user. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env[CACHE_DIR_ENV]) return env[CACHE_DIR_ENV];
+  if (env[CACHE_DIR_ENV]) return resolve(env[CACHE_DIR_ENV]);
   const xdg = env.XDG_CACHE_HOME;
   // The XDG spec: a relative value is invalid and must be ignored.
   return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache'), 'magento-async');
@@ -205,8 +205,12 @@ function chownTree(dir: string, uid: number, gid: number): void {
   }
 }
 
-/** Flushes every file and folder under `dir` to disk, as `initdb` does with what it made. */
+/**
+ * Flushes every file and folder under `dir` to disk, as `initdb` does with what it made. Not on
+ * Windows, which flushes a file only through a handle open for writing and a folder not at all.
+ */
 export function syncTree(dir: string): void {
+  if (process.platform === 'win32') return;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) syncTree(path);
@@ -216,6 +220,7 @@ export function syncTree(dir: string): void {
 }
 
 export function syncPath(path: string): void {
+  if (process.platform === 'win32') return;
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);

@@ -446,8 +446,14 @@ async function createCluster(
       if (fromTemplate) syncTree(staging);
       else syncPath(join(staging, STATE_FILE));
     }
-    // Replaces an empty dataDir folder, if any, in one step.
-    renameSync(staging, dataDir);
+    try {
+      // Replaces an empty dataDir folder, if any, in one step.
+      renameSync(staging, dataDir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      throw new Error(`Another process created a database in ${dataDir} meanwhile: start again.`, { cause: error });
+    }
     if (durable) syncPath(dirname(dataDir));
     return { state, fromTemplate };
   } finally {
