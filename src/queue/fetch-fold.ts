@@ -28,14 +28,28 @@ export function foldedFetch(text: string, fold: FetchFold): string | null {
     ${select}`;
 }
 
-/** A pg-boss connection for `fetch` whose statement carries `fold`. */
+/**
+ * A pg-boss connection for `fetch` whose statement carries `fold`. A folded statement that fails
+ * with a data exception (SQLSTATE class 22: the fold read a delivered job's payload and could not
+ * convert it) delivered nothing, and pg-boss's own statement runs instead: its jobs come back
+ * without the fold's work, which the caller then does on its own (the claim: checked there).
+ */
 export function foldedFetchDb(pool: Pool, fold: FetchFold): Db {
   const folded = new Map<string, string | null>();
   return {
-    executeSql(text, bossValues = []) {
+    async executeSql(text, bossValues = []) {
       let sql = folded.get(text);
       if (sql === undefined) folded.set(text, (sql = foldedFetch(text, fold)));
-      return pool.query(prepared(sql ?? text, bossValues));
+      if (sql === null) return pool.query(prepared(text, bossValues));
+      try {
+        return await pool.query(prepared(sql, bossValues));
+      } catch (error) {
+        if (!isDataException(error)) throw error;
+        return pool.query(prepared(text, bossValues));
+      }
     },
   };
 }
+
+const isDataException = (error: unknown): boolean =>
+  typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('22');
