@@ -21,6 +21,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   cpSync,
@@ -44,6 +45,7 @@ import {
   packedTarball,
   pluginPackage,
   QUIET_INSTALL,
+  seedProjectNode,
 } from '../support/package.ts';
 import { runCli, startCli, type CliProcess } from '../support/processes.ts';
 import { SHARED_SPECS } from '../support/specs.ts';
@@ -112,6 +114,16 @@ function npxInstallsOf(npx: string, journeyDir: string): string[] {
     });
 }
 
+/**
+ * The folder of npm exec's cache `npx` that `npm exec --package=<spec>…` installs the packages
+ * `specs` into: named by the sha512 of the specs as given, sorted, one a line (npm's libnpmexec;
+ * only a directory spec is resolved first). The journey checks npm installed there.
+ */
+function npxFolder(npx: string, specs: string[]): string {
+  const sorted = [...specs].sort((a, b) => a.localeCompare(b, 'en'));
+  return join(npx, createHash('sha512').update(sorted.join('\n')).digest('hex').slice(0, 16));
+}
+
 export async function run(cwd: string, [command, args]: Command, env: Env) {
   const result = await runCli(command, args, { cwd, env, timeoutMs: 300_000 });
   assert.equal(result.code, 0, `${command} ${args.join(' ')} in ${cwd}\n${result.stdout}\n${result.stderr}`);
@@ -149,6 +161,14 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
     const npx = join(execFileSync('npm', ['config', 'get', 'cache'], { env, encoding: 'utf8' }).trim(), '_npx');
     const execsOfThisJourney = () => npxInstallsOf(npx, root);
     t.after(() => execsOfThisJourney().forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+    // The folder npm exec installs these two into starts with the `node` dependency as this checkout
+    // installed it (test/support/package.ts seedProjectNode says why that is the same package, and
+    // what npm still does): npm installs create-magento-async, magento-async and every other
+    // package from the tarballs and npm's cache, and keeps `node`, whose install script would
+    // otherwise unpack Node's 189 MB again (7.5 s CPU).
+    const execFolder = npxFolder(npx, [create, tarball]);
+    t.after(() => rmSync(execFolder, { recursive: true, force: true }));
+    const seeded = seedProjectNode(execFolder);
     const made = await run(
       root,
       [
@@ -170,12 +190,17 @@ export async function journey(t: TestContext, user: JourneyNode): Promise<void> 
     assert.match(made.stdout, /Created a magento-async project in shop/);
     const installs = execsOfThisJourney();
     assert.equal(installs.length, 1, `npm exec's install of create-magento-async in ${npx}`);
-    // npm exec installed magento-async, its dependencies and the `node` dependency's Node from
-    // nothing, on this Node (the bin ran create-magento-async's init with it): the project's own
-    // install starts from those files, hard-linked without npm's hidden lockfile, as the plugin
-    // package's does (test/support/package.ts). npm still makes the project's tree from its
-    // package.json (create-magento-async goes, magento-async is the tarball's) but unpacks nothing
-    // it finds, above all not Node's 189 MB again.
+    if (seeded)
+      assert.equal(
+        installs[0],
+        execFolder,
+        "npm exec installed elsewhere than npxFolder says: npm's naming of its exec folders changed",
+      );
+    // npm exec installed magento-async and its dependencies, on this Node (the bin ran
+    // create-magento-async's init with it): the project's own install starts from those files,
+    // hard-linked without npm's hidden lockfile, as the plugin package's does (test/support/
+    // package.ts). npm still makes the project's tree from its package.json (create-magento-async
+    // goes, magento-async is the tarball's) but unpacks nothing it finds.
     linkModules(installs[0]!, shop);
     rmSync(installs[0]!, { recursive: true, force: true });
     assert.deepEqual(execsOfThisJourney(), [], `left in ${npx}`);

