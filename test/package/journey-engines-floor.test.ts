@@ -1,8 +1,8 @@
 /**
  * The journey (test/package/journey.ts) on the oldest Node `engines` allows (22.18: type stripping
  * on by default), run by that Node itself: `node <bin> …` and `node --test` rather than npm
- * scripts, which would take the project's own Node. That Node is the `node` package of npm, from
- * npm's cache only (CI's .ci/run puts it there), installed once into .cache/node (test/support/
+ * scripts, which would take the project's own Node. That Node is the `node` package of npm, as
+ * `npx node@<version>` has it, from npm's cache only (CI's .ci/run puts it there: test/support/
  * package.ts cachedNode): without it the test is skipped, saying so. Its
  * project is a copy of the run's store project (what npm installs does not depend on the Node that
  * runs the package); `init`, codegen, the kit tests, the server and `bulk:status` run on 22.18.
@@ -27,7 +27,7 @@ test(
     const machine = machineEnvironment({ DATABASE_URL: undefined });
     let bin: string;
     try {
-      bin = await cachedNode(FLOOR);
+      bin = cachedNode(FLOOR);
     } catch (error) {
       const why = String((error as { stderr?: Buffer }).stderr ?? error).split('\n')[0];
       t.skip(`node@${FLOOR} is not in npm's cache (npx --yes node@${FLOOR} --version puts it there): ${why}`);

@@ -26,6 +26,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, relative } from 'node:path';
 import { PROJECT_ROOT } from './checkout.ts';
 import { runProjectsDir } from './leftovers.ts';
@@ -153,23 +154,21 @@ export const QUIET_INSTALL = ['--prefer-offline', '--no-audit', '--no-fund', '--
 export const OFFLINE_INSTALL = ['--offline', '--no-audit', '--no-fund', '--loglevel=error'];
 
 /**
- * npm's `node` package at the exact `version`, installed once into `.cache/node/<version>` from
- * npm's cache only (`--offline`): the folder of its `node` binary. What npm installs for an exact
- * version never changes, so it is kept across runs, as the packed tarball is (the install, the
- * package's own and its script's `npm install` of the binary, is 5.8 s CPU). Throws npm's error
- * when npm's cache does not have it.
+ * npm's `node` package at the exact `version`, the way a user runs a given Node once (`npx
+ * node@<version>`), which npm installs into its exec cache (`<cache>/_npx`) from its own cache only
+ * (`--offline`) and keeps for the next time: the folder of its `node` binary. CI's .ci/run puts it
+ * there before the tests (`npx --yes node@<version> --version`), so a clean clone finds it
+ * installed and npm exec only looks (0.7 s CPU); installing it (the package's own install and its
+ * script's `npm install` of the binary: 4.4 s) happens once per machine rather than once per clone.
+ * Throws npm's error when npm's cache does not have it.
  */
-export async function cachedNode(version: string): Promise<string> {
-  const dir = join(PROJECT_ROOT, '.cache/node', version);
-  await once(dir, `installing node@${version}`, (staging) => {
-    writeFileSync(join(staging, 'package.json'), '{"private": true}\n');
-    execFileSync('npm', ['install', `node@${version}`, ...OFFLINE_INSTALL], {
-      cwd: staging,
-      env: machineEnvironment(),
-      stdio: 'pipe',
-    });
-  });
-  return join(dir, 'node_modules/node/bin');
+export function cachedNode(version: string): string {
+  const node = execFileSync(
+    'npm',
+    ['exec', '--yes', `--package=node@${version}`, ...OFFLINE_INSTALL, '--', 'node', '-p', 'process.execPath'],
+    { cwd: tmpdir(), env: machineEnvironment(), stdio: 'pipe', encoding: 'utf8' },
+  ).trim();
+  return dirname(node);
 }
 
 /** This checkout's Node (the `node` dependency, Node 24): the folder of its `node` binary. */
