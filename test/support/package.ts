@@ -160,15 +160,25 @@ export const OFFLINE_INSTALL = ['--offline', '--no-audit', '--no-fund', '--logle
  * there before the tests (`npx --yes node@<version> --version`), so a clean clone finds it
  * installed and npm exec only looks (0.7 s CPU); installing it (the package's own install and its
  * script's `npm install` of the binary: 4.4 s) happens once per machine rather than once per clone.
- * Throws npm's error when npm's cache does not have it.
+ * The folder npm exec names is kept as a link in `.cache/npx-node/<version>`, so later runs of the
+ * clone do not ask npm again, until npm's cache loses it. Throws npm's error when npm's cache does
+ * not have it.
  */
 export function cachedNode(version: string): string {
+  const link = join(PROJECT_ROOT, '.cache/npx-node', version);
+  if (existsSync(join(link, 'node'))) return link;
   const node = execFileSync(
     'npm',
     ['exec', '--yes', `--package=node@${version}`, ...OFFLINE_INSTALL, '--', 'node', '-p', 'process.execPath'],
     { cwd: tmpdir(), env: machineEnvironment(), stdio: 'pipe', encoding: 'utf8' },
   ).trim();
-  return dirname(node);
+  // Made beside it and renamed into place: another run may be reading or replacing it.
+  mkdirSync(dirname(link), { recursive: true });
+  const made = `${link}.${process.pid}`;
+  rmSync(made, { force: true });
+  symlinkSync(dirname(node), made);
+  renameSync(made, link);
+  return link;
 }
 
 /** This checkout's Node (the `node` dependency, Node 24): the folder of its `node` binary. */
