@@ -31,29 +31,36 @@ import { claimName, GROUP_FILE, ownProcessReason, SHARED_FILES_ENV } from '../te
 import timings from '../test/support/timings-reporter.ts';
 
 /**
- * The files that take longest (1.4 % or more of the suite's summed time each), longest first: a
- * whole run's `npm run test:timings` (206 s wall, 815 s summed, on the quiet 2-core machine).
+ * The files that take longest (1.1 % or more of the suite's summed time each), longest first: a
+ * whole run's `npm run test:timings` on a fresh clone (220 s wall, 1,295 s summed, quiet 2-core
+ * machine, six files at once).
  */
 const SLOWEST = [
-  'test/docs/testing-plugins.md.test.ts',
-  'test/consumer/crash.test.ts',
   'test/package/journey.test.ts',
-  'test/docs/readme.md.test.ts',
+  'test/docs/testing-plugins.md.test.ts',
   'test/package/journey-engines-floor.test.ts',
-  'test/codegen/real-specs.test.ts',
+  'test/docs/readme.md.test.ts',
+  'test/consumer/crash.test.ts',
   'test/operations/cancel-race.test.ts',
-  'test/consumer/capacity.test.ts',
   'test/package/journey-project-node.test.ts',
-  'test/consumer/loop.test.ts',
-  'test/consumer/consumer.test.ts',
+  'test/consumer/capacity.test.ts',
+  'test/codegen/real-specs.test.ts',
   'test/docs/authentication.md.test.ts',
   'test/docs/consumers-and-retries.md.test.ts',
-  'test/operations/requires.test.ts',
   'test/auth/clients.e2e.test.ts',
+  'test/operations/requires.test.ts',
+  'test/config/cache.test.ts',
+  'test/commands/auth.test.ts',
   'test/plugins-shipped/http-forward/consumer.test.ts',
-  'test/admin/dashboard.browser.test.ts',
   'test/plugins-shipped/http-forward/politeness.test.ts',
-  'test/journeys/operator.test.ts',
+  'test/admin/dashboard.browser.test.ts',
+  'test/docs/dashboard.md.test.ts',
+  'test/commands/plugin.test.ts',
+  'test/dev/private-parent.test.ts',
+  'test/consumer/loop.test.ts',
+  'test/consumer/consumer.test.ts',
+  'test/docs/validate-only.md.test.ts',
+  'test/dev/embedded.test.ts',
 ];
 
 const args = process.argv.slice(2);
