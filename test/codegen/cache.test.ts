@@ -71,13 +71,7 @@ async function sampleEntry(root: string): Promise<string> {
 }
 
 test('a kept generation is reused byte for byte; other spec bytes are another entry', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'codegen-cache-'));
-  const before = process.env[CODEGEN_CACHE_ENV];
-  t.after(() => {
-    if (before === undefined) delete process.env[CODEGEN_CACHE_ENV];
-    else process.env[CODEGEN_CACHE_ENV] = before;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = scratch(t);
   const cache = join(dir, 'cache');
 
   delete process.env[CODEGEN_CACHE_ENV];
