@@ -3,8 +3,8 @@
  * reuses an idle connection instead of paying a TCP (and TLS) handshake, and the pool never opens
  * more than `maxSockets` connections, however many batches forward at once.
  */
-import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import type { Agent, AgentOptions, IncomingHttpHeaders } from 'node:http';
+import { http, https } from '../../src/http/node-http.ts';
 
 export interface TransportOptions {
   /** The upstream's base URL; its scheme picks http or https. */
@@ -38,12 +38,12 @@ export interface UpstreamResponse {
 const STALE_ATTEMPTS = 3;
 
 export class Transport {
-  readonly agent: http.Agent;
+  readonly agent: Agent;
   readonly #request: typeof http.request;
 
   constructor(options: TransportOptions) {
     const secure = new URL(options.baseUrl).protocol === 'https:';
-    const agentOptions: http.AgentOptions = {
+    const agentOptions: AgentOptions = {
       keepAlive: true,
       maxSockets: options.maxSockets,
       maxFreeSockets: options.maxSockets,
@@ -52,10 +52,11 @@ export class Transport {
       // Reuse the most recently used connection: the least likely to have been closed upstream.
       scheduling: 'lifo',
     };
-    this.agent = secure
-      ? new https.Agent({ ...agentOptions, ...(options.ca ? { ca: options.ca } : {}) })
+    const tls = secure ? https() : null;
+    this.agent = tls
+      ? new tls.Agent({ ...agentOptions, ...(options.ca ? { ca: options.ca } : {}) })
       : new http.Agent(agentOptions);
-    this.#request = secure ? https.request : http.request;
+    this.#request = tls ? tls.request : http.request;
   }
 
   async send(url: string, options: SendOptions): Promise<UpstreamResponse> {

@@ -5,7 +5,8 @@
  * read and discarded for a moment before the socket closes, so the client reads the answer rather
  * than a connection reset (closing with unread bytes makes the kernel send RST).
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
+import { http } from './node-http.ts';
 import type { Duplex } from 'node:stream';
 import { E, WebapiError, errorBody, type ErrorDefinition } from '../errors/catalogue.ts';
 import { phpJsonEncode } from '../accept/php-json.ts';
@@ -49,7 +50,7 @@ export interface ConnectionBoundsOptions {
  */
 export function createBoundedServer(listener: RequestListener, options: ConnectionBoundsOptions): Server {
   const requestTimeout = options.requestTimeoutSeconds * 1000;
-  const server = createServer(
+  const server = http.createServer(
     {
       requestTimeout,
       headersTimeout: Math.min(requestTimeout, 30_000),

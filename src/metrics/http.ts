@@ -5,7 +5,8 @@
  * proxy on the same host every client would look like loopback, so a loopback peer alone proves
  * nothing; a request carrying forwarding headers is refused even then.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { http } from '../http/node-http.ts';
 import type { Context } from 'koa';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
@@ -71,7 +72,7 @@ export async function startMetricsServer(
   metrics: Metrics,
   options: MetricsAccess & { port: number; host: string; log: Logger },
 ): Promise<{ url: string; close(): Promise<void> } | null> {
-  const server: Server = createServer((req, res) => {
+  const server: Server = http.createServer((req, res) => {
     const answer =
       (req.url ?? '').split('?')[0] !== '/metrics'
         ? Promise.resolve(refusal(404, 'Request does not match any route.'))

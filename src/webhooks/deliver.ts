@@ -1,6 +1,5 @@
 /** One webhook POST: connects to the address the destination check approved, with a timeout. */
-import http from 'node:http';
-import https from 'node:https';
+import { http, https } from '../http/node-http.ts';
 import type { LookupFunction } from 'node:net';
 
 export interface DeliveryResult {
@@ -29,7 +28,7 @@ export function post(
     else callback(null, address.address, address.family);
   }) as LookupFunction;
   return new Promise((resolve) => {
-    const request = (url.protocol === 'https:' ? https : http).request(
+    const request = (url.protocol === 'https:' ? https() : http).request(
       url,
       {
         method: 'POST',
