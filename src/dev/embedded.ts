@@ -168,9 +168,29 @@ function exec(file: string, args: string[]): Promise<string> {
   );
 }
 
+/**
+ * The uid/gid of a user listed in /etc/passwd (where `useradd` puts it), else null: then `id` asks
+ * the system's other user databases (LDAP…). Reading the file spares two `id` processes, ~30 ms
+ * of CPU (a fork of this process each) at every start as root.
+ */
+function passwdEntry(name: string): Required<RunAs> | null {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [user, , uid, gid] = line.split(':');
+      if (user === name && /^\d+$/.test(uid ?? '') && /^\d+$/.test(gid ?? ''))
+        return { uid: Number(uid), gid: Number(gid) };
+    }
+  } catch {
+    // No such file (not Linux-like): `id` decides.
+  }
+  return null;
+}
+
 /** As root, the uid/gid of the `postgres` user, created when missing. */
 async function postgresUser(log: (m: string) => void): Promise<RunAs> {
   if (process.getuid?.() !== 0) return {};
+  const local = passwdEntry('postgres');
+  if (local) return local;
   const ids = async () => ({
     uid: Number((await exec('id', ['-u', 'postgres'])).trim()),
     gid: Number((await exec('id', ['-g', 'postgres'])).trim()),
