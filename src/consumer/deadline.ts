@@ -14,32 +14,63 @@ export class HandlerTimeoutError extends Error {
 }
 
 export class HandlerDeadline {
-  readonly #controller = new AbortController();
+  /**
+   * Made when `signal` is first read. Handlers get it eagerly (a getter on their context, an object
+   * literal, made it dearer than the controller: V8 defines a literal's accessors at run time).
+   */
+  #controller: AbortController | null = null;
+  #aborted = false;
+  #reason: unknown = undefined;
   readonly #ms: number;
   #left: number;
   #armedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #finished = false;
   readonly #also: AbortSignal | undefined;
-  readonly #forward = (): void => this.#controller.abort(this.#also!.reason);
+  readonly #forward = (): void => this.abort(this.#also!.reason);
+  /** Told once, when it aborts (the executor's race with the handler: no listener on `signal`). */
+  onAbort: ((reason: unknown) => void) | undefined;
 
   /**
    * `also`: a signal that aborts this one too (the batch's lost claims), with its own reason. One
-   * controller per handler, its listener removed when it finishes: a signal fed by `AbortSignal.any`
-   * stays alive (and with it the unit) as long as its sources could abort.
+   * listener per handler, removed when it finishes: a signal fed by `AbortSignal.any`, or one
+   * listener per batch that outlives its units (d7872c1, reverted), keeps the units alive as long as
+   * their sources could abort, and a worker's RSS grows with it.
    */
   constructor(ms: number, also?: AbortSignal) {
     this.#ms = ms;
     this.#left = ms;
     this.#also = also;
-    if (also?.aborted) this.#controller.abort(also.reason);
+    if (also?.aborted) this.abort(also.reason);
     else also?.addEventListener('abort', this.#forward, { once: true });
     this.#arm();
   }
 
   /** Aborted with a {@link HandlerTimeoutError} when the deadline passes, or with `also`'s reason. */
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /** Aborts the handler now, unless it has finished or aborted already. */
+  abort(reason: unknown): void {
+    if (this.#aborted || this.#finished) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    clearTimeout(this.#timer);
+    this.#controller?.abort(reason);
+    this.onAbort?.(reason);
   }
 
   /** Waits under way: the clock stops while there is one (waits may overlap in a batch handler). */
@@ -54,7 +85,7 @@ export class HandlerDeadline {
     },
     entered: (): void => {
       if (--this.#waits > 0) return;
-      if (!this.#controller.signal.aborted && !this.#finished) this.#arm();
+      if (!this.#aborted && !this.#finished) this.#arm();
     },
   };
 
@@ -73,11 +104,12 @@ export class HandlerDeadline {
     this.#finished = true;
     clearTimeout(this.#timer);
     this.#also?.removeEventListener('abort', this.#forward);
+    this.onAbort = undefined;
   }
 
   #arm(): void {
-    if (this.#controller.signal.aborted) return;
+    if (this.#aborted) return;
     this.#armedAt = performance.now();
-    this.#timer = setTimeout(() => this.#controller.abort(new HandlerTimeoutError(this.#ms)), this.#left);
+    this.#timer = setTimeout(() => this.abort(new HandlerTimeoutError(this.#ms)), this.#left);
   }
 }

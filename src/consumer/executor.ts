@@ -119,22 +119,21 @@ export class BatchExecutor {
     // fed by a listener on `lost` removed when the unit ends (not AbortSignal.any: Node keeps a signal
     // made by it alive while it could still abort, and every unit with it: RSS +330 MiB over 100,000).
     const deadline = new HandlerDeadline(ctx.policy.handlerTimeoutMs, lost);
-    const signal = deadline.signal;
     const tx = new UnitTransaction(source, deadline.waits);
-    const aborted = new Promise<never>((_, reject) => {
-      const onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    aborted.catch(() => {});
+    // The unit's answer: its work's, or the deadline's abort, whichever comes first. One promise fed
+    // by both, no listener on the signal nor Promise.race (they were a few percent of a no-op run).
+    const settled = Promise.withResolvers<Outcome[]>();
     const ran = performance.now();
     let outcomes: Outcome[];
     let ok = false;
     try {
-      const running = work({ tx, signal, outsideDeadline: (pending) => deadline.outside(pending) });
-      // Work still running after its abort must not surface as an unhandled rejection.
-      running.catch(() => {});
-      outcomes = await Promise.race([running, aborted]);
+      const running = work({ tx, signal: deadline.signal, outsideDeadline: (pending) => deadline.outside(pending) });
+      // Work still running after its abort settles nothing more (and surfaces no unhandled rejection).
+      running.then(settled.resolve, settled.reject);
+      // Fed only once `work` is running: a `work` that throws at once leaves no rejection unheard.
+      if (deadline.aborted) settled.reject(deadline.reason);
+      else deadline.onAbort = settled.reject;
+      outcomes = await settled.promise;
       if (outcomes.length !== claims.length) {
         throw new Error(`The unit returned ${outcomes.length} outcomes for ${claims.length} operations.`);
       }
@@ -151,7 +150,7 @@ export class BatchExecutor {
         this.#writer.lost(claims.length);
         return;
       }
-      const cause = signal.aborted ? signal.reason : error;
+      const cause = deadline.aborted ? deadline.reason : error;
       outcomes = claims.map((c) => {
         const failure = failureOutcome(cause, c.row);
         logOf(ctx, c.row)[failure.status === STATUS_RETRIABLY_FAILED ? 'warn' : 'info'](
