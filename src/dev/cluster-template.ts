@@ -168,7 +168,10 @@ export async function copyCluster(from: string, to: string, owner: Owner): Promi
     rmSync(to, { recursive: true, force: true });
     copyTree(from, to);
   }
-  if (owner.uid !== undefined) chownTree(to, owner.uid, owner.gid!);
+  // `cp -a` as root keeps the template's owner, which is the owner's already (the key has its uid):
+  // only a copy that did not (Node's, made by root) is handed over, ~1,000 chown calls.
+  const st = statSync(to);
+  if (owner.uid !== undefined && (st.uid !== owner.uid || st.gid !== owner.gid)) chownTree(to, owner.uid, owner.gid!);
 }
 
 function systemCopy(from: string, to: string): Promise<boolean> {

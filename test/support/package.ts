@@ -211,8 +211,8 @@ export function seedProjectNode(dir: string): boolean {
   const modules = join(dir, 'node_modules');
   for (const name of SEEDED) {
     mkdirSync(join(modules, name), { recursive: true });
-    for (const entry of readdirSync(join(from, name)))
-      if (entry !== 'node_modules') execFileSync('cp', ['-al', join(from, name, entry), join(modules, name, entry)]);
+    const entries = readdirSync(join(from, name)).filter((entry) => entry !== 'node_modules');
+    execFileSync('cp', ['-al', ...entries.map((entry) => join(from, name, entry)), join(modules, name)]);
   }
   // npm checks a package's bin links before it keeps the package as installed.
   mkdirSync(join(modules, '.bin'), { recursive: true });
