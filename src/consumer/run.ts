@@ -57,7 +57,10 @@ export interface ConfiguredConsumer {
   metrics: Metrics;
   /** The consumer's own `/metrics`, when `metrics.consumerPort` is set. */
   metricsUrl: string | null;
-  /** Stops the worker (operations in hand finish), then pg-boss and the pool. */
+  /**
+   * Stops the worker (operations in hand finish), then pg-boss and the pool. Closing again waits for
+   * the first close: a following consumer's restart and a signal may both close the same one.
+   */
   close(): Promise<void>;
 }
 
@@ -158,18 +161,22 @@ export async function startConfiguredConsumer(options: ConfiguredConsumerOptions
             log,
           });
     const started = boss;
+    let closed: Promise<void> | undefined;
     return {
       consumer,
       registry,
       selection,
       metrics,
       metricsUrl: metricsServer?.url ?? null,
-      async close() {
-        await consumer.stop();
-        await metricsServer?.close();
-        await heartbeat.stop();
-        await started.stop({ graceful: true });
-        await pool.end();
+      close() {
+        closed ??= (async () => {
+          await consumer.stop();
+          await metricsServer?.close();
+          await heartbeat.stop();
+          await started.stop({ graceful: true });
+          await pool.end();
+        })();
+        return closed;
       },
     };
   } catch (error) {

@@ -126,6 +126,7 @@ export async function startFollowingConsumer(options: FollowingConsumerOptions):
     await polling;
     await current.consumer.stop();
   };
+  let closed: Promise<void> | undefined;
   return {
     consumer: {
       stop,
@@ -139,10 +140,14 @@ export async function startFollowingConsumer(options: FollowingConsumerOptions):
     selection: () => current.selection,
     served: () => served,
     metricsUrl: () => current.metricsUrl,
-    async close() {
-      await stop();
-      await current.close();
-      await pool.end();
+    close() {
+      // The consumer closed may be one a restart closed already (a signal during the restart).
+      closed ??= (async () => {
+        await stop();
+        await current.close();
+        await pool.end();
+      })();
+      return closed;
     },
   };
 }
