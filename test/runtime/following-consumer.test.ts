@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 import { importRoutes } from '../../src/runtime/artifacts.ts';
-import { startFollowingConsumer } from '../../src/runtime/following-consumer.ts';
+import { startFollowingConsumer, type FollowingConsumer } from '../../src/runtime/following-consumer.ts';
 import { publishRouteTable } from '../../src/runtime/route-tables.ts';
 import type { Route } from '../../src/routes/types.ts';
 import { createTestDatabase, TEST_CRYPT_KEY, type TestDatabase } from '../support/db.ts';
@@ -49,21 +49,22 @@ test('a stop during a restart on a new route table closes every consumer once', 
   let stopping: Promise<void> | undefined;
   let restarted!: () => void;
   const restarting = new Promise<void>((resolve) => (restarted = resolve));
-  let following: Awaited<ReturnType<typeof startFollowingConsumer>> | undefined;
+  // The consumer the logger stops, once it has started.
+  const started: { consumer?: FollowingConsumer } = {};
   const { log, problems } = watchingLog((msg) => {
     // The operator's signal, as the restart begins: what `queue:consumers:start` does on SIGTERM.
-    if (msg.startsWith('a server registered a new route table') && following) {
-      stopping = following.consumer.stop();
+    if (msg.startsWith('a server registered a new route table') && started.consumer) {
+      stopping = started.consumer.consumer.stop();
       restarted();
     }
   });
-  following = await startFollowingConsumer({
+  const following = (started.consumer = await startFollowingConsumer({
     config,
     name: 'async.operations.all',
     log,
     localRoutes: local,
     pollMs: 20,
-  });
+  }));
   const before = following.served().version;
   const orders = { ...local[0]!, operationId: 'PostV1OrdersFollowing', entity: 'orders_following' };
   await publishRouteTable(db.pool, db.schema, [orders], 'store.json');
