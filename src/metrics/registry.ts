@@ -4,7 +4,13 @@
  * set: each process counts what it does (accepts in `serve`, operations in consumers), and both
  * report the queue gauges read from the database at scrape time.
  */
-import client from 'prom-client';
+import type { Registry as RegistryType } from 'prom-client';
+// By file, not the package's index: see prom-client-parts.d.ts.
+import Registry from 'prom-client/lib/registry.js';
+import Counter from 'prom-client/lib/counter.js';
+import Gauge from 'prom-client/lib/gauge.js';
+import Histogram from 'prom-client/lib/histogram.js';
+import collectDefaultMetrics from 'prom-client/lib/defaultMetrics.js';
 import type pg from 'pg';
 import { selectHeartbeats, selectQueueStats, type QueueStatsRow } from '../db/sql/operators.ts';
 import { waitingCount } from '../operations/requires.sql.ts';
@@ -13,7 +19,7 @@ import { waitingCount } from '../operations/requires.sql.ts';
 export const ALIVE_SECONDS = 30;
 
 export interface Metrics {
-  registry: client.Registry;
+  registry: RegistryType;
   /** A committed accept (serve). */
   accepted(e: { kind: string; topic: string; store: string; accepted: number; rejected: number }): void;
   /** A validate-only request answered (serve): its items' verdicts. */
@@ -48,61 +54,61 @@ const STATUS_NAMES: Record<number, string> = {
 
 export function createMetrics(options: MetricsOptions): Metrics {
   const { pool, schema, bossSchema } = options;
-  const registry = new client.Registry();
+  const registry = new Registry();
   const registers = [registry];
-  client.collectDefaultMetrics({ register: registry, prefix: 'magento_async_' });
+  collectDefaultMetrics({ register: registry, prefix: 'magento_async_' });
 
-  const operationsAccepted = new client.Counter({
+  const operationsAccepted = new Counter({
     name: 'magento_async_accepted_operations_total',
     help: 'Operations of committed async/bulk requests, by topic, store and outcome (accepted, rejected).',
     labelNames: ['topic', 'store', 'outcome'],
     registers,
   });
-  const bulksAccepted = new client.Counter({
+  const bulksAccepted = new Counter({
     name: 'magento_async_accepted_bulks_total',
     help: 'Bulks committed by async/bulk requests, by kind (async, bulk), topic and store.',
     labelNames: ['kind', 'topic', 'store'],
     registers,
   });
-  const itemsValidated = new client.Counter({
+  const itemsValidated = new Counter({
     name: 'magento_async_validated_items_total',
     help: 'Items of validate-only requests (?validateOnly=true, nothing stored), by topic, store and verdict (accepted; rejected by validation; refused by a plugin check).',
     labelNames: ['topic', 'store', 'verdict'],
     registers,
   });
-  const validateRequests = new client.Counter({
+  const validateRequests = new Counter({
     name: 'magento_async_validate_requests_total',
     help: 'Validate-only requests answered, by kind (async, bulk) and topic.',
     labelNames: ['kind', 'topic'],
     registers,
   });
-  const requestSeconds = new client.Histogram({
+  const requestSeconds = new Histogram({
     name: 'magento_async_http_request_duration_seconds',
     help: 'HTTP request time by kind (async and bulk: the accept latency; validate: validate-only requests; status; other) and status code.',
     labelNames: ['kind', 'code'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
-  const operationsProcessed = new client.Counter({
+  const operationsProcessed = new Counter({
     name: 'magento_async_processed_operations_total',
     help: 'Handler runs of operations by topic and resulting status.',
     labelNames: ['topic', 'status'],
     registers,
   });
-  const processingSeconds = new client.Histogram({
+  const processingSeconds = new Histogram({
     name: 'magento_async_processing_duration_seconds',
     help: 'Handler time of one operation, by topic.',
     labelNames: ['topic'],
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
     registers,
   });
-  const retries = new client.Counter({
+  const retries = new Counter({
     name: 'magento_async_retries_total',
     help: 'Handler runs that were retries (attempt 2 or later), by topic.',
     labelNames: ['topic'],
     registers,
   });
-  const webhooks = new client.Counter({
+  const webhooks = new Counter({
     name: 'magento_async_webhook_deliveries_total',
     help: 'Completion webhook delivery attempts by outcome (delivered, retry, failed).',
     labelNames: ['outcome'],
@@ -117,7 +123,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       .then((r) => r.rows)
       .finally(() => setImmediate(() => (stats = null))));
 
-  new client.Gauge({
+  new Gauge({
     name: 'magento_async_queue_depth',
     help: 'Jobs per queue and state (queued: waiting to run, including retries; active: running; retry: waiting for a retry).',
     labelNames: ['queue', 'state'],
@@ -131,7 +137,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       }
     },
   });
-  new client.Gauge({
+  new Gauge({
     name: 'magento_async_queue_oldest_age_seconds',
     help: 'Age of the oldest unsettled job per queue.',
     labelNames: ['queue'],
@@ -141,7 +147,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       for (const r of await queueStats()) this.set({ queue: r.queue }, r.oldest_seconds ?? 0);
     },
   });
-  new client.Gauge({
+  new Gauge({
     name: 'magento_async_operations_waiting',
     help: "Open operations waiting for an unfinished operation they require (a plugin's `requires`).",
     registers,
@@ -150,7 +156,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       this.set(rows[0]?.waiting ?? 0);
     },
   });
-  new client.Gauge({
+  new Gauge({
     name: 'magento_async_consumers_alive',
     help: `Consumer processes whose heartbeat is younger than ${ALIVE_SECONDS} s.`,
     registers,
