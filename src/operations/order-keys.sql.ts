@@ -5,6 +5,9 @@ import { bulkUnfinishedSql, unfinishedSql as UNFINISHED } from './finished.ts';
 /** One writer of the rules at a time (consumers starting together). $1 text, the schema's name. */
 export const lockOrderRules = `SELECT pg_advisory_xact_lock(hashtext('magento-async:order-rules:' || $1))`;
 
+/** For the rest of the transaction: no statement timeout. */
+export const noStatementTimeout = `SET LOCAL statement_timeout = 0`;
+
 /**
  * Replaces the entity-key rules of these operationIds. $1 text[] ids, $2 text[] namespaces, $3 text[]
  * JSON path lists. Returns the operationIds whose rule is new or changed.
