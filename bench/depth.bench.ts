@@ -14,8 +14,11 @@
  * - Printed: the accept span; the time to all final (from the first request); the processing rate
  *   (operations made final per second) while the open count falls through 90% of `--ops` and
  *   through 1% of it (900,000 and 10,000 for 1,000,000), each over a window of 1% of `--ops`, and
- *   their ratio (the baseline is the shallow rate of the same run); the consumer's RSS (first and
+ *   their ratio (the baseline is the shallow rate of the same run); the CPU time per operation
+ *   over the same two windows (see `cpuOfConsumer`) and its ratio; the consumer's RSS (first and
  *   last quarter of the processing, peak); the load average at the start and the end.
+ *   On a machine shared with other work the rates follow its load, which changes over a run (this
+ *   2-core machine went from load 15 to 44 within one run); the CPU per operation does not.
  * - At the end every sku's stored price must be its last update's: order kept, nothing lost.
  * - `--minutes`: the run gives up that long after the first request, printing what it measured.
  * - `--consumer`: what the consumer runs, by default every entity queue as an operator starts it
@@ -61,6 +64,8 @@ const DEEP = Math.round(OPS * 0.9);
 const SHALLOW = Math.round(OPS * 0.01);
 const WINDOW = Math.max(1, Math.round(OPS * 0.01));
 const ROOT = join(import.meta.dirname, '..');
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */
+const CLOCK_TICKS = 100;
 
 const loadAverage = () =>
   os
@@ -121,8 +126,8 @@ try {
     await consumer.waitFor(/Database: /, 60_000);
   };
 
-  // Samples of the open count and the consumer's RSS, every 500 ms until all are final.
-  const samples: { t: number; open: number; final: number; rss: number | null }[] = [];
+  // Samples of the open count, the consumer's RSS and CPU, every 500 ms until all are final.
+  const samples: { t: number; open: number; final: number; rss: number | null; cpu: number | null }[] = [];
   const rssOf = (pid: number | undefined): number | null => {
     if (pid === undefined) return null;
     try {
@@ -132,6 +137,41 @@ try {
       return null;
     }
   };
+  /** CPU seconds (user + system) of a process so far, from /proc; null once it is gone. */
+  const cpuOf = (pid: number): number | null => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime, the 14th and 15th fields (the 12th and 13th after the state).
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      return null;
+    }
+  };
+  // The last CPU time read of each process: a backend that ended keeps what it had used.
+  const cpuByPid = new Map<number, number>();
+  /**
+   * CPU seconds used so far by the consumer's process and its PostgreSQL backends (its pools' and
+   * pg-boss's connections, by application name, and their parallel vacuum workers): the whole cost
+   * of the processing, whatever else runs on the machine. A backend's last half second before it
+   * ends is not seen.
+   */
+  const cpuOfConsumer = async (): Promise<number | null> => {
+    const pid = (consumer as CliProcess | null)?.child.pid;
+    if (pid === undefined) return null;
+    const { rows } = await db.pool.query<{ pid: number }>(
+      `SELECT a.pid FROM pg_stat_activity a
+       WHERE a.application_name LIKE 'magento-async:consumer%'
+         OR a.leader_pid IN (SELECT l.pid FROM pg_stat_activity l WHERE l.application_name LIKE 'magento-async:consumer%')`,
+    );
+    for (const p of [pid, ...rows.map((r) => r.pid)]) {
+      const cpu = cpuOf(p);
+      if (cpu !== null) cpuByPid.set(p, cpu);
+    }
+    let total = 0;
+    for (const cpu of cpuByPid.values()) total += cpu;
+    return total;
+  };
   const sample = async () => {
     const { rows } = await db.pool.query<{ open: string; final: string }>(
       `SELECT coalesce(sum(open + retrying), 0)::bigint AS open,
@@ -139,7 +179,11 @@ try {
        FROM ${s}.bulk_counter`,
     );
     const row = { t: performance.now(), open: Number(rows[0]!.open), final: Number(rows[0]!.final), rss: null };
-    samples.push({ ...row, rss: consumer ? rssOf((consumer as CliProcess).child.pid) : null });
+    samples.push({
+      ...row,
+      rss: consumer ? rssOf((consumer as CliProcess).child.pid) : null,
+      cpu: await cpuOfConsumer(),
+    });
     return row;
   };
 
@@ -227,7 +271,7 @@ try {
    * Operations made final per second while the open count fell through `depth`: from the last
    * sample at or above `depth + WINDOW` to the first at or below `depth` (wider when the samples are).
    */
-  const rateAt = (depth: number): { rate: number; at: number } | null => {
+  const rateAt = (depth: number): { rate: number; at: number; cpuMs: number | null } | null => {
     const to = samples.findIndex((x) => x.t >= consumerStartedAt && x.open <= depth);
     if (to < 0) return null;
     let from = to - 1;
@@ -235,7 +279,8 @@ try {
     if (from < 0 || samples[from]!.t < consumerStartedAt) return null;
     const a = samples[from]!;
     const b = samples[to]!;
-    return { rate: ((b.final - a.final) / (b.t - a.t)) * 1000, at: (b.t - began) / 1000 };
+    const cpuMs = a.cpu !== null && b.cpu !== null ? ((b.cpu - a.cpu) / (b.final - a.final)) * 1000 : null;
+    return { rate: ((b.final - a.final) / (b.t - a.t)) * 1000, at: (b.t - began) / 1000, cpuMs };
   };
   const deep = rateAt(DEEP);
   const shallow = rateAt(SHALLOW);
@@ -255,6 +300,13 @@ try {
   console.log(show(`rate with ${DEEP.toLocaleString('en')} open`, deep));
   console.log(show(`rate with ${SHALLOW.toLocaleString('en')} open (baseline)`, shallow));
   if (deep && shallow) console.log(`deep / shallow: ${(deep.rate / shallow.rate).toFixed(2)}× (issue 21 asks ≥ 0.8×)`);
+  if (deep?.cpuMs != null && shallow?.cpuMs != null) {
+    console.log(
+      `CPU per operation (consumer and its PostgreSQL backends): ${deep.cpuMs.toFixed(2)} ms with ` +
+        `${DEEP.toLocaleString('en')} open, ${shallow.cpuMs.toFixed(2)} ms with ${SHALLOW.toLocaleString('en')} open ` +
+        `(baseline): deep / shallow by CPU ${(shallow.cpuMs / deep.cpuMs).toFixed(2)}×`,
+    );
+  }
 
   const rss = samples.filter((x) => x.rss !== null && x.t >= firstFinal.t).map((x) => x.rss!);
   if (rss.length >= 4) {
