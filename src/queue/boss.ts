@@ -56,8 +56,11 @@ export async function createBoss(options: BossOptions): Promise<PgBoss> {
     ...(options.monitorVacuum === false ? { monitorVacuum: false } : {}),
     // We keep no cron schedules; the timekeeper would only poll for nothing.
     schedule: false,
-    // Workers wake on insert (queues are created with `notify`) instead of waiting out a poll.
-    useListenNotify: true,
+    // pg-boss's own listener wakes only `work()` workers of `notify` queues, and we have none: the
+    // consumer's fetch loops listen on the same channel themselves (src/consumer/wake.ts), and the
+    // dead-letter worker's queue sends no NOTIFY. Off, it costs every pg-boss instance no dedicated
+    // connection and no heartbeat query every 10 s. Inserts into `notify` queues still NOTIFY.
+    useListenNotify: false,
     openTelemetry: { enabled: false },
   });
   // An EventEmitter with no 'error' listener throws: a dropped connection must not kill the process.
