@@ -102,10 +102,19 @@ export async function developmentToken(
 async function startConsumerIn(
   config: Config,
   log: Logger,
+  server: RunningServer,
 ): Promise<{ consumer: ConsumerHandle; close(): Promise<void> }> {
   const { localRoutes } = await import('../commands/consumers.ts');
   const { startFollowingConsumer } = await import('../runtime/following-consumer.ts');
-  return startFollowingConsumer({ config, name: 'async.operations.all', log, localRoutes: await localRoutes(config) });
+  return startFollowingConsumer({
+    config,
+    name: 'async.operations.all',
+    log,
+    localRoutes: await localRoutes(config),
+    // The consumer stops before the server (stops run in reverse), so the server's pool outlives
+    // its route-table checks: one connection fewer than a pool of their own.
+    pool: server.pool,
+  });
 }
 
 function signalled(): { promise: Promise<string>; dispose(): void } {
@@ -196,7 +205,7 @@ export async function startDev(options: StartDevOptions = {}): Promise<void> {
     stops.push(() => server.close());
     if (interrupted) return;
 
-    const consumer = await startConsumerIn(config, log);
+    const consumer = await startConsumerIn(config, log, server);
     stops.push(() => consumer.close());
     if (interrupted) return;
 

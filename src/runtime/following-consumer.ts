@@ -6,7 +6,7 @@
  * is `startConfiguredConsumer`'s.
  */
 import type { Config } from '../config.ts';
-import { createPool } from '../db/pool.ts';
+import { createPool, type Pool } from '../db/pool.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { Route } from '../routes/types.ts';
@@ -26,6 +26,11 @@ export interface FollowingConsumerOptions {
   maxMessages?: number;
   /** How often the registered tables are checked. Default 2000 ms. */
   pollMs?: number;
+  /**
+   * Where the registered tables are read: a pool of the caller's, open until this consumer is
+   * closed (`start` lends its server's). Default: a one-connection pool of its own.
+   */
+  pool?: Pool;
 }
 
 export interface FollowingConsumer {
@@ -40,7 +45,11 @@ export interface FollowingConsumer {
 
 export async function startFollowingConsumer(options: FollowingConsumerOptions): Promise<FollowingConsumer> {
   const { config, log } = options;
-  const pool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: 'magento-async:routes' });
+  const own = options.pool === undefined;
+  const pool =
+    options.pool ??
+    createPool({ connectionString: config.databaseUrl, max: 1, applicationName: 'magento-async:routes' });
+  const endPool = () => (own ? pool.end() : Promise.resolve());
   let current: ConfiguredConsumer;
   let served: ServedRoutes;
   try {
@@ -48,7 +57,7 @@ export async function startFollowingConsumer(options: FollowingConsumerOptions):
     served = await servedRoutes(pool, config.schema, options.localRoutes);
     current = await start(served, options.maxMessages);
   } catch (error) {
-    await pool.end().catch(() => {});
+    await endPool().catch(() => {});
     throw error;
   }
 
@@ -145,7 +154,7 @@ export async function startFollowingConsumer(options: FollowingConsumerOptions):
       closed ??= (async () => {
         await stop();
         await current.close();
-        await pool.end();
+        await endPool();
       })();
       return closed;
     },
