@@ -194,7 +194,21 @@ async function runShell(session: DocSession, block: Block): Promise<void> {
 interface TypeCheckGroup {
   blocks: { block: Block; path: string }[];
   result?: Promise<BlockResult>;
+  /**
+   * The page's next block, when it type-checks the whole project itself (a line `npx tsc` or
+   * `tsc`, in the project's folder): the group's files are in it (the project's tsconfig.json
+   * includes their folders, checked when they are written), so that tsc is the group's check,
+   * failing that block with tsc's errors, rather than a second tsc of the same files before it.
+   */
+  checkedBy?: Block;
 }
+
+/** A shell block that runs the project's own type check, as `npx tsc` in its folder (no `cd`). */
+const checksProject = (block: Block) =>
+  kindOf(block) === 'shell' &&
+  !block.directives.skip &&
+  /^\s*(npx\s+)?tsc\s*$/m.test(block.code) &&
+  !/^\s*cd\b/m.test(block.code);
 
 function typeCheckGroups(runnable: Block[], inProject: boolean): Map<Block, TypeCheckGroup> {
   const groups = new Map<Block, TypeCheckGroup>();
@@ -203,6 +217,7 @@ function typeCheckGroups(runnable: Block[], inProject: boolean): Map<Block, Type
   for (const block of runnable) {
     const path = kindOf(block) === 'typescript' && !block.directives.skip ? targetPath(block) : null;
     const joins = path && /\.ts$/.test(path);
+    if (!joins && current && checksProject(block)) current.checkedBy = block;
     if (!joins || current?.blocks.some((b) => b.path === path)) current = null;
     if (!joins) continue;
     current ??= { blocks: [] };
@@ -246,6 +261,10 @@ async function runCode(
   }
   const checked = group ?? { blocks: [{ block, path }] };
   const paths = checked.blocks.map((b) => b.path);
+  if (!checked.result && checked.checkedBy && paths.every((p) => projectIncludes(session, p))) {
+    for (const b of checked.blocks) session.writeFile(b.path, b.block.code);
+    checked.result = Promise.resolve({ code: 0, output: '' });
+  }
   if (!checked.result) {
     for (const b of checked.blocks) session.writeFile(b.path, b.block.code);
     // The project's compiler settings, for these files and what they import.
@@ -275,6 +294,12 @@ async function runCode(
         0,
       ),
     );
+}
+
+/** Whether the project's tsconfig.json includes the file `path` (by its first folder, as `include` names them). */
+function projectIncludes(session: DocSession, path: string): boolean {
+  const config = JSON.parse(readFileSync(join(session.dir(), 'tsconfig.json'), 'utf8')) as { include?: string[] };
+  return (config.include ?? []).includes(path.split('/')[0]!);
 }
 
 /** In a checkout copy: plugins/ (the page's plugins and the built-in one) with the sample's routes. */
