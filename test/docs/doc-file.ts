@@ -9,7 +9,8 @@
  * Convention for blocks that need context: an HTML comment right before the fence,
  * `<!-- doc-test: key key="value" -->` (test/docs/blocks.ts, docs/doc-tests.md):
  *   skip="reason"        not run here; the reason is required and listed at the end of the run
- *   instance             needs the running `npm start` (started by the harness if no block did)
+ *   instance             needs the running `npm start` (started by the harness if no block did: the
+ *                        start script, as npm runs it)
  *   background ready="…" runs in the background (e.g. `npm start`) until the file ends or the next
  *                        background block; later blocks start once its output matches `ready`
  *   each-line ready="…" each line on its own; one still running once its output matches `ready`
