@@ -4,7 +4,7 @@
  * catalog example's batch handlers, on a schema of its own:
  *
  *   npm run bench:depth -- [--ops 1000000] [--updates 5] [--clients 4] [--bulk 1000] [--concurrent]
- *                         [--minutes 30] [--consumer async.operations.all] [--keep]
+ *                         [--minutes 30] [--consumer async.operations.all] [--keep] [--report 30]
  *
  * - `--ops` upserts of `ops / updates` skus, each sku updated `--updates` times in order: update u
  *   of every sku is accepted after update u - 1 of it (a client waits for that bulk's 202 first), so
@@ -23,6 +23,7 @@
  * - `--minutes`: the run gives up that long after the first request, printing what it measured.
  * - `--consumer`: what the consumer runs, by default every entity queue as an operator starts it
  *   (the other queues stay empty and are polled throughout); `products` for that queue alone.
+ * - `--report`: seconds between progress lines (open count, rate and CPU per operation since the last).
  * - `--keep`: the schemas stay (with every completed job and operation) for bench/depth-plans.ts.
  *
  * With EMBEDDED=1 it runs on a PostgreSQL of its own (var/bench-postgres), as bench:catalog does.
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '30' },
     consumer: { type: 'string', default: 'async.operations.all' },
     keep: { type: 'boolean', default: false },
+    report: { type: 'string', default: '30' },
   },
 });
 const UPDATES = Math.max(1, Number(values.updates));
@@ -59,6 +61,8 @@ const OPS = SKUS * UPDATES;
 const CLIENTS = Math.max(1, Number(values.clients));
 /** The run gives up (and prints what it measured) this long after the first request. */
 const LIMIT_MS = Math.max(1, Number(values.minutes)) * 60_000;
+/** Seconds between two progress lines while the consumer runs. */
+const REPORT_MS = Math.max(1, Number(values.report)) * 1000;
 /** The two depths compared, and the width of the window each rate is measured over. */
 const DEEP = Math.round(OPS * 0.9);
 const SHALLOW = Math.round(OPS * 0.01);
@@ -244,6 +248,7 @@ try {
   if (!values.concurrent) await startConsumer();
 
   let lastReport = performance.now();
+  let reported = samples.at(-1);
   let timedOut = false;
   for (;;) {
     const now = await sample();
@@ -255,10 +260,21 @@ try {
     if (consumer && (consumer as CliProcess).child.exitCode !== null) {
       throw new Error(`the consumer exited: ${(consumer as CliProcess).stderr().slice(-2000)}`);
     }
-    if (performance.now() - lastReport > 30_000) {
+    if (performance.now() - lastReport > REPORT_MS) {
       lastReport = performance.now();
+      // Since the last line: operations made final per second, and CPU per operation.
+      const last = samples.at(-1)!;
+      const made = reported ? last.final - reported.final : 0;
+      const since =
+        reported && made > 0
+          ? `, ${((made / (last.t - reported.t)) * 1000).toFixed(0)} ops/s` +
+            (reported.cpu !== null && last.cpu !== null
+              ? `, CPU ${(((last.cpu - reported.cpu) / made) * 1000).toFixed(2)} ms/op`
+              : '')
+          : '';
+      reported = last;
       console.log(
-        `  ${seconds(lastReport - began)}: ${now.open.toLocaleString('en')} open, RSS ${rssOf((consumer as CliProcess | null)?.child.pid)?.toFixed(0) ?? '?'} MiB`,
+        `  ${seconds(lastReport - began)}: ${now.open.toLocaleString('en')} open${since}, RSS ${rssOf((consumer as CliProcess | null)?.child.pid)?.toFixed(0) ?? '?'} MiB`,
       );
     }
     await new Promise((r) => setTimeout(r, 500));
