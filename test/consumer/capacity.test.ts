@@ -8,7 +8,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { consumerConfig, startConsumerCommand } from '../support/cli.ts';
+import { consumerConfig, startConsumerCommand, type ConsumerCommand } from '../support/cli.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { ident } from '../../src/db/pool.ts';
 import { createBoss, ensureQueues } from '../../src/queue/boss.ts';
@@ -28,21 +28,37 @@ const DEADLINE_SECONDS = 2;
 /** How often a wait of seconds looks again: each look is a query (about 0.6 ms of this process's CPU and PostgreSQL's). */
 const POLL_MS = 100;
 
-/** A test schema and its pg-boss with `entities`' queues, both gone when the test ends. */
+/**
+ * A test schema and its pg-boss with `entities`' queues, both gone when the test ends, and `consume`,
+ * which starts the test's consumer command: its process group is killed first, since hooks run in
+ * the order they were added and a schema is not dropped under a consumer still working in it (a
+ * failed test hung there, its consumer alive, until killed by hand).
+ */
 async function setUp(t: TestContext, name: string, entities: string[]) {
   const db = await createTestDatabase(name);
   const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
+  const commands: ConsumerCommand[] = [];
   t.after(async () => {
+    for (const c of commands) {
+      if (c.child.exitCode !== null || c.child.signalCode !== null) continue;
+      c.signal('SIGKILL');
+      await c.exited;
+    }
     await boss.stop({ graceful: false });
     await db.drop();
   });
   await ensureQueues(boss, entities);
-  return { db, boss };
+  const consume = (configFile: string, args: string[]) => {
+    const command = startConsumerCommand(t, db, configFile, args);
+    commands.push(command);
+    return command;
+  };
+  return { db, boss, consume };
 }
 
 test('slow upstream calls behind a 4-slot upstream, a 2 s handler deadline: every call made once, no deadline spent waiting', async (t) => {
   const store = await loopbackStore(t, { latencyMs: 300 });
-  const { db, boss } = await setUp(t, 'capacity', ['products']);
+  const { db, boss, consume } = await setUp(t, 'capacity', ['products']);
   const count = 60;
   const bulk = await seedBulk(db.pool, boss, db.schema, {
     count,
@@ -51,9 +67,7 @@ test('slow upstream calls behind a 4-slot upstream, a 2 s handler deadline: ever
     topic: 'async.V1.products.sku.media.POST',
     args: (k) => ({ sku: `cap-${k}`, entry: { media_type: 'image', label: `cap-${k}` } }),
   });
-  const consumer = startConsumerCommand(
-    t,
-    db,
+  const consumer = consume(
     consumerConfig(t, db, {
       upstream: { baseUrl: store.baseUrl, maxInFlight: 4 },
       consumer: { handlerTimeoutSeconds: DEADLINE_SECONDS, concurrency: 8, expireInSeconds: 10 },
@@ -91,7 +105,7 @@ test("waits for the upstream's calls-per-second cap and its Retry-After do not c
         ? { status: 429, headers: { 'Retry-After': '2' }, body: { message: 'Too many requests' } }
         : undefined,
   });
-  const { db, boss } = await setUp(t, 'capacity_rate', ['products']);
+  const { db, boss, consume } = await setUp(t, 'capacity_rate', ['products']);
   const count = 10;
   const bulk = await seedBulk(db.pool, boss, db.schema, {
     count,
@@ -99,9 +113,7 @@ test("waits for the upstream's calls-per-second cap and its Retry-After do not c
     topic: 'async.V1.products.sku.media.POST',
     args: (k) => ({ sku: `rate-${k}`, entry: { media_type: 'image', label: `rate-${k}` } }),
   });
-  const consumer = startConsumerCommand(
-    t,
-    db,
+  const consumer = consume(
     consumerConfig(t, db, {
       upstream: { baseUrl: store.baseUrl, maxInFlight: 16, maxPerSecond: 2 },
       consumer: { handlerTimeoutSeconds: DEADLINE_SECONDS, concurrency: 1, retryDelaySeconds: 1 },
@@ -128,7 +140,7 @@ test("waits for the upstream's calls-per-second cap and its Retry-After do not c
 
 test('async.operations.all with forwarded and local queues: the forwarded queue claims by upstream slots, the local one by handler slots and is never held back', async (t) => {
   const store = await loopbackStore(t, { latencyMs: 400 });
-  const { db, boss } = await setUp(t, 'capacity_mixed', ['products', 'customers']);
+  const { db, boss, consume } = await setUp(t, 'capacity_mixed', ['products', 'customers']);
   const forwarded = 16;
   const local = 30;
   const products = await seedBulk(db.pool, boss, db.schema, {
@@ -144,9 +156,7 @@ test('async.operations.all with forwarded and local queues: the forwarded queue 
     topic: 'async.V1.customers.POST',
     args: (k) => ({ customer: { email: `mixed-${k}@example.com`, firstname: 'Mixed', lastname: `No${k}` } }),
   });
-  const consumer = startConsumerCommand(
-    t,
-    db,
+  const consumer = consume(
     consumerConfig(t, db, {
       plugins: { examples: ['customer'] },
       upstream: { baseUrl: store.baseUrl, maxInFlight: 2 },
@@ -178,7 +188,7 @@ test('async.operations.all with forwarded and local queues: the forwarded queue 
 
 test('a cancel stops every forwarded operation not yet sent: none is waiting for an upstream slot with its claim', async (t) => {
   const store = await loopbackStore(t, { latencyMs: 300 });
-  const { db, boss } = await setUp(t, 'capacity_cancel', ['products']);
+  const { db, boss, consume } = await setUp(t, 'capacity_cancel', ['products']);
   const count = 60;
   const bulk = await seedBulk(db.pool, boss, db.schema, {
     count,
@@ -186,9 +196,7 @@ test('a cancel stops every forwarded operation not yet sent: none is waiting for
     topic: 'async.V1.products.sku.media.POST',
     args: (k) => ({ sku: `cancel-${k}`, entry: { media_type: 'image', label: `cancel-${k}` } }),
   });
-  const consumer = startConsumerCommand(
-    t,
-    db,
+  const consumer = consume(
     consumerConfig(t, db, {
       upstream: { baseUrl: store.baseUrl, maxInFlight: 4 },
       consumer: { concurrency: 8 },
