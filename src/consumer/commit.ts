@@ -339,16 +339,17 @@ async function flushPending(
     return;
   }
   const jobs = [...items.map((i) => attemptOf(i.job)), ...done];
-  const arrays = outcomeArrays(items, startedAt, ctx.policy, queue);
   const db = items.length
     ? completionFoldDb(ctx.pool, {
         cte: (paramOffset, settled) => outcomesSql(ctx, { paramOffset, settled }),
         // For the autocommit write that precedes the completion: the completion's own (synchronous)
         // commit flushes the WAL up to and including this one. One fsync per batch.
-        alone: () => outcomesSql(ctx, { asyncCommit: true }),
-        values: arrays,
-        // Folded, the completion names the queue (the 11th value).
-        cteValues: arrays.slice(0, 10),
+        alone: () => ({
+          text: outcomesSql(ctx, { asyncCommit: true }),
+          values: outcomeArrays(items, startedAt, ctx.policy, queue),
+        }),
+        // Folded, the completion names the queue (the 11th value) and fences the attempts: job ids.
+        cteValues: outcomeArrays(items, startedAt, ctx.policy, queue, 'job ids').slice(0, 10),
       })
     : undefined;
   await ctx.boss.complete(queue, jobs, null, db ? { db } : {});

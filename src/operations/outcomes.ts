@@ -29,18 +29,20 @@ export interface Recorded {
 /**
  * The parameters of outcomes.sql.ts `recordOutcomes`, in (bulk, key) order: every writer locks
  * operation rows in that one order, so two never wait for each other crosswise (a deadlock).
+ * `attempts: 'job ids'` for its `settled` form, whose fence is the completion's: job ids, no tokens.
  */
 export function outcomeArrays(
   unsorted: readonly { job: Job<OperationJob>; row: OperationRow; outcome: Outcome }[],
   startedAt: Date,
   policy: LifecyclePolicy,
   queue: string,
+  attempts: 'tokens' | 'job ids' = 'tokens',
 ) {
   const items = [...unsorted].sort(byAddress);
   return [
     items.map((i) => i.row.bulk_uuid),
     items.map((i) => i.row.operation_key),
-    items.map((i) => attemptToken(i.job)),
+    attempts === 'tokens' ? items.map((i) => attemptToken(i.job)) : items.map((i) => i.job.id),
     items.map((i) => i.outcome.status),
     items.map((i) => i.outcome.errorCode),
     items.map((i) => i.outcome.message),

@@ -18,11 +18,10 @@ export interface FoldedWrite {
    * the settled job ids from the CTE `settled` (one uuid column `id`).
    */
   cte(paramOffset: number, settled: string): string;
-  /** The write as a statement of its own ($1 on). */
-  alone(): string;
-  values: unknown[];
-  /** The values of the CTE, when fewer than those of the statement alone. */
-  cteValues?: unknown[];
+  /** The write as a statement of its own ($1 on), and its values (made only when it is so written). */
+  alone(): { text: string; values: unknown[] };
+  /** The values of the CTE. */
+  cteValues: unknown[];
 }
 
 /** A pg-boss connection for `complete` whose first statement carries `write`. */
@@ -34,11 +33,12 @@ export function completionFoldDb(pool: Pool, write: FoldedWrite): Db {
       written = true;
       const combined = folded(text, write.cte(values.length, 'results'));
       if (!combined) {
-        await pool.query(prepared(write.alone(), withArrayLiterals(write.values)));
+        const alone = write.alone();
+        await pool.query(prepared(alone.text, withArrayLiterals(alone.values)));
         return pool.query(text, values);
       }
       return pool.query({
-        ...prepared(combined, withArrayLiterals([...values, ...(write.cteValues ?? write.values)])),
+        ...prepared(combined, withArrayLiterals([...values, ...write.cteValues])),
         types: UUID_ARRAYS,
       });
     },
