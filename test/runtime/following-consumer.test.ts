@@ -5,14 +5,14 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
-import { loadConfig } from '../../src/config.ts';
 import type { Logger } from '../../src/kernel/logger.ts';
 import { importRoutes } from '../../src/runtime/artifacts.ts';
 import { startFollowingConsumer, type FollowingConsumer } from '../../src/runtime/following-consumer.ts';
 import { publishRouteTable } from '../../src/runtime/route-tables.ts';
 import type { Route } from '../../src/routes/types.ts';
-import { createTestDatabase, TEST_CRYPT_KEY, type TestDatabase } from '../support/db.ts';
-import { SAMPLE_GENERATED, TEST_LOCATIONS, TEST_PROJECT } from '../support/project.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { testConfig } from '../support/server.ts';
+import { SAMPLE_GENERATED } from '../support/project.ts';
 
 let db: TestDatabase;
 let local: readonly Route[];
@@ -35,17 +35,7 @@ function watchingLog(on: (msg: string) => void) {
 }
 
 test('a stop during a restart on a new route table closes every consumer once', async () => {
-  const config = loadConfig({
-    env: { DATABASE_URL: db.url },
-    cwd: TEST_PROJECT,
-    overrides: {
-      ...TEST_LOCATIONS,
-      schema: db.schema,
-      bossSchema: db.bossSchema,
-      cryptKey: TEST_CRYPT_KEY,
-      logLevel: 'silent',
-    },
-  });
+  const config = testConfig(db);
   let stopping: Promise<void> | undefined;
   let restarted!: () => void;
   const restarting = new Promise<void>((resolve) => (restarted = resolve));

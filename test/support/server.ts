@@ -2,7 +2,7 @@
  * Starts the real server (the same wiring as `serve`) on a random port against a test schema of
  * the real database, with Magento's worked-example crypt key so data_hash values are known.
  */
-import { loadConfig, type ConfigOverrides } from '../../src/config.ts';
+import { loadConfig, type Config, type ConfigOverrides } from '../../src/config.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
 import { createIntegrationToken } from '../../src/auth/index.ts';
 import { createTestDatabase, TEST_CRYPT_KEY, type TestDatabase } from './db.ts';
@@ -32,6 +32,25 @@ export interface TestResponse {
   headers: Headers;
 }
 
+/**
+ * The configuration of a server or consumer on `db`'s schemas: the suite's own routes and plugins
+ * folder, whatever this checkout's working tree holds; the known crypt key; no logs.
+ */
+export function testConfig(db: TestDatabase, overrides: ConfigOverrides = {}): Config {
+  return loadConfig({
+    env: { DATABASE_URL: db.url },
+    cwd: TEST_PROJECT,
+    overrides: {
+      ...TEST_LOCATIONS,
+      schema: db.schema,
+      bossSchema: db.bossSchema,
+      cryptKey: TEST_CRYPT_KEY,
+      logLevel: 'silent',
+      ...overrides,
+    },
+  });
+}
+
 export async function startTestServer(
   name: string,
   overrides: ConfigOverrides = {},
@@ -41,20 +60,7 @@ export async function startTestServer(
   let server: RunningServer | undefined;
   let issued: Awaited<ReturnType<typeof createIntegrationToken>>;
   try {
-    // The suite's own routes and plugins folder, whatever this checkout's working tree holds.
-    const config = loadConfig({
-      env: { DATABASE_URL: db.url },
-      cwd: TEST_PROJECT,
-      overrides: {
-        ...TEST_LOCATIONS,
-        schema: db.schema,
-        bossSchema: db.bossSchema,
-        port: 0,
-        cryptKey: TEST_CRYPT_KEY,
-        logLevel: 'silent',
-        ...overrides,
-      },
-    });
+    const config = testConfig(db, { port: 0, ...overrides });
     server = await startServer({ config, ...extra });
     issued = await createIntegrationToken(db.pool, db.schema, { name: 'test', resources: 'all' });
   } catch (error) {
