@@ -39,11 +39,7 @@ async function setUp(t: TestContext, name: string, entities: string[]) {
   const boss = await createBoss({ connectionString: db.url, schema: db.bossSchema });
   const commands: ConsumerCommand[] = [];
   t.after(async () => {
-    for (const c of commands) {
-      if (c.child.exitCode !== null || c.child.signalCode !== null) continue;
-      c.signal('SIGKILL');
-      await c.exited;
-    }
+    for (const c of commands) await c.kill();
     await boss.stop({ graceful: false });
     await db.drop();
   });

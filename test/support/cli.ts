@@ -86,6 +86,11 @@ export interface ConsumerCommand {
   exited: Promise<number | null>;
   /** Sends `signal` to its whole process group, as a terminal's Ctrl-C or a supervisor does. */
   signal(signal: NodeJS.Signals): void;
+  /**
+   * SIGKILLs its process group if it still runs and waits for the exit (the test's own `after` does
+   * it too; a hook added earlier, a schema's drop, calls it first so it never waits on the consumer).
+   */
+  kill(): Promise<void>;
 }
 
 /**
@@ -117,11 +122,12 @@ export function startConsumerCommand(
       // The group is gone already.
     }
   };
-  t.after(async () => {
+  const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       signal('SIGKILL');
       await exited;
     }
-  });
-  return { child, stdout: () => stdout, stderr: () => stderr, exited, signal };
+  };
+  t.after(kill);
+  return { child, stdout: () => stdout, stderr: () => stderr, exited, signal, kill };
 }
