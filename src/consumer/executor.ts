@@ -9,7 +9,7 @@ import type { Claimed, Leases } from '../operations/claims.ts';
 import { errorLogFields, failureOutcome, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from '../operations/status.ts';
 import type { BatchContext } from './batch.ts';
 import type { BatchWriter } from './commit.ts';
-import { HandlerDeadline } from './deadline.ts';
+import { DeadlineClock, HandlerDeadline } from './deadline.ts';
 import { logOf, operationArgs, operationContext } from './handler-context.ts';
 import { TransactionAbortedError, UnitTransaction } from './transaction.ts';
 import { planUnits, type UnitWork } from './units.ts';
@@ -26,6 +26,8 @@ export class BatchExecutor {
   #leases: Leases;
   #writer: BatchWriter;
   #ended: (claims: readonly Claimed[]) => void;
+  /** The running handlers' deadlines: one timer for them all, aborted together when the claims could lapse. */
+  #clock = new DeadlineClock();
 
   /** `ended`: told of each unit's claims once its run ended (their capacity goes back). */
   constructor(ctx: BatchContext, leases: Leases, writer: BatchWriter, ended: (claims: readonly Claimed[]) => void) {
@@ -33,6 +35,7 @@ export class BatchExecutor {
     this.#leases = leases;
     this.#writer = writer;
     this.#ended = ended;
+    leases.onLost = (reason) => this.#clock.abortAll(reason);
   }
 
   /**
@@ -115,11 +118,12 @@ export class BatchExecutor {
     const alone = claims.every((c) => c.job.data.alone === true) || ctx.shareTransactions === false;
     const { source, own } = this.#writer.transactionFor(alone);
     const lost = this.#leases.lost.signal;
-    // The handler's signal aborts with the deadline or the batch's lost claims: the deadline's own,
-    // fed by a listener on `lost` removed when the unit ends (not AbortSignal.any: Node keeps a signal
-    // made by it alive while it could still abort, and every unit with it: RSS +330 MiB over 100,000).
-    const deadline = new HandlerDeadline(ctx.policy.handlerTimeoutMs, lost);
-    const tx = new UnitTransaction(source, deadline.waits);
+    // The handler's signal aborts with the deadline or the batch's lost claims (the clock's
+    // `abortAll`): the deadline's own controller (not AbortSignal.any: Node keeps a signal made by it
+    // alive while it could still abort, and every unit with it: RSS +330 MiB over 100,000).
+    const deadline = new HandlerDeadline(ctx.policy.handlerTimeoutMs, this.#clock);
+    if (lost.aborted) deadline.abort(lost.reason);
+    const tx = new UnitTransaction(source, deadline);
     // The unit's answer: its work's, or the deadline's abort, whichever comes first. One promise fed
     // by both, no listener on the signal nor Promise.race (they were a few percent of a no-op run).
     const settled = Promise.withResolvers<Outcome[]>();

@@ -118,6 +118,11 @@ export class Leases {
   #extending: Promise<void> | null = null;
   #looking: Promise<void> | null = null;
   readonly lost = new AbortController();
+  /**
+   * Told right after `lost` aborts (the executor aborts its running handlers): a plain callback,
+   * not a listener on the signal per handler.
+   */
+  onLost: ((reason: unknown) => void) | undefined;
 
   /**
    * `claimedAt`: taken before the fetching statement ran (pg-boss's expiry and heartbeat start no
@@ -139,13 +144,10 @@ export class Leases {
         attempt: attemptOf(job),
       });
     }
-    const seconds = (pick: (j: Job<OperationJob>) => number | null | undefined) =>
-      Math.min(...claims.map((c) => pick(c.job) || Infinity));
-    this.#leaseMs =
-      Math.min(
-        seconds((j) => j.heartbeatSeconds),
-        seconds((j) => j.expireInSeconds),
-      ) * 1000;
+    let seconds = Infinity;
+    for (const { job } of claims)
+      seconds = Math.min(seconds, job.heartbeatSeconds || Infinity, job.expireInSeconds || Infinity);
+    this.#leaseMs = seconds * 1000;
     if (!Number.isFinite(this.#leaseMs)) this.#leaseMs = 60_000;
     this.#validUntil = claimedAt + this.#leaseMs;
     this.#lookedAt = lookedAt;
@@ -247,7 +249,10 @@ export class Leases {
     clearTimeout(this.#lostTimer);
     // Abort a second before the claim could lapse: the handler never outlives it.
     const ms = Math.max(0, this.#validUntil - performance.now() - 1000);
-    this.#lostTimer = setTimeout(() => this.lost.abort(new ClaimLostError()), ms);
+    this.#lostTimer = setTimeout(() => {
+      this.lost.abort(new ClaimLostError());
+      this.onLost?.(this.lost.signal.reason);
+    }, ms);
   }
 
   stop(): void {
