@@ -15,22 +15,12 @@
  */
 import type { Claimed } from '../operations/claims.ts';
 import type { Outcome } from '../operations/operation.ts';
-import { failureOutcome as failure, STATUS_COMPLETE } from '../operations/status.ts';
+import { failureOutcome as failure, successOutcome as success } from '../operations/status.ts';
 import type { BatchOperation, BatchOutcome } from '../kernel/handler.ts';
 import type { BatchInvocation } from '../plugins/registry.ts';
 import type { BatchContext } from './batch.ts';
 import { operationArgs, operationContext } from './handler-context.ts';
 import type { UnitContext } from './units.ts';
-
-function success(handler: string, result: unknown): Outcome {
-  // Magento stores the JSON of the service output, `null` for a void method.
-  return {
-    status: STATUS_COMPLETE,
-    errorCode: null,
-    message: `Service execution success ${handler}`,
-    result: JSON.stringify(result ?? null),
-  };
-}
 
 /**
  * `BatchContext.batchHandlerOf` for an invoker with batch chains: per operationId, the unit work

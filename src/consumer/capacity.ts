@@ -40,6 +40,7 @@ export class Capacity {
   }
 
   wakeAll(): void {
+    if (!this.#waiters.length) return;
     const woken = this.#waiters;
     this.#waiters = [];
     for (const wake of woken) wake();
@@ -98,10 +99,12 @@ export class Hold {
       const gate = gateOf(claim.row.operation_id);
       const own = gate && this.#gates.includes(gate) ? gate : undefined;
       this.#claims.set(claim, own);
-      this.#capacity.giveGates(
-        1,
-        this.#gates.filter((g) => g !== own),
-      );
+      if (this.#gates.length) {
+        this.#capacity.giveGates(
+          1,
+          this.#gates.filter((g) => g !== own),
+        );
+      }
     }
     this.#capacity.give(this.#loose - kept, this.#gates);
     this.#loose = 0;

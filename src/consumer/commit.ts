@@ -72,6 +72,8 @@ export class BatchWriter {
   #givenBack: (Claimed & { alone?: boolean })[] = [];
   #canceled: { bulk: string; key: number; job: string }[] = [];
   #source: TransactionSource;
+  /** {@link transactionFor}'s answer for a unit that is not alone: the same for every one. */
+  #shared: { source: TransactionSource; own: null };
   #notSettled = 0;
 
   constructor(ctx: BatchContext, queue: string, leases: Leases, startedAt: Date, done: JobAttempt[]) {
@@ -81,6 +83,7 @@ export class BatchWriter {
     this.#startedAt = startedAt;
     this.#done = done;
     this.#source = { lock: this.#lock, current: () => this.#take() };
+    this.#shared = { source: this.#source, own: null };
   }
 
   /**
@@ -88,7 +91,7 @@ export class BatchWriter {
    * a unit that cannot commit fails alone instead of taking others along again.
    */
   transactionFor(alone: boolean): { source: TransactionSource; own: SharedTransaction | null } {
-    if (!alone) return { source: this.#source, own: null };
+    if (!alone) return this.#shared;
     const own = new SharedTransaction(this.#ctx.pool, this.#ctx.schema, this.#ctx.searchPath);
     return { source: { lock: new TransactionLock(), current: () => own }, own };
   }
@@ -108,7 +111,18 @@ export class BatchWriter {
    * Settles a unit that ended: its transaction view closed (`ok`: its savepoint kept), then its
    * outcomes written with the shared transaction's commit when it used `tx`, else set-based.
    */
-  async write(tx: UnitTransaction, own: SharedTransaction | null, ok: boolean, items: Pending[]): Promise<void> {
+  write(tx: UnitTransaction, own: SharedTransaction | null, ok: boolean, items: Pending[]): Promise<void> | undefined {
+    // Untouched (most units): settled now, without waiting a turn for the transaction's end.
+    if (tx.endUntouched()) return this.#pendAll(items);
+    return this.#writeEntered(tx, own, ok, items);
+  }
+
+  async #writeEntered(
+    tx: UnitTransaction,
+    own: SharedTransaction | null,
+    ok: boolean,
+    items: Pending[],
+  ): Promise<void> {
     const ended = await tx.end(ok, (shared) => {
       let held = this.#inTransaction.get(shared);
       if (!held) this.#inTransaction.set(shared, (held = { items: [], units: 0 }));
@@ -131,9 +145,14 @@ export class BatchWriter {
           if (item.outcome.status === STATUS_COMPLETE) item.outcome = failureOutcome(new StatementStillRunningError());
         }
       }
-      for (const item of items) this.#pend(item);
-      if (Date.now() - this.#pendingSince >= this.#ctx.flushAfterMs) await this.#flush();
+      await this.#pendAll(items);
     }
+  }
+
+  /** Outcomes to write set-based with the batch's others: flushed now if the oldest waited `flushAfterMs`. */
+  #pendAll(items: Pending[]): Promise<void> | undefined {
+    for (const item of items) this.#pend(item);
+    return Date.now() - this.#pendingSince >= this.#ctx.flushAfterMs ? this.#flush() : undefined;
   }
 
   #pend(item: Pending): void {

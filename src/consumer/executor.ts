@@ -6,7 +6,7 @@
  */
 import { rowAddress, type Outcome } from '../operations/operation.ts';
 import type { Claimed, Leases } from '../operations/claims.ts';
-import { errorLogFields, failureOutcome, STATUS_COMPLETE, STATUS_RETRIABLY_FAILED } from '../operations/status.ts';
+import { errorLogFields, failureOutcome, STATUS_RETRIABLY_FAILED, successOutcome } from '../operations/status.ts';
 import type { BatchContext } from './batch.ts';
 import type { BatchWriter } from './commit.ts';
 import { DeadlineClock, HandlerDeadline } from './deadline.ts';
@@ -85,15 +85,7 @@ export class BatchExecutor {
     return this.runUnit([claim], async (unit) => {
       const args = operationArgs(this.#ctx, row);
       const invocation = await this.#ctx.invoker.invoke(row.operation_id, args, operationContext(this.#ctx, row, unit));
-      return [
-        {
-          status: STATUS_COMPLETE,
-          errorCode: null,
-          message: `Service execution success ${invocation.handler}`,
-          // Magento stores the JSON of the service output, `null` for a void method.
-          result: JSON.stringify(invocation.result ?? null),
-        },
-      ];
+      return [successOutcome(invocation.handler, invocation.result)];
     });
   }
 
@@ -127,7 +119,7 @@ export class BatchExecutor {
     // The unit's answer: its work's, or the deadline's abort, whichever comes first. One promise fed
     // by both, no listener on the signal nor Promise.race (they were a few percent of a no-op run).
     const settled = Promise.withResolvers<Outcome[]>();
-    const ran = performance.now();
+    const ran = ctx.observe ? performance.now() : 0;
     let outcomes: Outcome[];
     let ok = false;
     try {
@@ -167,19 +159,20 @@ export class BatchExecutor {
       deadline.finish();
     }
     const seconds = (performance.now() - ran) / 1000;
-    for (let i = 0; i < claims.length; i++) {
-      ctx.observe?.({
+    for (let i = 0; ctx.observe && i < claims.length; i++) {
+      ctx.observe({
         topic: claims[i]!.row.topic_name,
         status: outcomes[i]!.status,
         seconds,
         attempt: claims[i]!.row.attempts + 1,
       });
     }
-    await this.#writer.write(
+    const writing = this.#writer.write(
       tx,
       own,
       ok,
       claims.map((c, i) => ({ job: c.job, row: c.row, outcome: outcomes[i]! })),
     );
+    if (writing) await writing;
   }
 }

@@ -57,19 +57,44 @@ function parseArgs(serialized: string | null): unknown {
  * handler itself, and most operations never log.
  */
 export function logOf(ctx: LifecycleContext, row: OperationRow): LifecycleContext['log'] {
-  return lazyChild(ctx.log, { bulk: row.bulk_uuid, key: row.operation_key, operationId: row.operation_id });
+  return new LazyChild(ctx.log, row);
 }
 
-function lazyChild(
-  log: LifecycleContext['log'] & { child?: (bindings: object) => LifecycleContext['log'] },
-  bindings: object,
-): LifecycleContext['log'] {
-  let made: LifecycleContext['log'] | undefined;
-  const get = () => (made ??= typeof log.child === 'function' ? log.child(bindings) : log);
-  return {
-    info: (obj, msg) => get().info(obj, msg),
-    warn: (obj, msg) => get().warn(obj, msg),
-    error: (obj, msg) => get().error(obj, msg),
-    debug: (obj, msg) => get().debug(obj, msg),
-  };
+type Log = LifecycleContext['log'];
+
+/** One object per operation (closures per method and a bindings object were four times as many). */
+class LazyChild implements Log {
+  #log: Log & { child?: (bindings: object) => Log };
+  #row: OperationRow | null;
+  #made: Log | null = null;
+
+  constructor(log: Log & { child?: (bindings: object) => Log }, row: OperationRow) {
+    this.#log = log;
+    this.#row = row;
+  }
+
+  #get(): Log {
+    if (this.#made) return this.#made;
+    const log = this.#log;
+    const row = this.#row!;
+    const bindings = { bulk: row.bulk_uuid, key: row.operation_key, operationId: row.operation_id };
+    this.#row = null;
+    return (this.#made = typeof log.child === 'function' ? log.child(bindings) : log);
+  }
+
+  info(obj: object | string, msg?: string): void {
+    this.#get().info(obj, msg);
+  }
+
+  warn(obj: object | string, msg?: string): void {
+    this.#get().warn(obj, msg);
+  }
+
+  error(obj: object | string, msg?: string): void {
+    this.#get().error(obj, msg);
+  }
+
+  debug(obj: object | string, msg?: string): void {
+    this.#get().debug(obj, msg);
+  }
 }

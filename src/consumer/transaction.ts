@@ -180,7 +180,9 @@ let unitSeq = 0;
  */
 export class UnitTransaction implements Queryable {
   #source: TransactionSource;
-  #name = `unit_${++unitSeq}`;
+  readonly #seq = ++unitSeq;
+  /** Its savepoint's name, made when it enters (most units never do). */
+  #name = '';
   #phase: 'idle' | 'waiting' | 'entering' | 'in' = 'idle';
   #entering: Promise<PoolClient> | null = null;
   #shared: SharedTransaction | null = null;
@@ -265,8 +267,7 @@ export class UnitTransaction implements Queryable {
    * transaction now carries the unit's outcome, when one does ('kept' or 'undone').
    */
   async end(ok: boolean, settle?: (shared: SharedTransaction) => void): Promise<UnitEnd> {
-    this.#closed = true;
-    if (this.#phase === 'idle' || this.#phase === 'waiting') return 'untouched';
+    if (this.endUntouched()) return 'untouched';
     let client: PoolClient;
     try {
       client = await this.#entering!;
@@ -298,6 +299,16 @@ export class UnitTransaction implements Queryable {
     }
   }
 
+  /**
+   * Ends the unit's part at once if it never got in (what {@link end} calls 'untouched'): true then.
+   * Most units never use `ctx.tx`, and this spares them a turn of the event loop.
+   */
+  endUntouched(): boolean {
+    if (this.#phase !== 'idle' && this.#phase !== 'waiting') return false;
+    this.#closed = true;
+    return true;
+  }
+
   /** Ends the unit's part by abandoning the shared transaction it is in (its claim may lapse). */
   async abandon(): Promise<void> {
     this.#closed = true;
@@ -324,6 +335,7 @@ export class UnitTransaction implements Queryable {
         throw new TransactionClosedError();
       }
       this.#phase = 'entering';
+      this.#name = `unit_${this.#seq}`;
       const shared = this.#source.current();
       try {
         const client = await shared.client();

@@ -68,13 +68,15 @@ export function deliveredOf(job: object): Claimed | NotClaimed | undefined {
  */
 export function oneClaimPerOperation(delivered: (Claimed | NotClaimed)[]): (Claimed | NotClaimed)[] {
   const first = new Map<string, Claimed>();
+  let claimed = 0;
   for (const d of delivered) {
     if (!('row' in d)) continue;
+    claimed++;
     const a = rowAddress(d.row);
     const other = first.get(a);
     if (!other || d.job.id < other.job.id) first.set(a, d);
   }
-  if (first.size === delivered.filter((d) => 'row' in d).length) return delivered;
+  if (first.size === claimed) return delivered;
   return delivered.map((d) =>
     'row' in d && first.get(rowAddress(d.row)) !== d ? { job: d.job, reason: 'busy' as const, wait: null } : d,
   );

@@ -39,28 +39,47 @@ export function outcomeArrays(
   attempts: 'tokens' | 'job ids' = 'tokens',
 ) {
   const items = [...unsorted].sort(byAddress);
+  const bulks: string[] = [];
+  const keys: number[] = [];
+  const tokens: string[] = [];
+  const statuses: number[] = [];
+  const errorCodes: (number | null)[] = [];
+  const messages: string[] = [];
+  const results: (string | null)[] = [];
+  const dueIn: number[] = [];
+  // One pass (eight map()s over the batch were 1% of a no-op run's Node CPU).
+  for (const { row, job, outcome } of items) {
+    bulks.push(row.bulk_uuid);
+    keys.push(row.operation_key);
+    tokens.push(attempts === 'tokens' ? attemptToken(job) : job.id);
+    statuses.push(outcome.status);
+    errorCodes.push(outcome.errorCode);
+    messages.push(outcome.message);
+    results.push(outcome.result);
+    dueIn.push(retryDueIn(policy, row, outcome));
+  }
   return [
-    items.map((i) => i.row.bulk_uuid),
-    items.map((i) => i.row.operation_key),
-    attempts === 'tokens' ? items.map((i) => attemptToken(i.job)) : items.map((i) => i.job.id),
-    items.map((i) => i.outcome.status),
-    items.map((i) => i.outcome.errorCode),
-    items.map((i) => i.outcome.message),
-    items.map((i) => i.outcome.result),
+    bulks,
+    keys,
+    tokens,
+    statuses,
+    errorCodes,
+    messages,
+    results,
     // Seconds since: the database subtracts them from its own clock (outcomes.sql.ts).
     Math.max(0, Date.now() - startedAt.getTime()) / 1000,
     policy.retryLimit,
-    items.map((i) => retryDueIn(policy, i.row, i.outcome)),
+    dueIn,
     queue,
   ];
 }
 
 const byAddress = (a: { row: OperationRow }, b: { row: OperationRow }): number =>
-  a.row.bulk_uuid < b.row.bulk_uuid
-    ? -1
-    : a.row.bulk_uuid > b.row.bulk_uuid
-      ? 1
-      : a.row.operation_key - b.row.operation_key;
+  a.row.bulk_uuid !== b.row.bulk_uuid
+    ? a.row.bulk_uuid < b.row.bulk_uuid
+      ? -1
+      : 1
+    : a.row.operation_key - b.row.operation_key;
 
 /**
  * Records outcomes and settles their jobs in the caller's open transaction: the outcomes (fenced),

@@ -141,6 +141,16 @@ export function resultMessage(error: unknown, operation?: { bulk_uuid: string; o
   return renderTemplate(E.OPERATION_INTERNAL_ERROR.template, { code, operation: id });
 }
 
+/** The outcome of a run that succeeded: Magento stores the JSON of the service output, `null` for a void method. */
+export function successOutcome(handler: string, result: unknown): Outcome {
+  return {
+    status: STATUS_COMPLETE,
+    errorCode: null,
+    message: `Service execution success ${handler}`,
+    result: result === undefined || result === null ? 'null' : JSON.stringify(result),
+  };
+}
+
 /** The outcome of a run that failed with `error`. */
 export function failureOutcome(error: unknown, operation?: { bulk_uuid: string; operation_key: number }): Outcome {
   const failure = classifyFailure(error, operation);
