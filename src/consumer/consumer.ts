@@ -167,8 +167,9 @@ export async function startConsumer(options: ConsumerOptions): Promise<ConsumerH
   // The plugins' own schemas: the search path's, after ours (PluginRegistry.searchPath).
   const pluginSchemas = (options.searchPath ?? []).filter((n) => n !== schema && n !== 'public');
   const vacuum = new Vacuum(pool, schema, bossSchema, log, options.vacuumEvery, pluginSchemas);
-  // A backlog accepted while no consumer ran is vacuumed now, not 100,000 operations in.
-  vacuum.start();
+  // A backlog accepted while no consumer ran is vacuumed now, before the first fetch, not 100,000
+  // operations in (vacuum.ts).
+  await vacuum.start();
 
   const quota = (): number =>
     options.maxMessages === undefined ? batchSize : Math.min(batchSize, options.maxMessages - handled - reserved);
