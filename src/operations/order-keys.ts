@@ -37,8 +37,9 @@ export interface OrderRule {
  * Stores the rules of these routes (table `order_key_rule`), so operations accepted from now on get
  * their key (011_lifecycle.sql); a rule switched off (`paths: null`) is deleted and its operations
  * leave their keys' order. Operations still unfinished that were accepted before their rule existed
- * (before the first consumer started) or while it said something else get their place now, in
- * acceptance order. Consumers call it at start, before they fetch.
+ * (before the first server or consumer started) or while it said something else get their place
+ * now, in acceptance order. Consumers call it at start, before they fetch; servers at start, before
+ * they accept, so that accept keys what it inserts.
  */
 export async function saveOrderRules(pool: Pool, schema: string, rules: readonly OrderRule[]): Promise<void> {
   if (!rules.length) return;

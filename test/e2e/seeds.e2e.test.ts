@@ -194,7 +194,9 @@ test('an operation with only a generated stub fails with status 3 naming the stu
 test('cancel: operations not yet running become 3 "Canceled" and never run; running ones finish and report their outcome', async () => {
   const skus = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
   const accepted = await server.request('POST', '/rest/default/async/bulk/V1/carts/byQuoteId/items', {
-    body: skus.map((sku) => ({ quoteId: '7', cartItem: { qty: 1, quote_id: '7', sku } })),
+    // A cart each: the items of one cart keep their order (its quoteId is the entity key, whose rule
+    // the server saved at start), so they would run one at a time.
+    body: skus.map((sku, i) => ({ quoteId: `7${i}`, cartItem: { qty: 1, quote_id: `7${i}`, sku } })),
   });
   assert.equal(accepted.status, 202, accepted.text);
   const uuid = accepted.json.bulk_uuid;

@@ -18,6 +18,7 @@ import { storedArgsOf } from '../../src/plugins/coerce.ts';
 import { entityKey } from '../../src/operations/requires.ts';
 import { enqueueOperations } from '../../src/queue/enqueue.ts';
 import type { Route } from '../../src/routes/types.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
 
 const rules = orderRules(
   [
@@ -155,6 +156,29 @@ describe('order rules as consumers save them at start', () => {
     assert.deepEqual(await places([bulk]), [[0, 0, 'products@1:S1']]);
     await saveOrderRules(db.pool, db.schema, orderRules([route], new Map([['PutSku', ['product.sku']]])));
     assert.deepEqual(await places([bulk]), [[0, 0, 'products@1:P1']]);
+  });
+});
+
+describe('order rules as a server saves them at start', () => {
+  let server: TestServer;
+  before(async () => (server = await startTestServer('order_rules_serve')));
+  after(async () => await server?.stop());
+
+  it('operations accepted before any consumer started are keyed by the accept itself', async () => {
+    const s = ident(server.db.schema);
+    const { rows: saved } = await server.db.pool.query(`SELECT 1 FROM ${s}.order_key_rule`);
+    assert.ok(saved.length > 0, 'the server stored the rules of its routes');
+    const res = await server.request('PUT', '/rest/default/async/V1/products/serve-1', {
+      body: { product: { sku: 'serve-1', price: 1 } },
+    });
+    assert.equal(res.status, 202, res.text);
+    const { rows } = await server.db.pool.query<{ order_key: string }>(
+      `SELECT p.order_key FROM ${s}.operation_order p JOIN ${s}.bulk b ON b.uuid = p.bulk_uuid
+       WHERE b.uuid = $1`,
+      [res.json.bulk_uuid],
+    );
+    assert.equal(rows.length, 1);
+    assert.match(rows[0]!.order_key, /:serve-1$/);
   });
 });
 
