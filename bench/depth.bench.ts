@@ -16,7 +16,8 @@
  *   through 1% of it (900,000 and 10,000 for 1,000,000), each over a window of 1% of `--ops`, and
  *   their ratio (the baseline is the shallow rate of the same run); the CPU time per operation
  *   over the same two windows (see `cpuOfConsumer`) and its ratio; the consumer's RSS (first and
- *   last quarter of the processing, peak); the load average at the start and the end.
+ *   last quarter of the processing, peak, and at each tenth of it); the load average at the start
+ *   and the end.
  *   On a machine shared with other work the rates follow its load, which changes over a run (this
  *   2-core machine went from load 15 to 44 within one run); the CPU per operation does not.
  * - At the end every sku's stored price must be its last update's: order kept, nothing lost.
@@ -30,7 +31,7 @@
  * The full run takes a while and loads the machine: use a small `--ops` for a quick look.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -152,21 +153,58 @@ try {
       return null;
     }
   };
+  /** The local ports of a process's TCP sockets (its connections to PostgreSQL among them), from /proc. */
+  const portsOf = (pid: number): Set<number> => {
+    const inodes = new Set<string>();
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (socket) inodes.add(socket[1]!);
+        } catch {
+          // Closed meanwhile.
+        }
+      }
+    } catch {
+      return new Set();
+    }
+    const ports = new Set<number>();
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      let text: string;
+      try {
+        text = readFileSync(table, 'utf8');
+      } catch {
+        continue;
+      }
+      // sl local_address rem_address st queues tr retrnsmt uid timeout inode ...
+      for (const line of text.split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f.length > 9 && inodes.has(f[9]!)) ports.add(parseInt(f[1]!.split(':')[1]!, 16));
+      }
+    }
+    return ports;
+  };
   // The last CPU time read of each process: a backend that ended keeps what it had used.
   const cpuByPid = new Map<number, number>();
   /**
    * CPU seconds used so far by the consumer's process and its PostgreSQL backends (its pools' and
-   * pg-boss's connections, by application name, and their parallel vacuum workers): the whole cost
-   * of the processing, whatever else runs on the machine. A backend's last half second before it
-   * ends is not seen.
+   * pg-boss's connections, and their parallel vacuum workers): the whole cost of the processing,
+   * whatever else runs on the machine. Its backends are those whose client port is one of its
+   * sockets: by application name alone, the consumers of other runs on the same server (another
+   * bench, a test) were counted too. Over a unix socket (no ports) the application name decides.
+   * A backend's last half second before it ends is not seen.
    */
   const cpuOfConsumer = async (): Promise<number | null> => {
     const pid = (consumer as CliProcess | null)?.child.pid;
     if (pid === undefined) return null;
+    const ports = portsOf(pid);
     const { rows } = await db.pool.query<{ pid: number }>(
-      `SELECT a.pid FROM pg_stat_activity a
-       WHERE a.application_name LIKE 'magento-async:consumer%'
-         OR a.leader_pid IN (SELECT l.pid FROM pg_stat_activity l WHERE l.application_name LIKE 'magento-async:consumer%')`,
+      `WITH ours AS (
+         SELECT a.pid FROM pg_stat_activity a
+         WHERE a.application_name LIKE 'magento-async:consumer%'
+           AND (cardinality($1::int[]) = 0 OR a.client_port = ANY($1::int[])))
+       SELECT pid FROM ours UNION SELECT a.pid FROM pg_stat_activity a WHERE a.leader_pid IN (SELECT pid FROM ours)`,
+      [[...ports]],
     );
     for (const p of [pid, ...rows.map((r) => r.pid)]) {
       const cpu = cpuOf(p);
@@ -323,6 +361,22 @@ try {
         `(baseline): deep / shallow by CPU ${(shallow.cpuMs / deep.cpuMs).toFixed(2)}×`,
     );
   }
+  // Which work the two windows hold: with --updates > 1 the first SKUS operations made final are
+  // (nearly all) the skus' creates, the deep window among them, and the last SKUS their last
+  // updates, the shallow window among them.
+  const cpuBetween = (from: number, to: number): number | null => {
+    const a = samples.find((x) => x.t >= consumerStartedAt && x.final >= from && x.cpu !== null);
+    const b = samples.find((x) => x.final >= to && x.cpu !== null);
+    return a && b && b.final > a.final ? ((b.cpu! - a.cpu!) / (b.final - a.final)) * 1000 : null;
+  };
+  const creates = cpuBetween(1, SKUS);
+  const lastRound = cpuBetween(OPS - SKUS, OPS);
+  if (UPDATES > 1 && creates !== null && lastRound !== null) {
+    console.log(
+      `CPU per operation over the first ${SKUS.toLocaleString('en')} made final (the creates) ${creates.toFixed(2)} ms, ` +
+        `over the last ${SKUS.toLocaleString('en')} (the last updates) ${lastRound.toFixed(2)} ms`,
+    );
+  }
 
   const rss = samples.filter((x) => x.rss !== null && x.t >= firstFinal.t).map((x) => x.rss!);
   if (rss.length >= 4) {
@@ -334,6 +388,14 @@ try {
       `consumer RSS MiB over the processing (${rss.length} samples): first quarter mean ${first.toFixed(0)}, ` +
         `last quarter mean ${last.toFixed(0)} (${(last / first).toFixed(2)}×), peak ${Math.max(...rss).toFixed(0)}`,
     );
+    // The shape under the two means: the V8 heap grows to its working size over the first tens of
+    // seconds of the processing (heapTotal about 35 to 190 MiB), which a short run's first quarter
+    // holds; growth after that shows in the later tenths.
+    const tenths = Array.from(
+      { length: 11 },
+      (_, i) => rss[Math.min(rss.length - 1, Math.round((i * (rss.length - 1)) / 10))]!,
+    );
+    console.log(`consumer RSS MiB at each tenth of the processing: ${tenths.map((r) => r.toFixed(0)).join(' ')}`);
   }
 
   if (timedOut) {
