@@ -31,7 +31,7 @@
  * The full run takes a while and loads the machine: use a small `--ops` for a quick look.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +41,7 @@ import { startEmbeddedPostgres } from '../src/dev/embedded.ts';
 import { pluginSchema } from '../src/plugins/migrations.ts';
 import { createTestDatabase } from '../test/support/db.ts';
 import { startCli, type CliProcess } from '../test/support/processes.ts';
+import { portsOf } from './support/cpu.ts';
 
 const { values } = parseArgs({
   options: {
@@ -152,37 +153,6 @@ try {
     } catch {
       return null;
     }
-  };
-  /** The local ports of a process's TCP sockets (its connections to PostgreSQL among them), from /proc. */
-  const portsOf = (pid: number): Set<number> => {
-    const inodes = new Set<string>();
-    try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        try {
-          const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-          if (socket) inodes.add(socket[1]!);
-        } catch {
-          // Closed meanwhile.
-        }
-      }
-    } catch {
-      return new Set();
-    }
-    const ports = new Set<number>();
-    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-      let text: string;
-      try {
-        text = readFileSync(table, 'utf8');
-      } catch {
-        continue;
-      }
-      // sl local_address rem_address st queues tr retrnsmt uid timeout inode ...
-      for (const line of text.split('\n').slice(1)) {
-        const f = line.trim().split(/\s+/);
-        if (f.length > 9 && inodes.has(f[9]!)) ports.add(parseInt(f[1]!.split(':')[1]!, 16));
-      }
-    }
-    return ports;
   };
   // The last CPU time read of each process: a backend that ended keeps what it had used.
   const cpuByPid = new Map<number, number>();

@@ -33,16 +33,23 @@ function machineSeconds(): number {
   }
 }
 
-/** Local TCP ports of this process's sockets. */
-function ownPorts(): Set<number> {
+/**
+ * The local TCP ports of a process's sockets (its connections to PostgreSQL among them), from /proc;
+ * empty when the process is gone or not ours to read.
+ */
+export function portsOf(pid: number | 'self'): Set<number> {
   const inodes = new Set<string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // closed meanwhile
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed meanwhile
+      }
     }
+  } catch {
+    return new Set();
   }
   const ports = new Set<number>();
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -52,6 +59,7 @@ function ownPorts(): Set<number> {
     } catch {
       continue;
     }
+    // sl local_address rem_address st queues tr retrnsmt uid timeout inode ...
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       if (cols.length > 9 && inodes.has(cols[9]!)) ports.add(parseInt(cols[1]!.split(':')[1]!, 16));
@@ -66,7 +74,7 @@ function postgresTicks(): Map<number, number> {
   let ports: Set<number>;
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-    ports = ownPorts();
+    ports = portsOf('self');
   } catch {
     return out;
   }
